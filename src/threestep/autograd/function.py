@@ -1,0 +1,61 @@
+"""``Function``: one differentiable operation, forward and backward on raw arrays.
+
+A subclass implements ``forward(*arrays) -> array | tuple`` and
+``backward(*grad_outputs) -> tuple of grads (one per input, None where not needed)``.
+Forward stores in ``self`` only what backward needs (sigmoid keeps y, not x).
+``self.needs_input_grad[i]`` tells backward which input gradients are asked for, so
+e.g. the input data of the first layer never gets a gradient computed.
+"""
+import weakref
+
+from .config import Config
+from .tensor import Tensor, as_tensor
+
+
+class Function:
+    inputs = ()
+    outputs = ()
+    needs_input_grad = ()
+    generation = 0
+    held = None
+
+    def __call__(self, *inputs):
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        inputs = [as_tensor(x, like) for x in inputs]
+        self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+        record = Config.enable_grad and any(self.needs_input_grad)
+        ys = self.forward(*[x.data for x in inputs])
+        single = not isinstance(ys, tuple)
+        outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
+        if record:
+            self.generation = max(x.generation for x in inputs)
+            for out in outputs:
+                out.set_creator(self)
+            self.inputs = inputs
+            self.outputs = [weakref.ref(out) for out in outputs]
+        return outputs[0] if single else tuple(outputs)
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    def run_backward(self, gys):
+        """Call ``backward``; missing output grads (unused outputs) become zeros."""
+        if len(gys) > 1 and any(g is None for g in gys):
+            refs = [ref() for ref in self.outputs]
+            gys = [g if g is not None else refs[i].data * 0 for i, g in enumerate(gys)]
+        gxs = self.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        return gxs
+
+    def release(self):
+        """Free inputs and saved values once backward no longer needs them."""
+        self.inputs = ()
+        for key in [k for k in vars(self) if k not in ("outputs", "generation", "needs_input_grad")]:
+            delattr(self, key)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} gen={self.generation}>"

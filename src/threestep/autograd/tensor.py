@@ -1,0 +1,154 @@
+"""``Tensor``: an array, its gradient, and the ``Function`` that created it.
+
+The backward pass walks the graph iteratively: functions are popped from a heap keyed on
+generation (the longest path from a leaf), so every function runs after all functions
+that consume its outputs, and recursion depth never grows with the graph.
+"""
+import heapq
+
+from .. import backend
+
+
+class Tensor:
+    """A node of the computational graph.
+
+    Args:
+        data: array-like; converted to an array on the current device. Python floats
+            and float64 NumPy data keep their dtype (use ``astype`` to change it).
+        requires_grad: whether gradients flow to this tensor (True for parameters).
+        name: optional label, shown in ``repr`` and error messages.
+    """
+
+    __array_priority__ = 200  # numpy_array * tensor -> Tensor.__rmul__
+
+    def __init__(self, data, requires_grad=False, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not backend.is_array(data):
+            data = backend.asarray(data)
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+        self.requires_grad = requires_grad
+        self.name = name
+
+    # ----------------------------------------------------------------- array-like
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The data as a NumPy array (copied off the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def __repr__(self):
+        label = f", name={self.name!r}" if self.name else ""
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = str(self.data).replace("\n", "\n" + " " * 7)
+        return f"Tensor({body}, dtype={self.dtype}{grad}{label})"
+
+    def detach(self):
+        """A new leaf tensor sharing this data, cut off from the graph."""
+        return Tensor(self.data)
+
+    def set_creator(self, func):
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, grad=None, retain_graph=False, retain_grad=False):
+        """Backpropagate from this tensor: the backward pass of the lecture.
+
+        Args:
+            grad: dL/d(self); defaults to ones (so a scalar loss needs nothing).
+            retain_graph: keep saved values so backward can run again on this graph.
+            retain_grad: keep ``.grad`` on intermediate tensors too (leaves always keep it).
+        """
+        xp = backend.get_array_module(self.data)
+        if grad is None:
+            grad = xp.ones_like(self.data)
+        elif isinstance(grad, Tensor):
+            grad = grad.data
+        self.grad = grad if self.grad is None else self.grad + grad
+        if self.creator is None:
+            return
+        heap, seen, counter = [], set(), 0
+
+        def push(func):
+            nonlocal counter
+            if func not in seen:
+                seen.add(func)
+                counter += 1  # tie-breaker keeps the heap from comparing Functions
+                heapq.heappush(heap, (-func.generation, counter, func))
+
+        push(self.creator)
+        while heap:
+            func = heapq.heappop(heap)[2]
+            outputs = [ref() for ref in func.outputs]
+            func.held = None  # outputs are strongly referenced by `outputs` now
+            gys = [None if o is None else o.grad for o in outputs]
+            if all(g is None for g in gys):
+                continue
+            gxs = func.run_backward(gys)
+            for x, gx in zip(func.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if gx.shape != x.data.shape:
+                    gx = sum_to(gx, x.data.shape)
+                x.grad = gx if x.grad is None else x.grad + gx
+                if x.creator is not None:
+                    # Keep x alive until its creator runs: releasing this function may drop
+                    # the last strong reference to x, and its creator reads x.grad.
+                    if x.creator.held is None:
+                        x.creator.held = []
+                    x.creator.held.append(x)
+                    push(x.creator)
+            if not retain_grad:
+                for o in outputs:
+                    if o is not None and o is not self:
+                        o.grad = None
+            if not retain_graph:
+                func.release()
+
+
+def sum_to(gx, shape):
+    """Un-broadcast: sum ``gx`` down to ``shape`` (the one place broadcasting is undone)."""
+    ndim = len(shape)
+    lead = gx.ndim - ndim
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gx.shape[i + lead] != 1)
+    if axes:
+        gx = gx.sum(axis=axes, keepdims=True)
+    if lead:
+        gx = gx.reshape(shape)
+    return gx
+
+
+def as_tensor(obj, like=None):
+    """``obj`` as a Tensor; Python scalars take the dtype of ``like`` (avoids float64 leaks)."""
+    if isinstance(obj, Tensor):
+        return obj
+    if like is not None and not backend.is_array(obj):
+        return Tensor(backend.get_array_module(like.data).asarray(obj, dtype=like.dtype))
+    return Tensor(obj)

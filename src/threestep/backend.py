@@ -1,0 +1,135 @@
+"""The array namespace (``xp``): NumPy by default, CuPy on request.
+
+Everything that does array math asks this module for ``xp`` (or calls
+``get_array_module(x)`` on the data at hand), so the NumPy code path and the CuPy code
+path are the same lines of code. The backend is chosen once, by
+``set_backend("numpy"|"cupy")`` or the environment variable ``THREESTEP_BACKEND``.
+
+Also here: the default float dtype (float32) and the one random generator that
+initialisation, shuffling and dropout masks draw from, seeded by ``set_seed``.
+"""
+import os
+
+import numpy
+
+from .errors import BackendError, ConfigError
+
+_BACKENDS = ("numpy", "cupy")
+_state = {"name": "numpy", "xp": numpy, "floatx": "float32", "rng": numpy.random.default_rng()}
+
+
+def _import_cupy():
+    try:
+        import cupy  # noqa: PLC0415  (optional dependency)
+    except ImportError as exc:
+        raise BackendError(
+            "The 'cupy' backend needs CuPy, which is not installed. Install the build that "
+            "matches your CUDA version, e.g. `pip install cupy-cuda12x`, or use the default "
+            "backend: set_backend('numpy') / THREESTEP_BACKEND=numpy."
+        ) from exc
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver errors are not ImportError
+        raise BackendError(f"CuPy is installed but no usable CUDA GPU was found: {exc}") from exc
+    return cupy
+
+
+def set_backend(name):
+    """Select the array library: ``"numpy"`` (CPU) or ``"cupy"`` (NVIDIA GPU)."""
+    name = str(name).lower()
+    if name not in _BACKENDS:
+        raise ConfigError(f"Unknown backend {name!r}. Valid backends: 'numpy', 'cupy'.")
+    xp = _import_cupy() if name == "cupy" else numpy
+    _state.update(name=name, xp=xp)
+    seed = _state.get("seed")
+    _state["rng"] = _make_rng(seed)
+
+
+def backend_name():
+    return _state["name"]
+
+
+def get_xp():
+    """The current array namespace (``numpy`` or ``cupy``)."""
+    return _state["xp"]
+
+
+def get_array_module(*arrays):
+    """``cupy`` if any argument is a CuPy array, else ``numpy`` (like ``cupy.get_array_module``)."""
+    if _state["name"] == "cupy":
+        import cupy  # noqa: PLC0415
+
+        return cupy.get_array_module(*arrays)
+    return numpy
+
+
+def floatx():
+    """The default float dtype name ('float32' unless changed)."""
+    return _state["floatx"]
+
+
+def set_floatx(dtype):
+    """Set the default float dtype: 'float32' (default), 'float64' (gradient checks) or 'float16'."""
+    dtype = numpy.dtype(dtype).name
+    if dtype not in ("float16", "float32", "float64"):
+        raise ConfigError(f"floatx must be float16, float32 or float64. Received: {dtype!r}.")
+    _state["floatx"] = dtype
+
+
+def _make_rng(seed):
+    if _state["name"] == "cupy":
+        import cupy  # noqa: PLC0415
+
+        return cupy.random.default_rng(seed)
+    return numpy.random.default_rng(seed)
+
+
+def set_seed(seed):
+    """Seed every random number threestep draws (initialisation, shuffling, dropout)."""
+    _state["seed"] = seed
+    _state["rng"] = _make_rng(seed)
+    _state["host_rng"] = numpy.random.default_rng(seed)
+
+
+def rng():
+    """The generator on the current device (CuPy's on GPU) for weights and dropout masks."""
+    return _state["rng"]
+
+
+def host_rng():
+    """A NumPy generator for host-side randomness (shuffling indices of NumPy data)."""
+    if "host_rng" not in _state:
+        _state["host_rng"] = numpy.random.default_rng(_state.get("seed"))
+    return _state["host_rng"]
+
+
+def get_rng_state():
+    """The generators' states, so a checkpoint can resume the same random stream."""
+    return {"rng": _state["rng"].bit_generator.state, "host_rng": host_rng().bit_generator.state}
+
+
+def set_rng_state(state):
+    _state["rng"].bit_generator.state = state["rng"]
+    host_rng().bit_generator.state = state["host_rng"]
+
+
+def asarray(data, dtype=None):
+    """``data`` as an array on the current device (copying only when needed)."""
+    return get_xp().asarray(data, dtype=dtype)
+
+
+def to_numpy(array):
+    """A NumPy array of ``array`` (moves data off the GPU)."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    if hasattr(array, "get"):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def is_array(obj):
+    return isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy")
+
+
+if os.environ.get("THREESTEP_BACKEND"):
+    set_backend(os.environ["THREESTEP_BACKEND"])

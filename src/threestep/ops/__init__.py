@@ -1,0 +1,53 @@
+"""Every differentiable primitive: one ``Function`` each, plus a lowercase wrapper.
+
+Importing this package also gives ``Tensor`` its operators (``+ - * / ** @``, indexing,
+``.sum()``, ``.T`` ...), which the engine itself cannot do without importing ops.
+"""
+from ..autograd import Tensor
+from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
+from .elementwise import Abs, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh, abs, exp, log, relu, sigmoid, sqrt, tanh
+from .nn import (
+    Linear, LogSoftmax, SigmoidCrossEntropy, Softmax, SoftmaxCrossEntropy, SquaredError, linear,
+    log_softmax, mean_squared_error, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
+    squared_error,
+)
+from .reduce import Max, Mean, Sum, max, mean, sum
+from .shape import (
+    Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,
+    transpose,
+)
+from .simple import (
+    linear_simple, log_softmax_simple, mean_squared_error_simple, sigmoid_cross_entropy_simple,
+    softmax_cross_entropy_simple, softmax_simple,
+)
+
+
+def _install_operators():
+    T = Tensor
+    T.__add__ = lambda a, b: add(a, b)
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = lambda a, b: sub(a, b)
+    T.__rsub__ = lambda a, b: sub(b, a)
+    T.__mul__ = lambda a, b: mul(a, b)
+    T.__rmul__ = lambda a, b: mul(b, a)
+    T.__truediv__ = lambda a, b: div(a, b)
+    T.__rtruediv__ = lambda a, b: div(b, a)
+    T.__neg__ = lambda a: neg(a)
+    T.__pow__ = lambda a, p: pow(a, p)
+    T.__rpow__ = lambda a, b: pow(b, a)
+    T.__matmul__ = lambda a, b: matmul(a, b)
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__getitem__ = lambda a, key: getitem(a, key)
+    T.sum = lambda a, axis=None, keepdims=False: sum(a, axis, keepdims)
+    T.mean = lambda a, axis=None, keepdims=False: mean(a, axis, keepdims)
+    T.max = lambda a, axis=None, keepdims=False: max(a, axis, keepdims)
+    T.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+    T.transpose = lambda a, *axes: transpose(a, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
+    T.T = property(lambda a: transpose(a))
+    T.exp = lambda a: exp(a)
+    T.log = lambda a: log(a)
+
+
+_install_operators()
+
+__all__ = [name for name in dir() if not name.startswith("_")]

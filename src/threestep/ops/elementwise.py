@@ -1,0 +1,108 @@
+"""Elementwise math and activations: exp, log, sqrt, abs, tanh, sigmoid, relu.
+
+Each keeps what its backward needs: exp, sqrt, tanh and sigmoid keep their output y
+(their derivatives are functions of y), log and abs keep x, relu keeps only the mask.
+"""
+from .. import backend
+from ..autograd import Function
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    """|x|; the subgradient at 0 is 0 (PyTorch's convention, sign(0) = 0)."""
+
+    def forward(self, x):
+        self.x = x
+        return backend.get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        return gy * backend.get_array_module(gy).sign(self.x)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = backend.get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+def stable_sigmoid(x):
+    """1/(1+e^-x) without overflow: written through tanh, exact and branch-free."""
+    xp = backend.get_array_module(x)
+    return xp.tanh(x * 0.5) * 0.5 + 0.5
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        self.y = stable_sigmoid(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class ReLU(Function):
+    """max(0, x); the subgradient at 0 is 0 (as in PyTorch)."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def abs(x):  # noqa: A001
+    return Abs()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def relu(x):
+    return ReLU()(x)

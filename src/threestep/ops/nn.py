@@ -1,0 +1,179 @@
+"""The ops that carry a network's work, fused: linear, softmax, log-softmax, and the losses.
+
+Each fused op has a ``*_simple`` twin in ``simple.py`` built from primitives; the tests
+check one against the other.
+"""
+from .. import backend
+from ..autograd import Function
+
+
+class Linear(Function):
+    """y = x @ W + b over the last axis of x (the lecture's z = Wa + b, in Keras layout).
+
+    Backward is the lecture's "reverse network": dL/dx = dL/dy @ W^T, and
+    dL/dW = x^T @ dL/dy (forward value times backward value). dL/dx is skipped when
+    x needs no gradient (the first layer's input data).
+    """
+
+    def forward(self, x, W, b=None):
+        self.x, self.W = x, W
+        y = x @ W
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        gx = gy @ W.T if self.needs_input_grad[0] else None
+        gW = gb = None
+        if self.needs_input_grad[1]:
+            x2 = x.reshape(-1, x.shape[-1])
+            gW = x2.T @ gy.reshape(-1, gy.shape[-1])
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+        return gx, gW, gb
+
+
+def _softmax(x, axis):
+    xp = backend.get_array_module(x)
+    e = x - x.max(axis=axis, keepdims=True)
+    xp.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax(x, axis):
+    xp = backend.get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+class Softmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = _softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        gx = y * gy
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)
+        return gx
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = _log_softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-sample cross-entropy of softmax(logits) against targets, from the logits.
+
+    ``targets`` are integer class labels shaped like ``logits.shape[:-1]`` or
+    probabilities (one-hot) shaped like ``logits``. Returns a loss per sample (the
+    caller averages or weights them). dL/dlogits = softmax - target: the reason the
+    fused form is both faster and stabler than softmax followed by log.
+    """
+
+    def forward(self, logits, targets):
+        logp = _log_softmax(logits, -1)
+        self.sparse = targets.ndim == logits.ndim - 1
+        if self.sparse:
+            xp = backend.get_array_module(logits)
+            self.labels = targets.astype(xp.intp, copy=False)
+            loss = -xp.take_along_axis(logp, self.labels[..., None], axis=-1)[..., 0]
+        else:
+            self.labels = targets
+            loss = -(targets * logp).sum(axis=-1)
+        self.logp = logp
+        return loss
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        g = xp.exp(self.logp)
+        if self.sparse:
+            flat = g.reshape(-1, g.shape[-1])  # a view: subtract 1 at each sample's label
+            flat[xp.arange(flat.shape[0]), self.labels.reshape(-1)] -= 1
+        else:  # soft targets need not sum to one: d/dz = p * sum(t) - t
+            g *= self.labels.sum(axis=-1, keepdims=True)
+            g -= self.labels
+        g *= gy[..., None]
+        gt = None
+        if not self.sparse and self.needs_input_grad[1]:
+            gt = -self.logp * gy[..., None]
+        return g, gt
+
+
+class SigmoidCrossEntropy(Function):
+    """Elementwise binary cross-entropy of sigmoid(logits) against targets in [0, 1].
+
+    loss = max(z, 0) - z t + log(1 + e^-|z|), which never overflows; dL/dz = sigmoid(z) - t.
+    """
+
+    def forward(self, logits, targets):
+        xp = backend.get_array_module(logits)
+        self.z, self.t = logits, targets
+        return xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
+
+    def backward(self, gy):
+        from .elementwise import stable_sigmoid  # same family, kept next to Sigmoid
+
+        gz = (stable_sigmoid(self.z) - self.t) * gy if self.needs_input_grad[0] else None
+        gt = -self.z * gy if self.needs_input_grad[1] else None
+        return gz, gt
+
+
+class SquaredError(Function):
+    """Elementwise (y_pred - y_true)^2; the loss layer averages it (MSE)."""
+
+    def forward(self, pred, target):
+        self.diff = pred - target
+        return self.diff * self.diff
+
+    def backward(self, gy):
+        g = 2 * gy * self.diff
+        return (g if self.needs_input_grad[0] else None), (-g if self.needs_input_grad[1] else None)
+
+
+def linear(x, W, b=None):
+    return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)
+
+
+def softmax_cross_entropy(logits, targets):
+    """Per-sample CE from logits; targets are int labels or one-hot/probabilities."""
+    return SoftmaxCrossEntropy()(logits, targets)
+
+
+def sigmoid_cross_entropy(logits, targets):
+    """Elementwise binary CE from logits (the stable form)."""
+    return SigmoidCrossEntropy()(logits, targets)
+
+
+def squared_error(pred, target):
+    return SquaredError()(pred, target)
+
+
+def mean_squared_error(pred, target):
+    """Mean over all elements of (pred - target)^2, as Keras's and PyTorch's MSE."""
+    from .reduce import mean
+
+    return mean(squared_error(pred, target))

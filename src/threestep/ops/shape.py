@@ -1,0 +1,124 @@
+"""Shape ops: reshape, transpose, concatenate, stack, indexing (basic and integer-array)."""
+from .. import backend
+from ..autograd import Function, Tensor
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.target = tuple(shape)
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x.reshape(self.target)
+
+    def backward(self, gy):
+        return gy.reshape(self.shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a % len(self.axes)] = i
+        return gy.transpose(inverse)
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        bounds = list(xp.cumsum(xp.asarray(self.sizes))[:-1].tolist())
+        return tuple(xp.split(gy, bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return backend.get_array_module(*xs).stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        n = gy.shape[self.axis]
+        return tuple(xp.take(gy, i, axis=self.axis) for i in range(n))
+
+
+def _has_advanced(key):
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(backend.is_array(k) or isinstance(k, (list, Tensor)) for k in parts)
+
+
+def _unwrap_key(key):
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key.data if isinstance(key, Tensor) else key
+
+
+class GetItem(Function):
+    """``x[key]`` for slices, integers, None, Ellipsis, and integer or boolean arrays."""
+
+    def __init__(self, key):
+        self.key = _unwrap_key(key)
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return x[self.key]
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        if _has_advanced(self.key):
+            # Repeated indices must add up, which plain assignment would not do.
+            key = self.key
+            if isinstance(key, list):
+                key = xp.asarray(key)
+            if backend.is_array(key) and key.dtype == bool:
+                gx[key] = gy
+            else:
+                xp.add.at(gx, key, gy)
+        else:
+            gx[self.key] = gy
+        return gx
+
+
+def reshape(x, shape):
+    if isinstance(x, Tensor) and tuple(x.shape) == tuple(shape):
+        return x
+    return Reshape(shape)(x)
+
+
+def transpose(x, axes=None):
+    return Transpose(axes)(x)
+
+
+def concatenate(xs, axis=0):
+    return Concatenate(axis)(*xs)
+
+
+def stack(xs, axis=0):
+    return Stack(axis)(*xs)
+
+
+def getitem(x, key):
+    return GetItem(key)(x)
+
+
+def flatten(x):
+    """(N, ...) -> (N, prod(...))."""
+    n = x.shape[0]
+    return reshape(x, (n, -1))

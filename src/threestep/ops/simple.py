@@ -1,0 +1,39 @@
+"""Readable reference versions of the fused ops, composed from primitives.
+
+They define what the fused kernels must compute; tests compare the two.
+"""
+from .arithmetic import add, matmul, mul, sub
+from .elementwise import exp, log
+from .reduce import max as max_, mean, sum as sum_
+
+
+def linear_simple(x, W, b=None):
+    y = matmul(x, W)
+    return y if b is None else add(y, b)
+
+
+def softmax_simple(x, axis=-1):
+    e = exp(sub(x, max_(x, axis=axis, keepdims=True).detach()))
+    return e / sum_(e, axis=axis, keepdims=True)
+
+
+def log_softmax_simple(x, axis=-1):
+    shifted = sub(x, max_(x, axis=axis, keepdims=True).detach())
+    return sub(shifted, log(sum_(exp(shifted), axis=axis, keepdims=True)))
+
+
+def softmax_cross_entropy_simple(logits, onehot):
+    """Per-sample -sum(t * log softmax(z)); one-hot/probability targets only."""
+    return -sum_(mul(onehot, log_softmax_simple(logits)), axis=-1)
+
+
+def sigmoid_cross_entropy_simple(logits, targets):
+    from .elementwise import sigmoid
+
+    p = sigmoid(logits)
+    return -(targets * log(p) + (1 - targets) * log(1 - p))
+
+
+def mean_squared_error_simple(pred, target):
+    d = sub(pred, target)
+    return mean(mul(d, d))
