@@ -5,6 +5,7 @@ Importing this package also gives ``Tensor`` its operators (``+ - * / ** @``, in
 """
 from ..autograd import Tensor
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
+from .clip import Clip, clip
 from .elementwise import Abs, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh, abs, exp, log, relu, sigmoid, sqrt, tanh
 from .nn import (
     Linear, LogSoftmax, SigmoidCrossEntropy, Softmax, SoftmaxCrossEntropy, SquaredError, linear,

@@ -1,0 +1,12 @@
+"""Keras 2 import paths, so the lecture's code runs by changing only its import lines.
+
+    from threestep.keras.models import Sequential      # was: from keras.models import Sequential
+    from threestep.keras.layers.core import Dense, Activation
+    from threestep.keras.optimizers import SGD
+    from threestep.keras.utils import np_utils
+
+Keras 1 spellings (``Dense(output_dim=...)``, ``SGD(lr=...)``, ``fit(nb_epoch=...)``) work
+and warn with a DeprecationWarning naming the modern argument.
+"""
+from . import callbacks, datasets, layers, losses, metrics, models, optimizers, utils  # noqa: F401
+from .. import __version__  # noqa: F401

@@ -1,0 +1,2 @@
+"""keras.datasets"""
+from ...datasets import *  # noqa: F401,F403

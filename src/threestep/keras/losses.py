@@ -1,0 +1,2 @@
+"""keras.losses"""
+from ..losses import *  # noqa: F401,F403

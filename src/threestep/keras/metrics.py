@@ -1,0 +1,2 @@
+"""keras.metrics"""
+from ..metrics import *  # noqa: F401,F403

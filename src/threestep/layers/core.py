@@ -1,0 +1,189 @@
+"""Core layers: InputLayer/Input, Dense, Activation, Flatten."""
+import math
+
+from .. import ops
+from ..errors import ConfigError, ShapeError
+from . import activations, initializers
+from .base import Layer, check_positive_int, deprecated_arg
+
+
+class InputLayer(Layer):
+    """Declares the shape of one sample; the first layer of a Sequential model.
+
+    Args:
+        input_shape: shape without the batch axis, e.g. ``(784,)``.
+    """
+
+    def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, **kwargs):
+        if input_shape is None and batch_input_shape is None:
+            raise ConfigError("InputLayer needs input_shape= (e.g. input_shape=(784,)).")
+        super().__init__(input_shape=input_shape, batch_size=batch_size,
+                         batch_input_shape=batch_input_shape, **kwargs)
+        self.built = True
+
+    def call(self, x, training=None):
+        return x
+
+    def get_config(self):
+        return super().get_config()
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+    """An InputLayer for ``Sequential([Input((784,)), Dense(10)])`` (Keras 3 style)."""
+    return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                      batch_input_shape=batch_shape)
+
+
+class Dense(Layer):
+    """A fully connected layer: ``output = activation(x @ kernel + bias)``.
+
+    The lecture's layer l: z^l = W^l a^(l-1) + b^l, a^l = sigma(z^l), with the Keras layout
+    kernel (input_dim, units), so a batch is one matrix product.
+
+    Args:
+        units: number of neurons (output size).
+        activation: name or callable (default: linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: names or Initializer objects.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties (see
+            ``threestep.regularizers``).
+        input_dim / input_shape: the input size, for the first layer.
+
+    Keras 1 spellings ``output_dim=``, ``init=``, ``W_regularizer=``, ``b_regularizer=``
+    and ``bias=`` still work, with a DeprecationWarning.
+
+    Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
+
+    Example:
+        >>> model.add(Dense(500, activation="relu", input_dim=784))
+    """
+
+    def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        old_units = deprecated_arg(kwargs, "output_dim", "units", "Dense")
+        if old_units is not None:
+            if units is not None:
+                raise ConfigError(f"Dense: got both units={units} and output_dim={old_units}; use units only.")
+            units = old_units
+        init = deprecated_arg(kwargs, "init", "kernel_initializer", "Dense")
+        kernel_initializer = init if init is not None else kernel_initializer
+        w_reg = deprecated_arg(kwargs, "W_regularizer", "kernel_regularizer", "Dense")
+        kernel_regularizer = w_reg if w_reg is not None else kernel_regularizer
+        b_reg = deprecated_arg(kwargs, "b_regularizer", "bias_regularizer", "Dense")
+        bias_regularizer = b_reg if b_reg is not None else bias_regularizer
+        bias = deprecated_arg(kwargs, "bias", "use_bias", "Dense")
+        use_bias = bias if bias is not None else use_bias
+        super().__init__(**kwargs)
+        if units is None:
+            raise ConfigError(f"Dense layer {self.name!r} needs units (the number of neurons), e.g. Dense(500).")
+        self.units = check_positive_int(f"Dense layer {self.name!r}", "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        from .. import regularizers  # noqa: PLC0415  (regularizers import layers' helpers)
+
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
+
+    @property
+    def output_activation(self):
+        """The activation's name, so a model can fuse softmax/sigmoid with its loss."""
+        return activations.name_of(self.activation)
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) < 2:
+            raise ShapeError(
+                f"Dense layer {self.name!r} needs inputs of shape (batch, ..., features); received "
+                f"shape {input_shape}."
+            )
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            raise ShapeError(
+                f"Dense layer {self.name!r} expects inputs with {self.kernel.shape[0]} features (last "
+                f"axis) but received shape {input_shape}."
+            )
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ShapeError(f"Dense layer {self.name!r}: the last input axis must be known. Received {input_shape}.")
+        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                                      self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        self.bias_regularizer, constraint=self.bias_constraint)
+
+    def call_logits(self, x, training=None):
+        """x @ W + b before the activation (for fused softmax/sigmoid + cross-entropy)."""
+        return ops.linear(x, self.kernel, self.bias)
+
+    def call(self, x, training=None):
+        return self.activation(ops.linear(x, self.kernel, self.bias))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        from .. import regularizers  # noqa: PLC0415
+
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+        }
+
+    def __repr__(self):
+        return f"Dense({self.units}, activation={activations.name_of(self.activation)!r}, name={self.name!r})"
+
+
+class Activation(Layer):
+    """Applies an activation function: ``Activation('sigmoid')``, as in the lecture's code."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    @property
+    def output_activation(self):
+        return activations.name_of(self.activation)
+
+    def call_logits(self, x, training=None):
+        return x
+
+    def call(self, x, training=None):
+        return self.activation(x)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.name_of(self.activation)}
+
+    def __repr__(self):
+        return f"Activation({activations.name_of(self.activation)!r}, name={self.name!r})"
+
+
+class Flatten(Layer):
+    """Flattens each sample: (batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, x, training=None):
+        return ops.reshape(x, (x.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if any(d is None for d in rest) else math.prod(rest))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}

@@ -1,0 +1,194 @@
+"""Losses: step 2 of the lecture, "the goodness of a function".
+
+A loss maps (y_true, y_pred) to one value per sample (Keras averages over the last axis
+first); the model averages those over the batch, weighted by sample weights if given.
+Cross-entropies have a fused path from the logits of a softmax/sigmoid output layer:
+same values, a stabler and faster gradient (softmax - target).
+
+Keras semantics kept: ``categorical_crossentropy`` on probabilities renormalises them and
+clips to [eps, 1-eps] with eps = 1e-7; ``binary_crossentropy`` clips the same way.
+"""
+from . import ops
+from .errors import unknown_name
+
+EPSILON = 1e-7
+
+
+class Loss:
+    """Base class: ``per_sample(y_pred, y_true)`` -> Tensor of shape (batch,)."""
+
+    name = "loss"
+    fuses_with = None  # output activation whose logits this loss can take directly
+
+    def per_sample(self, y_pred, y_true):
+        raise NotImplementedError
+
+    def per_sample_from_logits(self, logits, y_true):
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred):
+        """Mean loss over the batch (Keras call order: y_true first)."""
+        from .autograd import Tensor
+
+        if not isinstance(y_pred, Tensor):
+            y_pred = Tensor(y_pred)
+        true = y_true.data if isinstance(y_true, Tensor) else y_true
+        return ops.mean(self.per_sample(y_pred, true))
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _mean_last(x):
+    return ops.mean(x, axis=-1) if x.ndim > 1 else x
+
+
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)^2) over the last axis: the lecture's first loss."""
+
+    name = "mean_squared_error"
+
+    def per_sample(self, y_pred, y_true):
+        return _mean_last(ops.squared_error(y_pred, y_true))
+
+
+class MeanAbsoluteError(Loss):
+    name = "mean_absolute_error"
+
+    def per_sample(self, y_pred, y_true):
+        return _mean_last(ops.abs(y_pred - y_true))
+
+
+class CategoricalCrossentropy(Loss):
+    """-sum(t * log p) with one-hot (or probability) targets."""
+
+    name = "categorical_crossentropy"
+    fuses_with = "softmax"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = from_logits
+
+    def per_sample(self, y_pred, y_true):
+        if self.from_logits:
+            return self.per_sample_from_logits(y_pred, y_true)
+        p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+        p = ops.clip(p, EPSILON, 1 - EPSILON)
+        return -ops.sum(y_true * ops.log(p), axis=-1)
+
+    def per_sample_from_logits(self, logits, y_true):
+        return ops.softmax_cross_entropy(logits, y_true)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """-log p[label] with integer class labels."""
+
+    name = "sparse_categorical_crossentropy"
+    fuses_with = "softmax"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = from_logits
+
+    def _labels(self, y_true, ndim):
+        if y_true.ndim == ndim:  # Keras accepts labels shaped (batch, 1)
+            y_true = y_true[..., 0]
+        return y_true.astype("int64", copy=False)
+
+    def per_sample(self, y_pred, y_true):
+        if self.from_logits:
+            return self.per_sample_from_logits(y_pred, y_true)
+        labels = self._labels(y_true, y_pred.ndim)
+        p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+        onehot = (labels[..., None] == _arange_like(y_pred)).astype(y_pred.dtype)
+        return -ops.sum(ops.log(p) * onehot, axis=-1)
+
+    def per_sample_from_logits(self, logits, y_true):
+        return ops.softmax_cross_entropy(logits, self._labels(y_true, logits.ndim))
+
+
+def _arange_like(t):
+    from . import backend
+
+    return backend.get_array_module(t.data).arange(t.shape[-1])
+
+
+class BinaryCrossentropy(Loss):
+    """-(t log p + (1-t) log(1-p)), averaged over the last axis."""
+
+    name = "binary_crossentropy"
+    fuses_with = "sigmoid"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = from_logits
+
+    def per_sample(self, y_pred, y_true):
+        if self.from_logits:
+            return self.per_sample_from_logits(y_pred, y_true)
+        p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+        return _mean_last(-(y_true * ops.log(p) + (1 - y_true) * ops.log(1 - p)))
+
+    def per_sample_from_logits(self, logits, y_true):
+        return _mean_last(ops.sigmoid_cross_entropy(logits, y_true))
+
+
+_ALIASES = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+}
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError()(y_true, y_pred)
+
+
+mse = mean_squared_error
+
+
+def categorical_crossentropy(y_true, y_pred):
+    return CategoricalCrossentropy()(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred):
+    return SparseCategoricalCrossentropy()(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred):
+    return BinaryCrossentropy()(y_true, y_pred)
+
+
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, categorical_crossentropy: CategoricalCrossentropy,
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+              binary_crossentropy: BinaryCrossentropy}
+
+
+class _FunctionLoss(Loss):
+    """Wraps a user's ``fn(y_true, y_pred) -> per-sample Tensor``."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", "loss")
+
+    def per_sample(self, y_pred, y_true):
+        out = self.fn(y_true, y_pred)
+        return out if out.ndim <= 1 else _mean_last(out)
+
+
+def get(identifier):
+    """A Loss from a name ('mse', 'categorical_crossentropy', ...), a Loss, or a function."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier)
+        if cls is None:
+            raise unknown_name("loss", identifier, _ALIASES)
+        return cls()
+    if identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]()
+    if callable(identifier):
+        return _FunctionLoss(identifier)
+    raise unknown_name("loss", identifier, _ALIASES)

@@ -1,0 +1,117 @@
+"""Metrics: numbers reported during training that are not optimised (accuracy, MAE, ...).
+
+Metrics work on raw arrays (no graph). Each keeps a weighted running mean over the
+batches of an epoch, which is what the progress bar and History show.
+``'accuracy'`` is resolved the way Keras resolves it: binary accuracy for one output unit
+or binary cross-entropy, sparse categorical accuracy for sparse labels, else categorical.
+"""
+from . import backend
+from .errors import unknown_name
+
+
+class Metric:
+    """A weighted running mean of a per-sample function ``fn(y_true, y_pred) -> (batch,)``.
+
+    ``argmax_invariant`` means the metric can be computed from logits as well as from
+    probabilities (accuracy is; MSE is not), which lets the model skip the softmax.
+    """
+
+    argmax_invariant = False
+
+    def __init__(self, fn, name):
+        self.fn, self.name = fn, name
+        self.reset_state()
+
+    def reset_state(self):
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = self.fn(y_true, y_pred)
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += values.size
+        else:
+            self.total += float((values * sample_weight).sum())
+            self.count += float(sample_weight.sum())
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+    def __repr__(self):
+        return f"<Metric {self.name}>"
+
+
+def _xp(a):
+    return backend.get_array_module(a)
+
+
+def categorical_accuracy(y_true, y_pred):
+    return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype("float64")
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    labels = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
+    return (labels.astype("int64") == y_pred.argmax(axis=-1)).astype("float64")
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    y_true = y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
+    hit = (y_true > threshold) == (y_pred > threshold)
+    return hit.astype("float64").mean(axis=-1) if hit.ndim > 1 else hit.astype("float64")
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    xp = _xp(y_pred)
+    top = xp.argsort(-y_pred, axis=-1)[..., :k]
+    return (top == y_true.argmax(axis=-1)[..., None]).any(axis=-1).astype("float64")
+
+
+def mean_squared_error(y_true, y_pred):
+    d = y_pred - y_true.reshape(y_pred.shape)
+    return (d * d).reshape(len(d), -1).mean(axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    d = y_pred - y_true.reshape(y_pred.shape)
+    return abs(d).reshape(len(d), -1).mean(axis=-1)
+
+
+_FUNCTIONS = {
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "binary_accuracy": binary_accuracy,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+}
+_ARGMAX_INVARIANT = {categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy}
+
+
+def resolve_accuracy(loss_name, output_units):
+    """Keras's rule for what 'accuracy' means for this loss and output size."""
+    if loss_name == "binary_crossentropy" or output_units == 1:
+        return binary_accuracy
+    if loss_name == "sparse_categorical_crossentropy":
+        return sparse_categorical_accuracy
+    return categorical_accuracy
+
+
+def get(identifier, loss_name=None, output_units=None):
+    """A Metric for a name ('accuracy', 'acc', 'mae', ...) or a function(y_true, y_pred)."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if identifier in ("accuracy", "acc"):
+        fn = resolve_accuracy(loss_name, output_units)
+        name = identifier
+    elif isinstance(identifier, str):
+        if identifier not in _FUNCTIONS:
+            raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
+        fn, name = _FUNCTIONS[identifier], identifier
+    elif callable(identifier):
+        fn, name = identifier, getattr(identifier, "__name__", "metric")
+    else:
+        raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
+    metric = Metric(fn, name)
+    metric.argmax_invariant = fn in _ARGMAX_INVARIANT
+    return metric

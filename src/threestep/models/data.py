@@ -1,0 +1,48 @@
+"""Helpers that prepare data for ``fit``: the validation split."""
+import warnings
+
+import numpy
+
+from .. import backend
+from ..errors import ConfigError
+from .checks import ThreestepHint
+
+
+def split_validation(x, y, sw, fraction):
+    """Take the last ``fraction`` of the samples as validation data (before shuffling), like Keras."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"fit: validation_split must be between 0 and 1. Received: validation_split={fraction}.")
+    cut = int(len(x) * (1 - fraction))
+    if cut == 0 or cut == len(x):
+        raise ConfigError(f"fit: validation_split={fraction} of {len(x)} samples leaves an empty training or "
+                          "validation set.")
+    _warn_if_label_shift(y[:cut], y[cut:])
+    train = (x[:cut], y[:cut], None if sw is None else sw[:cut])
+    val = (x[cut:], y[cut:]) if sw is None else (x[cut:], y[cut:], sw[cut:])
+    return train, val
+
+
+def _class_histogram(y):
+    y = backend.to_numpy(y)
+    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    if labels.dtype.kind == "f" and not numpy.all(labels == numpy.round(labels)):
+        return None  # regression targets: no classes to compare
+    values, counts = numpy.unique(labels, return_counts=True)
+    if len(values) > 100:
+        return None
+    return dict(zip(values.tolist(), (counts / counts.sum()).tolist()))
+
+
+def _warn_if_label_shift(y_train, y_val):
+    """validation_split takes the *last* samples: a sorted dataset gives a skewed validation set."""
+    train, val = _class_histogram(y_train), _class_histogram(y_val)
+    if train is None or val is None:
+        return
+    classes = set(train) | set(val)
+    distance = 0.5 * sum(abs(train.get(c, 0) - val.get(c, 0)) for c in classes)
+    if distance > 0.25:
+        warnings.warn(
+            f"fit: validation_split takes the last samples, and their labels are distributed very "
+            f"differently from the training part (total variation distance {distance:.2f}; validation "
+            f"classes {sorted(val)}). Is the data sorted by label? Shuffle it once before fit, or pass "
+            "validation_data=.", ThreestepHint, stacklevel=4)

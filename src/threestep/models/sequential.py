@@ -1,0 +1,130 @@
+"""``Sequential``: a network as a stack of layers, the lecture's fully connected chain.
+
+Shapes are inferred as layers are added: once the first layer knows its input shape,
+every ``add`` builds the new layer on the previous layer's output shape, so a mismatch is
+reported at ``add`` time, naming both layers.
+"""
+from ..autograd import Tensor
+from ..errors import ConfigError, ShapeError
+from ..layers.base import Layer, unique_name
+from ..layers.core import InputLayer
+from .training import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Example:
+        >>> model = Sequential()
+        >>> model.add(Dense(500, input_dim=784, activation="sigmoid"))
+        >>> model.add(Dense(10, activation="softmax"))
+        >>> model.compile(loss="categorical_crossentropy", optimizer=SGD(0.1), metrics=["accuracy"])
+    """
+
+    def __init__(self, layers=None, name=None):
+        super().__init__(name=name or unique_name("sequential"))
+        self.layers = []
+        self._batch_input_shape = None
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def built(self):
+        return self._batch_input_shape is not None and all(layer.built for layer in self.layers)
+
+    @property
+    def input_shape(self):
+        return self._batch_input_shape
+
+    @property
+    def output_shape(self):
+        if not self.built:
+            return None
+        return self.layers[-1].output_shape if self.layers else self._batch_input_shape
+
+    def add(self, layer):
+        """Append a layer; builds it at once when the input shape is already known."""
+        if isinstance(layer, type) and issubclass(layer, Layer):
+            raise ConfigError(f"Sequential.add received the class {layer.__name__}, not a layer. "
+                              f"Did you forget the parentheses, e.g. {layer.__name__}(...)?")
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"Sequential.add expects a Layer (e.g. Dense(10)); received {layer!r}.")
+        if any(existing is layer for existing in self.layers):
+            raise ConfigError(f"Layer {layer.name!r} is already in model {self.name!r}; create a new layer.")
+        declared = layer.batch_input_shape
+        if isinstance(layer, InputLayer):
+            if self.layers or self._batch_input_shape is not None:
+                raise ConfigError("An InputLayer/Input must be the first layer of a Sequential model.")
+            self._batch_input_shape = declared
+            return
+        if not self.layers and self._batch_input_shape is None and declared is not None:
+            self._batch_input_shape = declared
+        elif self.layers and declared is not None and self.built:
+            prev = self.layers[-1]
+            if tuple(declared[1:]) != tuple(prev.output_shape[1:]):
+                raise ShapeError(
+                    f"Layer {layer.name!r} declares input shape {declared[1:]} but the previous layer "
+                    f"{prev.name!r} outputs {prev.output_shape[1:]}. Remove input_dim/input_shape from "
+                    "layers after the first, or fix the sizes.")
+        self.layers.append(layer)
+        if self._batch_input_shape is not None:
+            prev_shape = self.layers[-2].output_shape if len(self.layers) > 1 else self._batch_input_shape
+            if prev_shape is not None:
+                self._build_layer(layer, prev_shape)
+
+    def pop(self):
+        if not self.layers:
+            raise ConfigError("Sequential.pop: the model has no layers.")
+        return self.layers.pop()
+
+    def _build_layer(self, layer, input_shape):
+        try:
+            layer.build_for(input_shape)
+        except ShapeError as exc:
+            index = self.layers.index(layer)
+            prev = f" (output of {self.layers[index - 1].name!r})" if index else ""
+            raise ShapeError(f"{exc} Input shape{prev}: {tuple(input_shape)}.") from None
+
+    def build(self, input_shape=None):
+        """Build every layer for inputs of ``input_shape`` (batch axis included)."""
+        if input_shape is not None:
+            if self._batch_input_shape is not None and tuple(input_shape[1:]) != tuple(self._batch_input_shape[1:]):
+                raise ShapeError(f"Model {self.name!r} was declared for inputs {self._batch_input_shape} but "
+                                 f"build received {tuple(input_shape)}.")
+            self._batch_input_shape = (None,) + tuple(input_shape[1:])
+        if self._batch_input_shape is None:
+            self._require_built("build")
+        shape = self._batch_input_shape
+        for layer in self.layers:
+            self._build_layer(layer, shape)
+            shape = layer.output_shape
+
+    def forward(self, x, training=False, logits=False):
+        """The forward pass; with ``logits=True`` the last layer stops before its activation."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if logits and i == last:
+                x = layer.call_logits(x, training=training)
+            else:
+                x = layer.call(x, training=training)
+        return x
+
+    def summary(self, line_length=65, print_fn=None):
+        """Print layers, output shapes and parameter counts (Keras's table)."""
+        from .summary import print_summary  # noqa: PLC0415
+
+        self._require_built("summary")
+        print_summary(self, line_length, print_fn)
+
+    def get_config(self):
+        from ..layers import serialize_layer  # noqa: PLC0415
+
+        config = {"name": self.name, "layers": [serialize_layer(layer) for layer in self.layers]}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    def __repr__(self):
+        return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"

@@ -1,0 +1,383 @@
+"""``Model``: compile / fit / evaluate / predict — the lecture's three steps as four calls.
+
+``fit`` is one flat loop of callback hooks: train-begin, then per epoch: epoch-begin,
+per batch: batch-begin / step / batch-end (stop when ``model.stop_training``), validation
+with the ``val_`` prefix, epoch-end; then train-end. It returns the ``History``.
+"""
+import warnings
+
+from .. import backend, losses, metrics as metrics_mod, optimizers
+from ..autograd import Tensor, no_grad, using_config
+from ..callbacks import Callback, CallbackList, History
+from ..errors import ConfigError, NotBuiltError, NotCompiledError
+from . import checks
+
+
+def _pop_legacy_epochs(epochs, kwargs, caller):
+    if "nb_epoch" in kwargs:
+        warnings.warn(f"{caller}: 'nb_epoch' is Keras 1 spelling; use 'epochs'.", DeprecationWarning, stacklevel=3)
+        epochs = kwargs.pop("nb_epoch")
+    if kwargs:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s): {sorted(kwargs)}.")
+    return epochs
+
+
+class Model:
+    """What every model shares: training, evaluation, prediction, weights.
+
+    Subclasses provide ``layers``, ``build(input_shape)``, ``input_shape``,
+    ``output_shape`` and ``forward(x, training, logits=False)``.
+    """
+
+    def __init__(self, name=None):
+        self.name = name
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._metric_specs = []
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_weights(self):
+        """All weights as NumPy arrays, layer by layer in Keras order."""
+        return [a for layer in self.layers for a in layer.get_weights()]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            from ..errors import ShapeError  # noqa: PLC0415
+
+            raise ShapeError(f"Model {self.name!r} has {expected} weight arrays; set_weights received {len(weights)}.")
+        for layer in self.layers:
+            n = len(layer.weights)
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+
+    def count_params(self):
+        self._require_built("count_params")
+        return sum(layer.count_params() for layer in self.layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ConfigError(f"No layer named {name!r}. Layers: {[layer.name for layer in self.layers]}.")
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+        """Step 2 and the configuration of step 3: the loss, the optimizer, the metrics.
+
+        Args:
+            optimizer: name ('sgd', 'adam', ...) or an Optimizer object.
+            loss: name ('mse', 'categorical_crossentropy', ...), a Loss, or fn(y_true, y_pred).
+            metrics: list of names ('accuracy') or functions, reported but not optimised.
+        """
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        if loss is None:
+            raise ConfigError("compile: loss= is required, e.g. loss='categorical_crossentropy' or loss='mse'.")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
+            metrics = [metrics]
+        self._metric_specs = list(metrics or [])
+        for spec in self._metric_specs:  # fail now on unknown names, not mid-fit
+            metrics_mod.get(spec)
+        self.compiled = True
+        if self.built:
+            checks.check_loss_activation(self, self.loss)
+
+    def _require_compiled(self, caller):
+        if not self.compiled:
+            raise NotCompiledError(
+                f"{caller}: the model must be compiled first: model.compile(loss=..., optimizer=..., "
+                "metrics=['accuracy']).")
+
+    def _require_built(self, caller):
+        if not self.built:
+            raise NotBuiltError(
+                f"{caller}: model {self.name!r} does not know its input shape yet. Give the first layer "
+                "input_shape= (or input_dim=), add an Input layer, or call fit/build first.")
+
+    def _make_metrics(self):
+        units = self.output_shape[-1] if self.output_shape is not None else None
+        return [metrics_mod.get(spec, self.loss.name, units) for spec in self._metric_specs]
+
+    def _ensure_built(self, x):
+        if not self.built:
+            self.build((None,) + tuple(x.shape[1:]))
+            if self.compiled:
+                checks.check_loss_activation(self, self.loss)
+
+    # ------------------------------------------------------------------ one step
+    def _fused(self):
+        """Whether the loss can take the last layer's logits (softmax/sigmoid + cross-entropy)."""
+        last = self.layers[-1] if self.layers else None
+        return (self.loss.fuses_with is not None and not getattr(self.loss, "from_logits", False)
+                and getattr(last, "output_activation", None) == self.loss.fuses_with
+                and hasattr(last, "call_logits"))
+
+    def _penalty(self):
+        """The weight-regularization terms (L1/L2) to add to the loss."""
+        total = None
+        for layer in self.layers:
+            for w in layer.weights:
+                reg = getattr(w, "regularizer", None)
+                if reg is not None:
+                    total = reg(w) if total is None else total + reg(w)
+            for extra in getattr(layer, "losses", ()):
+                total = extra if total is None else total + extra
+        return total
+
+    def _loss_and_output(self, xb, yb, wb, training, fused):
+        out = self.forward(Tensor(xb), training=training, logits=fused)
+        if fused:
+            per_sample = self.loss.per_sample_from_logits(out, yb)
+        else:
+            per_sample = self.loss.per_sample(out, yb)
+        if wb is None:
+            loss = per_sample.mean()
+        else:
+            loss = (per_sample * wb).sum() / per_sample.dtype.type(len(wb))
+        return loss, out
+
+    def _predictions_for_metrics(self, out, fused, metric_list):
+        """Probabilities for metrics; logits suffice for argmax-based ones."""
+        if not fused or all(m.argmax_invariant for m in metric_list):
+            return out
+        from .. import ops  # noqa: PLC0415
+
+        with no_grad():
+            act = ops.softmax if self.loss.fuses_with == "softmax" else ops.sigmoid
+            return act(Tensor(out)).data
+
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One gradient-descent step on one batch; returns the loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        x = checks.prepare_inputs(x, "train_on_batch")
+        y = checks.prepare_targets(y, len(x), "train_on_batch")
+        self._ensure_built(x)
+        metric_list = self._make_metrics()
+        logs = self._train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
+                                self._fused(), metric_list)
+        values = [logs["loss"]] + [m.result() for m in metric_list]
+        return values if metric_list else values[0]
+
+    def _train_step(self, xb, yb, wb, fused, metric_list):
+        loss, out = self._loss_and_output(xb, yb, wb, True, fused)
+        penalty = self._penalty()
+        if penalty is not None:
+            loss = loss + penalty
+        params = self.trainable_weights
+        for p in params:
+            p.grad = None
+        loss.backward()
+        self.optimizer.apply_gradients(params)
+        preds = self._predictions_for_metrics(out.data, fused, metric_list)
+        for m in metric_list:
+            m.update_state(yb, preds, wb)
+        return {"loss": float(loss.data)}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_freq=1, seed=None, **kwargs):
+        """Step 3: pick the best function by mini-batch gradient descent.
+
+        Each epoch shuffles the training data (``shuffle=True``), splits it into batches
+        of ``batch_size`` (default 32), and takes one gradient step per batch. Returns a
+        ``History`` whose ``.history`` maps 'loss', metric names and their 'val_' versions
+        to per-epoch lists.
+        """
+        epochs = _pop_legacy_epochs(epochs, kwargs, "fit")
+        self._require_compiled("fit")
+        if seed is not None:
+            backend.set_seed(seed)
+        x = checks.prepare_inputs(x, "fit")
+        y = checks.prepare_targets(y, len(x), "fit")
+        self._ensure_built(x)
+        checks.check_input_shape(self, x, "fit")
+        checks.check_targets(self, y, self.loss, "fit")
+        batch_size = int(batch_size or 32)
+        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, len(x), "fit (sample_weight)")
+        if class_weight is not None:
+            from .weights import class_weights_to_sample_weights  # noqa: PLC0415
+
+            cw = class_weights_to_sample_weights(class_weight, y, self.output_shape[-1])
+            sw = cw if sw is None else sw * cw
+        if validation_data is None and validation_split:
+            from .data import split_validation  # noqa: PLC0415
+
+            (x, y, sw), validation_data = split_validation(x, y, sw, validation_split)
+        val = self._prepare_validation(validation_data)
+
+        n = len(x)
+        steps = steps_per_epoch or -(-n // batch_size)
+        self.history = History()
+        callback_list = self._callback_list(callbacks, verbose, {
+            "batch_size": batch_size, "epochs": epochs, "steps": steps, "samples": n,
+            "verbose": verbose, "do_validation": val is not None,
+            "metrics": ["loss"] + list(self._metric_names(val is not None)),
+        })
+        fused = self._fused()
+        metric_list = self._make_metrics()
+        self.stop_training = False
+        callback_list.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            for m in metric_list:
+                m.reset_state()
+            callback_list.on_epoch_begin(epoch)
+            order = backend.host_rng().permutation(n) if shuffle else None
+            loss_sum = seen = 0.0
+            logs = {}
+            for step in range(steps):
+                start = (step * batch_size) % n
+                idx = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
+                xb, yb = x[idx], y[idx]
+                wb = None if sw is None else sw[idx]
+                callback_list.on_train_batch_begin(step, {"batch": step, "size": len(xb)})
+                step_logs = self._train_step(xb, yb, wb, fused, metric_list)
+                seen += len(xb)
+                loss_sum += step_logs["loss"] * len(xb)
+                logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in metric_list}}
+                callback_list.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                val_values = self._evaluate_arrays(*val, batch_size, fused)
+                epoch_logs.update({"val_" + k: v for k, v in val_values.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end()
+        return self.history
+
+    def _metric_names(self, with_val):
+        names = [m.name for m in self._make_metrics()]
+        return names + (["val_loss"] + ["val_" + n for n in names] if with_val else [])
+
+    def _callback_list(self, callbacks, verbose, params, mode="train"):
+        if isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        for cb in callbacks or []:
+            if not isinstance(cb, Callback):
+                raise ConfigError(f"callbacks must be Callback objects; received {cb!r}.")
+        items = []
+        if verbose:
+            from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415
+
+            items.append(ProgbarLogger(mode=mode) if mode != "train" else ProgbarLogger())
+        items += list(callbacks or [])
+        if mode == "train":
+            items.append(self.history)
+        return CallbackList(items, model=self, params=params)
+
+    def _prepare_validation(self, validation_data):
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ConfigError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight).")
+        xv = checks.prepare_inputs(validation_data[0], "fit (validation_data)")
+        yv = checks.prepare_targets(validation_data[1], len(xv), "fit (validation_data)")
+        checks.check_input_shape(self, xv, "fit (validation_data)")
+        checks.check_targets(self, yv, self.loss, "fit (validation_data)")
+        wv = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            wv = checks.prepare_targets(validation_data[2], len(xv), "fit (validation sample_weight)")
+        return xv, yv, wv
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _evaluate_arrays(self, x, y, sw, batch_size, fused, callback_list=None):
+        metric_list = self._make_metrics()
+        total = count = 0.0
+        with no_grad(), using_config("training", False):
+            penalty = self._penalty()
+            penalty = 0.0 if penalty is None else float(penalty.data)
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                if callback_list is not None:
+                    callback_list.on_test_batch_begin(step)
+                sl = slice(start, start + batch_size)
+                wb = None if sw is None else sw[sl]
+                loss, out = self._loss_and_output(x[sl], y[sl], wb, False, fused)
+                total += float(loss.data) * len(out)
+                count += len(out)
+                preds = self._predictions_for_metrics(out.data, fused, metric_list)
+                for m in metric_list:
+                    m.update_state(y[sl], preds, wb)
+                if callback_list is not None:
+                    callback_list.on_test_batch_end(step, {"loss": total / count + penalty,
+                                                           **{m.name: m.result() for m in metric_list}})
+        return {"loss": total / count + penalty, **{m.name: m.result() for m in metric_list}}
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss (and metrics) on (x, y), computed without a graph and in test mode.
+
+        Returns ``[loss, metric1, ...]``, or the loss alone when there are no metrics
+        (``return_dict=True`` gives a dict).
+        """
+        self._require_compiled("evaluate")
+        x = checks.prepare_inputs(x, "evaluate")
+        y = checks.prepare_targets(y, len(x), "evaluate")
+        self._ensure_built(x)
+        checks.check_input_shape(self, x, "evaluate")
+        checks.check_targets(self, y, self.loss, "evaluate")
+        batch_size = int(batch_size or 32)
+        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, len(x), "evaluate")
+        cbs = self._callback_list(callbacks, verbose, {"steps": -(-len(x) // batch_size), "verbose": verbose},
+                                  mode="test")
+        cbs.on_test_begin()
+        values = self._evaluate_arrays(x, y, sw, batch_size, self._fused(), cbs)
+        cbs.on_test_end(values)
+        if return_dict:
+            return values
+        out = list(values.values())
+        return out if len(out) > 1 else out[0]
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """The network's outputs for x (probabilities for a softmax output), as a NumPy array."""
+        x = checks.prepare_inputs(x, "predict")
+        if not self.built and not self.layers:
+            self._require_built("predict")
+        self._ensure_built(x)
+        checks.check_input_shape(self, x, "predict")
+        batch_size = int(batch_size or 32)
+        outs = []
+        with no_grad(), using_config("training", False):
+            for start in range(0, len(x), batch_size):
+                outs.append(backend.to_numpy(self.forward(Tensor(x[start:start + batch_size]), training=False).data))
+        import numpy  # noqa: PLC0415  (results are returned to the user as NumPy)
+
+        return numpy.concatenate(outs, axis=0)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(x))
+
+    def test_on_batch(self, x, y, sample_weight=None):
+        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight)
+
+    def __call__(self, x, training=None):
+        """Run the forward pass on a Tensor (records a graph, for custom training loops)."""
+        if not isinstance(x, Tensor):
+            x = Tensor(backend.asarray(x))
+        if not self.built:
+            self.build((None,) + tuple(x.shape[1:]))
+        return self.forward(x, training=bool(training))

@@ -1,0 +1,38 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+from ..errors import ConfigError
+from .base import Optimizer
+
+
+class SGD(Optimizer):
+    """``w <- w - lr * dL/dw``; with momentum, the lecture's "movement" v:
+
+    v <- momentum * v - lr * g;  w <- w + v   (Nesterov: w <- w + momentum * v - lr * g).
+
+    Args:
+        learning_rate: step size eta (Keras 2 default 0.01).
+        momentum: in [0, 1); 0 is plain gradient descent.
+        nesterov: use Nesterov momentum.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
+        if not 0 <= momentum < 1 + 1e-12:
+            raise ConfigError(f"SGD: momentum must be in [0, 1]. Received: momentum={momentum}.")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self._slot_names = ("momentum",) if self.momentum else ()
+
+    def update_step(self, index, param, grad, lr):
+        if not self.momentum:
+            param -= lr * grad
+            return
+        v = self.slots["momentum"][index]
+        v *= self.momentum
+        v -= lr * grad
+        if self.nesterov:
+            param += self.momentum * v - lr * grad
+        else:
+            param += v
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
