@@ -161,6 +161,9 @@ def binary_crossentropy(y_true, y_pred):
     return BinaryCrossentropy()(y_true, y_pred)
 
 
+BUILTIN = (MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+           BinaryCrossentropy)
+
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, categorical_crossentropy: CategoricalCrossentropy,
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
               binary_crossentropy: BinaryCrossentropy}

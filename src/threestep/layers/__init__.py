@@ -5,19 +5,22 @@ from .core import Activation, Dense, Flatten, Input, InputLayer
 
 __all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "Layer", "activations", "initializers"]
 
-_CUSTOM_OBJECTS = {}
-
 
 def register_layer(cls):
-    """Make a custom Layer subclass loadable by name from saved models (usable as a decorator)."""
-    _CUSTOM_OBJECTS[cls.__name__] = cls
+    """Make a custom Layer loadable by name (every Layer subclass is registered when defined;
+    this decorator exists for clarity and for re-registering under its class name)."""
+    from .base import LAYER_CLASSES  # noqa: PLC0415
+
+    LAYER_CLASSES[cls.__name__] = cls
     return cls
 
 
-def layer_class(name):
-    from ..errors import ConfigError, unknown_name  # noqa: F401
+def layer_class(name, custom_objects=None):
+    """The Layer class called ``name`` (custom_objects first, then every defined subclass)."""
+    from ..errors import unknown_name  # noqa: PLC0415
+    from .base import LAYER_CLASSES  # noqa: PLC0415
 
-    registry = {**{c.__name__: c for c in (Activation, Dense, Flatten, InputLayer)}, **_CUSTOM_OBJECTS}
+    registry = {**LAYER_CLASSES, **(custom_objects or {})}
     if name not in registry:
         raise unknown_name("layer class", name, registry)
     return registry[name]
@@ -27,5 +30,5 @@ def serialize_layer(layer):
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def deserialize_layer(spec):
-    return layer_class(spec["class_name"]).from_config(spec["config"])
+def deserialize_layer(spec, custom_objects=None):
+    return layer_class(spec["class_name"], custom_objects).from_config(spec["config"])

@@ -16,6 +16,7 @@ from ..errors import ConfigError, NotBuiltError, ShapeError
 from . import initializers
 
 _name_counters = {}
+LAYER_CLASSES = {}  # every Layer subclass by class name, for loading saved models
 
 
 def _snake_case(name):
@@ -55,6 +56,10 @@ class Layer:
         input_dim: shorthand for ``input_shape=(input_dim,)``.
         dtype: weight dtype (default: ``backend.floatx()``).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        LAYER_CLASSES[cls.__name__] = cls
 
     _ALLOWED_KWARGS = {"name", "trainable", "input_shape", "batch_input_shape", "input_dim", "dtype",
                        "batch_size", "weights"}

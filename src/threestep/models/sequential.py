@@ -126,5 +126,16 @@ class Sequential(Model):
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..layers import deserialize_layer  # noqa: PLC0415
+
+        model = cls(name=config.get("name"))
+        if config.get("batch_input_shape") is not None:
+            model._batch_input_shape = tuple(config["batch_input_shape"])
+        for spec in config["layers"]:
+            model.add(deserialize_layer(spec, custom_objects))
+        return model
+
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"

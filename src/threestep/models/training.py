@@ -374,6 +374,42 @@ class Model:
     def test_on_batch(self, x, y, sample_weight=None):
         return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight)
 
+    # ------------------------------------------------------------------ files
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Save architecture, weights, compile settings and optimizer state to one file.
+
+        The file is a zip of ``config.json`` and safetensors weights; see ``threestep.saving``.
+        """
+        from ..saving import save_model  # noqa: PLC0415
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save only the weights (a safetensors file)."""
+        from ..saving import save_weights  # noqa: PLC0415
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Load weights saved by ``save_weights`` (or from a full model file)."""
+        from ..saving import load_weights  # noqa: PLC0415
+
+        load_weights(self, filepath)
+
+    def compile_config(self):
+        """The compile settings as JSON-able data (for saving)."""
+        if not self.compiled:
+            return None
+        from .. import losses as losses_mod  # noqa: PLC0415
+
+        loss = self.loss.name if type(self.loss) in losses_mod.BUILTIN else None
+        return {
+            "loss": loss,
+            "loss_config": {"from_logits": getattr(self.loss, "from_logits", False)},
+            "optimizer": optimizers.serialize(self.optimizer),
+            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_specs],
+        }
+
     def __call__(self, x, training=None):
         """Run the forward pass on a Tensor (records a graph, for custom training loops)."""
         if not isinstance(x, Tensor):
