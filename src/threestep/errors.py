@@ -50,3 +50,7 @@ def unknown_name(kind, name, valid):
     """A ConfigError for an unknown name, listing the valid ones."""
     listing = ", ".join(sorted(repr(v) for v in valid))
     return ConfigError(f"Unknown {kind}: {name!r}. Valid {kind} names are: {listing}.")
+
+
+class NumericsError(ThreestepError, FloatingPointError):
+    """A forward or backward pass produced NaN or infinity (raised by ``fit(debug_numerics=True)``)."""

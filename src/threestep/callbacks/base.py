@@ -115,9 +115,20 @@ class History(Callback):
         self.epoch = []
 
     def on_train_begin(self, logs=None):
-        # Keras keeps the History across fit calls on the same model; a new one per fit.
-        self.epoch = []
-        self.history = {}
+        # A new History per fit (as Keras); a resumed fit starts from the prefilled one.
+        if not getattr(self, "_prefilled", False):
+            self.epoch = []
+            self.history = {}
+        self._prefilled = False
+
+    def prefill(self, training_state, initial_epoch):
+        """Start from the History saved in a checkpoint when resuming at ``initial_epoch``."""
+        if not training_state or not initial_epoch:
+            return
+        epochs = [e for e in training_state.get("history_epochs", []) if e < initial_epoch]
+        self.epoch = list(epochs)
+        self.history = {k: list(v[: len(epochs)]) for k, v in training_state.get("history", {}).items()}
+        self._prefilled = True
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

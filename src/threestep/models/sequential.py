@@ -104,11 +104,14 @@ class Sequential(Model):
         if not isinstance(x, Tensor):
             x = Tensor(x)
         last = len(self.layers) - 1
+        trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True)
         for i, layer in enumerate(self.layers):
             if logits and i == last:
                 x = layer.call_logits(x, training=training)
             else:
                 x = layer.call(x, training=training)
+            if trace is not None:
+                trace.append((layer, x))
         return x
 
     def summary(self, line_length=65, print_fn=None):

@@ -4,6 +4,7 @@
 per batch: batch-begin / step / batch-end (stop when ``model.stop_training``), validation
 with the ``val_`` prefix, epoch-end; then train-end. It returns the ``History``.
 """
+import math
 import warnings
 
 from .. import backend, losses, metrics as metrics_mod, optimizers
@@ -179,32 +180,46 @@ class Model:
         values = [logs["loss"]] + [m.result() for m in metric_list]
         return values if metric_list else values[0]
 
-    def _train_step(self, xb, yb, wb, fused, metric_list):
+    def _train_step(self, xb, yb, wb, fused, metric_list, debug=None):
+        if debug is not None:
+            debug.start()
         loss, out = self._loss_and_output(xb, yb, wb, True, fused)
         penalty = self._penalty()
         if penalty is not None:
             loss = loss + penalty
+        value = float(loss.data)
+        if not math.isfinite(value):
+            # Skip the update: the weights keep their last finite values.
+            if debug is not None:
+                debug.check_forward(loss_finite=False)
+            return {"loss": value}
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        loss.backward()
+        loss.backward(retain_grad=debug is not None)
+        if debug is not None:
+            debug.check_backward()
         self.optimizer.apply_gradients(params)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
             m.update_state(yb, preds, wb)
-        return {"loss": float(loss.data)}
+        return {"loss": value}
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_freq=1, seed=None, **kwargs):
+            validation_freq=1, seed=None, debug_numerics=False, **kwargs):
         """Step 3: pick the best function by mini-batch gradient descent.
 
         Each epoch shuffles the training data (``shuffle=True``), splits it into batches
         of ``batch_size`` (default 32), and takes one gradient step per batch. Returns a
         ``History`` whose ``.history`` maps 'loss', metric names and their 'val_' versions
-        to per-epoch lists.
+        to per-epoch lists, plus 'lr', the learning rate at the start of each epoch.
+
+        A non-finite loss stops training with a message naming the epoch and batch (the
+        weights keep their last finite values). ``debug_numerics=True`` additionally names
+        the first layer whose forward or backward pass produced the non-finite value.
         """
         epochs = _pop_legacy_epochs(epochs, kwargs, "fit")
         self._require_compiled("fit")
@@ -231,6 +246,7 @@ class Model:
         n = len(x)
         steps = steps_per_epoch or -(-n // batch_size)
         self.history = History()
+        self.history.prefill(getattr(self, "_training_state", None), initial_epoch)
         callback_list = self._callback_list(callbacks, verbose, {
             "batch_size": batch_size, "epochs": epochs, "steps": steps, "samples": n,
             "verbose": verbose, "do_validation": val is not None,
@@ -239,11 +255,17 @@ class Model:
         fused = self._fused()
         metric_list = self._make_metrics()
         self.stop_training = False
+        debug = None
+        if debug_numerics:
+            from .numerics import NumericsDebugger  # noqa: PLC0415
+
+            debug = NumericsDebugger(self)
         callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             for m in metric_list:
                 m.reset_state()
             callback_list.on_epoch_begin(epoch)
+            lr = self.optimizer.current_lr()
             order = backend.host_rng().permutation(n) if shuffle else None
             loss_sum = seen = 0.0
             logs = {}
@@ -253,7 +275,11 @@ class Model:
                 xb, yb = x[idx], y[idx]
                 wb = None if sw is None else sw[idx]
                 callback_list.on_train_batch_begin(step, {"batch": step, "size": len(xb)})
-                step_logs = self._train_step(xb, yb, wb, fused, metric_list)
+                if debug is not None:
+                    debug.where = (epoch, step)
+                step_logs = self._train_step(xb, yb, wb, fused, metric_list, debug)
+                if not math.isfinite(step_logs["loss"]):
+                    self._stop_on_nonfinite(epoch, step, step_logs["loss"])
                 seen += len(xb)
                 loss_sum += step_logs["loss"] * len(xb)
                 logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in metric_list}}
@@ -261,6 +287,7 @@ class Model:
                 if self.stop_training:
                     break
             epoch_logs = dict(logs)
+            epoch_logs["lr"] = lr
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val_values = self._evaluate_arrays(*val, batch_size, fused)
                 epoch_logs.update({"val_" + k: v for k, v in val_values.items()})
@@ -269,6 +296,16 @@ class Model:
                 break
         callback_list.on_train_end()
         return self.history
+
+    def _stop_on_nonfinite(self, epoch, step, value):
+        self.stop_training = True
+        message = (
+            f"Epoch {epoch + 1}, batch {step + 1}: the loss is {value}; training stopped and the weights "
+            "keep their last finite values. Common causes: a learning rate too high, unnormalised "
+            "inputs, or log(0) in a custom loss. fit(..., debug_numerics=True) names the first layer "
+            "that produced the non-finite value.")
+        print(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def _metric_names(self, with_val):
         names = [m.name for m in self._make_metrics()]
