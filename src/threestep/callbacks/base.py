@@ -57,6 +57,8 @@ class CallbackList:
         return iter(self.callbacks)
 
     def _call(self, hook, *args):
+        if args and args[-1] is None:  # Keras passes an empty dict, never None
+            args = args[:-1] + ({},)
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 

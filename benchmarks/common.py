@@ -1,0 +1,46 @@
+"""Shared helpers: timing with warm-up and repeats, machine facts, JSON output."""
+import json
+import os
+import platform
+import statistics
+import time
+
+
+def machine():
+    import numpy
+
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "numpy": numpy.__version__}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                        for d in threadpool_info()]
+    except ImportError:
+        pass
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if os.environ.get(var):
+            info[var] = os.environ[var]
+    return info
+
+
+def measure(run_once, repeats=3):
+    """Median seconds of ``run_once()`` over ``repeats`` runs, after one warm-up run."""
+    run_once()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_once()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def emit(result):
+    print(json.dumps(result, indent=2))
