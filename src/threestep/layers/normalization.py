@@ -1,0 +1,90 @@
+"""BatchNormalization: normalise each feature over the batch, then scale and shift."""
+from .. import backend
+from ..autograd import Config
+from ..errors import ConfigError, ShapeError
+from ..ops.normalization import batch_norm_infer, batch_norm_train
+from .base import Layer
+
+
+class BatchNormalization(Layer):
+    """Batch normalization (Ioffe & Szegedy 2015), Keras 2.3 arguments and defaults.
+
+    Training (``fit``): each feature is normalised with the batch's mean and variance, then
+    ``gamma * x_hat + beta``; the moving statistics are updated as
+    ``moving = momentum * moving + (1 - momentum) * batch`` (the batch variance with Bessel's
+    correction n/(n-1), as Keras 2.3 and PyTorch do). Inference (``predict``, ``evaluate``):
+    the moving statistics are used instead, so a prediction does not depend on its batch.
+
+    PyTorch's ``BatchNorm*d(momentum=m)`` corresponds to ``momentum = 1 - m`` here.
+
+    Args:
+        axis: the feature axis (-1 for channels_last, 1 for channels_first).
+        momentum: of the moving averages (default 0.99).
+        epsilon: added to the variance (default 1e-3).
+        center, scale: learn beta / gamma.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= momentum <= 1:
+            raise ConfigError(f"BatchNormalization {self.name!r}: momentum must be in [0, 1]. Received: momentum={momentum}.")
+        if epsilon <= 0:
+            raise ConfigError(f"BatchNormalization {self.name!r}: epsilon must be positive. Received: epsilon={epsilon}.")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        from .. import regularizers  # noqa: PLC0415
+
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def check_input_shape(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape) or self.axis % len(input_shape) == 0:
+            raise ShapeError(f"BatchNormalization {self.name!r}: axis={self.axis} is not a feature axis of "
+                             f"inputs shaped {tuple(input_shape)}.")
+
+    def build(self, input_shape):
+        n = input_shape[self.axis]
+        if n is None:
+            raise ShapeError(f"BatchNormalization {self.name!r}: the feature axis {self.axis} of {input_shape} must be known.")
+        self.gamma = self.add_weight("gamma", (n,), self.gamma_initializer, self.gamma_regularizer,
+                                     trainable=self.scale)
+        self.beta = self.add_weight("beta", (n,), self.beta_initializer, self.beta_regularizer,
+                                    trainable=self.center)
+        self.moving_mean = self.add_weight("moving_mean", (n,), self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", (n,), self.moving_variance_initializer,
+                                               trainable=False)
+
+    def call(self, x, training=None):
+        training = Config.training if training is None else training
+        if not training:
+            return batch_norm_infer(x, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+                                    self.axis, self.epsilon)
+        y, mean, var = batch_norm_train(x, self.gamma, self.beta, self.axis, self.epsilon)
+        n = x.size // x.shape[self.axis]
+        m = self.momentum
+        unbiased = var * (n / max(n - 1, 1))
+        xp = backend.get_array_module(mean)
+        self.moving_mean.data = xp.asarray(self.moving_mean.data * m + mean * (1 - m), dtype=self.moving_mean.dtype)
+        self.moving_variance.data = xp.asarray(self.moving_variance.data * m + unbiased * (1 - m),
+                                               dtype=self.moving_variance.dtype)
+        return y
+
+    def get_config(self):
+        from .. import regularizers  # noqa: PLC0415
+        from . import initializers  # noqa: PLC0415
+
+        def init(v):
+            return v if isinstance(v, str) else initializers.serialize(v)
+
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "beta_initializer": init(self.beta_initializer),
+                "gamma_initializer": init(self.gamma_initializer),
+                "moving_mean_initializer": init(self.moving_mean_initializer),
+                "moving_variance_initializer": init(self.moving_variance_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
