@@ -8,6 +8,7 @@ e.g. the input data of the first layer never gets a gradient computed.
 """
 import weakref
 
+from .. import backend
 from .config import Config
 from .tensor import Tensor, as_tensor
 
@@ -18,6 +19,7 @@ class Function:
     needs_input_grad = ()
     generation = 0
     held = None
+    released = False
 
     def __call__(self, *inputs):
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
@@ -33,6 +35,8 @@ class Function:
                 out.set_creator(self)
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
+            if len(outputs) > 1:  # an unused output may be gone by backward; its zero grad needs these
+                self.output_specs = [(out.shape, out.dtype) for out in outputs]
         return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
@@ -44,8 +48,8 @@ class Function:
     def run_backward(self, gys):
         """Call ``backward``; missing output grads (unused outputs) become zeros."""
         if len(gys) > 1 and any(g is None for g in gys):
-            refs = [ref() for ref in self.outputs]
-            gys = [g if g is not None else refs[i].data * 0 for i, g in enumerate(gys)]
+            xp = backend.get_array_module(next(g for g in gys if g is not None))
+            gys = [g if g is not None else xp.zeros(shape, dtype) for g, (shape, dtype) in zip(gys, self.output_specs)]
         gxs = self.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
@@ -53,9 +57,9 @@ class Function:
 
     def release(self):
         """Free inputs and saved values once backward no longer needs them."""
-        self.inputs = ()
         for key in [k for k in vars(self) if k not in ("outputs", "generation", "needs_input_grad")]:
             delattr(self, key)
+        self.released = True  # a second backward through here raises instead of silently skipping
 
     def __repr__(self):
         return f"<{type(self).__name__} gen={self.generation}>"

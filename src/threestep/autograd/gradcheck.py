@@ -11,7 +11,8 @@ def _as_float64_leaf(x):
     data = x.data if isinstance(x, Tensor) else backend.asarray(x)
     xp = backend.get_array_module(data)
     if data.dtype.kind == "f":
-        data = data.astype(xp.float64)
+        # C order: gradcheck perturbs through a flat view, which an F-ordered copy would not give.
+        data = data.astype(xp.float64, order="C")
         return Tensor(data, requires_grad=True)
     return Tensor(data)  # integer inputs (indices, labels) get no gradient
 
@@ -57,7 +58,7 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, n_directions=No
                 flat[i] = old
                 numeric[i] = (plus - minus) / (2 * eps)
             numeric = numeric.reshape(x.shape)
-            bad = xp.abs(ga - numeric) > atol + rtol * xp.abs(numeric)
+            bad = ~(xp.abs(ga - numeric) <= atol + rtol * xp.abs(numeric))  # NaN counts as bad
             if bool(bad.any()):
                 pos = tuple(int(i) for i in xp.argwhere(bad)[0])
                 raise GradientError(
@@ -77,7 +78,7 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, n_directions=No
                 flat[...] = original
                 numeric = (plus - minus) / (2 * eps)
                 projected = float((ga.reshape(-1) * d).sum())
-                if abs(projected - numeric) > atol + rtol * abs(numeric):
+                if not abs(projected - numeric) <= atol + rtol * abs(numeric):  # NaN fails too
                     raise GradientError(
                         f"gradcheck: gradient of input {index} (shape {x.shape}) along a random "
                         f"direction: backward gave {projected:.8g}, finite differences {numeric:.8g}."

@@ -91,9 +91,10 @@ class Tensor:
             grad = xp.ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
-        self.grad = grad if self.grad is None else self.grad + grad
         if self.creator is None:
+            self.grad = grad if self.grad is None else self.grad + grad  # leaves accumulate
             return
+        self.grad = grad  # a non-leaf's grad belongs to this pass (retain_graph reruns must not add up)
         heap, seen, counter = [], set(), 0
 
         def push(func):
@@ -111,20 +112,31 @@ class Tensor:
             gys = [None if o is None else o.grad for o in outputs]
             if all(g is None for g in gys):
                 continue
+            if func.released:
+                raise RuntimeError(
+                    f"backward() reached {func!r} a second time, but the first backward() freed "
+                    "its saved values. Pass retain_graph=True to the first backward() call."
+                )
             gxs = func.run_backward(gys)
             for x, gx in zip(func.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
                 if gx.shape != x.data.shape:
                     gx = sum_to(gx, x.data.shape)
-                x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None:
-                    # Keep x alive until its creator runs: releasing this function may drop
-                    # the last strong reference to x, and its creator reads x.grad.
-                    if x.creator.held is None:
-                        x.creator.held = []
+                if x.creator is None:
+                    x.grad = gx if x.grad is None else x.grad + gx
+                    continue
+                # Keep x alive until its creator runs: releasing this function may drop the
+                # last strong reference to x, and its creator reads x.grad. `held` is empty at
+                # the start of a pass, so the first gradient of this pass replaces a stale one.
+                if x.creator.held is None:
+                    x.creator.held = []
+                if any(h is x for h in x.creator.held):
+                    x.grad = x.grad + gx
+                else:
+                    x.grad = gx
                     x.creator.held.append(x)
-                    push(x.creator)
+                push(x.creator)
             if not retain_grad:
                 for o in outputs:
                     if o is not None and o is not self:
@@ -150,5 +162,7 @@ def as_tensor(obj, like=None):
     if isinstance(obj, Tensor):
         return obj
     if like is not None and not backend.is_array(obj):
-        return Tensor(backend.get_array_module(like.data).asarray(obj, dtype=like.dtype))
+        # Only a float tensor imposes its dtype: int_tensor * 0.5 must not truncate 0.5 to 0.
+        dtype = like.dtype if like.dtype.kind == "f" else None
+        return Tensor(backend.get_array_module(like.data).asarray(obj, dtype=dtype))
     return Tensor(obj)

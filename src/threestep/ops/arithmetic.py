@@ -83,7 +83,12 @@ class MatMul(Function):
         a, b = self.a, self.b
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = gy @ b.swapaxes(-1, -2) if b.ndim > 1 else gy[..., None] * b
+            if b.ndim == 1:
+                ga = gy[..., None] * b
+            elif a.ndim == 1:  # gy is a stack of row vectors when b is batched: (..., 1, m) @ (..., m, k)
+                ga = (gy[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+            else:
+                ga = gy @ b.swapaxes(-1, -2)
         if self.needs_input_grad[1]:
             if a.ndim == 1:
                 gb = a[:, None] * gy[..., None, :] if b.ndim > 1 else gy * a

@@ -7,6 +7,11 @@ from .. import backend
 from ..autograd import Function
 
 
+def _float_like(t, x):
+    """Integer or bool targets (labels) in x's float dtype: int64 * float32 would give float64."""
+    return t.astype(x.dtype) if t.dtype.kind in "biu" and x.dtype.kind == "f" else t
+
+
 class Linear(Function):
     """y = x @ W + b over the last axis of x (the lecture's z = Wa + b, in Keras layout).
 
@@ -94,7 +99,7 @@ class SoftmaxCrossEntropy(Function):
             self.labels = targets.astype(xp.intp, copy=False)
             loss = -xp.take_along_axis(logp, self.labels[..., None], axis=-1)[..., 0]
         else:
-            self.labels = targets
+            self.labels = targets = _float_like(targets, logits)
             loss = -(targets * logp).sum(axis=-1)
         self.logp = logp
         return loss
@@ -123,6 +128,7 @@ class SigmoidCrossEntropy(Function):
 
     def forward(self, logits, targets):
         xp = backend.get_array_module(logits)
+        targets = _float_like(targets, logits)
         self.z, self.t = logits, targets
         return xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
 
@@ -138,7 +144,7 @@ class SquaredError(Function):
     """Elementwise (y_pred - y_true)^2; the loss layer averages it (MSE)."""
 
     def forward(self, pred, target):
-        self.diff = pred - target
+        self.diff = pred - _float_like(target, pred)
         return self.diff * self.diff
 
     def backward(self, gy):
