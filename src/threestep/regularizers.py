@@ -1,5 +1,9 @@
 """Weight penalties (the lecture's L1 and L2 regularization), added to the training loss."""
-from . import ops
+import math
+import numbers
+
+from . import backend, ops
+from .autograd import Tensor
 from .errors import ConfigError, unknown_name
 
 
@@ -21,14 +25,22 @@ class L1L2(Regularizer):
     """l1 * sum(|w|) + l2 * sum(w^2) (Keras 2 convention: no 1/2 factor)."""
 
     def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0 \
+                    or not math.isfinite(value):
+                raise ConfigError(f"L1L2: {name} must be a finite number >= 0. Received: {name}={value!r}.")
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, x):
-        penalty = 0
+        penalty = None
         if self.l1:
             penalty = ops.sum(ops.abs(x)) * self.l1
         if self.l2:
-            penalty = penalty + ops.sum(x * x) * self.l2
+            square = ops.sum(x * x) * self.l2
+            penalty = square if penalty is None else penalty + square
+        if penalty is None:  # a scalar Tensor, never a bare 0: callers read .data
+            xp = backend.get_array_module(x.data)
+            penalty = Tensor(xp.zeros((), dtype=x.dtype))
         return penalty
 
     def get_config(self):

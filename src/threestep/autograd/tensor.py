@@ -124,7 +124,10 @@ class Tensor:
                 if gx.shape != x.data.shape:
                     gx = sum_to(gx, x.data.shape)
                 if x.creator is None:
-                    x.grad = gx if x.grad is None else x.grad + gx
+                    if x.grad is not None:
+                        x.grad = x.grad + gx
+                    else:  # a leaf's grad may be changed in place later: never a read-only view
+                        x.grad = gx if getattr(gx, "flags", None) is None or gx.flags.writeable else gx.copy()
                     continue
                 # Keep x alive until its creator runs: releasing this function may drop the
                 # last strong reference to x, and its creator reads x.grad. `held` is empty at

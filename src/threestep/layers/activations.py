@@ -1,9 +1,15 @@
 """Activation functions by name: the lecture's sigmoid, and the recipe's ReLU family.
 
+Keras 2.3's names (linear, sigmoid, tanh, relu, softmax, exponential, elu, selu,
+softplus, softsign, hard_sigmoid) plus leaky_relu, relu6 and swish / silu (later tf.keras
+names). Layers with learnable or stateful activations (PReLU, Maxout) are in
+``advanced_activations`` and ``maxout``.
+
 ``get("relu")`` returns a function Tensor -> Tensor. Custom activations are registered
 with ``register_activation(name, fn)`` (so saved models that use them load again).
 """
 from .. import ops
+from ..ops import activations as act_ops
 from ..errors import ConfigError, unknown_name
 
 
@@ -19,8 +25,11 @@ def tanh(x):
     return ops.tanh(x)
 
 
-def relu(x):
-    return ops.relu(x)
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """max(x, 0); Keras's options: slope ``alpha`` below ``threshold``, saturation at ``max_value``."""
+    if not alpha and max_value is None and not threshold:
+        return ops.relu(x)
+    return act_ops.generalized_relu(x, alpha, max_value, threshold)
 
 
 def softmax(x, axis=-1):
@@ -31,9 +40,51 @@ def exponential(x):
     return ops.exp(x)
 
 
+def leaky_relu(x, alpha=0.2):
+    """x for x > 0, alpha * x otherwise (alpha=0.2 as tf.nn.leaky_relu; the layer's default is 0.3)."""
+    return act_ops.leaky_relu(x, alpha)
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return act_ops.relu6(x)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return act_ops.elu(x, alpha)
+
+
+def selu(x):
+    """Scaled ELU with the self-normalising constants (use with lecun_normal weights)."""
+    return act_ops.selu(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)), a smooth ReLU."""
+    return act_ops.softplus(x)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return act_ops.softsign(x)
+
+
+def hard_sigmoid(x):
+    """Keras's piecewise-linear sigmoid: clip(0.2 x + 0.5, 0, 1)."""
+    return act_ops.hard_sigmoid(x)
+
+
+def swish(x):
+    """x * sigmoid(x) (also called SiLU)."""
+    return act_ops.swish(x)
+
+
 _ACTIVATIONS = {
     "linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
-    "exponential": exponential,
+    "exponential": exponential, "leaky_relu": leaky_relu, "relu6": relu6, "elu": elu, "selu": selu,
+    "softplus": softplus, "softsign": softsign, "hard_sigmoid": hard_sigmoid, "swish": swish,
+    "silu": swish,
 }
 
 

@@ -2,6 +2,7 @@
 import math
 
 from .. import ops
+from ..autograd import Config
 from ..errors import ConfigError, ShapeError
 from . import activations, initializers
 from .base import Layer, check_positive_int, deprecated_arg
@@ -123,7 +124,11 @@ class Dense(Layer):
         return ops.linear(x, self.kernel, self.bias)
 
     def call(self, x, training=None):
-        return self.activation(ops.linear(x, self.kernel, self.bias))
+        y = self.activation(ops.linear(x, self.kernel, self.bias))
+        self.losses = []  # this call's activity penalty, summed into the loss by Model._penalty
+        if self.activity_regularizer is not None and (Config.training if training is None else training):
+            self.losses.append(self.activity_regularizer(y) / y.dtype.type(y.shape[0]))  # per-sample mean
+        return y
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -224,11 +224,13 @@ def get(identifier):
         if cls is None:
             raise unknown_name("initializer", identifier["class_name"], _REGISTRY)
         return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier.lower())
+    if isinstance(identifier, str):  # 'glorot_uniform', or the class name 'GlorotUniform'
+        cls = _REGISTRY.get(identifier.lower()) or _REGISTRY.get(_snake(identifier))
         if cls is None:
             raise unknown_name("initializer", identifier, _REGISTRY)
         return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     raise ConfigError(f"Could not interpret initializer: {identifier!r}.")
 
 

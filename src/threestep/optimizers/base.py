@@ -2,12 +2,21 @@
 
 Optimizers update raw arrays in place (no graph). Per-parameter state ("slots" such as
 momentum) is created lazily by ``build(var_list)`` as lists aligned with the parameter
-list, never keyed by ``id()``, so it saves and loads in order.
+list, never keyed by ``id()``, so it saves and loads in order (``get_state`` /
+``set_state``).
 
 Common arguments (Keras 2): ``learning_rate`` (alias ``lr=``, deprecated), ``decay``
-(lr / (1 + decay * iterations)), ``clipnorm`` (clip each gradient's L2 norm),
+(lr / (1 + decay * iterations), ``iterations`` counted before the step, as Keras 2.3 and
+``torch.optim.Adagrad(lr_decay=)`` do), ``clipnorm`` (clip each gradient's own L2 norm),
 ``clipvalue`` (clip elementwise) and ``global_clipnorm`` (clip the norm over all
-gradients together). ``learning_rate`` may also be a schedule: a callable of the step.
+gradients together). ``learning_rate`` may also be a schedule: a callable of the step
+(see ``threestep.optimizers.schedules``), evaluated at ``iterations`` before the step.
+
+NOTE on ``clipnorm``: Keras 2.3 scaled *all* gradients by their joint norm when that
+exceeded ``clipnorm``; tf.keras >= 2.4 and Keras 3 clip each gradient by its own norm and
+added ``global_clipnorm`` for the joint one. threestep follows the later split: write
+``global_clipnorm=`` to get the Keras 2.3 ``clipnorm`` behaviour. Clipping order:
+``clipvalue``, then ``clipnorm``, then ``global_clipnorm`` (as tf.keras 2.x).
 """
 import math
 import warnings
@@ -16,7 +25,32 @@ from .. import backend
 from ..errors import ConfigError
 
 
+EPSILON = 1e-7  # Keras's K.epsilon(), the default fuzz factor of every optimizer
+
+
+def check_epsilon(owner, epsilon):
+    """The fuzz factor: ``None`` means Keras's default 1e-7; must be >= 0."""
+    return check_range(owner, "epsilon", EPSILON if epsilon is None else epsilon, 0.0, math.inf)
+
+
+def check_range(owner, name, value, low, high, high_open=False):
+    """``float(value)`` if ``low <= value <= high`` (``< high`` when ``high_open``), else ConfigError."""
+    value = float(value)
+    ok = low <= value and (value < high if high_open else value <= high)
+    if not ok or not math.isfinite(value):
+        upper = f"{high})" if high_open else f"{high}]"
+        raise ConfigError(f"{owner}: {name} must be in [{low}, {upper}. Received: {name}={value}.")
+    return value
+
+
 class Optimizer:
+    """Base class: holds the learning rate, ``iterations``, the slots and the clipping.
+
+    Subclasses declare ``_slot_names`` and write ``update_step(index, param, grad, lr)``,
+    which updates ``param`` in place using ``self.slots[name][index]``; ``self.iterations``
+    is already the 1-based number of the step being taken when it runs.
+    """
+
     _slot_names = ()
 
     def __init__(self, learning_rate=0.01, name=None, **kwargs):
@@ -24,12 +58,18 @@ class Optimizer:
             warnings.warn(f"{type(self).__name__}: 'lr' is deprecated; use 'learning_rate'.",
                           DeprecationWarning, stacklevel=3)
             learning_rate = kwargs.pop("lr")
-        self.decay = float(kwargs.pop("decay", 0.0))
+        self.decay = check_range(type(self).__name__, "decay", kwargs.pop("decay", 0.0), 0.0, math.inf)
         self.clipnorm = kwargs.pop("clipnorm", None)
         self.clipvalue = kwargs.pop("clipvalue", None)
         self.global_clipnorm = kwargs.pop("global_clipnorm", None)
         if kwargs:
             raise TypeError(f"Unexpected keyword argument passed to optimizer: {sorted(kwargs)[0]}")
+        for key in ("clipnorm", "clipvalue", "global_clipnorm"):
+            value = getattr(self, key)
+            if value is not None and not (float(value) >= 0 and math.isfinite(float(value))):
+                raise ConfigError(f"{type(self).__name__}: {key} must be a number >= 0 or None. "
+                                  f"Received: {key}={value}.")
+            setattr(self, key, float(value) if value else None)  # 0 means off, as in Keras 2.3
         if self.clipnorm is not None and self.global_clipnorm is not None:
             raise ConfigError(f"{type(self).__name__}: use clipnorm or global_clipnorm, not both.")
         if not callable(learning_rate):
@@ -42,13 +82,63 @@ class Optimizer:
         self.iterations = 0
         self.slots = {}
         self._built_for = None
+        self._check_shapes = False
+
+    @property
+    def lr(self):
+        """Keras 2 spelling of ``learning_rate`` (read and write)."""
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value):
+        self.learning_rate = value
 
     # ----------------------------------------------------------------- state
+    def slot_initial_value(self, name):
+        """The value a new slot array starts at (0; Adagrad's accumulator overrides it)."""
+        return 0.0
+
     def build(self, var_list):
-        """Create the slot arrays (zeros like each parameter) for ``var_list``."""
-        xp = backend.get_xp()
-        self.slots = {name: [xp.zeros_like(v.data) for v in var_list] for name in self._slot_names}
+        """Create the slot arrays (like each parameter) for ``var_list``."""
+        self.slots = {}
+        for name in self._slot_names:
+            value = self.slot_initial_value(name)
+            arrays = []
+            for v in var_list:
+                xp = backend.get_array_module(v.data)
+                arrays.append(xp.full_like(v.data, value) if value else xp.zeros_like(v.data))
+            self.slots[name] = arrays
         self._built_for = len(var_list)
+
+    def get_state(self):
+        """The step count and every slot array (copied to NumPy), for saving.
+
+        Returns ``{"iterations": int, "slots": {slot_name: [array per parameter]}}``; the
+        slot lists follow the parameter order of ``apply_gradients``.
+        """
+        slots = {name: [backend.to_numpy(a).copy() for a in arrays] for name, arrays in self.slots.items()}
+        return {"iterations": int(self.iterations), "slots": slots}
+
+    def set_state(self, state):
+        """Restore what ``get_state`` returned; the next step continues exactly where it left off."""
+        slots = dict(state.get("slots") or {})
+        if slots or (self._slot_names and state.get("iterations")):  # empty + step 0 = not built yet
+            if set(slots) != set(self._slot_names):
+                raise ConfigError(f"{self.name}: the saved state has slots {sorted(slots)} but this optimizer "
+                                  f"uses {sorted(self._slot_names)}. Was it saved by another optimizer or "
+                                  "with other settings (momentum, amsgrad, centered)?")
+            counts = {len(arrays) for arrays in slots.values()}
+            if len(counts) != 1:
+                raise ConfigError(f"{self.name}: the saved slots hold different numbers of arrays: "
+                                  f"{ {k: len(v) for k, v in slots.items()} }.")
+        iterations = int(state.get("iterations", 0))
+        if iterations < 0:
+            raise ConfigError(f"{self.name}: iterations must be >= 0. Received: iterations={iterations}.")
+        xp = backend.get_xp()
+        self.slots = {name: [xp.array(a, copy=True) for a in slots[name]] for name in self._slot_names if slots}
+        self._built_for = len(next(iter(self.slots.values()))) if self.slots else None
+        self._check_shapes = bool(self.slots)
+        self.iterations = iterations
 
     def current_lr(self):
         """The learning rate for the next step (schedule and ``decay`` applied)."""
@@ -60,8 +150,7 @@ class Optimizer:
     # ----------------------------------------------------------------- update
     def _clip(self, grads):
         if self.clipvalue is not None:
-            xp = backend.get_xp()
-            grads = [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+            grads = [backend.get_array_module(g).clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
             out = []
             for g in grads:
@@ -74,6 +163,15 @@ class Optimizer:
                 grads = [g * (self.global_clipnorm / norm) for g in grads]
         return grads
 
+    def _verify_slot_shapes(self, params):
+        for name, arrays in self.slots.items():
+            for i, (a, p) in enumerate(zip(arrays, params)):
+                if tuple(a.shape) != tuple(p.data.shape):
+                    raise ConfigError(f"{self.name}: restored slot {name!r} {i} has shape {tuple(a.shape)} but "
+                                      f"parameter {i} ({getattr(p, 'name', None)!r}) has shape "
+                                      f"{tuple(p.data.shape)}.")
+        self._check_shapes = False
+
     def apply_gradients(self, params):
         """One update of every parameter that has a gradient (``param.grad``)."""
         params = [p for p in params if p.grad is not None]
@@ -84,6 +182,8 @@ class Optimizer:
                 f"{self.name}: built for {self._built_for} parameters but asked to update {len(params)}. "
                 "An optimizer belongs to one model; create a new optimizer for a new model."
             )
+        if self._check_shapes:
+            self._verify_slot_shapes(params)
         grads = self._clip([p.grad for p in params])
         lr = self.current_lr()
         self.iterations += 1

@@ -4,14 +4,24 @@ from .base import Optimizer
 
 
 class SGD(Optimizer):
-    """``w <- w - lr * dL/dw``; with momentum, the lecture's "movement" v:
+    """``w <- w - lr * dL/dw``; with momentum, the lecture's "movement" v (Keras 2.3 formula):
 
     v <- momentum * v - lr * g;  w <- w + v   (Nesterov: w <- w + momentum * v - lr * g).
 
     Args:
-        learning_rate: step size eta (Keras 2 default 0.01).
-        momentum: in [0, 1); 0 is plain gradient descent.
+        learning_rate: step size eta (Keras 2 default 0.01), a float or a schedule.
+        momentum: in [0, 1]; 0 is plain gradient descent.
         nesterov: use Nesterov momentum.
+        decay, clipnorm, clipvalue, global_clipnorm, lr: see ``Optimizer``.
+
+    PyTorch: ``torch.optim.SGD(lr, momentum, nesterov)`` (dampening 0) follows the same
+    trajectory while the learning rate is constant: torch keeps ``b = momentum * b + g``
+    and steps ``w -= lr * b`` (Nesterov: ``w -= lr * (g + momentum * b)``), i.e. ``v = -lr * b``.
+    When the rate changes (schedule, ``decay``) Keras's v carries the old rates and torch's b
+    does not, so the two drift apart; plain SGD agrees under any schedule.
+
+    Example:
+        >>> opt = SGD(learning_rate=0.1, momentum=0.9)
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
