@@ -104,12 +104,18 @@ def host_rng():
 
 
 def get_rng_state():
-    """The generators' states, so a checkpoint can resume the same random stream."""
-    return {"rng": _state["rng"].bit_generator.state, "host_rng": host_rng().bit_generator.state}
+    """The generators' states, so a checkpoint can resume the same random stream.
+
+    CuPy's device generator cannot report its state, so on the GPU only the host
+    generator (shuffling) is captured and a resume is not bit-identical.
+    """
+    device = None if _state["name"] == "cupy" else _state["rng"].bit_generator.state
+    return {"rng": device, "host_rng": host_rng().bit_generator.state}
 
 
 def set_rng_state(state):
-    _state["rng"].bit_generator.state = state["rng"]
+    if state.get("rng") is not None:
+        _state["rng"].bit_generator.state = state["rng"]
     host_rng().bit_generator.state = state["host_rng"]
 
 

@@ -127,7 +127,7 @@ class Tensor:
                     if x.grad is not None:
                         x.grad = x.grad + gx
                     else:  # a leaf's grad may be changed in place later: never a read-only view
-                        x.grad = gx if getattr(gx, "flags", None) is None or gx.flags.writeable else gx.copy()
+                        x.grad = gx if getattr(getattr(gx, "flags", None), "writeable", True) else gx.copy()
                     continue
                 # Keep x alive until its creator runs: releasing this function may drop the
                 # last strong reference to x, and its creator reads x.grad. `held` is empty at
