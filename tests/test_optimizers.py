@@ -282,9 +282,10 @@ def cupy_backend():
     backend.set_backend("numpy")
 
 
+@pytest.mark.gpu
 @pytest.mark.parametrize("case", list(CASES))
 def test_cupy_matches_numpy(case, cupy_backend):
-    """The same update_step code on GPU arrays (skipped without CuPy and a GPU)."""
+    """The same update_step code on GPU arrays (marked gpu: run with `pytest -m gpu` on a GPU machine)."""
     cp = cupy_backend
     make = CASES[case][0]
     expected = run_ours(make())
