@@ -1,9 +1,14 @@
 """Keras-style layers."""
 from . import activations, initializers
 from .base import Layer
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .core import Activation, Dense, Flatten, Input, InputLayer
+from .dropout import Dropout
+from .maxout import Maxout
+from .normalization import BatchNormalization
 
-__all__ = ["Activation", "Dense", "Flatten", "Input", "InputLayer", "Layer", "activations", "initializers"]
+__all__ = ["ELU", "Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer",
+           "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers"]
 
 
 def register_layer(cls):

@@ -76,6 +76,7 @@ class Layer:
         self.dtype = kwargs.get("dtype") or backend.floatx()
         self.built = False
         self._weights = []  # (Tensor, trainable) in creation order
+        self.losses = []  # penalties of the latest call (activity regularization)
         self._initial_weights = kwargs.get("weights")
         self.input_shape = None
         self.output_shape = None
@@ -150,6 +151,19 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def record_activity(self, output):
+        """This call's activity penalty, which ``Model`` adds to the loss (``self.losses``).
+
+        Keras 2.3 semantics: ``activity_regularizer(output)`` summed over the batch (no
+        division by the batch size, which tf.keras added later), in training and at test
+        time alike, so ``evaluate`` reports the same total loss that ``fit`` minimises.
+        ``output`` may be a callable, evaluated only when a regularizer is set.
+        """
+        self.losses = []
+        reg = getattr(self, "activity_regularizer", None)
+        if reg is not None:
+            self.losses.append(reg(output() if callable(output) else output))
 
     def check_input_shape(self, input_shape):
         """Raise ShapeError if this layer cannot take ``input_shape`` (hook for subclasses)."""

@@ -2,7 +2,6 @@
 import math
 
 from .. import ops
-from ..autograd import Config
 from ..errors import ConfigError, ShapeError
 from . import activations, initializers
 from .base import Layer, check_positive_int, deprecated_arg
@@ -121,13 +120,13 @@ class Dense(Layer):
 
     def call_logits(self, x, training=None):
         """x @ W + b before the activation (for fused softmax/sigmoid + cross-entropy)."""
-        return ops.linear(x, self.kernel, self.bias)
+        z = ops.linear(x, self.kernel, self.bias)
+        self.record_activity(lambda: self.activation(z))
+        return z
 
     def call(self, x, training=None):
         y = self.activation(ops.linear(x, self.kernel, self.bias))
-        self.losses = []  # this call's activity penalty, summed into the loss by Model._penalty
-        if self.activity_regularizer is not None and (Config.training if training is None else training):
-            self.losses.append(self.activity_regularizer(y) / y.dtype.type(y.shape[0]))  # per-sample mean
+        self.record_activity(y)
         return y
 
     def compute_output_shape(self, input_shape):

@@ -147,6 +147,7 @@ class Model:
         return total
 
     def _loss_and_output(self, xb, yb, wb, training, fused):
+        """The total loss of one batch (data term plus penalties) and the network's output."""
         out = self.forward(Tensor(xb), training=training, logits=fused)
         if fused:
             per_sample = self.loss.per_sample_from_logits(out, yb)
@@ -156,7 +157,8 @@ class Model:
             loss = per_sample.mean()
         else:
             loss = (per_sample * wb).sum() / per_sample.dtype.type(len(wb))
-        return loss, out
+        penalty = self._penalty()  # after forward: activity penalties belong to this batch
+        return (loss if penalty is None else loss + penalty), out
 
     def _predictions_for_metrics(self, out, fused, metric_list):
         """Probabilities for metrics; logits suffice for argmax-based ones."""
@@ -184,9 +186,6 @@ class Model:
         if debug is not None:
             debug.start()
         loss, out = self._loss_and_output(xb, yb, wb, True, fused)
-        penalty = self._penalty()
-        if penalty is not None:
-            loss = loss + penalty
         value = float(loss.data)
         if not math.isfinite(value):
             # Skip the update: the weights keep their last finite values.
@@ -346,8 +345,6 @@ class Model:
         metric_list = self._make_metrics()
         total = count = 0.0
         with no_grad(), using_config("training", False):
-            penalty = self._penalty()
-            penalty = 0.0 if penalty is None else float(penalty.data)
             for step, start in enumerate(range(0, len(x), batch_size)):
                 if callback_list is not None:
                     callback_list.on_test_batch_begin(step)
@@ -360,9 +357,9 @@ class Model:
                 for m in metric_list:
                     m.update_state(y[sl], preds, wb)
                 if callback_list is not None:
-                    callback_list.on_test_batch_end(step, {"loss": total / count + penalty,
+                    callback_list.on_test_batch_end(step, {"loss": total / count,
                                                            **{m.name: m.result() for m in metric_list}})
-        return {"loss": total / count + penalty, **{m.name: m.result() for m in metric_list}}
+        return {"loss": total / count, **{m.name: m.result() for m in metric_list}}
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):

@@ -4,14 +4,20 @@ Importing this package also gives ``Tensor`` its operators (``+ - * / ** @``, in
 ``.sum()``, ``.T`` ...), which the engine itself cannot do without importing ops.
 """
 from ..autograd import Tensor
+from .activations import (
+    ELU, SELU, DropoutMask, GeneralizedReLU, HardSigmoid, LeakyReLU, PReLU, Softplus, Softsign, Swish,
+    dropout, elu, generalized_relu, hard_sigmoid, leaky_relu, prelu, relu6, selu, silu, softplus, softsign, swish,
+)
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
 from .clip import Clip, clip
 from .elementwise import Abs, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh, abs, exp, log, relu, sigmoid, sqrt, tanh
+from .maxout import ArgMaxReduce, MaxoutLinear, argmax_reduce, maxout_activation, maxout_linear, maxout_linear_simple
 from .nn import (
     Linear, LogSoftmax, SigmoidCrossEntropy, Softmax, SoftmaxCrossEntropy, SquaredError, linear,
     log_softmax, mean_squared_error, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
     squared_error,
 )
+from .normalization import BatchNormInfer, BatchNormTrain, batch_norm_infer, batch_norm_train
 from .reduce import Max, Mean, Sum, max, mean, sum
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,

@@ -1,0 +1,123 @@
+"""Max over a "pieces" axis where the gradient flows only to the arg-max: Maxout, max pooling.
+
+Maxout and max pooling share one backward rule: the output is one of the inputs (the
+largest in its group), so the whole gradient goes to that input and the others get 0
+(the lecture: "only the parameters of the selected elements are updated"). That rule
+lives here once, as two array functions that a fused op calls from its own forward and
+backward (``MaxoutLinear`` below; a max-pooling op over im2col patches does the same):
+
+    y, idx = argmax_select(x, axis)          # forward: keep idx
+    gx = argmax_scatter(gy, idx, size, axis)  # backward: gy to the arg-max, 0 elsewhere
+
+and as the ``ArgMaxReduce`` Function for models built from small ops. Ties go to the
+first maximal element (``argmax``), as in torch.max(dim) and max pooling — unlike
+``ops.max``, where tied elements share the gradient (as torch.amax).
+"""
+from .. import backend
+from ..autograd import Function
+from ..errors import ShapeError
+from .nn import linear
+from .shape import reshape
+
+
+def argmax_select(x, axis):
+    """The max over ``axis`` (kept, size 1) and the arg-max indices (same shape)."""
+    xp = backend.get_array_module(x)
+    idx = xp.expand_dims(x.argmax(axis=axis), axis)
+    return xp.take_along_axis(x, idx, axis=axis), idx
+
+
+def argmax_scatter(gy, idx, size, axis):
+    """Backward of ``argmax_select``: ``gy`` (reduced axis kept) placed at ``idx`` along an
+    axis of length ``size``; every other element gets 0."""
+    xp = backend.get_array_module(gy)
+    axis = axis % idx.ndim
+    positions = xp.arange(size).reshape([size if a == axis else 1 for a in range(idx.ndim)])
+    return (positions == idx) * gy
+
+
+class ArgMaxReduce(Function):
+    """max over ``axis`` with the whole gradient sent to the (first) arg-max."""
+
+    def __init__(self, axis=-1, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        y, self.idx = argmax_select(x, self.axis)
+        self.size = x.shape[self.axis]
+        return y if self.keepdims else y.squeeze(self.axis)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = backend.get_array_module(gy).expand_dims(gy, self.axis)
+        return argmax_scatter(gy, self.idx, self.size, self.axis)
+
+
+class MaxoutLinear(Function):
+    """Fused Maxout unit layer: y = max over p of (x @ W_p + b_p), p = 0 .. pieces-1.
+
+    ``W`` is (in, pieces*units) and ``b`` (pieces*units,), piece-major: columns
+    ``p*units:(p+1)*units`` are piece p, a Dense kernel of its own. Each piece is its own
+    matrix product (one batched matmul), the same BLAS call a Dense layer makes, so a
+    Maxout copied from a ReLU Dense (a zero piece plus the Dense piece) reproduces its
+    output bit for bit. Backward sends each output's gradient to its winning piece only,
+    then runs the reverse network of that piece as one wide product with ``W``.
+    """
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+
+    def forward(self, x, W, b=None):
+        xp = backend.get_array_module(x)
+        k, (n_in, total) = self.pieces, W.shape
+        u = total // k
+        z = xp.matmul(x[..., None, :, :], W.reshape(n_in, k, u).transpose(1, 0, 2))  # (..., k, M, u)
+        if b is not None:
+            z += b.reshape(k, 1, u)
+        y, self.idx = argmax_select(z, -3)
+        self.x, self.W = x, W
+        return y[..., 0, :, :]
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, W, k = self.x, self.W, self.pieces
+        gz = argmax_scatter(gy[..., None, :, :], self.idx, k, -3)  # (..., k, M, u)
+        gz = xp.moveaxis(gz, -3, -2).reshape(x.shape[:-1] + (W.shape[1],))  # piece-major columns
+        gx = gz @ W.T if self.needs_input_grad[0] else None
+        flat = gz.reshape(-1, W.shape[1])
+        gW = x.reshape(-1, x.shape[-1]).T @ flat if self.needs_input_grad[1] else None
+        gb = flat.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        return gx, gW, gb
+
+
+def argmax_reduce(x, axis=-1, keepdims=False):
+    return ArgMaxReduce(axis, keepdims)(x)
+
+
+def _check_pieces(total, pieces, where):
+    if pieces < 1 or total % pieces:
+        raise ShapeError(f"{where}: the last axis ({total}) must split into pieces={pieces} equal groups.")
+
+
+def maxout_activation(z, pieces):
+    """The Maxout activation alone: (..., pieces*units) piece-major -> (..., units).
+
+    (Not called ``maxout``: that name is this module's, ``threestep.ops.maxout``.)
+    """
+    _check_pieces(z.shape[-1], pieces, "maxout_activation")
+    z = reshape(z, tuple(z.shape[:-1]) + (pieces, z.shape[-1] // pieces))
+    return argmax_reduce(z, axis=-2)
+
+
+def maxout_linear(x, W, b=None, pieces=2):
+    """Fused ``maxout_activation(linear(x, W, b), pieces)`` (see ``MaxoutLinear``)."""
+    _check_pieces(W.shape[-1], pieces, "maxout_linear")
+    if x.ndim < 2:
+        raise ShapeError(f"maxout_linear: x needs shape (batch, ..., features); received {tuple(x.shape)}.")
+    op = MaxoutLinear(pieces)
+    return op(x, W) if b is None else op(x, W, b)
+
+
+def maxout_linear_simple(x, W, b=None, pieces=2):
+    """The readable twin of ``maxout_linear``, from primitives (equal up to rounding)."""
+    return maxout_activation(linear(x, W, b), pieces)
