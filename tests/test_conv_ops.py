@@ -6,6 +6,8 @@ asymmetric 'same' padding applied by hand, since torch's padding='same' refuses 
 float64 finite differences check the backward on tiny shapes; ``conv_simple`` (pad, slice,
 matmul) is the readable twin the fused op must agree with.
 """
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -14,9 +16,10 @@ import torch.nn.functional as F
 from helpers import assert_close, check_against_torch, check_gradcheck, check_same
 from threestep.autograd import Tensor
 from threestep.errors import ConfigError, ShapeError
-from threestep.ops import conv as conv_ops
 from threestep.ops import im2col
 from threestep.ops.conv import conv, conv1d, conv2d, conv_simple
+
+conv_module = importlib.import_module("threestep.ops.conv")  # ops.conv is also the function's name
 
 
 # ---------------------------------------------------------------- the torch reference
@@ -145,11 +148,18 @@ def test_first_layer_input_gets_no_gradient_and_no_col2im(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("col2im ran for an input that needs no gradient")
 
-    monkeypatch.setattr(conv_ops, "col2im", fail)
+    monkeypatch.setattr(conv_module, "col2im", fail)
     xt, Wt, bt = Tensor(x), Tensor(W, requires_grad=True), Tensor(b, requires_grad=True)
     conv(xt, Wt, bt, padding="same").sum().backward()
     assert xt.grad is None and Wt.grad.shape == W.shape and bt.grad.shape == b.shape
     assert Wt.grad.dtype == np.float32 and bt.grad.dtype == np.float32
+
+
+def test_frozen_kernel_gets_no_gradient():
+    x, W = make_inputs((2, 6, 6, 2), (3, 3, 2, 4), False, np.float32)
+    xt, Wt = Tensor(x, requires_grad=True), Tensor(W)
+    conv(xt, Wt, strides=2, padding="same").sum().backward()
+    assert Wt.grad is None and xt.grad.shape == x.shape and xt.grad.dtype == np.float32
 
 
 def test_lecture_shapes_stay_float32():
@@ -170,6 +180,7 @@ def test_patches_are_c_contiguous_and_col2im_is_their_adjoint():
     cols = im2col.patches(x, g)
     assert cols.flags.c_contiguous and cols.dtype == np.float32
     assert cols.shape == (2,) + g.out_sizes + (3, 2, 3)
+    assert_close(cols, im2col.windows(x, g), 0, 0, "patches vs the strided view")
     c = r.standard_normal(cols.shape)
     back = im2col.col2im(np.moveaxis(c, (3, 4), (0, 1)), g)
     assert back.shape == x.shape

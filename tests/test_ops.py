@@ -221,6 +221,28 @@ for name, shape, key in GETITEM_KEYS:
 CASES.append(Case("getitem-negative-step", lambda x: ops.getitem(x, np.s_[::-1, 1]), lambda x: torch.flip(x, (0,))[:, 1],
                   inputs(randn(4, 5))))
 
+from test_conv_ops import torch_conv  # noqa: E402
+from test_pool_ops import torch_avg_pool, torch_max_pool  # noqa: E402
+
+CASES += [
+    Case("conv-2d-same-stride2", lambda x, W, b: ops.conv(x, W, b, strides=2, padding="same"),
+         lambda x, W, b: torch_conv(x, W, b, strides=2, padding="same"), inputs(randn(2, 5, 5, 2), randn(3, 3, 2, 3), randn(3))),
+    Case("conv1d-valid", lambda x, W: ops.conv1d(x, W), lambda x, W: torch_conv(x, W), inputs(randn(2, 7, 2), randn(3, 2, 3))),
+    Case("conv2d-dilation2", lambda x, W: ops.conv2d(x, W, dilation=2), lambda x, W: torch_conv(x, W, dilation=2),
+         inputs(randn(1, 6, 6, 2), randn(2, 2, 2, 3))),
+    Case("max_pool-2d-same", lambda x: ops.max_pool(x, 2, padding="same"), lambda x: torch_max_pool(x, 2, padding="same"),
+         inputs(randn(2, 5, 5, 2))),
+    Case("avg_pool-2d-same", lambda x: ops.avg_pool(x, 3, 2, "same"), lambda x: torch_avg_pool(x, 3, 2, "same"),
+         inputs(randn(2, 5, 5, 2))),
+    Case("global_max_pool-2d", ops.global_max_pool, lambda x: x.reshape(x.shape[0], -1, x.shape[-1]).max(dim=1).values,
+         inputs(randn(2, 3, 4, 2))),
+    Case("global_avg_pool-2d", ops.global_avg_pool, lambda x: x.mean(dim=(1, 2)), inputs(randn(2, 3, 4, 2))),
+    Case("pad-2d", lambda x: ops.pad(x, [0, (1, 2), (2, 0), 0]), lambda x: F.pad(x, (0, 0, 2, 0, 1, 2)),
+         inputs(randn(2, 3, 4, 2))),
+    Case("crop-2d", lambda x: ops.crop(x, [0, (1, 0), (0, 2), 0]), lambda x: x[:, 1:, :2], inputs(randn(2, 3, 4, 2))),
+    Case("upsample_nearest-2d", lambda x: ops.upsample_nearest(x, (2, 3)),
+         lambda x: x.repeat_interleave(2, 1).repeat_interleave(3, 2), inputs(randn(2, 3, 4, 2))),
+]
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
 

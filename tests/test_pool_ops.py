@@ -70,8 +70,8 @@ def randn(shape, dtype=np.float64, seed=0):
 def test_pool_against_torch(case, kind, dtype):
     _, shape, pool_size, strides, padding = case
     ours, theirs, _ = POOLS[kind]
-    check_against_torch(lambda x: ours(x, pool_size, strides, padding), lambda x: theirs(x, pool_size, strides, padding),
-                        [randn(shape, dtype)])
+    check_against_torch(lambda x: ours(x, pool_size, strides, padding),
+                        lambda x: theirs(x, pool_size, strides, padding), [randn(shape, dtype)])
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])

@@ -187,6 +187,8 @@ class Layer:
             x = Tensor(backend.asarray(x))
         if not self.built:
             self.build_for((None,) + tuple(x.shape[1:]))
+        else:
+            self.check_input_shape((None,) + tuple(x.shape[1:]))
         return self.call(x, training=training)
 
     # ------------------------------------------------------------------ config

@@ -7,7 +7,13 @@ def _fmt_shape(shape):
 
 def print_summary(model, line_length=65, print_fn=None):
     print_fn = print_fn or print
-    cols = [int(line_length * p) for p in (0.45, 0.85, 1.0)]
+    names = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers]
+    shapes = [_fmt_shape(layer.output_shape) for layer in model.layers]
+    # Keras's proportions, widened so that no name or shape is cut off
+    first = max([int(line_length * 0.45)] + [len(n) + 1 for n in names])
+    second = max([int(line_length * 0.4)] + [len(s) + 1 for s in shapes])
+    cols = [first, first + second, first + second + max(10, line_length - first - second)]
+    line_length = cols[-1]
     header = ("Layer (type)", "Output Shape", "Param #")
 
     def row(fields):

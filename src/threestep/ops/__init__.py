@@ -10,6 +10,7 @@ from .activations import (
 )
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
 from .clip import Clip, clip
+from .conv import Conv, conv, conv1d, conv2d, conv_simple
 from .elementwise import Abs, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh, abs, exp, log, relu, sigmoid, sqrt, tanh
 from .maxout import ArgMaxReduce, MaxoutLinear, argmax_reduce, maxout_activation, maxout_linear, maxout_linear_simple
 from .nn import (
@@ -18,6 +19,10 @@ from .nn import (
     squared_error,
 )
 from .normalization import BatchNormInfer, BatchNormTrain, batch_norm_infer, batch_norm_train
+from .pool import (
+    AvgPool, MaxPool, Pad, UpsampleNearest, avg_pool, avg_pool_simple, crop, global_avg_pool, global_max_pool,
+    max_pool, max_pool_simple, pad, upsample_nearest,
+)
 from .reduce import Max, Mean, Sum, max, mean, sum
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,

@@ -4,8 +4,8 @@ Data is channels_last: ``x`` is (N, *spatial, C) with 1 or 2 (or more) spatial a
 A ``Geometry`` holds what one windowed op needs: kernel, strides, dilation, the (lo, hi)
 padding per spatial axis and the output size. Three array helpers work on it:
 
-    cols = patches(x, g)          # (N, *out, *kernel, C), C-contiguous copy (one strided gather)
-    view = window_view(xpad, g)   # the same windows as a read-only strided view, no copy
+    view = windows(x, g)          # (N, *out, *kernel, C) strided view of the padded x (no copy)
+    cols = patches(x, g)          # the same as a C-contiguous copy (one strided gather)
     gx = col2im(gcols, g)         # scatter-add (*kernel, N, *out, C) back to x's shape
 
 ``patches`` is the im2col of the lecture: ``cols.reshape(N*OH*OW, KH*KW*C)`` is the left
@@ -99,28 +99,34 @@ def _inner(pads, sizes):
     return (slice(None),) + tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, sizes)) + (slice(None),)
 
 
-def window_view(xpad, g):
-    """Read-only strided view (N, *out, *kernel, C) of the windows of an already padded ``xpad``."""
-    xp = backend.get_array_module(xpad)
+def windows(x, g, value=0, kernel_major=False):
+    """Strided view of the windows of ``x`` padded with ``value``: (N, *out, *kernel, C), or
+    (*kernel, N, *out, C) with ``kernel_major``. No copy beyond the padding; windows overlap,
+    so never write through it."""
+    xp = backend.get_array_module(x)
+    xpad = pad_spatial(x, g.pads, value)
     st = xpad.strides
-    spatial = st[1:-1]
+    n, spatial = len(g.kernel), st[1:-1]
     shape = (xpad.shape[0],) + g.out_sizes + g.kernel + (xpad.shape[-1],)
     strides = ((st[0],) + tuple(a * s for a, s in zip(spatial, g.strides))
                + tuple(a * d for a, d in zip(spatial, g.dilation)) + (st[-1],))
-    return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
+    view = xp.lib.stride_tricks.as_strided(xpad, shape, strides)
+    if kernel_major:
+        view = view.transpose(tuple(range(1 + n, 1 + 2 * n)) + tuple(range(1 + n)) + (1 + 2 * n,))
+    return view
 
 
-def patches(x, g, value=0):
-    """im2col: the windows of ``x`` padded with ``value``, as a C-contiguous (N, *out, *kernel, C) copy.
+def patches(x, g, value=0, kernel_major=False):
+    """im2col: ``windows`` as a C-contiguous copy (the padded copy is dropped once it exists).
 
-    One strided gather (profiled faster than a loop over kernel offsets for C >= ~8, and a
-    single kernel on CuPy); the padded copy is dropped as soon as the patches exist.
+    One strided gather: profiled faster than a loop over kernel offsets for C >= ~8, and a
+    single kernel on CuPy.
     """
     xp = backend.get_array_module(x)
-    return xp.ascontiguousarray(window_view(pad_spatial(x, g.pads, value), g))
+    return xp.ascontiguousarray(windows(x, g, value, kernel_major))
 
 
-def col2im(gcols, g, dtype=None):
+def col2im(gcols, g):
     """Adjoint of ``patches``: sum window gradients ``gcols`` (*kernel, N, *out, C) into (N, *in, C).
 
     ``gcols`` may be any view (e.g. a broadcast or a moveaxis of (N, *out, *kernel, C));
@@ -130,7 +136,7 @@ def col2im(gcols, g, dtype=None):
     n = len(g.kernel)
     batch, channels = gcols.shape[n], gcols.shape[-1]
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
-    gx = xp.zeros((batch,) + padded + (channels,), dtype=dtype or gcols.dtype)
+    gx = xp.zeros((batch,) + padded + (channels,), dtype=gcols.dtype)
     for offset, key in kernel_offsets(g):
         gx[key] += gcols[offset]
     return xp.ascontiguousarray(gx[_inner(g.pads, g.in_sizes)]) if g.padded else gx

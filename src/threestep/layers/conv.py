@@ -1,0 +1,178 @@
+"""Convolution layers: the lecture's CNN.
+
+A filter is a neuron that sees a small region (property 1) and shares its weights across
+positions (property 2). ``Conv1D`` and ``Conv2D`` are thin names over one rank-generic
+``Conv`` base; the kernel has the Keras layout ``(*kernel_size, in_channels, filters)``.
+"""
+from .. import ops
+from ..errors import ConfigError, ShapeError
+from ..ops.im2col import geometry, normalize_tuple
+from . import activations, initializers
+from .base import Layer, check_positive_int
+
+_FORMATS = ("channels_last", "channels_first")
+
+
+def check_data_format(layer, data_format):
+    data_format = data_format or "channels_last"
+    if data_format not in _FORMATS:
+        raise ConfigError(f"{layer}: data_format must be 'channels_last' or 'channels_first'. "
+                          f"Received: data_format={data_format!r}.")
+    return data_format
+
+
+def spatial_and_channels(shape, data_format):
+    """Split a (batch, ...) shape into its spatial sizes and channel count."""
+    if data_format == "channels_first":
+        return tuple(shape[2:]), shape[1]
+    return tuple(shape[1:-1]), shape[-1]
+
+
+def join_shape(batch, spatial, channels, data_format):
+    if data_format == "channels_first":
+        return (batch, channels) + tuple(spatial)
+    return (batch,) + tuple(spatial) + (channels,)
+
+
+def check_rank(layer, input_shape, rank, data_format):
+    """Raise a ShapeError naming the layer when the input is not (batch, *spatial, channels)."""
+    if len(input_shape) != rank + 2:
+        axes = ", ".join(["steps"] if rank == 1 else ["rows", "cols"] if rank == 2 else [f"d{i}" for i in range(rank)])
+        want = f"(batch, channels, {axes})" if data_format == "channels_first" else f"(batch, {axes}, channels)"
+        hint = ""
+        if len(input_shape) == rank + 1:
+            hint = " Add a channel axis, e.g. x[..., None] (or x[:, None] for channels_first)."
+        raise ShapeError(f"{type(layer).__name__} layer {layer.name!r} expects inputs of rank {rank + 2} {want}; "
+                         f"received shape {tuple(input_shape)}.{hint}")
+
+
+class Conv(Layer):
+    """Rank-generic convolution. Use ``Conv1D`` or ``Conv2D``.
+
+    Args:
+        filters: number of filters (output channels).
+        kernel_size: int or tuple, the filter's spatial size.
+        strides: int or tuple. padding: 'valid', 'same' (or 'causal' for Conv1D).
+        data_format: 'channels_last' (default, (batch, ..., channels)) or 'channels_first'.
+        dilation_rate: int or tuple. activation, use_bias, initializers, regularizers,
+            constraints: as Dense.
+    """
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} layer {self.name!r}"
+        from .. import regularizers  # noqa: PLC0415
+
+        self.filters = check_positive_int(where, "filters", filters)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = normalize_tuple(strides, self.rank, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate")
+        valid = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        if not isinstance(padding, str) or padding.lower() not in valid:
+            raise ConfigError(f"{where}: padding must be one of {', '.join(repr(v) for v in valid)}. "
+                              f"Received: padding={padding!r}.")
+        self.padding = padding.lower()
+        self.data_format = check_data_format(where, data_format)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+
+    @property
+    def output_activation(self):
+        return activations.name_of(self.activation)
+
+    def check_input_shape(self, input_shape):
+        check_rank(self, input_shape, self.rank, self.data_format)
+        spatial, channels = spatial_and_channels(input_shape, self.data_format)
+        if channels is None:
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the channel axis of {tuple(input_shape)} "
+                             "must be known.")
+        if self.built and channels != self.kernel.shape[-2]:
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} was built for {self.kernel.shape[-2]} input "
+                             f"channels but received {channels} (input shape {tuple(input_shape)}).")
+        if self.padding == "valid" and all(s is not None for s in spatial):
+            spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
+            if any(span > s for span, s in zip(spans, spatial)):
+                raise ShapeError(
+                    f"{type(self).__name__} layer {self.name!r}: kernel {self.kernel_size} (dilation "
+                    f"{self.dilation_rate}) is larger than its input's spatial size {spatial} (input shape "
+                    f"{tuple(input_shape)}). Use padding='same', a smaller kernel, or remove a pooling layer.")
+
+    def build(self, input_shape):
+        _, channels = spatial_and_channels(input_shape, self.data_format)
+        shape = self.kernel_size + (channels, self.filters)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+
+    def compute_output_shape(self, input_shape):
+        spatial, _ = spatial_and_channels(input_shape, self.data_format)
+        if any(s is None for s in spatial):
+            out = (None,) * self.rank
+        else:
+            g = geometry((None,) + spatial + (1,), self.kernel_size, self.strides, self.dilation_rate, self.padding,
+                         f"{type(self).__name__} layer {self.name!r}")
+            out = g.out_sizes
+        return join_shape(input_shape[0], out, self.filters, self.data_format)
+
+    def call_logits(self, x, training=None):
+        return ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, self.data_format)
+
+    def call(self, x, training=None):
+        y = self.activation(self.call_logits(x))
+        self.record_activity(y)
+        return y
+
+    def get_config(self):
+        from .. import regularizers  # noqa: PLC0415
+
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": list(self.dilation_rate), "activation": activations.name_of(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.filters}, {self.kernel_size}, name={self.name!r})"
+
+
+class Conv1D(Conv):
+    """1-D convolution: the filter moves along one axis only (time, or the words of a sentence).
+
+    Input shape: (batch, steps, channels). Output shape: (batch, new_steps, filters).
+
+    Example:
+        >>> Conv1D(25, 5, strides=2, activation="relu", input_shape=(40, 1))
+    """
+
+    rank = 1
+
+
+class Conv2D(Conv):
+    """2-D convolution over images.
+
+    Input shape: (batch, rows, cols, channels) (or (batch, channels, rows, cols) with
+    data_format='channels_first'). Output shape: (batch, new_rows, new_cols, filters).
+
+    Example:
+        >>> Conv2D(25, (3, 3), activation="relu", input_shape=(28, 28, 1))  # -> (None, 26, 26, 25)
+    """
+
+    rank = 2

@@ -1,0 +1,123 @@
+"""Pooling layers: subsampling does not change the object (the lecture's property 3)."""
+from .. import ops
+from ..errors import ShapeError
+from ..ops.im2col import geometry, normalize_tuple
+from .base import Layer
+from .conv import check_data_format, check_rank, join_shape, spatial_and_channels
+
+
+class Pooling(Layer):
+    """Rank-generic max/average pooling. Use MaxPooling1D/2D or AveragePooling1D/2D.
+
+    Args:
+        pool_size: int or tuple (default 2). strides: defaults to pool_size.
+        padding: 'valid' or 'same'. data_format: 'channels_last' or 'channels_first'.
+    """
+
+    rank = None
+    mode = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} layer {self.name!r}"
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides")
+        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+            from ..errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(f"{where}: padding must be 'valid' or 'same'. Received: padding={padding!r}.")
+        self.padding = padding.lower()
+        self.data_format = check_data_format(where, data_format)
+
+    def check_input_shape(self, input_shape):
+        check_rank(self, input_shape, self.rank, self.data_format)
+        spatial, _ = spatial_and_channels(input_shape, self.data_format)
+        if self.padding == "valid" and all(s is not None for s in spatial):
+            if any(p > s for p, s in zip(self.pool_size, spatial)):
+                raise ShapeError(f"{type(self).__name__} layer {self.name!r}: pool_size {self.pool_size} is larger "
+                                 f"than its input's spatial size {spatial} (input shape {tuple(input_shape)}).")
+
+    def compute_output_shape(self, input_shape):
+        spatial, channels = spatial_and_channels(input_shape, self.data_format)
+        if any(s is None for s in spatial):
+            out = (None,) * self.rank
+        else:
+            out = geometry((None,) + spatial + (1,), self.pool_size, self.strides, 1, self.padding,
+                           f"{type(self).__name__} layer {self.name!r}").out_sizes
+        return join_shape(input_shape[0], out, channels, self.data_format)
+
+    def call(self, x, training=None):
+        pool = ops.max_pool if self.mode == "max" else ops.avg_pool
+        return pool(x, self.pool_size, self.strides, self.padding, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class MaxPooling1D(Pooling):
+    """Max over windows along one axis. Input (batch, steps, channels)."""
+    rank, mode = 1, "max"
+
+
+class MaxPooling2D(Pooling):
+    """Max over 2-D windows: the gradient flows only to each window's arg-max (as in Maxout).
+
+    Example:
+        >>> MaxPooling2D((2, 2))  # (None, 26, 26, 25) -> (None, 13, 13, 25)
+    """
+    rank, mode = 2, "max"
+
+
+class AveragePooling1D(Pooling):
+    """Mean over windows along one axis ('same' padding cells are not counted, as in Keras)."""
+    rank, mode = 1, "avg"
+
+
+class AveragePooling2D(Pooling):
+    """Mean over 2-D windows ('same' padding cells are not counted, as in Keras)."""
+    rank, mode = 2, "avg"
+
+
+class GlobalPooling(Layer):
+    """Max or mean over every spatial position: (batch, *spatial, C) -> (batch, C)."""
+
+    rank = None
+    mode = None
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
+        self.keepdims = bool(keepdims)
+
+    def check_input_shape(self, input_shape):
+        check_rank(self, input_shape, self.rank, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        _, channels = spatial_and_channels(input_shape, self.data_format)
+        if self.keepdims:
+            return join_shape(input_shape[0], (1,) * self.rank, channels, self.data_format)
+        return (input_shape[0], channels)
+
+    def call(self, x, training=None):
+        pool = ops.global_max_pool if self.mode == "max" else ops.global_avg_pool
+        return pool(x, self.keepdims, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling1D(GlobalPooling):
+    rank, mode = 1, "max"
+
+
+class GlobalMaxPooling2D(GlobalPooling):
+    rank, mode = 2, "max"
+
+
+class GlobalAveragePooling1D(GlobalPooling):
+    rank, mode = 1, "avg"
+
+
+class GlobalAveragePooling2D(GlobalPooling):
+    rank, mode = 2, "avg"
