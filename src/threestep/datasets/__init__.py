@@ -3,9 +3,8 @@
 ``digits``: the 1,797 8x8 handwritten digits bundled with scikit-learn (no download).
 ``fashion_mnist``, ``mnist``: 28x28 images from IDX files (local copy, Debian package or
 download, checksummed); ``idx``: the IDX file reader and writer.
+``mnist1d``: MNIST-1D generated procedurally by the ``mnist1d`` package (optional).
 """
-from . import digits
-from . import fashion_mnist, idx, mnist
+from . import digits, fashion_mnist, idx, mnist, mnist1d
 
-__all__ = ["digits"]
-__all__ += ["fashion_mnist", "mnist", "idx"]
+__all__ = ["digits", "fashion_mnist", "idx", "mnist", "mnist1d"]
