@@ -214,3 +214,15 @@ def test_small_cnn_learns_the_digits():
     model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.005), metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=12, batch_size=32, verbose=0)
     assert model.evaluate(x_test, y_test, verbose=0)[1] >= 0.95
+
+
+def test_keras1_convolution2d_from_the_lecture():
+    from threestep.keras.layers import Convolution2D, MaxPooling2D as Pool
+
+    with pytest.warns(DeprecationWarning, match="Keras 1"):
+        conv = Convolution2D(25, 3, 3, input_shape=(1, 28, 28), dim_ordering="th")
+    model = Sequential([conv, Pool((2, 2), data_format="channels_first"), Flatten()])
+    assert conv.kernel_size == (3, 3) and conv.data_format == "channels_first"
+    assert model.layers[0].output_shape == (None, 25, 26, 26)
+    with pytest.raises(errors.ShapeError, match="looks channels_first"):
+        Sequential([Conv2D(25, 3, input_shape=(1, 28, 28))])

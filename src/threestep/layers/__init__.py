@@ -2,7 +2,7 @@
 from . import activations, initializers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
-from .conv import Conv1D, Conv2D
+from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
 from .core import Activation, Dense, Flatten, Input, InputLayer
 from .dropout import Dropout
 from .maxout import Maxout
@@ -15,7 +15,7 @@ from .reshaping import (
     Cropping1D, Cropping2D, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
-__all__ = ["ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
+__all__ = ["ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer",

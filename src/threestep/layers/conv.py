@@ -8,7 +8,7 @@ from .. import ops
 from ..errors import ConfigError, ShapeError
 from ..ops.im2col import geometry, normalize_tuple
 from . import activations, initializers
-from .base import Layer, check_positive_int
+from .base import Layer, check_positive_int, deprecated_arg
 
 _FORMATS = ("channels_last", "channels_first")
 
@@ -64,6 +64,14 @@ class Conv(Layer):
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
+        legacy = _legacy_conv_args(type(self).__name__, kwargs)
+        padding = legacy.get("padding", padding)
+        strides = legacy.get("strides", strides)
+        data_format = legacy.get("data_format", data_format)
+        kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
+        kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
+        bias_regularizer = legacy.get("bias_regularizer", bias_regularizer)
+        use_bias = legacy.get("use_bias", use_bias)
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
         from .. import regularizers  # noqa: PLC0415
@@ -103,10 +111,14 @@ class Conv(Layer):
         if self.padding == "valid" and all(s is not None for s in spatial):
             spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
             if any(span > s for span, s in zip(spans, spatial)):
+                hint = "Use padding='same', a smaller kernel, or remove a pooling layer."
+                if self.data_format == "channels_last" and input_shape[1] in (1, 3) and input_shape[-1] not in (1, 3):
+                    hint = (f"The input {tuple(input_shape[1:])} looks channels_first (channels, rows, cols): pass "
+                            "data_format='channels_first', or give images as (rows, cols, channels).")
                 raise ShapeError(
                     f"{type(self).__name__} layer {self.name!r}: kernel {self.kernel_size} (dilation "
                     f"{self.dilation_rate}) is larger than its input's spatial size {spatial} (input shape "
-                    f"{tuple(input_shape)}). Use padding='same', a smaller kernel, or remove a pooling layer.")
+                    f"{tuple(input_shape)}). {hint}")
 
     def build(self, input_shape):
         _, channels = spatial_and_channels(input_shape, self.data_format)
@@ -176,3 +188,52 @@ class Conv2D(Conv):
     """
 
     rank = 2
+
+
+def _legacy_conv_args(layer, kwargs):
+    """Keras 1 argument names -> Keras 2 names, each with a DeprecationWarning."""
+    out = {}
+    for old, new in (("border_mode", "padding"), ("subsample", "strides"), ("subsample_length", "strides"),
+                     ("dim_ordering", "data_format"), ("init", "kernel_initializer"),
+                     ("W_regularizer", "kernel_regularizer"), ("b_regularizer", "bias_regularizer"),
+                     ("bias", "use_bias")):
+        value = deprecated_arg(kwargs, old, new, layer)
+        if value is not None:
+            out[new] = value
+    if "data_format" in out:
+        out["data_format"] = {"th": "channels_first", "tf": "channels_last"}.get(out["data_format"], out["data_format"])
+    return out
+
+
+class Convolution1D(Conv1D):
+    """Keras 1 name of Conv1D: ``Convolution1D(nb_filter, filter_length, ...)`` (warns)."""
+
+    def __init__(self, filters=None, kernel_size=None, **kwargs):
+        filters = _legacy_pair(kwargs, "nb_filter", filters, "Convolution1D")
+        kernel_size = _legacy_pair(kwargs, "filter_length", kernel_size, "Convolution1D")
+        super().__init__(filters, kernel_size, **kwargs)
+
+
+class Convolution2D(Conv2D):
+    """Keras 1 name of Conv2D: ``Convolution2D(nb_filter, nb_row, nb_col, ...)`` (warns),
+    as in the lecture's ``Convolution2D(25, 3, 3, input_shape=(1, 28, 28))``; with that
+    channels-first shape also pass ``dim_ordering='th'`` (or data_format='channels_first')."""
+
+    def __init__(self, filters=None, kernel_size=None, nb_col=None, **kwargs):
+        filters = _legacy_pair(kwargs, "nb_filter", filters, "Convolution2D")
+        nb_row = kwargs.pop("nb_row", None)
+        nb_col = kwargs.pop("nb_col", nb_col)
+        if nb_row is not None:
+            kernel_size = nb_row
+        if nb_col is not None:
+            import warnings  # noqa: PLC0415
+
+            warnings.warn("Convolution2D(nb_filter, nb_row, nb_col) is Keras 1 spelling; use "
+                          "Conv2D(filters, (rows, cols)).", DeprecationWarning, stacklevel=2)
+            kernel_size = (kernel_size, nb_col)
+        super().__init__(filters, kernel_size, **kwargs)
+
+
+def _legacy_pair(kwargs, old, value, layer):
+    legacy = deprecated_arg(kwargs, old, "filters" if old == "nb_filter" else "kernel_size", layer)
+    return legacy if legacy is not None else value
