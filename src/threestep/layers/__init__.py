@@ -3,9 +3,11 @@ from . import activations, initializers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
-from .core import Activation, Dense, Flatten, Input, InputLayer
+from .core import Activation, Dense, Flatten, InputLayer
+from .symbolic import Input, SymbolicTensor
 from .dropout import Dropout
 from .maxout import Maxout
+from .merge import Add, Average, Concatenate, Maximum, Multiply, Subtract, add, concatenate
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
@@ -15,10 +17,11 @@ from .reshaping import (
     Cropping1D, Cropping2D, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
-__all__ = ["ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
+__all__ = ["Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
+           "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer",
+           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SymbolicTensor",
            "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers"]
 
 

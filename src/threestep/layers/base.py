@@ -168,9 +168,11 @@ class Layer:
     def check_input_shape(self, input_shape):
         """Raise ShapeError if this layer cannot take ``input_shape`` (hook for subclasses)."""
 
-    def build_for(self, input_shape):
-        """Build once for ``input_shape`` and record input/output shapes."""
-        input_shape = tuple(input_shape)
+    def build_for(self, input_shape, **extra_shapes):
+        """Build once for ``input_shape`` (a tuple, or a list of tuples for several inputs)
+        and record input/output shapes. ``extra_shapes`` are the shapes of keyword tensor
+        arguments (e.g. ``initial_state``), for layers that care."""
+        input_shape = _as_shape(input_shape)
         self.check_input_shape(input_shape)
         if not self.built:
             self.build(input_shape)
@@ -179,17 +181,24 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
         self.input_shape = input_shape
-        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.output_shape = _as_shape(self.compute_output_shape(input_shape))
         return self.output_shape
 
-    def __call__(self, x, training=None):
-        if not isinstance(x, Tensor):
-            x = Tensor(backend.asarray(x))
+    def __call__(self, x, training=None, **kwargs):
+        """Run the layer on data (Tensors or arrays), or record a call on symbolic tensors."""
+        from .symbolic import is_symbolic, symbolic_call  # noqa: PLC0415
+
+        if is_symbolic(x) or any(is_symbolic(v) for v in kwargs.values()):
+            return symbolic_call(self, x, kwargs)
+        x = _as_tensors(x)
+        shape = [(None,) + tuple(t.shape[1:]) for t in x] if isinstance(x, list) else (None,) + tuple(x.shape[1:])
         if not self.built:
-            self.build_for((None,) + tuple(x.shape[1:]))
+            self.build_for(shape)
         else:
-            self.check_input_shape((None,) + tuple(x.shape[1:]))
-        return self.call(x, training=training)
+            self.check_input_shape(shape)
+        kwargs = {k: _as_tensors(v) if v is not None and not isinstance(v, (bool, int, float, str)) else v
+                  for k, v in kwargs.items()}
+        return self.call(x, training=training, **kwargs)
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -204,6 +213,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _as_shape(shape):
+    """A shape as a tuple, or a list of shapes as a list of tuples."""
+    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
+def _as_tensors(x):
+    if isinstance(x, (list, tuple)):
+        return [_as_tensors(t) for t in x]
+    return x if isinstance(x, Tensor) else Tensor(backend.asarray(x))
 
 
 def check_positive_int(layer, name, value):

@@ -1,4 +1,4 @@
-"""Core layers: InputLayer/Input, Dense, Activation, Flatten."""
+"""Core layers: InputLayer, Dense, Activation, Flatten."""
 import math
 
 from .. import ops
@@ -26,12 +26,6 @@ class InputLayer(Layer):
 
     def get_config(self):
         return super().get_config()
-
-
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
-    """An InputLayer for ``Sequential([Input((784,)), Dense(10)])`` (Keras 3 style)."""
-    return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
-                      batch_input_shape=batch_shape)
 
 
 class Dense(Layer):

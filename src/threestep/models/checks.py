@@ -45,7 +45,16 @@ def check_finite(data, role, caller):
 
 
 def prepare_inputs(x, caller):
-    """Validate x and cast it to the default float dtype (uint8 images become float32)."""
+    """Validate x and cast it to the default float dtype (uint8 images become float32).
+
+    A list or tuple of arrays is a model with several inputs: each is prepared, and they
+    must have the same number of samples."""
+    if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
+        arrays = [prepare_inputs(a, caller) for a in x]
+        if len({len(a) for a in arrays}) != 1:
+            raise DataError(f"{caller}: the model's inputs must have the same number of samples; received "
+                            f"{[len(a) for a in arrays]}.")
+        return arrays
     x = as_array(x, "x", caller)
     if len(x) == 0:
         raise DataError(f"{caller}: x is empty (0 samples). Pass at least one sample.")
@@ -73,6 +82,18 @@ def check_input_shape(model, x, caller):
     expected = model.input_shape
     if expected is None:
         return
+    if isinstance(expected, list) or isinstance(x, list):
+        expected = expected if isinstance(expected, list) else [expected]
+        x = x if isinstance(x, list) else [x]
+        if len(x) != len(expected):
+            raise DataError(f"{caller}: model {model.name!r} has {len(expected)} input(s) but received "
+                            f"{len(x)} array(s).")
+        for i, (a, want) in enumerate(zip(x, expected)):
+            got = tuple(a.shape[1:])
+            if len(got) != len(want) - 1 or any(w is not None and w != g for w, g in zip(want[1:], got)):
+                raise ShapeError(f"{caller}: input {i} of model {model.name!r} expects shape {tuple(want)} but "
+                                 f"received data of shape {tuple(a.shape)}.")
+        return
     got = tuple(x.shape[1:])
     want = tuple(expected[1:])
     if len(got) == len(want) and all(w is None or w == g for w, g in zip(want, got)):
@@ -91,7 +112,7 @@ def check_input_shape(model, x, caller):
 
 
 def _output_layer(model):
-    return model.layers[-1] if model.layers else None
+    return model._output_layer()
 
 
 def check_loss_activation(model, loss):

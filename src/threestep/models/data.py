@@ -12,13 +12,15 @@ def split_validation(x, y, sw, fraction):
     """Take the last ``fraction`` of the samples as validation data (before shuffling), like Keras."""
     if not 0 < fraction < 1:
         raise ConfigError(f"fit: validation_split must be between 0 and 1. Received: validation_split={fraction}.")
-    cut = int(len(x) * (1 - fraction))
-    if cut == 0 or cut == len(x):
-        raise ConfigError(f"fit: validation_split={fraction} of {len(x)} samples leaves an empty training or "
+    n = n_samples(x)
+    cut = int(n * (1 - fraction))
+    if cut == 0 or cut == n:
+        raise ConfigError(f"fit: validation_split={fraction} of {n} samples leaves an empty training or "
                           "validation set.")
     _warn_if_label_shift(y[:cut], y[cut:])
-    train = (x[:cut], y[:cut], None if sw is None else sw[:cut])
-    val = (x[cut:], y[cut:]) if sw is None else (x[cut:], y[cut:], sw[cut:])
+    head, tail = take(x, slice(None, cut)), take(x, slice(cut, None))
+    train = (head, y[:cut], None if sw is None else sw[:cut])
+    val = (tail, y[cut:]) if sw is None else (tail, y[cut:], sw[cut:])
     return train, val
 
 
@@ -46,3 +48,19 @@ def _warn_if_label_shift(y_train, y_val):
             f"differently from the training part (total variation distance {distance:.2f}; validation "
             f"classes {sorted(val)}). Is the data sorted by label? Shuffle it once before fit, or pass "
             "validation_data=.", ThreestepHint, stacklevel=4)
+
+
+def n_samples(x):
+    """Number of samples of an input array or a list of input arrays."""
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def take(x, index):
+    """Rows ``index`` (a slice or index array) of an input or of each input of a list."""
+    return [a[index] for a in x] if isinstance(x, list) else x[index]
+
+
+def to_tensors(x):
+    from ..autograd import Tensor  # noqa: PLC0415
+
+    return [Tensor(a) for a in x] if isinstance(x, list) else Tensor(x)

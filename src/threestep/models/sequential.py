@@ -8,6 +8,7 @@ from ..autograd import Tensor
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer, unique_name
 from ..layers.core import InputLayer
+from ..layers.symbolic import SymbolicTensor
 from .training import Model
 
 
@@ -23,10 +24,17 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name=None):
         super().__init__(name=name or unique_name("sequential"))
-        self.layers = []
+        self._layers = []
         self._batch_input_shape = None
         for layer in layers or []:
             self.add(layer)
+
+    @property
+    def layers(self):
+        return self._layers
+
+    def _output_layer(self):
+        return self._layers[-1] if self._layers else None
 
     @property
     def built(self):
@@ -44,6 +52,8 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer; builds it at once when the input shape is already known."""
+        if isinstance(layer, SymbolicTensor) and layer.node is None:  # Input((784,)), Keras 3 style
+            layer = InputLayer(batch_input_shape=layer.shape, name=layer.name)
         if isinstance(layer, type) and issubclass(layer, Layer):
             raise ConfigError(f"Sequential.add received the class {layer.__name__}, not a layer. "
                               f"Did you forget the parentheses, e.g. {layer.__name__}(...)?")
@@ -113,13 +123,6 @@ class Sequential(Model):
             if trace is not None:
                 trace.append((layer, x))
         return x
-
-    def summary(self, line_length=65, print_fn=None):
-        """Print layers, output shapes and parameter counts (Keras's table)."""
-        from .summary import print_summary  # noqa: PLC0415
-
-        self._require_built("summary")
-        print_summary(self, line_length, print_fn)
 
     def get_config(self):
         from ..layers import serialize_layer  # noqa: PLC0415

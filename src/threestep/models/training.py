@@ -12,6 +12,7 @@ from ..autograd import Tensor, no_grad, using_config
 from ..callbacks import Callback, CallbackList, History
 from ..errors import ConfigError, NotBuiltError, NotCompiledError
 from . import checks
+from .data import n_samples, take, to_tensors
 
 
 def _pop_legacy_epochs(epochs, kwargs, caller):
@@ -24,20 +25,96 @@ def _pop_legacy_epochs(epochs, kwargs, caller):
 
 
 class Model:
-    """What every model shares: training, evaluation, prediction, weights.
+    """A network with training, evaluation, prediction and weights.
 
+    ``Model(inputs, outputs)`` builds a functional model from symbolic tensors (see
+    ``threestep.models.functional``); ``Sequential`` is the subclass for a stack of layers.
     Subclasses provide ``layers``, ``build(input_shape)``, ``input_shape``,
     ``output_shape`` and ``forward(x, training, logits=False)``.
+
+    Example:
+        >>> x = Input((784,))
+        >>> y = Dense(10, activation="softmax")(Dense(500, activation="relu")(x))
+        >>> model = Model(x, y)
     """
 
-    def __init__(self, name=None):
+    def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
+        self._graph = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ConfigError("Model(inputs, outputs) needs both: the Input tensors and the output tensors.")
+            from ..layers.base import unique_name  # noqa: PLC0415
+            from .functional import GraphNetwork  # noqa: PLC0415
+
+            self._graph = GraphNetwork(inputs, outputs)
+            self.name = name or unique_name("model")
         self.optimizer = None
         self.loss = None
         self.compiled = False
         self.stop_training = False
         self.history = None
         self._metric_specs = []
+
+    # ------------------------------------------------------------------ functional graph
+    @property
+    def layers(self):
+        if self._graph is None:
+            raise ConfigError("This Model has no layers: build it as Model(inputs, outputs) or use Sequential.")
+        return self._graph.layers
+
+    @property
+    def built(self):
+        return self._graph is not None
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._graph.inputs]
+        return shapes if len(shapes) > 1 else shapes[0]
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._graph.outputs]
+        return shapes if len(shapes) > 1 else shapes[0]
+
+    @property
+    def inputs(self):
+        return list(self._graph.inputs)
+
+    @property
+    def outputs(self):
+        return list(self._graph.outputs)
+
+    def build(self, input_shape=None):
+        """A functional model is built when it is created."""
+
+    def forward(self, x, training=False, logits=False):
+        return self._graph.run(x, training, logits)
+
+    def _output_layer(self):
+        """The layer that produces the (single) output, for loss fusion and checks."""
+        if self._graph is None:
+            return self.layers[-1] if self.layers else None
+        if len(self._graph.outputs) != 1 or self._graph.outputs[0].node is None:
+            return None
+        return self._graph.outputs[0].node.layer
+
+    def summary(self, line_length=65, print_fn=None):
+        """Print layers, output shapes and parameter counts (Keras's table)."""
+        from .summary import print_summary  # noqa: PLC0415
+
+        self._require_built("summary")
+        print_summary(self, line_length, print_fn)
+
+    def get_config(self):
+        return self._graph.get_config(self.name)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .functional import GraphNetwork  # noqa: PLC0415
+
+        inputs, outputs = GraphNetwork.from_config(config, custom_objects)
+        return cls(inputs, outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
 
     # ------------------------------------------------------------------ weights
     @property
@@ -122,14 +199,14 @@ class Model:
 
     def _ensure_built(self, x):
         if not self.built:
-            self.build((None,) + tuple(x.shape[1:]))
+            self.build((None,) + tuple(x.shape[1:]) if not isinstance(x, list) else [(None,) + a.shape[1:] for a in x])
             if self.compiled:
                 checks.check_loss_activation(self, self.loss)
 
     # ------------------------------------------------------------------ one step
     def _fused(self):
         """Whether the loss can take the last layer's logits (softmax/sigmoid + cross-entropy)."""
-        last = self.layers[-1] if self.layers else None
+        last = self._output_layer()
         return (self.loss.fuses_with is not None and not getattr(self.loss, "from_logits", False)
                 and getattr(last, "output_activation", None) == self.loss.fuses_with
                 and hasattr(last, "call_logits"))
@@ -148,7 +225,7 @@ class Model:
 
     def _loss_and_output(self, xb, yb, wb, training, fused):
         """The total loss of one batch (data term plus penalties) and the network's output."""
-        out = self.forward(Tensor(xb), training=training, logits=fused)
+        out = self.forward(to_tensors(xb), training=training, logits=fused)
         if fused:
             per_sample = self.loss.per_sample_from_logits(out, yb)
         else:
@@ -174,7 +251,7 @@ class Model:
         """One gradient-descent step on one batch; returns the loss (and metrics)."""
         self._require_compiled("train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
-        y = checks.prepare_targets(y, len(x), "train_on_batch")
+        y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
         self._ensure_built(x)
         metric_list = self._make_metrics()
         logs = self._train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
@@ -225,12 +302,12 @@ class Model:
         if seed is not None:
             backend.set_seed(seed)
         x = checks.prepare_inputs(x, "fit")
-        y = checks.prepare_targets(y, len(x), "fit")
+        y = checks.prepare_targets(y, n_samples(x), "fit")
         self._ensure_built(x)
         checks.check_input_shape(self, x, "fit")
         checks.check_targets(self, y, self.loss, "fit")
         batch_size = int(batch_size or 32)
-        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, len(x), "fit (sample_weight)")
+        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), "fit (sample_weight)")
         if class_weight is not None:
             from .weights import class_weights_to_sample_weights  # noqa: PLC0415
 
@@ -242,7 +319,7 @@ class Model:
             (x, y, sw), validation_data = split_validation(x, y, sw, validation_split)
         val = self._prepare_validation(validation_data)
 
-        n = len(x)
+        n = n_samples(x)
         steps = steps_per_epoch or -(-n // batch_size)
         self.history = History()
         self.history.prefill(getattr(self, "_training_state", None), initial_epoch)
@@ -271,7 +348,7 @@ class Model:
             for step in range(steps):
                 start = (step * batch_size) % n
                 idx = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
-                xb, yb = x[idx], y[idx]
+                xb, yb = take(x, idx), y[idx]
                 wb = None if sw is None else sw[idx]
                 callback_list.on_train_batch_begin(step, {"batch": step, "size": len(xb)})
                 if debug is not None:
@@ -332,12 +409,12 @@ class Model:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ConfigError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight).")
         xv = checks.prepare_inputs(validation_data[0], "fit (validation_data)")
-        yv = checks.prepare_targets(validation_data[1], len(xv), "fit (validation_data)")
+        yv = checks.prepare_targets(validation_data[1], n_samples(xv), "fit (validation_data)")
         checks.check_input_shape(self, xv, "fit (validation_data)")
         checks.check_targets(self, yv, self.loss, "fit (validation_data)")
         wv = None
         if len(validation_data) == 3 and validation_data[2] is not None:
-            wv = checks.prepare_targets(validation_data[2], len(xv), "fit (validation sample_weight)")
+            wv = checks.prepare_targets(validation_data[2], n_samples(xv), "fit (validation sample_weight)")
         return xv, yv, wv
 
     # ------------------------------------------------------------------ evaluate / predict
@@ -345,12 +422,12 @@ class Model:
         metric_list = self._make_metrics()
         total = count = 0.0
         with no_grad(), using_config("training", False):
-            for step, start in enumerate(range(0, len(x), batch_size)):
+            for step, start in enumerate(range(0, n_samples(x), batch_size)):
                 if callback_list is not None:
                     callback_list.on_test_batch_begin(step)
                 sl = slice(start, start + batch_size)
                 wb = None if sw is None else sw[sl]
-                loss, out = self._loss_and_output(x[sl], y[sl], wb, False, fused)
+                loss, out = self._loss_and_output(take(x, sl), y[sl], wb, False, fused)
                 total += float(loss.data) * len(out)
                 count += len(out)
                 preds = self._predictions_for_metrics(out.data, fused, metric_list)
@@ -370,13 +447,13 @@ class Model:
         """
         self._require_compiled("evaluate")
         x = checks.prepare_inputs(x, "evaluate")
-        y = checks.prepare_targets(y, len(x), "evaluate")
+        y = checks.prepare_targets(y, n_samples(x), "evaluate")
         self._ensure_built(x)
         checks.check_input_shape(self, x, "evaluate")
         checks.check_targets(self, y, self.loss, "evaluate")
         batch_size = int(batch_size or 32)
-        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, len(x), "evaluate")
-        cbs = self._callback_list(callbacks, verbose, {"steps": -(-len(x) // batch_size), "verbose": verbose},
+        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), "evaluate")
+        cbs = self._callback_list(callbacks, verbose, {"steps": -(-n_samples(x) // batch_size), "verbose": verbose},
                                   mode="test")
         cbs.on_test_begin()
         values = self._evaluate_arrays(x, y, sw, batch_size, self._fused(), cbs)
@@ -396,17 +473,21 @@ class Model:
         batch_size = int(batch_size or 32)
         outs = []
         with no_grad(), using_config("training", False):
-            for start in range(0, len(x), batch_size):
-                outs.append(backend.to_numpy(self.forward(Tensor(x[start:start + batch_size]), training=False).data))
+            for start in range(0, n_samples(x), batch_size):
+                out = self.forward(to_tensors(take(x, slice(start, start + batch_size))), training=False)
+                outs.append([backend.to_numpy(o.data) for o in out] if isinstance(out, list)
+                            else backend.to_numpy(out.data))
         import numpy  # noqa: PLC0415  (results are returned to the user as NumPy)
 
+        if outs and isinstance(outs[0], list):  # a model with several outputs
+            return [numpy.concatenate(parts, axis=0) for parts in zip(*outs)]
         return numpy.concatenate(outs, axis=0)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(x))
+        return self.predict(x, batch_size=n_samples(x))
 
     def test_on_batch(self, x, y, sample_weight=None):
-        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight)
+        return self.evaluate(x, y, batch_size=n_samples(x), verbose=0, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ files
     def save(self, filepath, overwrite=True, include_optimizer=True):

@@ -121,8 +121,9 @@ def _register_custom_activations(model_config, custom_objects):
 
 def _build_model(spec, custom_objects, filepath):
     from ..models.sequential import Sequential  # noqa: PLC0415  (models import saving lazily too)
+    from ..models.training import Model  # noqa: PLC0415
 
-    classes = {"Sequential": Sequential}
+    classes = {"Sequential": Sequential, "Model": Model}
     cls = classes.get(spec.get("class_name"))
     if cls is None:
         raise ModelFileError(f"{filepath}: unknown model class {spec.get('class_name')!r}; this threestep "

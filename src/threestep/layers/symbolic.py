@@ -1,0 +1,94 @@
+"""Symbolic tensors: how the functional API records a network without running it.
+
+``Input(shape)`` returns a ``SymbolicTensor``; calling a layer on symbolic tensors builds
+the layer for their shapes and returns new symbolic tensors that remember the call (a
+``Node``). ``Model(inputs, outputs)`` then walks those nodes back from the outputs.
+"""
+import itertools
+
+_uids = itertools.count()
+
+
+class SymbolicTensor:
+    """A placeholder with a shape (batch axis ``None``), produced by ``Input`` or a layer call."""
+
+    def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node  # the Node that produced it (None for an Input)
+        self.index = index  # which output of that node
+        self.uid = next(_uids)
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        origin = f", from {self.node.layer.name!r}" if self.node is not None else f", Input {self.name!r}"
+        return f"<SymbolicTensor shape={self.shape}{origin}>"
+
+    def __len__(self):
+        raise TypeError("A symbolic tensor has no length: it stands for a batch not seen yet.")
+
+
+class Node:
+    """One call of a layer in a functional graph: inputs, keyword tensors, outputs."""
+
+    def __init__(self, layer, inputs, kwargs, outputs):
+        self.layer = layer
+        self.inputs = inputs  # a SymbolicTensor or a list of them (as passed)
+        self.kwargs = kwargs  # e.g. {"initial_state": [h, c]} (symbolic) and plain values
+        self.outputs = outputs  # list of SymbolicTensor
+
+    def parents(self):
+        """Every symbolic tensor this call reads (positional and keyword)."""
+        found = list(flatten(self.inputs))
+        for value in self.kwargs.values():
+            found += [t for t in flatten(value) if isinstance(t, SymbolicTensor)]
+        return found
+
+
+def flatten(structure):
+    if isinstance(structure, (list, tuple)):
+        for item in structure:
+            yield from flatten(item)
+    elif structure is not None:
+        yield structure
+
+
+def is_symbolic(structure):
+    return any(isinstance(t, SymbolicTensor) for t in flatten(structure))
+
+
+def shapes_of(structure):
+    """Batch shapes of a tensor or a list of tensors (a list stays a list)."""
+    if isinstance(structure, (list, tuple)):
+        return [tuple(t.shape) for t in structure]
+    return tuple(structure.shape)
+
+
+def symbolic_call(layer, inputs, kwargs):
+    """Build ``layer`` for the symbolic ``inputs`` and return its symbolic outputs."""
+    layer.build_for(shapes_of(inputs), **{k: shapes_of(v) for k, v in kwargs.items() if is_symbolic(v)})
+    out_shape = layer.output_shape
+    multiple = isinstance(out_shape, list)
+    node = Node(layer, inputs, kwargs, [])
+    shapes = out_shape if multiple else [out_shape]
+    node.outputs = [SymbolicTensor(s, layer.dtype, node, i) for i, s in enumerate(shapes)]
+    return node.outputs if multiple else node.outputs[0]
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+    """A symbolic input: ``x = Input((784,)); y = Dense(10)(x); Model(x, y)``.
+
+    Also accepted as the first entry of ``Sequential([...])`` (Keras 3 style).
+    """
+    from .. import backend  # noqa: PLC0415
+    from ..errors import ConfigError  # noqa: PLC0415
+    from .base import unique_name  # noqa: PLC0415
+
+    if shape is None and batch_shape is None:
+        raise ConfigError("Input needs shape= (one sample's shape, e.g. Input((784,))) or batch_shape=.")
+    full = tuple(batch_shape) if batch_shape is not None else (batch_size,) + tuple(shape)
+    return SymbolicTensor(full, dtype or backend.floatx(), name=name or unique_name("input"))

@@ -1,0 +1,162 @@
+"""The functional API: ``Model(inputs, outputs)`` over a graph of layer calls.
+
+    x = Input((784,))
+    h = Dense(500, activation="relu")(x)
+    y = Dense(10, activation="softmax")(h)
+    model = Model(x, y)
+
+Layers called on symbolic tensors record ``Node``s; the model orders them once
+(iteratively, parents first) and its forward pass runs them in that order, feeding each
+layer the values of its input tensors. A layer used twice shares its weights.
+"""
+from ..errors import ConfigError, ShapeError
+from ..layers.symbolic import SymbolicTensor, flatten
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def topological_nodes(outputs):
+    """Every Node needed for ``outputs``, parents before children (no recursion)."""
+    order, state = [], {}
+    stack = [(t.node, False) for t in outputs if t.node is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if state.get(node) != "done":
+                state[node] = "done"
+                order.append(node)
+            continue
+        if state.get(node) is not None:
+            continue
+        state[node] = "open"
+        stack.append((node, True))
+        for parent in node.parents():
+            if parent.node is not None and state.get(parent.node) is None:
+                stack.append((parent.node, False))
+    return order
+
+
+class GraphNetwork:
+    """The graph of a functional model: inputs, outputs, nodes in execution order."""
+
+    def __init__(self, inputs, outputs):
+        self.inputs = _as_list(inputs)
+        self.outputs = _as_list(outputs)
+        for t in self.inputs:
+            if not isinstance(t, SymbolicTensor) or t.node is not None:
+                raise ConfigError(f"Model inputs must come from Input(...); received {t!r}.")
+        for t in self.outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise ConfigError(f"Model outputs must be the results of layer calls; received {t!r}.")
+        self.nodes = topological_nodes(self.outputs)
+        known = {t.uid for t in self.inputs}
+        for node in self.nodes:
+            for parent in node.parents():
+                if parent.uid not in known:
+                    origin = "an Input not passed to Model" if parent.node is None else repr(parent.node.layer.name)
+                    raise ConfigError(f"Model graph is disconnected: layer {node.layer.name!r} reads a tensor from "
+                                      f"{origin}. Pass every Input the outputs depend on in Model(inputs=...).")
+            known.update(t.uid for t in node.outputs)
+        layers = []
+        for node in self.nodes:
+            if not any(existing is node.layer for existing in layers):
+                layers.append(node.layer)
+        self.layers = layers
+
+    def run(self, x, training, logits=False):
+        """The forward pass on Tensors ``x`` (one per input)."""
+        x = _as_list(x)
+        if len(x) != len(self.inputs):
+            raise ShapeError(f"The model has {len(self.inputs)} input(s) but received {len(x)}.")
+        values = {t.uid: v for t, v in zip(self.inputs, x)}
+
+        def value(structure):
+            if isinstance(structure, (list, tuple)):
+                return [value(s) for s in structure]
+            return values[structure.uid] if isinstance(structure, SymbolicTensor) else structure
+
+        last = self.outputs[0].node if len(self.outputs) == 1 else None
+        for node in self.nodes:
+            kwargs = {k: value(v) for k, v in node.kwargs.items()}
+            if logits and node is last:
+                out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
+            else:
+                out = node.layer.call(value(node.inputs), training=training, **kwargs)
+            for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
+                values[t.uid] = v
+        outs = [values[t.uid] for t in self.outputs]
+        return outs if len(outs) > 1 else outs[0]
+
+    # ------------------------------------------------------------------ config
+    def get_config(self, name):
+        from ..layers import serialize_layer  # noqa: PLC0415
+
+        index = {}  # layer name -> its nodes, to name each call (layer, call number, output number)
+        for node in self.nodes:
+            index.setdefault(node.layer.name, []).append(node)
+
+        def ref(t):
+            if t.node is None:
+                return ["input", self.inputs.index(t), 0, 0]
+            return [t.node.layer.name, index[t.node.layer.name].index(t.node), t.index]
+
+        def encode(structure):
+            if isinstance(structure, (list, tuple)):
+                return {"list": [encode(s) for s in structure]}
+            if isinstance(structure, SymbolicTensor):
+                return {"tensor": ref(structure)}
+            return {"value": structure}
+
+        layers = [{**serialize_layer(layer), "calls": [{"inputs": encode(n.inputs),
+                                                        "kwargs": {k: encode(v) for k, v in n.kwargs.items()}}
+                                                       for n in index[layer.name]]} for layer in self.layers]
+        return {"name": name, "inputs": [{"shape": list(t.shape), "name": t.name} for t in self.inputs],
+                "layers": layers, "outputs": [ref(t) for t in self.outputs]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..layers import deserialize_layer  # noqa: PLC0415
+        from ..layers.symbolic import Input  # noqa: PLC0415
+
+        inputs = [Input(batch_shape=tuple(spec["shape"]), name=spec["name"]) for spec in config["inputs"]]
+        calls = {}  # layer name -> list of outputs (per call)
+
+        def decode(item):
+            if "list" in item:
+                return [decode(i) for i in item["list"]]
+            if "tensor" in item:
+                name, call, out = item["tensor"][:3]
+                if name == "input":
+                    return inputs[call]
+                outs = calls[name][call]
+                return outs[out] if isinstance(outs, list) else outs
+            return item["value"]
+
+        pending = [(deserialize_layer({"class_name": s["class_name"], "config": s["config"]}, custom_objects), s)
+                   for s in config["layers"]]
+        # Calls were saved layer by layer; replay them in an order where every input exists.
+        remaining = [(layer, i, call) for layer, spec in pending for i, call in enumerate(spec["calls"])]
+        while remaining:
+            progressed = False
+            for item in list(remaining):
+                layer, i, call = item
+                try:
+                    args = decode(call["inputs"])
+                    kwargs = {k: decode(v) for k, v in call["kwargs"].items()}
+                except (KeyError, IndexError):
+                    continue
+                if len(calls.get(layer.name, [])) != i:
+                    continue
+                calls.setdefault(layer.name, []).append(layer(args, **kwargs))
+                remaining.remove(item)
+                progressed = True
+            if not progressed:
+                raise ConfigError("Functional model config is inconsistent: some layer calls read missing tensors.")
+        outputs = [decode({"tensor": ref}) if ref[0] != "input" else inputs[ref[1]] for ref in config["outputs"]]
+        return inputs, outputs
+
+
+def all_symbolic(structure):
+    return all(isinstance(t, SymbolicTensor) for t in flatten(structure))
