@@ -100,3 +100,17 @@ def test_evaluate_and_predict_match_pytorch(float64):
     assert loss == pytest.approx(expected_loss, rel=1e-10)
     assert acc == pytest.approx(float((logits.argmax(-1).numpy() == y).mean()))
     np.testing.assert_allclose(model.predict(x, batch_size=4), torch.softmax(logits, -1).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", "mae"])
+def test_labels_shaped_batch_for_a_one_unit_output(float64, loss):
+    """y of shape (batch,) against an output (batch, 1) must not broadcast to (batch, batch)."""
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6).astype(np.float64)
+    model = Sequential([Dense(1, activation="sigmoid", input_dim=3)])
+    model.compile(loss=loss, optimizer="sgd")
+    p = model.predict(x)[:, 0]
+    expected = {"binary_crossentropy": -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
+                "mse": ((p - y) ** 2).mean(), "mae": np.abs(p - y).mean()}[loss]
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-9)
+    assert model.evaluate(x, y[:, None], verbose=0) == pytest.approx(expected, rel=1e-9)

@@ -42,6 +42,14 @@ class Loss:
         return f"{type(self).__name__}()"
 
 
+def _match(y_true, y_pred):
+    """Labels shaped (batch,) for an output shaped (batch, 1): add the unit axis, so the two
+    never broadcast to a (batch, batch) matrix."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        return y_true.reshape(tuple(y_true.shape) + (1,))
+    return y_true
+
+
 def _mean_last(x):
     return ops.mean(x, axis=-1) if x.ndim > 1 else x
 
@@ -52,14 +60,14 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def per_sample(self, y_pred, y_true):
-        return _mean_last(ops.squared_error(y_pred, y_true))
+        return _mean_last(ops.squared_error(y_pred, _match(y_true, y_pred)))
 
 
 class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
 
     def per_sample(self, y_pred, y_true):
-        return _mean_last(ops.abs(y_pred - y_true))
+        return _mean_last(ops.abs(y_pred - _match(y_true, y_pred)))
 
 
 class CategoricalCrossentropy(Loss):
@@ -127,10 +135,11 @@ class BinaryCrossentropy(Loss):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true)
         p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+        y_true = _match(y_true, y_pred)
         return _mean_last(-(y_true * ops.log(p) + (1 - y_true) * ops.log(1 - p)))
 
     def per_sample_from_logits(self, logits, y_true):
-        return _mean_last(ops.sigmoid_cross_entropy(logits, y_true))
+        return _mean_last(ops.sigmoid_cross_entropy(logits, _match(y_true, logits)))
 
 
 _ALIASES = {
