@@ -8,3 +8,6 @@ download, checksummed); ``idx``: the IDX file reader and writer.
 from . import digits, fashion_mnist, idx, mnist, mnist1d
 
 __all__ = ["digits", "fashion_mnist", "idx", "mnist", "mnist1d"]
+from . import imdb, sentiment, seq2seq, sequences, slot_filling  # noqa: E402
+
+__all__ += ["imdb", "sentiment", "seq2seq", "sequences", "slot_filling"]

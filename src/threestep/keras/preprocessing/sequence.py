@@ -1,0 +1,2 @@
+"""keras.preprocessing.sequence"""
+from ...preprocessing.sequence import pad_sequences  # noqa: F401
