@@ -5,6 +5,7 @@ from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, Threshol
 from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
 from .core import Activation, Dense, Flatten, InputLayer
 from .symbolic import Input, SymbolicTensor
+from .wrappers import Bidirectional, Embedding, Masking, RepeatVector, TimeDistributed
 from .dropout import Dropout
 from .maxout import Maxout
 from .merge import Add, Average, Concatenate, Maximum, Multiply, Subtract, add, concatenate
@@ -13,11 +14,13 @@ from .pooling import (
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 )
+from .recurrent import GRU, LSTM, RNN, JordanRNN, SimpleRNN
 from .reshaping import (
     Cropping1D, Cropping2D, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
-__all__ = ["Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
+__all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
+           "TimeDistributed", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
            "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",

@@ -215,6 +215,16 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
+def carry_mask(x, out):
+    """Pass a sequence mask from a layer's input to its output when the output is still a
+    sequence of the same (batch, time) (Dropout, Dense on steps, Activation, ...)."""
+    mask = getattr(x, "mask", None)
+    if mask is not None and isinstance(out, Tensor) and getattr(out, "mask", None) is None \
+            and out.ndim >= 3 and tuple(out.shape[:2]) == tuple(mask.shape):
+        out.mask = mask
+    return out
+
+
 def _as_shape(shape):
     """A shape as a tuple, or a list of shapes as a list of tuples."""
     if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):

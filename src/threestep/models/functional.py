@@ -10,6 +10,7 @@ Layers called on symbolic tensors record ``Node``s; the model orders them once
 layer the values of its input tensors. A layer used twice shares its weights.
 """
 from ..errors import ConfigError, ShapeError
+from ..layers.base import carry_mask
 from ..layers.symbolic import SymbolicTensor, flatten
 
 
@@ -84,6 +85,8 @@ class GraphNetwork:
                 out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
             else:
                 out = node.layer.call(value(node.inputs), training=training, **kwargs)
+            if not isinstance(out, (list, tuple)) and not isinstance(node.inputs, (list, tuple)):
+                out = carry_mask(value(node.inputs), out)
             for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[t.uid] = v
         outs = [values[t.uid] for t in self.outputs]

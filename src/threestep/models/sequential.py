@@ -6,7 +6,7 @@ reported at ``add`` time, naming both layers.
 """
 from ..autograd import Tensor
 from ..errors import ConfigError, ShapeError
-from ..layers.base import Layer, unique_name
+from ..layers.base import Layer, carry_mask, unique_name
 from ..layers.core import InputLayer
 from ..layers.symbolic import SymbolicTensor
 from .training import Model
@@ -117,9 +117,10 @@ class Sequential(Model):
         trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True)
         for i, layer in enumerate(self.layers):
             if logits and i == last:
-                x = layer.call_logits(x, training=training)
+                out = layer.call_logits(x, training=training)
             else:
-                x = layer.call(x, training=training)
+                out = layer.call(x, training=training)
+            x = carry_mask(x, out)
             if trace is not None:
                 trace.append((layer, x))
         return x

@@ -224,18 +224,39 @@ class Model:
         return total
 
     def _loss_and_output(self, xb, yb, wb, training, fused):
-        """The total loss of one batch (data term plus penalties) and the network's output."""
+        """The total loss of one batch (data term plus penalties) and the network's output.
+
+        A sequence output that carries a mask (Embedding(mask_zero=True), Masking) is
+        averaged over its real steps only, as Keras does.
+        """
         out = self.forward(to_tensors(xb), training=training, logits=fused)
         if fused:
             per_sample = self.loss.per_sample_from_logits(out, yb)
         else:
             per_sample = self.loss.per_sample(out, yb)
-        if wb is None:
+        weights = self._step_weights(out, per_sample, wb)
+        if weights is None:
             loss = per_sample.mean()
         else:
-            loss = (per_sample * wb).sum() / per_sample.dtype.type(len(wb))
+            loss = (per_sample * weights).sum() / per_sample.dtype.type(max(float(weights.sum()), 1e-12)) \
+                if getattr(out, "mask", None) is not None else \
+                (per_sample * weights).sum() / per_sample.dtype.type(per_sample.size)
         penalty = self._penalty()  # after forward: activity penalties belong to this batch
+        out.step_weights = weights
         return (loss if penalty is None else loss + penalty), out
+
+    @staticmethod
+    def _step_weights(out, per_sample, wb):
+        """Sample weights (batch,) times the output's mask (batch, time), as one array."""
+        mask = getattr(out, "mask", None)
+        if mask is not None and per_sample.ndim >= 2 and tuple(per_sample.shape[:2]) == tuple(mask.shape):
+            weights = mask.astype(per_sample.dtype)
+            if wb is not None:
+                weights = weights * wb.reshape((-1,) + (1,) * (weights.ndim - 1))
+            return weights
+        if wb is None:
+            return None
+        return wb.reshape((-1,) + (1,) * (per_sample.ndim - 1)) if per_sample.ndim > 1 else wb
 
     def _predictions_for_metrics(self, out, fused, metric_list):
         """Probabilities for metrics; logits suffice for argmax-based ones."""
@@ -278,7 +299,7 @@ class Model:
         self.optimizer.apply_gradients(params)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
-            m.update_state(yb, preds, wb)
+            m.update_state(yb, preds, out.step_weights)
         return {"loss": value}
 
     # ------------------------------------------------------------------ fit
@@ -432,7 +453,7 @@ class Model:
                 count += len(out)
                 preds = self._predictions_for_metrics(out.data, fused, metric_list)
                 for m in metric_list:
-                    m.update_state(y[sl], preds, wb)
+                    m.update_state(y[sl], preds, out.step_weights)
                 if callback_list is not None:
                     callback_list.on_test_batch_end(step, {"loss": total / count,
                                                            **{m.name: m.result() for m in metric_list}})

@@ -24,6 +24,7 @@ from .pool import (
     AvgPool, MaxPool, Pad, UpsampleNearest, avg_pool, avg_pool_simple, crop, global_avg_pool, global_max_pool,
     max_pool, max_pool_simple, pad, upsample_nearest,
 )
+from .recurrent import gru, jordan, lstm, simple_rnn
 from .reduce import Max, Mean, Sum, max, mean, sum
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,

@@ -1,0 +1,315 @@
+"""Recurrent layers: a network with memory (the lecture's RNN, LSTM, GRU, Jordan network).
+
+Each layer runs one whole-sequence op from ``threestep.ops.recurrent`` (a forward loop over
+time and one hand-written backward loop: backpropagation through time), with the Keras
+weight layout (kernel (input_dim, k*units), recurrent_kernel (units, k*units), bias) and
+Keras arguments: ``return_sequences``, ``return_state``, ``go_backwards``, ``initial_state``,
+masks from ``Embedding(mask_zero=True)`` or ``Masking``.
+
+Masks travel on the Tensor (``tensor.mask``, a boolean (batch, time) array). At a masked
+step the state is carried over; with ``return_sequences`` that step's output is zero and
+the mask goes on with the output, so a loss on the sequence ignores padded steps.
+"""
+from .. import backend, ops
+from ..autograd import Config
+from ..errors import ConfigError, ShapeError
+from . import activations, initializers
+from .base import Layer, check_positive_int
+
+
+def _mask_of(x, mask):
+    if mask is not None:
+        return mask.data if hasattr(mask, "data") else mask
+    return getattr(x, "mask", None)
+
+
+class RNN(Layer):
+    """Base of SimpleRNN, LSTM, GRU and JordanRNN: arguments, masks, states, outputs."""
+
+    gates = 1  # how many blocks of `units` columns the kernels hold
+    state_names = ("h",)
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, **kwargs):
+        from .. import regularizers  # noqa: PLC0415
+
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} layer {self.name!r}"
+        self.units = check_positive_int(where, "units", units)
+        self.activation_name = activations.name_of(activations.get(activation)) if activation else "linear"
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
+        self.bias_constraint = bias_constraint
+        if not 0 <= dropout < 1:
+            raise ConfigError(f"{where}: dropout must be in [0, 1). Received: dropout={dropout}.")
+        if recurrent_dropout:
+            raise ConfigError(f"{where}: recurrent_dropout is not implemented (it needs a new mask inside the time "
+                              f"loop). Use dropout= on the inputs or a Dropout layer. Received: "
+                              f"recurrent_dropout={recurrent_dropout}.")
+        if stateful:
+            raise ConfigError(f"{where}: stateful=True is not implemented; pass the last states explicitly "
+                              "with return_state=True and initial_state=.")
+        self.dropout = float(dropout)
+        self.recurrent_dropout = 0.0
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful, self.unroll = False, bool(unroll)
+        self._time_aligned_reverse = False  # set by Bidirectional: reverse without flipping outputs
+
+    # ------------------------------------------------------------------ shapes
+    def check_input_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} takes one input tensor; pass states as "
+                             "initial_state=[...].")
+        if len(input_shape) != 3:
+            hint = " Reshape it to (batch, time, 1), or use x[..., None]." if len(input_shape) == 2 else ""
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} expects a 3-D input (batch, time, features); "
+                             f"received shape {tuple(input_shape)}.{hint}")
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} was built for {self.kernel.shape[0]} features "
+                             f"per step but received {input_shape[-1]} (input shape {tuple(input_shape)}).")
+
+    def output_units(self):
+        return self.units
+
+    def compute_output_shape(self, input_shape):
+        n, t = input_shape[0], input_shape[1]
+        out = (n, t, self.output_units()) if self.return_sequences else (n, self.output_units())
+        if self.return_state:
+            return [out] + [(n, self.state_size(name)) for name in self.state_names]
+        return out
+
+    def state_size(self, name):
+        return self.units
+
+    # ------------------------------------------------------------------ weights
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        width = self.gates * self.units
+        self.kernel = self.add_weight("kernel", (dim, width), self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.recurrent_rows(), width),
+                                                self.recurrent_initializer, self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", self.bias_shape(width), self.bias_init(), self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.build_extra(input_shape)
+
+    def recurrent_rows(self):
+        return self.units
+
+    def bias_shape(self, width):
+        return (width,)
+
+    def bias_init(self):
+        return self.bias_initializer
+
+    def build_extra(self, input_shape):
+        pass
+
+    # ------------------------------------------------------------------ forward
+    def call(self, x, training=None, initial_state=None, mask=None):
+        mask = _mask_of(x, mask)
+        if mask is not None and tuple(mask.shape) != tuple(x.shape[:2]):
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the mask has shape {tuple(mask.shape)} but "
+                             f"the input's (batch, time) is {tuple(x.shape[:2])}.")
+        states = self._initial_states(initial_state, x)
+        training = Config.training if training is None else training
+        if self.dropout and training:
+            x = ops.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), rng=backend.rng())
+        reverse = self.go_backwards or self._time_aligned_reverse
+        seq, finals = self.run(x, states, mask, reverse)
+        if self.go_backwards and not self._time_aligned_reverse:
+            seq = ops.getitem(seq, (slice(None), slice(None, None, -1)))  # Keras: outputs in processing order
+            if mask is not None:
+                mask = mask[:, ::-1]
+        output = seq if self.return_sequences else finals[self.output_state]
+        if self.return_sequences and mask is not None:
+            output.mask = mask
+        self.record_activity(output)
+        if self.return_state:
+            return [output] + list(finals)
+        return output
+
+    output_state = 0  # which final state is the last output (Jordan: the network output)
+
+    def _initial_states(self, initial_state, x):
+        if initial_state is None:
+            return [None] * len(self.state_names)
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if len(states) != len(self.state_names):
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} takes {len(self.state_names)} initial "
+                             f"state(s) ({', '.join(self.state_names)}); received {len(states)}.")
+        for name, s in zip(self.state_names, states):
+            want = (x.shape[0], self.state_size(name))
+            if tuple(s.shape) != want:
+                raise ShapeError(f"{type(self).__name__} layer {self.name!r}: initial state {name!r} must have shape "
+                                 f"{want}; received {tuple(s.shape)}.")
+        return list(states)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        from .. import regularizers  # noqa: PLC0415
+
+        return {**super().get_config(), "units": self.units, "activation": self.activation_name,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "dropout": self.dropout, "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards, "unroll": self.unroll}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.units}, name={self.name!r})"
+
+
+class SimpleRNN(RNN):
+    """The Elman network: h_t = activation(x_t W + h_{t-1} U + b); the hidden layer's output
+    goes to memory. ``SimpleRNN(units, activation="relu", recurrent_initializer="identity")``
+    is the IRNN of Le et al. (2015).
+
+    Input shape: (batch, time, features). Output shape: (batch, units), or (batch, time,
+    units) with return_sequences=True.
+    """
+
+    def run(self, x, states, mask, reverse):
+        hs, h = ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation_name,
+                               mask, reverse)
+        return hs, [h]
+
+
+class LSTM(RNN):
+    """Long short-term memory: input, forget and output gates around a memory cell.
+
+    Keras 2 layout and defaults: gate blocks [i, f, c, o], recurrent_activation='sigmoid',
+    unit_forget_bias=True (the forget gate's bias starts at 1). ``use_peepholes=True`` adds
+    the lecture's peephole connections: the gates also see the cell (i and f see c_{t-1},
+    o sees c_t) through learned diagonal weights ``peephole`` (3, units).
+
+    ``return_state=True`` returns [output, h, c]; ``initial_state=[h0, c0]``.
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True,
+                 use_peepholes=False, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.name_of(activations.get(recurrent_activation))
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.use_peepholes = bool(use_peepholes)
+
+    def bias_init(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+
+        def init(shape, dtype=None):  # Keras: ones for the forget block, the initializer elsewhere
+            b = base(shape, dtype)
+            b[units:2 * units] = 1
+            return b
+
+        return init
+
+    def build_extra(self, input_shape):
+        self.peephole = None
+        if self.use_peepholes:
+            self.peephole = self.add_weight("peephole", (3, self.units), "zeros")
+
+    def run(self, x, states, mask, reverse):
+        hs, h, c = ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, states[0], states[1], mask, reverse,
+                            self.activation_name, self.recurrent_activation, self.peephole)
+        return hs, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "recurrent_activation": self.recurrent_activation,
+                "unit_forget_bias": self.unit_forget_bias, "use_peepholes": self.use_peepholes}
+
+
+class GRU(RNN):
+    """Gated recurrent unit: update and reset gates, no separate cell (Keras blocks [z, r, h]).
+
+    ``reset_after=True`` (the default, as in Keras 2.3+ with TensorFlow 2 and PyTorch)
+    applies the reset gate after the recurrent product and keeps two bias rows (2, 3*units);
+    ``reset_after=False`` is the original (Cho et al.) form with one bias vector.
+    """
+
+    gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.name_of(activations.get(recurrent_activation))
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self, width):
+        return (2, width) if self.reset_after else (width,)
+
+    def run(self, x, states, mask, reverse):
+        hs, h = ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, states[0], mask, reverse,
+                        self.activation_name, self.recurrent_activation, self.reset_after)
+        return hs, [h]
+
+    def get_config(self):
+        return {**super().get_config(), "recurrent_activation": self.recurrent_activation,
+                "reset_after": self.reset_after}
+
+
+class JordanRNN(RNN):
+    """The Jordan network: the network's OUTPUT (not its hidden layer) goes to memory.
+
+    h_t = activation(x_t W + y_{t-1} U + b),  y_t = output_activation(h_t W_y + b_y).
+    Its output is y (``output_units`` wide); with return_sequences, y for every step.
+    ``return_state=True`` returns [output, y_last].
+    """
+
+    state_names = ("y",)
+
+    def __init__(self, units, output_units, output_activation="softmax", **kwargs):
+        super().__init__(units, **kwargs)
+        self.output_units_ = check_positive_int(f"JordanRNN layer {self.name!r}", "output_units", output_units)
+        self.output_activation = output_activation
+
+    def output_units(self):
+        return self.output_units_
+
+    def state_size(self, name):
+        return self.output_units_
+
+    def recurrent_rows(self):
+        return self.output_units_
+
+    def build_extra(self, input_shape):
+        self.output_kernel = self.add_weight("output_kernel", (self.units, self.output_units_),
+                                             self.kernel_initializer)
+        self.output_bias = self.add_weight("output_bias", (self.output_units_,), "zeros")
+
+    def build(self, input_shape):
+        if not self.use_bias:
+            raise ConfigError(f"JordanRNN layer {self.name!r} needs use_bias=True.")
+        super().build(input_shape)
+
+    def run(self, x, states, mask, reverse):
+        hs, ys, y = ops.jordan(x, self.kernel, self.recurrent_kernel, self.bias, self.output_kernel, self.output_bias,
+                               states[0], self.activation_name, self.output_activation, mask, reverse)
+        return ys, [y]
+
+    def get_config(self):
+        return {**super().get_config(), "output_units": self.output_units_,
+                "output_activation": self.output_activation}
