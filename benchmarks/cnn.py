@@ -3,12 +3,17 @@
 Conv 25 3x3 ReLU -> MaxPool 2 -> Conv 50 3x3 ReLU -> MaxPool 2 -> Flatten -> Dense 100 ReLU
 -> Dense 10 softmax; batch 100, float32, 28x28x1 inputs. Prints training and inference
 samples/s and peak memory (tracemalloc for NumPy allocations; PyTorch's CPU allocator is
-not traced by tracemalloc, so its figure is the process's RSS growth) as JSON.
+not traced by tracemalloc, so its figure is the process's RSS growth) as JSON. The two
+libraries take turns for ``--rounds`` rounds (each a median of ``--repeats`` epochs after a
+warm-up); samples/s are medians over rounds and each ratio is the median of the per-round
+ratios, so a load spike from another process on a shared machine hits one round, not one
+library.
 
-    python -m benchmarks.cnn [--samples 2000] [--repeats 3]
+    python -m benchmarks.cnn [--samples 2000] [--repeats 3] [--rounds 3]
 """
 import argparse
 import resource
+import statistics
 
 import numpy as np
 
@@ -44,22 +49,24 @@ def torch_model():
         torch.nn.Linear(1250, 100), torch.nn.ReLU(), torch.nn.Linear(100, 10))
 
 
-def run_threestep(x, y, batch, repeats):
-    import tracemalloc
-
+def threestep_runners(x, y, batch):
     model = threestep_model()
     train = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # noqa: E731
     infer = lambda: model.predict(x, batch_size=batch)  # noqa: E731
-    t_train, _ = measure(train, repeats)
-    t_infer, _ = measure(infer, repeats)
+    return model, train, infer
+
+
+def threestep_peak_mb(model, x, y, batch):
+    import tracemalloc
+
     tracemalloc.start()
     model.fit(x[: batch * 3], y[: batch * 3], batch_size=batch, epochs=1, verbose=0)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return t_train, t_infer, peak
+    return peak
 
 
-def run_torch(x, y, batch, repeats):
+def torch_runners(x, y, batch):
     import torch
 
     net = torch_model()
@@ -81,10 +88,7 @@ def run_torch(x, y, batch, repeats):
             for start in range(0, len(xt), batch):
                 net(xt[start:start + batch])
 
-    before = _rss_mb()
-    t_train, _ = measure(train, repeats)
-    t_infer, _ = measure(infer, repeats)
-    return t_train, t_infer, _rss_mb() - before
+    return train, infer
 
 
 def main(argv=None):
@@ -92,21 +96,37 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate threestep and PyTorch this many times; ratios are per-round medians")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     x = rng.random((args.samples, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, args.samples).astype(np.uint8)
+    model, *ours = threestep_runners(x, y, args.batch)
+    theirs = torch_runners(x, y, args.batch)
+    for run in ours:
+        run()  # threestep's own peak first, so that the RSS growth below is PyTorch's
+    before = _rss_mb()
+    # On a shared machine the load drifts: timing each library in turn, round after round, and
+    # taking each round's ratio compares the two under the same conditions.
+    seconds = {name: [[], []] for name in ("threestep", "pytorch")}
+    for _ in range(args.rounds):
+        for name, runners in (("threestep", ours), ("pytorch", theirs)):
+            for kind, run in enumerate(runners):
+                seconds[name][kind].append(measure(run, args.repeats)[0])
+    torch_rss = _rss_mb() - before
     results = {}
-    for name, run in (("threestep", run_threestep), ("pytorch", run_torch)):
-        t_train, t_infer, peak = run(x, y, args.batch, args.repeats)
+    for name, peak in (("threestep", threestep_peak_mb(model, x, y, args.batch)), ("pytorch", torch_rss)):
+        t_train, t_infer = (statistics.median(v) for v in seconds[name])
         results[name] = {"train_samples_per_s": round(args.samples / t_train),
                          "infer_samples_per_s": round(args.samples / t_infer), "peak_memory_mb": round(peak, 1)}
-    results["train_ratio_threestep_over_pytorch"] = round(
-        results["threestep"]["train_samples_per_s"] / results["pytorch"]["train_samples_per_s"], 3)
-    results["infer_ratio_threestep_over_pytorch"] = round(
-        results["threestep"]["infer_samples_per_s"] / results["pytorch"]["infer_samples_per_s"], 3)
+    for kind, key in enumerate(("train", "infer")):
+        ratios = [b / a for a, b in zip(seconds["threestep"][kind], seconds["pytorch"][kind])]
+        results[f"{key}_ratio_threestep_over_pytorch"] = round(statistics.median(ratios), 3)
+        results[f"{key}_ratio_per_round"] = [round(r, 3) for r in ratios]
     emit({"benchmark": "lecture CNN (conv25-pool-conv50-pool-dense100-dense10)", "batch": args.batch,
-          "dtype": "float32", "samples": args.samples, "results": results, "machine": machine()})
+          "dtype": "float32", "samples": args.samples, "rounds": args.rounds, "results": results,
+          "machine": machine()})
 
 
 if __name__ == "__main__":

@@ -75,7 +75,11 @@ CASES = [
     ("2d-dilation2", (2, 9, 8, 2), (3, 3, 2, 3), dict(dilation=2), True),
     ("2d-dilation2-same", (2, 9, 8, 2), (3, 2, 2, 3), dict(dilation=2, padding="same"), True),
     ("2d-dilation2-stride2-same", (2, 9, 8, 2), (3, 3, 2, 3), dict(dilation=(2, 1), strides=2, padding="same"), True),
-    ("2d-cin1", (3, 6, 6, 1), (3, 3, 1, 5), {}, True),
+    ("2d-cin1", (3, 6, 6, 1), (3, 3, 1, 5), {}, True),  # C_in = 1: the kernel-major patches layout
+    ("2d-cin1-nobias", (3, 6, 6, 1), (3, 3, 1, 5), {}, False),
+    ("2d-cin1-same-stride2-dilation", (2, 9, 8, 1), (3, 2, 1, 4), dict(padding="same", strides=2, dilation=(2, 1)),
+     True),
+    ("1d-cin1-causal", (2, 10, 1), (3, 1, 3), dict(padding="causal", dilation=2), True),
     ("2d-cout1", (2, 6, 5, 4), (2, 3, 4, 1), dict(padding="same"), True),
     ("2d-kernel1x1", (2, 5, 5, 6), (1, 1, 6, 3), {}, True),
     ("2d-kernel-fills-input", (2, 4, 4, 2), (4, 4, 2, 3), {}, True),
@@ -146,9 +150,9 @@ def test_first_layer_input_gets_no_gradient_and_no_col2im(monkeypatch):
     x, W, b = make_inputs((2, 6, 6, 1), (3, 3, 1, 4), True, np.float32)
 
     def fail(*args, **kwargs):
-        raise AssertionError("col2im ran for an input that needs no gradient")
+        raise AssertionError("the input gradient (col2im) ran for an input that needs no gradient")
 
-    monkeypatch.setattr(conv_module, "col2im", fail)
+    monkeypatch.setattr(conv_module, "_input_grad", fail)
     xt, Wt, bt = Tensor(x), Tensor(W, requires_grad=True), Tensor(b, requires_grad=True)
     conv(xt, Wt, bt, padding="same").sum().backward()
     assert xt.grad is None and Wt.grad.shape == W.shape and bt.grad.shape == b.shape
@@ -160,6 +164,17 @@ def test_frozen_kernel_gets_no_gradient():
     xt, Wt = Tensor(x, requires_grad=True), Tensor(W)
     conv(xt, Wt, strides=2, padding="same").sum().backward()
     assert Wt.grad is None and xt.grad.shape == x.shape and xt.grad.dtype == np.float32
+
+
+def test_frozen_kernel_with_a_trainable_bias():
+    """The bias gradient comes from the patches GEMM's ones column, or from a sum when W is frozen."""
+    for c_in in (1, 3):
+        x, W, b = make_inputs((2, 6, 5, c_in), (3, 3, c_in, 4), True, np.float64)
+        for w_grad in (True, False):
+            xt, Wt, bt = Tensor(x), Tensor(W, requires_grad=w_grad), Tensor(b, requires_grad=True)
+            conv(xt, Wt, bt, padding="same").backward(np.ones((2, 6, 5, 4)))
+            assert_close(bt.grad, np.full(4, 60.0), 1e-12, 1e-12, f"bias grad (C_in={c_in}, W grad {w_grad})")
+            assert (Wt.grad is not None) == w_grad
 
 
 def test_lecture_shapes_stay_float32():

@@ -117,6 +117,69 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_only():
         check_against_torch(lambda x: max_pool(x, 2, strides), lambda x: torch_max_pool(x, 2, strides), [ties])
 
 
+def test_tiled_max_pool_remainder_and_ties_against_torch():
+    """strides == pool_size: the window cells are strided views of x (no gather). A remainder
+    row/column ('valid' drops it) must get exactly zero gradient; ties go to the first cell."""
+    r = np.random.default_rng(3)
+    x = r.integers(0, 3, (2, 7, 9, 4)).astype(np.float32)  # small integers: many ties in every window
+    for pool_size in (2, 3, (2, 3)):
+        out, _ = check_against_torch(lambda x: max_pool(x, pool_size), lambda x: torch_max_pool(x, pool_size), [x])
+    xt = Tensor(r.standard_normal((2, 7, 9, 4)).astype(np.float32), requires_grad=True)
+    y = max_pool(xt, 2)
+    y.backward(np.ones(y.shape, np.float32))
+    assert (xt.grad[:, 6] == 0).all() and (xt.grad[:, :, 8] == 0).all(), "the dropped row/column got a gradient"
+    assert xt.grad.sum() == y.size and set(np.unique(xt.grad)) == {0.0, 1.0}
+
+
+def test_tiled_max_pool_channels_first_with_remainder():
+    x = np.random.default_rng(4).integers(0, 4, (2, 3, 7, 6)).astype(np.float32)  # channels_first, ties
+    check_against_torch(lambda x: max_pool(x, 2, data_format="channels_first"),
+                        lambda x: F.max_pool2d(x, 2), [x])
+    check_against_torch(lambda x: max_pool(x, 3, data_format="channels_first"),
+                        lambda x: F.max_pool2d(x, 3), [x])
+
+
+def test_max_pool_nan_wins_its_window_and_takes_the_gradient():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    x[0, 1, 0, 0] = x[0, 3, 3, 0] = np.nan
+    for strides in (None, 1):
+        out, _ = check_against_torch(lambda x: max_pool(x, 2, strides), lambda x: torch_max_pool(x, 2, strides), [x])
+        assert np.isnan(out.data).sum() == (2 if strides is None else 3)
+
+
+def test_max_pool_keeps_no_index_without_gradients():
+    from threestep.autograd import no_grad
+    from threestep.ops.pool import MaxPool
+
+    x = randn((2, 6, 6, 3), np.float32)
+    op = MaxPool(2)
+    with no_grad():
+        y = op(Tensor(x, requires_grad=True))
+    assert op.idx is None and y.shape == (2, 3, 3, 3)
+    assert_close(y.data, max_pool_simple(Tensor(x), 2).data, 0, 0, "forward without the index")
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 4, 9])
+def test_max_of_pieces_is_argmax_over_a_stacked_axis(pieces):
+    """The pieces loop (pooling) and the stacked-axis arg-max agree, ties to the first piece."""
+    from threestep.ops.maxout import argmax_scatter, argmax_select, max_of_pieces, scatter_to_pieces
+
+    x = np.random.default_rng(pieces).integers(0, 3, (pieces, 5, 7)).astype(np.float32)
+    y, idx = max_of_pieces(list(x))
+    assert idx.dtype == np.uint8 and y.shape == idx.shape == (5, 7)
+    assert (idx == x.argmax(axis=0)).all() and (y == x.max(axis=0)).all()
+    y_axis, idx_axis = argmax_select(np.moveaxis(x, 0, 1), 1)  # the same through the axis API
+    assert (y_axis[:, 0] == y).all() and (idx_axis[:, 0] == idx).all()
+    gy = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32)
+    outs = np.full(x.shape, 7.0, np.float32)
+    scatter_to_pieces(gy, idx, list(outs))
+    expected = (np.arange(pieces)[:, None, None] == idx) * gy
+    assert (outs == expected).all()
+    scatter_to_pieces(gy, idx, list(outs), accumulate=True)
+    assert (outs == 2 * expected).all()
+    assert (np.moveaxis(argmax_scatter(gy[:, None], idx_axis, pieces, 1), 1, 0) == expected).all()
+
+
 # ---------------------------------------------------------------- global pooling
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(3, 5, 4, 2), (3, 7, 2)])

@@ -24,8 +24,9 @@ class Function:
     def __call__(self, *inputs):
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
         inputs = [as_tensor(x, like) for x in inputs]
-        self.needs_input_grad = tuple(x.requires_grad for x in inputs)
-        record = Config.enable_grad and any(self.needs_input_grad)
+        # Under no_grad() backward never runs here, so forward need not keep anything for it.
+        self.needs_input_grad = tuple(Config.enable_grad and x.requires_grad for x in inputs)
+        record = any(self.needs_input_grad)
         ys = self.forward(*[x.data for x in inputs])
         single = not isinstance(ys, tuple)
         outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]

@@ -8,6 +8,9 @@ padding per spatial axis and the output size. Three array helpers work on it:
     cols = patches(x, g)          # the same as a C-contiguous copy (one strided gather)
     gx = col2im(gcols, g)         # scatter-add (*kernel, N, *out, C) back to x's shape
 
+``pad_spatial``/``unpad`` add and remove the padding; ``kernel_offsets`` names the strided
+block of the padded input that each kernel offset sees (max pooling works on those blocks).
+
 ``patches`` is the im2col of the lecture: ``cols.reshape(N*OH*OW, KH*KW*C)`` is the left
 operand of the convolution's single GEMM. ``col2im`` is its adjoint: one vectorised
 strided add per kernel offset (KH*KW adds), overlapping windows adding up, then the padding
@@ -139,7 +142,15 @@ def col2im(gcols, g):
     gx = xp.zeros((batch,) + padded + (channels,), dtype=gcols.dtype)
     for offset, key in kernel_offsets(g):
         gx[key] += gcols[offset]
-    return xp.ascontiguousarray(gx[_inner(g.pads, g.in_sizes)]) if g.padded else gx
+    return unpad(gx, g)
+
+
+def unpad(gx, g):
+    """A gradient of the padded input (N, *padded, C) cropped to the input: a contiguous copy
+    (or ``gx`` itself when there is no padding)."""
+    if not g.padded:
+        return gx
+    return backend.get_array_module(gx).ascontiguousarray(gx[_inner(g.pads, g.in_sizes)])
 
 
 def kernel_offsets(g):
