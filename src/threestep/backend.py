@@ -134,6 +134,13 @@ def to_numpy(array):
     return numpy.asarray(array)
 
 
+def on_device(data):
+    """``data`` as an array of the current backend: NumPy arrays move to the GPU under CuPy."""
+    if _state["name"] == "cupy" and not type(data).__module__.startswith("cupy"):
+        return _state["xp"].asarray(data)
+    return data if is_array(data) else _state["xp"].asarray(data)
+
+
 def is_array(obj):
     return isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy")
 

@@ -24,9 +24,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
             data = data.data
-        if not backend.is_array(data):
-            data = backend.asarray(data)
-        self.data = data
+        self.data = backend.on_device(data)
         self.grad = None
         self.creator = None
         self.generation = 0

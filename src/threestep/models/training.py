@@ -230,6 +230,8 @@ class Model:
         averaged over its real steps only, as Keras does.
         """
         out = self.forward(to_tensors(xb), training=training, logits=fused)
+        yb = backend.on_device(yb)  # labels live on the host until their batch is used
+        wb = None if wb is None else backend.on_device(wb)
         if fused:
             per_sample = self.loss.per_sample_from_logits(out, yb)
         else:
@@ -299,7 +301,7 @@ class Model:
         self.optimizer.apply_gradients(params)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
-            m.update_state(yb, preds, out.step_weights)
+            m.update_state(backend.on_device(yb), preds, out.step_weights)
         return {"loss": value}
 
     # ------------------------------------------------------------------ fit
@@ -453,7 +455,7 @@ class Model:
                 count += len(out)
                 preds = self._predictions_for_metrics(out.data, fused, metric_list)
                 for m in metric_list:
-                    m.update_state(y[sl], preds, out.step_weights)
+                    m.update_state(backend.on_device(y[sl]), preds, out.step_weights)
                 if callback_list is not None:
                     callback_list.on_test_batch_end(step, {"loss": total / count,
                                                            **{m.name: m.result() for m in metric_list}})
@@ -548,8 +550,13 @@ class Model:
 
     def __call__(self, x, training=None):
         """Run the forward pass on a Tensor (records a graph, for custom training loops)."""
-        if not isinstance(x, Tensor):
-            x = Tensor(backend.asarray(x))
+        if isinstance(x, (list, tuple)):
+            x = [t if isinstance(t, Tensor) else Tensor(backend.asarray(t)) for t in x]
+            shapes = [(None,) + tuple(t.shape[1:]) for t in x]
+        else:
+            if not isinstance(x, Tensor):
+                x = Tensor(backend.asarray(x))
+            shapes = (None,) + tuple(x.shape[1:])
         if not self.built:
-            self.build((None,) + tuple(x.shape[1:]))
+            self.build(shapes)
         return self.forward(x, training=bool(training))
