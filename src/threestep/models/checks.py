@@ -44,13 +44,14 @@ def check_finite(data, role, caller):
             )
 
 
-def prepare_inputs(x, caller):
+def prepare_inputs(x, caller, lazy=False):
     """Validate x and cast it to the default float dtype (uint8 images become float32).
 
     A list or tuple of arrays is a model with several inputs: each is prepared, and they
-    must have the same number of samples."""
+    must have the same number of samples. ``lazy=True`` (fit/evaluate/predict) leaves a
+    ``numpy.memmap`` on disk: its batches are cast and checked as they are read."""
     if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
-        arrays = [prepare_inputs(a, caller) for a in x]
+        arrays = [prepare_inputs(a, caller, lazy) for a in x]
         if len({len(a) for a in arrays}) != 1:
             raise DataError(f"{caller}: the model's inputs must have the same number of samples; received "
                             f"{[len(a) for a in arrays]}.")
@@ -58,19 +59,23 @@ def prepare_inputs(x, caller):
     x = as_array(x, "x", caller)
     if len(x) == 0:
         raise DataError(f"{caller}: x is empty (0 samples). Pass at least one sample.")
+    if lazy and isinstance(x, numpy.memmap):
+        return x  # never copied whole: each batch is cast and checked when read (models.feed)
     if x.dtype != backend.floatx():
         x = x.astype(backend.floatx())
     check_finite(x, "x", caller)
     return x
 
 
-def prepare_targets(y, n, caller):
+def prepare_targets(y, n, caller, lazy=False):
     y = as_array(y, "y", caller)
     if len(y) != n:
         raise DataError(
             f"{caller}: x and y must have the same number of samples; received x with {n} samples "
             f"and y with {len(y)}."
         )
+    if lazy and isinstance(y, numpy.memmap):
+        return y  # cast and checked per batch (models.feed)
     if y.dtype.kind == "f" and y.dtype != backend.floatx():
         y = y.astype(backend.floatx())
     check_finite(y, "y", caller)
