@@ -2,7 +2,12 @@
 from .base import Callback, CallbackList, History
 from .checkpoint import ModelCheckpoint
 from .csv_logger import CSVLogger
+from .gradient_monitor import GradientMonitor
+from .live_plot import LivePlot
 from .recipe import EarlyStopping, LambdaCallback, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN
+from .run_logger import RunLogger
+from .tensorboard import TensorBoard
 
-__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "GradientMonitor", "History", "LambdaCallback",
+           "LearningRateScheduler", "LivePlot", "ModelCheckpoint", "ReduceLROnPlateau", "RunLogger", "TensorBoard",
+           "TerminateOnNaN"]

@@ -115,6 +115,7 @@ class History(Callback):
         super().__init__()
         self.history = {}
         self.epoch = []
+        self.baseline = None  # metrics before any update, from fit(..., baseline=True)
 
     def on_train_begin(self, logs=None):
         # A new History per fit (as Keras); a resumed fit starts from the prefilled one.
@@ -136,6 +137,17 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+
+    def plot(self, path=None, metrics=None, title=None):
+        """Learning curves as a PNG (loss panel, metric panel; training vs ``val_``).
+
+        The baseline (``fit(..., baseline=True)``) is drawn at epoch 0. ``path`` defaults
+        to ``history.png`` in the working directory; returns the path written.
+        """
+        from ..utils.plotting import plot_history  # noqa: PLC0415  (matplotlib is optional)
+
+        return plot_history(self.history, path or "history.png", baseline=self.baseline, title=title,
+                            metrics=metrics)
 
     def __repr__(self):
         return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
