@@ -1,1 +1,3 @@
-"""threestep's benchmarks against PyTorch (run each module with python -m benchmarks.NAME)."""
+"""threestep's benchmarks against PyTorch: ``python -m benchmarks`` runs the whole suite (one
+table; see ``suite.py``); ``python -m benchmarks.NAME`` runs one older single-process benchmark
+(mlp, cnn, rnn, conv_ops, ...)."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from threestep import backend
 from threestep.autograd import Tensor, gradcheck
 
 # Forward and gradient tolerances per dtype (absolute, relative).
@@ -22,8 +23,10 @@ def tolerances(dtype, **overrides):
 
 
 def assert_close(actual, expected, atol, rtol, what="value"):
-    """Like ``np.testing.assert_allclose`` but the message lists the first bad elements."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
+    """Like ``np.testing.assert_allclose`` but the message lists the first bad elements.
+
+    Either side may be a device (CuPy) array: both are compared on the host."""
+    actual, expected = backend.to_numpy(actual), backend.to_numpy(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
     bad = ~np.isclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True)
     if bad.any():
@@ -89,7 +92,7 @@ def check_against_torch(our_fn, torch_fn, inputs, atol=None, rtol=None, grad_ato
         if not _is_float(a):
             continue
         want = np.zeros_like(a) if tx.grad is None else tx.grad.numpy()
-        got = np.zeros_like(a) if x.grad is None else x.grad
+        got = np.zeros_like(a) if x.grad is None else backend.to_numpy(x.grad)
         assert got.dtype == a.dtype, f"grad of input {i}: dtype {got.dtype}, input dtype {a.dtype}"
         assert_close(got, want, tol["grad_atol"], tol["grad_rtol"], f"grad of input {i} (shape {a.shape})")
     return out, expected

@@ -126,12 +126,35 @@ def asarray(data, dtype=None):
 
 
 def to_numpy(array):
-    """A NumPy array of ``array`` (moves data off the GPU)."""
+    """A NumPy array of ``array`` (moves data off the GPU); tests compare on the host with it."""
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
     if isinstance(array, numpy.ndarray):
         return array
     if hasattr(array, "get"):
         return array.get()
     return numpy.asarray(array)
+
+
+_DEVICES = {"cpu": "numpy", "numpy": "numpy", "host": "numpy",
+            "gpu": "cupy", "cuda": "cupy", "cupy": "cupy", "cuda:0": "cupy", "gpu:0": "cupy"}
+
+
+def device_backend(device):
+    """The backend that holds arrays on ``device``: 'cpu' -> 'numpy', 'gpu' / 'cuda' -> 'cupy'."""
+    name = str(device).lower()
+    if name not in _DEVICES:
+        raise ConfigError(f"Unknown device {device!r}. Valid devices: 'cpu' (NumPy) and 'gpu' (CuPy; also "
+                          "'cuda', 'cuda:0'). threestep uses one GPU: the current CUDA device.")
+    return _DEVICES[name]
+
+
+def to_device(array, device):
+    """``array`` on ``device`` ('cpu' or 'gpu'); the GPU needs the 'cupy' backend to be importable."""
+    if device_backend(device) == "numpy":
+        return to_numpy(array)
+    cupy = sys.modules.get("cupy") or _import_cupy()
+    return array if type(array).__module__.startswith("cupy") else cupy.asarray(array)
 
 
 def on_device(data):

@@ -89,6 +89,8 @@ class Tensor:
             grad = xp.ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
+        else:  # a NumPy upstream gradient for a tensor on the GPU moves there
+            grad = backend.on_device(grad)
         if self.creator is None:
             self.grad = grad if self.grad is None else self.grad + grad  # leaves accumulate
             return

@@ -30,18 +30,31 @@ class LSTM(Recurrent):
         xp = backend.get_array_module(a["x"])
         N, T, u = a["x"].shape[0], a["x"].shape[1], a["U"].shape[0]
         W4, U4, p = self._gates(a["W"], 4), self._gates(a["U"], 4), a.get("peephole")
-        self.G = G = self._project(a["x"], W4, self._gates(a["b"], 4) if "b" in a else None)
-        self.Hs, self.Cs = Hs, Cs = self._states(xp, a, "h0", (N, u)), self._states(xp, a, "c0", (N, u))
+        b4 = self._gates(a["b"], 4) if "b" in a else None
+        # One GEMM per step makes all four gates' pre-activations: [x_t, h, 1] @ [W; U; b], in the
+        # rows XH (T+1, N, D+u+1) that hold each step's input next to the state it starts from
+        # (Hs is the state columns of XH). Backward gets dW, dU and db from one GEMM over XH too.
+        D = a["x"].shape[2]
+        XH, WU = self._stacked(xp, a["x"], W4, U4, b4)
+        self.XH = XH
+        self.Hs = Hs = XH[:, :, D:D + u]
+        Hs[T if self.reverse else 0] = a["h0"] if "h0" in a else 0
+        # halved: i, f, o come out of the GEMM as a/2 (weights halved), so their sigmoid is one pass shorter
+        halved = self.rec.halvable and p is None
+        if halved:
+            WU[:3] *= 0.5
+        self.G = G = xp.empty((4, T, N, u), self.dtype)
+        self.Cs = Cs = self._states(xp, a, "c0", (N, u))
         self.TC = TC = xp.empty((T, N, u), self.dtype)  # act(c_t)
         hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
-        rec = xp.empty((4, N, u), self.dtype)
-        tmp_h, tmp_c = xp.empty((N, u), self.dtype), xp.empty((N, u), self.dtype)
+        tmp_h, tmp_c, tmp_ic = (xp.empty((N, u), self.dtype) for _ in range(3))
         for t in self.order:
             h, c = Hs[t + self.off], Cs[t + self.off]
-            g = G[:, t]
-            g += xp.matmul(h, U4, out=rec)
+            g = xp.matmul(XH[t + self.off], WU, out=G[:, t])
             i, f, o, cand = g
-            if p is None:
+            if halved:
+                self.rec.apply_halved_(g[:3])
+            elif p is None:
                 self.rec.apply_(g[:3])
             else:
                 i += p[0] * c
@@ -50,12 +63,11 @@ class LSTM(Recurrent):
             self.act.apply_(cand)
             c_new = Cs[t + 1 - self.off] if self.m is None else tmp_c
             xp.multiply(f, c, out=c_new)
-            c_new += i * cand
+            c_new += xp.multiply(i, cand, out=tmp_ic)
             if p is not None:
                 o += p[2] * c_new
                 self.rec.apply_(o)
-            TC[t] = c_new
-            self.act.apply_(TC[t])
+            self.act.apply_to(c_new, TC[t])
             h_new = Hs[t + 1 - self.off] if self.m is None else tmp_h
             xp.multiply(o, TC[t], out=h_new)
             self._emit(t, h_new, hs)
@@ -105,9 +117,8 @@ class LSTM(Recurrent):
                 dc_prev += dc * ~m[t]
             dc = dc_prev
         grads = {"h0": dh, "c0": dc}
-        self._input_grads(dG, self.W4, grads)
-        if self.need["U"]:
-            grads["U"] = self._kernel_grad(self.Hs[self.off:self.off + T], dG)
+        self._input_grads(dG, self.W4, grads, bias=None, kernel=False)
+        self._stacked_grads(dG, grads)
         if p is not None and self.need["peephole"]:
             C_new = self.Cs[1 - self.off:1 - self.off + T]  # c_t; at masked rows do = 0 anyway
             grads["peephole"] = xp.stack([(dG[0] * Cp).sum(axis=(0, 1)), (dG[1] * Cp).sum(axis=(0, 1)),
@@ -135,8 +146,17 @@ class GRU(Recurrent):
         b, after = a.get("b"), self.reset_after
         N, T, u = a["x"].shape[0], a["x"].shape[1], a["U"].shape[0]
         W4, U4 = self._gates(a["W"], 3), self._gates(a["U"], 3)
-        self.G = G = self._project(a["x"], W4, None if b is None else self._gates(b[0] if after else b, 3))
+        bx = None if b is None else self._gates(b[0] if after else b, 3)
         bh = None if b is None or not after else self._gates(b[1], 3)[:, None, :]
+        # halved: z, r come out of the GEMMs as a/2 (weights halved), so their sigmoid is one pass shorter
+        halved = self.rec.halvable
+        if halved:
+            W4f, U4f = self._halved(W4, 2), self._halved(U4, 2)
+            bx, bh = (None if v is None else self._halved(v, 2) for v in (bx, bh))
+        else:
+            W4f, U4f = W4, U4
+        rec_act_ = self.rec.apply_halved_ if halved else self.rec.apply_
+        self.G = G = self._project(a["x"], W4f, bx)
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
         # HU: reset_after keeps h U_h + b_hh (for dr); otherwise r * h (the GEMM input, for dU_h)
         self.HU = HU = xp.empty((T, N, u), self.dtype)
@@ -148,18 +168,18 @@ class GRU(Recurrent):
             g = G[:, t]
             z, r, n = g
             if after:
-                hu = xp.matmul(h, U4, out=rec)
+                hu = xp.matmul(h, U4f, out=rec)
                 if bh is not None:
                     hu += bh
                 g[:2] += hu[:2]
-                self.rec.apply_(g[:2])
+                rec_act_(g[:2])
                 HU[t] = hu[2]
-                n += r * HU[t]
+                n += xp.multiply(r, HU[t], out=rec_h)
             else:
-                g[:2] += xp.matmul(h, U4[:2], out=rec)
-                self.rec.apply_(g[:2])
+                g[:2] += xp.matmul(h, U4f[:2], out=rec)
+                rec_act_(g[:2])
                 xp.multiply(r, h, out=HU[t])
-                n += xp.matmul(HU[t], U4[2], out=rec_h)
+                n += xp.matmul(HU[t], U4f[2], out=rec_h)
             self.act.apply_(n)
             h_new = Hs[t + 1 - self.off] if self.m is None else tmp_h
             xp.subtract(h, n, out=h_new)

@@ -1,0 +1,267 @@
+"""The benchmark suite: every workload, threestep against PyTorch (and tinygrad where it runs),
+each framework in its own processes, one invocation, one table.
+
+For each round and each workload a fresh worker process per framework measures training
+samples/s (median of ``--repeats`` epochs after a warm-up epoch), inference samples/s
+(likewise) and its RSS high-water mark. Frameworks take turns, and the order flips every
+round, so a load spike from another process on a shared machine hits one round of one
+framework, not all of one; the table shows medians over rounds, and each ratio is the median
+of the per-round ratios. Every worker gets the same thread count (OMP/OpenBLAS/MKL variables
+and ``torch.set_num_threads``), the same float32 data and the same batch.
+
+Memory: each worker imports its framework and makes the data, reads its RSS (the baseline),
+restarts the kernel's RSS high-water mark there (Linux ``/proc/self/clear_refs``), builds,
+trains and infers. ``peak RSS`` is then the high-water mark during the workload, library
+included (PyTorch's import alone is ~200 MB more than threestep's); ``workload MB`` is that
+minus the baseline: what the model, its training and its inference added.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from .workloads import DESCRIPTIONS, WORKLOADS
+
+FRAMEWORKS = ("threestep", "pytorch", "tinygrad")
+METRICS = ("train_samples_per_s", "infer_samples_per_s", "peak_rss_mb", "workload_mb")
+
+
+def available_frameworks():
+    """threestep and PyTorch always; tinygrad only where it imports."""
+    import importlib.util
+
+    return [f for f in FRAMEWORKS if f != "tinygrad" or importlib.util.find_spec("tinygrad") is not None]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def thread_env(threads, first_on_path=None):
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    paths = ([first_on_path] if first_on_path else []) + [ROOT, env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
+def export_revision(rev, folder):
+    """``src/threestep`` as committed at git revision ``rev``, unpacked under ``folder``; returns
+    the directory to put first on PYTHONPATH (a read-only ``git archive``: the checkout is untouched)."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", rev, "src/threestep"],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise ValueError(f"--baseline {rev}: git archive failed: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+    return os.path.join(folder, "src")
+
+
+def run_worker(framework, workload, samples, threads, repeats, timeout=900, baseline_path=None, device="cpu",
+               batch=0):
+    """One worker process; its JSON result, or {"error": ...} if it failed. ``baseline_path``
+    puts an exported older threestep first on the worker's path (framework ``threestep@REV``)."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", framework.split("@")[0], workload, "--samples", str(samples),
+           "--threads", str(threads), "--repeats", str(repeats), "--device", device, "--batch", str(batch)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(threads, baseline_path),
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s"}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def schedule(workloads, frameworks, rounds):
+    """(round, workload, framework) in run order: frameworks alternate, flipping every round."""
+    order = []
+    for r in range(rounds):
+        fws = list(frameworks) if r % 2 == 0 else list(reversed(frameworks))
+        order += [(r, w, f) for w in workloads for f in fws]
+    return order
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_name():
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        return None
+
+
+def machine(threads, device="cpu"):
+    """The machine and library versions the figures belong to."""
+    import numpy
+
+    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
+            "numpy": numpy.__version__, "os": platform.platform()}
+    try:
+        cfg = numpy.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]
+        info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older NumPy: no dict mode
+        info["numpy_blas"] = "unknown"
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        cfg = torch.__config__.show()
+        words = cfg.replace(",", " ").split()
+        info["torch_blas"] = next((w.split("=")[1] for w in words if w.startswith("BLAS_INFO=")), "unknown")
+    except ImportError:
+        info["torch"] = None
+    if device == "gpu":
+        info["gpu"] = gpu_name()
+        try:
+            import cupy
+
+            info["cupy"] = cupy.__version__
+        except ImportError:
+            info["cupy"] = None
+    try:
+        import threestep
+
+        info["threestep"] = threestep.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def summarize(results, workloads, frameworks):
+    """Medians over rounds per (workload, framework), plus per-round ratios' medians vs PyTorch."""
+    summary = {}
+    for w in workloads:
+        row = {}
+        for f in frameworks:
+            runs = [r for r in results if r["workload"] == w and r["framework"] == f and "error" not in r]
+            errors = [r["error"] for r in results if r["workload"] == w and r["framework"] == f and "error" in r]
+            if not runs:
+                row[f] = {"error": errors[0] if errors else "not run"}
+                continue
+            row[f] = {m: statistics.median(r[m] for r in runs) for m in METRICS}
+            if all("device_peak_mb" in r for r in runs):
+                row[f]["device_peak_mb"] = statistics.median(r["device_peak_mb"] for r in runs)
+            row[f]["rounds"] = len(runs)
+        for f in frameworks:
+            if f == "pytorch" or "error" in row[f] or "error" in row.get("pytorch", {"error": 1}):
+                continue
+            for m in ("train_samples_per_s", "infer_samples_per_s", "workload_mb", "peak_rss_mb", "device_peak_mb"):
+                pairs = [(a[m], b[m]) for a in results for b in results
+                         if a.get("workload") == w == b.get("workload") and a.get("round") == b.get("round")
+                         and a.get("framework") == f and b.get("framework") == "pytorch" and b.get(m, 0) > 0
+                         and m in a]
+                if pairs:
+                    row[f][m.replace("_samples_per_s", "").replace("_mb", "_mem") + "_ratio_vs_pytorch"] = round(
+                        statistics.median(a / b for a, b in pairs), 3)
+        summary[w] = row
+    return summary
+
+
+def blas_ceiling(results):
+    """The MLP's GFLOP/s against the SGEMM rate its own worker measured (medians over rounds), or None."""
+    runs = [r for r in results if r.get("workload") == "mlp" and r.get("framework") == "threestep"
+            and "mlp_gflops" in r]
+    if not runs:
+        return None
+    out = {k: statistics.median(r[k] for r in runs)
+           for k in ("mlp_gflops", "sgemm_mlp_shapes_gflops", "sgemm_1024_gflops")}
+    out["ratio"] = round(statistics.median(r["mlp_gflops"] / r["sgemm_mlp_shapes_gflops"] for r in runs), 3)
+    return out
+
+
+def _fmt(v, digits=0):
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def markdown(summary, frameworks, sgemm=None):
+    """The table: medians over rounds, ratios threestep/PyTorch (>1 is faster / more memory)."""
+    others = [f for f in frameworks if f != "pytorch"]
+    head = ["workload", "metric", "pytorch"] + others + [f"{f}/pytorch" for f in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = (("train samples/s", "train_samples_per_s", "train_ratio_vs_pytorch", 0),
+            ("infer samples/s", "infer_samples_per_s", "infer_ratio_vs_pytorch", 0),
+            ("peak RSS MB", "peak_rss_mb", "peak_rss_mem_ratio_vs_pytorch", 0),
+            ("workload MB", "workload_mb", "workload_mem_ratio_vs_pytorch", 0),
+            ("GPU memory MB", "device_peak_mb", "device_peak_mem_ratio_vs_pytorch", 0))
+    for w, row in summary.items():
+        for label, key, ratio, digits in rows:
+            if not any(key in v for v in row.values()):
+                continue  # GPU memory only on GPU runs
+            cells = [DESCRIPTIONS.get(w, w), label]
+            for f in ["pytorch"] + others:
+                cells.append("n/a" if key not in row.get(f, {}) else _fmt(row[f][key], digits))
+            for f in others:
+                r = row.get(f, {}).get(ratio)
+                cells.append("n/a" if r is None else f"{r:.2f}x")
+            lines.append("| " + " | ".join(cells) + " |")
+    if sgemm:
+        lines.append("")
+        lines.append(f"MLP training: threestep achieves {sgemm['mlp_gflops']:.1f} GFLOP/s; NumPy's SGEMM reaches "
+                     f"{sgemm['sgemm_mlp_shapes_gflops']:.1f} GFLOP/s on the same GEMM shapes (ratio "
+                     f"{sgemm['ratio']:.0%}, median of per-round ratios) and {sgemm['sgemm_1024_gflops']:.1f} "
+                     "GFLOP/s on 1024x1024x1024, each measured in the threestep MLP worker right after training.")
+    return "\n".join(lines)
+
+
+def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, device, batch):
+    res = run_worker(f, w, WORKLOADS[w][3 if quick else 2], threads, repeats, baseline_path=baseline_path,
+                     device=device, batch=batch)
+    res.update(framework=f, workload=w, round=r)
+    if "error" in res:
+        log(f"round {r + 1}/{rounds} {w:>10} {f:>9}: FAILED {res['error']}")
+    else:
+        log(f"round {r + 1}/{rounds} {w:>10} {f:>9}: train {res['train_samples_per_s']:9.0f}/s  "
+            f"infer {res['infer_samples_per_s']:9.0f}/s  peak {res['peak_rss_mb']:6.0f} MB "
+            f"(workload {res['workload_mb']:5.0f} MB)")
+    return res
+
+
+def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=print, device="cpu", batch=0):
+    """Run every worker in ``schedule`` order; returns the JSON-able report (``batch`` 0: each
+    workload's own batch size)."""
+    start = time.time()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    results = []
+    with tempfile.TemporaryDirectory(prefix="threestep-baseline-") as tmp:
+        paths = {}
+        for i, f in enumerate(frameworks):
+            if "@" in f:  # threestep@REV: that revision's threestep, for before/after in one run
+                os.makedirs(os.path.join(tmp, str(i)))
+                paths[f] = export_revision(f.split("@", 1)[1], os.path.join(tmp, str(i)))
+        for r, w, f in schedule(workloads, frameworks, rounds):
+            results.append(_measure(r, w, f, rounds, threads, repeats, quick, paths.get(f), log, device, batch))
+    summary = summarize(results, workloads, frameworks)
+    sgemm = blas_ceiling(results)
+    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "machine": machine(threads, device),
+              "device": device,
+              "load_average_before": load_before,
+              "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+              "rounds": rounds, "repeats": repeats, "quick": quick, "frameworks": list(frameworks),
+              "workloads": {w: {"batch": batch or WORKLOADS[w][1], "samples": WORKLOADS[w][3 if quick else 2],
+                                "description": DESCRIPTIONS[w]} for w in workloads},
+              "summary": summary, "sgemm": sgemm, "runs": results, "seconds": round(time.time() - start, 1)}
+    report["table"] = markdown(summary, frameworks, sgemm)
+    return report
+
+
+def machine_line(info):
+    return (f"{info['cpu']}, {info['cores']} cores ({info['threads']} threads per framework), "
+            f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}), "
+            f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}")

@@ -1,0 +1,149 @@
+"""One measurement in its own process: one framework, one workload (or the SGEMM ceiling).
+
+The suite starts this module once per (framework, workload, round) with the thread-count
+variables already in its environment, so the BLAS and OpenMP pools of every framework are
+sized the same before they load, and each process's RSS high-water mark belongs to one
+workload of one framework. Prints one JSON object on its last line of stdout.
+
+    python -m benchmarks.worker FRAMEWORK WORKLOAD --samples N --threads T [--repeats R] [--device gpu]
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+
+def peak_rss_mb():
+    """The process's RSS high-water mark (ru_maxrss, KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb():
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return peak_rss_mb()
+
+
+def reset_peak_rss():
+    """Restart the high-water mark from the current RSS (Linux: ``echo 5 > /proc/self/clear_refs``),
+    so that the peak belongs to the workload, not to transient allocations while importing."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def timed(run, repeats):
+    """Median seconds of ``run()`` over ``repeats`` calls, after one warm-up call."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def sgemm(threads, repeats):
+    """The BLAS ceiling: float32 GEMM GFLOP/s of NumPy's BLAS, for a 1024^3 product and for the
+    very GEMMs of one MLP training step (batch 100), which bound what the MLP can reach."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((1024, 1024), dtype=np.float32), rng.random((1024, 1024), dtype=np.float32)
+    out = np.empty((1024, 1024), np.float32)
+    square, _ = timed(lambda: np.matmul(a, b, out=out), max(repeats, 3))
+    n, dims = 100, [(784, 500), (500, 500), (500, 10)]
+    xs = [rng.random((n, i), dtype=np.float32) for i, _ in dims]
+    ws = [rng.random(d, dtype=np.float32) for d in dims]
+    gs = [rng.random((n, o), dtype=np.float32) for _, o in dims]
+    flops = sum(2 * n * i * o for i, o in dims) * 2 + sum(2 * n * i * o for i, o in dims[1:])
+
+    def step():
+        for k, (x, w, g) in enumerate(zip(xs, ws, gs)):
+            x @ w  # forward
+            x.T @ g  # dW
+            if k:
+                g @ w.T  # dx (not for the first layer)
+
+    def many():
+        for _ in range(10):
+            step()
+
+    shaped, _ = timed(many, max(repeats, 3))
+    return {"sgemm_1024_gflops": round(2 * 1024**3 / square / 1e9, 1),
+            "sgemm_mlp_shapes_gflops": round(10 * flops / shaped / 1e9, 1), "threads": threads}
+
+
+def device_peak_mb(framework):
+    """GPU memory held at the end (both allocators keep freed blocks, so this is their high-water)."""
+    if framework == "pytorch":
+        import torch
+
+        return torch.cuda.max_memory_reserved() / 2**20
+    import cupy
+
+    return cupy.get_default_memory_pool().total_bytes() / 2**20
+
+
+def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
+    from .workloads import RUNNERS, WORKLOADS, make_data, mlp_flops_per_sample
+
+    import importlib
+
+    # Import the framework before the baseline RSS is read, so that "workload MB" counts the same
+    # things for every framework: the model, its training and inference, not the library itself.
+    lib = importlib.import_module({"threestep": "threestep", "pytorch": "torch", "tinygrad": "tinygrad"}[framework])
+    if framework == "pytorch":
+        lib.set_num_threads(threads)
+    x, y = make_data(workload, samples)
+    batch = batch or WORKLOADS[workload][1]
+    base = current_rss_mb()  # interpreter + framework + data, before any model exists
+    reset_peak_rss()
+    train, infer = RUNNERS[framework](workload, x, y, batch, device)
+    t_train, train_times = timed(train, repeats)
+    t_infer, infer_times = timed(infer, repeats)
+    peak = peak_rss_mb()
+    extra = {"device": device}
+    if device == "gpu":
+        extra["device_peak_mb"] = round(device_peak_mb(framework), 1)
+    if framework == "threestep":
+        extra["threestep_path"] = os.path.dirname(lib.__file__)  # which checkout was measured
+    if workload == "mlp" and framework == "threestep":
+        # The BLAS ceiling measured in this process right after training, under the same load.
+        extra.update(sgemm(threads, repeats))
+        extra["mlp_gflops"] = round(samples / t_train * mlp_flops_per_sample() / 1e9, 2)
+    return {**extra, "framework": framework, "workload": workload, "samples": samples, "batch": batch,
+            "threads": threads, "train_samples_per_s": samples / t_train, "infer_samples_per_s": samples / t_infer,
+            "train_seconds": train_times, "infer_seconds": infer_times,
+            "peak_rss_mb": round(peak, 1), "workload_mb": round(peak - base, 1), "baseline_rss_mb": round(base, 1)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("framework", choices=("threestep", "pytorch", "tinygrad", "numpy"))
+    parser.add_argument("workload")
+    parser.add_argument("--samples", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--batch", type=int, default=0, help="0: the workload's own batch size")
+    args = parser.parse_args(argv)
+    if args.workload == "sgemm":
+        result = sgemm(args.threads, args.repeats)
+    else:
+        result = run(args.framework, args.workload, args.samples, args.threads, args.repeats, args.device,
+                     args.batch)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

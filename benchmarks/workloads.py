@@ -1,0 +1,197 @@
+"""The suite's workloads, each defined once for every framework: data shape, batch, and the
+same network in threestep, PyTorch and (where it runs) tinygrad.
+
+* ``mlp``: 784-500-500-10 ReLU, softmax cross-entropy, SGD, batch 100 (the lecture's MLP).
+* ``cnn``: the lecture CNN, conv25 3x3 - pool 2 - conv50 3x3 - pool 2 - dense100 - dense10,
+  batch 100, 28x28x1 inputs.
+* ``lstm``, ``gru``, ``simple_rnn``: 28 steps of 28 features (MNIST read row by row) -> cell(128)
+  -> last state -> dense 10 softmax, batch 128. PyTorch's GRU is the reset-after form that
+  threestep's GRU uses by default.
+
+Every framework trains with plain SGD (lr 0.01) on float32 data, shuffling each epoch, and
+infers in batches collecting the outputs as one host array, as ``model.predict`` does.
+"""
+import numpy as np
+
+WORKLOADS = {
+    #  name: (input shape per sample, batch, samples per timed epoch, quick samples)
+    "mlp": ((784,), 100, 6000, 200),
+    "cnn": ((28, 28, 1), 100, 2000, 200),
+    "lstm": ((28, 28), 128, 3840, 256),
+    "gru": ((28, 28), 128, 3840, 256),
+    "simple_rnn": ((28, 28), 128, 3840, 256),
+}
+CLASSES, UNITS = 10, 128
+DESCRIPTIONS = {
+    "mlp": "MLP 784-500-500-10",
+    "cnn": "lecture CNN",
+    "lstm": "LSTM(128), 28x28",
+    "gru": "GRU(128), 28x28",
+    "simple_rnn": "SimpleRNN(128), 28x28",
+}
+
+
+def mlp_flops_per_sample():
+    """Multiply-adds x 2 of one training sample: forward, plus dW of every layer and dx of all
+    layers but the first (whose input needs no gradient) in backward."""
+    shapes = [(784, 500), (500, 500), (500, 10)]
+    forward = sum(2 * a * b for a, b in shapes)
+    backward = sum(2 * a * b for a, b in shapes) + sum(2 * a * b for a, b in shapes[1:])
+    return forward + backward
+
+
+def make_data(name, samples, seed=0):
+    shape = WORKLOADS[name][0]
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples,) + shape, dtype=np.float32)
+    y = rng.integers(0, CLASSES, samples).astype(np.uint8)
+    return x, y
+
+
+# ---------------------------------------------------------------- threestep
+def threestep_runners(name, x, y, batch, device="cpu"):
+    """(train one epoch, infer all samples) for threestep through the Keras-style API; on
+    ``device="gpu"`` the model moves to CuPy and ``fit``/``predict`` move NumPy batches themselves."""
+    import threestep as ts
+    from threestep import layers as L
+    from threestep.models import Sequential
+    from threestep.optimizers import SGD
+
+    ts.backend.set_seed(0)
+    if name == "mlp":
+        stack = [L.Dense(500, activation="relu", input_dim=784), L.Dense(500, activation="relu")]
+    elif name == "cnn":
+        stack = [L.Conv2D(25, 3, activation="relu", input_shape=(28, 28, 1)), L.MaxPooling2D(2),
+                 L.Conv2D(50, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+                 L.Dense(100, activation="relu")]
+    else:
+        cell = {"lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN}[name]
+        stack = [cell(UNITS, input_shape=x.shape[1:])]
+    model = Sequential(stack + [L.Dense(CLASSES, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.01))
+    if device != "cpu":
+        model.build((None,) + x.shape[1:])
+        model.to(device)
+    sync = _cupy_sync if device == "gpu" else (lambda: None)
+
+    def train():
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        sync()
+
+    def infer():
+        return model.predict(x, batch_size=batch)
+
+    return train, infer
+
+
+def _cupy_sync():
+    import cupy
+
+    cupy.cuda.Device().synchronize()
+
+
+# ---------------------------------------------------------------- PyTorch
+class _LastStep:
+    """A torch RNN module followed by a linear head on the last step's output."""
+
+    def __init__(self, rnn, head):
+        self.rnn, self.head = rnn, head
+        self.params = list(rnn.parameters()) + list(head.parameters())
+
+    def __call__(self, xb):
+        out, _ = self.rnn(xb)
+        return self.head(out[:, -1])
+
+
+def torch_runners(name, x, y, batch, device="cpu"):
+    """On ``device="gpu"`` the network lives on CUDA and each batch is copied there from host
+    memory, as threestep's ``fit`` does; ``sync`` waits for queued kernels before a timer stops."""
+    import torch
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    if name == "mlp":
+        net = nn.Sequential(nn.Linear(784, 500), nn.ReLU(), nn.Linear(500, 500), nn.ReLU(), nn.Linear(500, 10))
+        params = list(net.parameters())
+    elif name == "cnn":
+        net = nn.Sequential(nn.Conv2d(1, 25, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(25, 50, 3), nn.ReLU(),
+                            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1250, 100), nn.ReLU(), nn.Linear(100, 10))
+        params = list(net.parameters())
+        x = x.transpose(0, 3, 1, 2).copy()  # NCHW, converted once like a data loader would
+    else:
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "simple_rnn": nn.RNN}[name](x.shape[2], UNITS, batch_first=True)
+        net = _LastStep(rnn, nn.Linear(UNITS, CLASSES))
+        params = net.params
+    dev = torch.device("cuda" if device == "gpu" else "cpu")
+    for module in ([net] if name in ("mlp", "cnn") else [net.rnn, net.head]):
+        module.to(dev)
+    opt = torch.optim.SGD(params, lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+
+    def train():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
+            opt.zero_grad()
+            loss_fn(net(xt[idx].to(dev)), yt[idx].to(dev)).backward()
+            opt.step()
+        sync()
+
+    def infer():
+        with torch.no_grad():
+            outs = [torch.softmax(net(xt[s:s + batch].to(dev)), dim=1) for s in range(0, len(xt), batch)]
+        return torch.cat(outs).cpu().numpy()
+
+    return train, infer
+
+
+# ---------------------------------------------------------------- tinygrad (where it runs)
+def tinygrad_runners(name, x, y, batch, device="cpu"):
+    """MLP and CNN only: tinygrad has no whole-sequence RNN layer to compare with. Runs on
+    tinygrad's default device (set ``DEV=`` for another)."""
+    from tinygrad import Tensor, TinyJit, nn
+    from tinygrad.nn.optim import SGD
+
+    if name not in ("mlp", "cnn"):
+        raise NotImplementedError(f"no tinygrad version of the {name} workload")
+    Tensor.manual_seed(0)
+    if name == "mlp":
+        layers = [nn.Linear(784, 500), nn.Linear(500, 500), nn.Linear(500, 10)]
+
+        def net(xb):
+            return layers[2](layers[1](layers[0](xb).relu()).relu())
+    else:
+        layers = [nn.Conv2d(1, 25, 3), nn.Conv2d(25, 50, 3), nn.Linear(1250, 100), nn.Linear(100, 10)]
+        x = x.transpose(0, 3, 1, 2).copy()
+
+        def net(xb):
+            h = layers[0](xb).relu().max_pool2d(2)
+            h = layers[1](h).relu().max_pool2d(2).flatten(1)
+            return layers[3](layers[2](h).relu())
+    opt = SGD(nn.state.get_parameters(layers), lr=0.01)
+    full = len(x) // batch * batch  # TinyJit needs one batch shape
+
+    @TinyJit
+    def step(xb, yb):
+        with Tensor.train():
+            opt.zero_grad()
+            loss = net(xb).sparse_categorical_crossentropy(yb)
+            loss.backward()
+            opt.step()
+            return loss.realize()
+
+    def train():
+        order = np.random.permutation(full)
+        for s in range(0, full, batch):
+            idx = order[s:s + batch]
+            step(Tensor(x[idx]), Tensor(y[idx].astype(np.int32)))
+
+    def infer():
+        return np.concatenate([net(Tensor(x[s:s + batch])).softmax().numpy() for s in range(0, full, batch)])
+
+    return train, infer
+
+
+RUNNERS = {"threestep": threestep_runners, "pytorch": torch_runners, "tinygrad": tinygrad_runners}

@@ -1,0 +1,107 @@
+"""The benchmark suite (benchmarks/): scheduling, summary arithmetic, table/JSON structure, and
+one quick end-to-end run with real worker processes (tiny sizes; speed is never asserted)."""
+import json
+import os
+import statistics
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks import suite  # noqa: E402
+from benchmarks.workloads import WORKLOADS, mlp_flops_per_sample  # noqa: E402
+from threestep import cli  # noqa: E402
+from threestep.errors import ConfigError  # noqa: E402
+
+
+def test_schedule_alternates_frameworks_and_flips_each_round():
+    order = suite.schedule(["mlp", "lstm"], ["threestep", "pytorch"], 3)
+    assert len(order) == 3 * 2 * 2
+    firsts = [f for r, w, f in order if w == "mlp"][::2]
+    assert firsts == ["threestep", "pytorch", "threestep"]  # who goes first flips every round
+    for r in range(3):
+        for w in ("mlp", "lstm"):
+            assert sorted(f for rr, ww, f in order if (rr, ww) == (r, w)) == ["pytorch", "threestep"]
+
+
+def _run(fw, w, r, train, infer, peak, work):
+    return {"framework": fw, "workload": w, "round": r, "train_samples_per_s": train,
+            "infer_samples_per_s": infer, "peak_rss_mb": peak, "workload_mb": work}
+
+
+def test_summary_takes_medians_and_per_round_ratios():
+    ours = [(100, 50, 60, 10), (300, 70, 62, 12), (200, 10, 61, 11)]
+    theirs = [(100, 100, 300, 40), (100, 50, 310, 50), (400, 20, 305, 45)]
+    runs = [_run("threestep", "mlp", r, *v) for r, v in enumerate(ours)]
+    runs += [_run("pytorch", "mlp", r, *v) for r, v in enumerate(theirs)]
+    runs.append({"framework": "tinygrad", "workload": "mlp", "round": 0, "error": "no usable devices"})
+    s = suite.summarize(runs, ["mlp"], ["threestep", "pytorch", "tinygrad"])["mlp"]
+    assert s["threestep"]["train_samples_per_s"] == statistics.median([100, 300, 200])
+    assert s["pytorch"]["workload_mb"] == statistics.median([40, 50, 45])
+    # the ratio is the median of per-round ratios, not the ratio of medians
+    assert s["threestep"]["train_ratio_vs_pytorch"] == round(statistics.median([1.0, 3.0, 0.5]), 3)
+    assert s["threestep"]["workload_mem_ratio_vs_pytorch"] == round(statistics.median([10 / 40, 12 / 50, 11 / 45]), 3)
+    assert s["tinygrad"] == {"error": "no usable devices"}
+    table = suite.markdown({"mlp": s}, ["threestep", "pytorch", "tinygrad"])
+    header = table.splitlines()[0]
+    assert header.startswith("| workload | metric | pytorch | threestep | tinygrad | threestep/pytorch")
+    train_row = next(line for line in table.splitlines() if "train samples/s" in line)
+    assert "| 200 |" in train_row and "1.00x" in train_row and "n/a" in train_row
+
+
+def test_mlp_flops_count_forward_and_backward_gemms():
+    forward = 2 * (784 * 500 + 500 * 500 + 500 * 10)
+    assert mlp_flops_per_sample() == 2 * forward + 2 * (500 * 500 + 500 * 10)
+
+
+def test_failed_worker_is_reported_not_raised():
+    res = suite.run_worker("threestep", "no_such_workload", 10, 1, 1)
+    assert "error" in res and "exit" in res["error"]
+
+
+def test_quick_suite_end_to_end(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    path = tmp_path / "bench.json"
+    rc = main(["--quick", "--workloads", "mlp", "--rounds", "1", "--repeats", "1",
+               "--frameworks", "threestep,pytorch", "--baseline", "HEAD", "--json", str(path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Machine:" in out and "| MLP 784-500-500-10 | train samples/s |" in out and "GFLOP/s" in out
+    report = json.loads(path.read_text())
+    assert set(report["machine"]) >= {"cpu", "cores", "threads", "numpy", "numpy_blas", "torch", "torch_blas"}
+    runs = {r["framework"]: r for r in report["runs"]}
+    assert set(runs) == {"threestep", "threestep@HEAD", "pytorch"}
+    # the baseline is the committed threestep, exported outside the checkout
+    assert runs["threestep"]["threestep_path"] == os.path.join(ROOT, "src", "threestep")
+    assert not runs["threestep@HEAD"]["threestep_path"].startswith(ROOT)
+    assert "threestep@HEAD/pytorch" in out
+    for r in runs.values():
+        assert r["samples"] == WORKLOADS["mlp"][3] and r["threads"] == 1
+        assert r["train_samples_per_s"] > 0 and r["infer_samples_per_s"] > 0
+        assert r["peak_rss_mb"] >= r["workload_mb"] >= 0
+    row = report["summary"]["mlp"]["threestep"]
+    expected = runs["threestep"]["train_samples_per_s"] / runs["pytorch"]["train_samples_per_s"]
+    assert row["train_ratio_vs_pytorch"] == pytest.approx(expected, rel=1e-3)
+    ceiling = report["sgemm"]
+    assert ceiling["sgemm_1024_gflops"] > 0 and ceiling["sgemm_mlp_shapes_gflops"] > 0
+    achieved = runs["threestep"]["train_samples_per_s"] * mlp_flops_per_sample() / 1e9
+    assert ceiling["mlp_gflops"] == pytest.approx(achieved, rel=1e-2)
+
+
+def test_cli_bench_forwards_to_the_suite(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "--help"])
+    assert exc.value.code == 0
+    assert "python -m benchmarks" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--workloads", "nope"])
+    assert "unknown workload" in capsys.readouterr().err
+
+
+def test_cli_bench_without_checkout_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(cli, "_find_benchmarks", lambda: None)
+    with pytest.raises(ConfigError, match="source checkout"):
+        cli.main(["bench", "--quick"])
