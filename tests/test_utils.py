@@ -9,7 +9,7 @@ from threestep.utils import normalize, set_seed, to_categorical
 
 
 def test_exports():
-    assert set(utils.__all__) == {"Progbar", "to_categorical", "normalize", "set_seed"}
+    assert set(utils.__all__) == {"Progbar", "Sequence", "to_categorical", "normalize", "set_seed"}
     assert utils.set_seed is backend.set_seed
     from threestep.utils import Progbar  # noqa: F401
 

@@ -43,6 +43,39 @@ def _demo(args):
     return 0 if accuracy >= 0.95 else 1
 
 
+def _find_benchmarks():
+    """The source checkout's ``benchmarks`` folder, or None (it is not part of the installed package)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]  # src/threestep/cli.py -> the checkout
+    if (root / "benchmarks" / "suite.py").is_file():
+        return str(root / "benchmarks")
+    spec = importlib.util.find_spec("benchmarks")  # e.g. the current directory is a checkout
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    return next((f for f in folders if (Path(f) / "suite.py").is_file()), None)
+
+
+def _bench(args):
+    """Run the benchmark suite (``python -m benchmarks``) from a source checkout."""
+    import os
+
+    folder = _find_benchmarks()
+    if folder is None:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            "threestep bench runs the benchmark suite in the benchmarks/ folder of a source checkout, "
+            "which an installed threestep does not include. Clone the repository, `pip install -e "
+            "\".[bench]\"` in it, and run `threestep bench` (or `python -m benchmarks`) there.")
+    root = os.path.dirname(os.path.abspath(folder))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.__main__ import main as bench_main  # noqa: PLC0415  (source checkout only)
+
+    return bench_main(args.bench_args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="threestep",
@@ -56,15 +89,35 @@ def build_parser():
     demo.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                       help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)")
     demo.set_defaults(func=_demo)
+    bench = sub.add_parser("bench", add_help=False,
+                           help="benchmark threestep against PyTorch (source checkout; `threestep bench --help`)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="options of `python -m benchmarks`")
+    bench.set_defaults(func=_bench)
+    from .cli_inspect import add_visualize_parser  # noqa: PLC0415
+
+    add_visualize_parser(sub)
+    from .cli_runs import add_commands as add_run_commands  # noqa: PLC0415
+
+    add_run_commands(sub)
+    from .experiments.cli import register as add_experiment_commands  # noqa: PLC0415
+
+    add_experiment_commands(sub)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # every option after it belongs to `python -m benchmarks`
+        return _bench(argparse.Namespace(bench_args=argv[1:]))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if args.command in ("train", "show", "doctor"):
+        from .cli_runs import run_command  # noqa: PLC0415
+
+        return run_command(args, argv)
     return args.func(args)
 
 

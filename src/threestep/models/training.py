@@ -1,30 +1,20 @@
 """``Model``: compile / fit / evaluate / predict — the lecture's three steps as four calls.
 
-``fit`` is one flat loop of callback hooks: train-begin, then per epoch: epoch-begin,
-per batch: batch-begin / step / batch-end (stop when ``model.stop_training``), validation
-with the ``val_`` prefix, epoch-end; then train-end. It returns the ``History``.
+This module holds the model's structure, weights, compile and one training step; ``fit``
+lives in ``models.fitting`` and ``evaluate`` / ``predict`` in ``models.inference``.
 """
 import math
-import warnings
 
 from .. import backend, losses, metrics as metrics_mod, optimizers
-from ..autograd import Tensor, no_grad, using_config
-from ..callbacks import Callback, CallbackList, History
+from ..autograd import Tensor, no_grad
 from ..errors import ConfigError, NotBuiltError, NotCompiledError
 from . import checks
-from .data import n_samples, take, to_tensors
+from .data import n_samples, to_tensors
+from .fitting import FitMixin
+from .inference import EvaluateMixin
 
 
-def _pop_legacy_epochs(epochs, kwargs, caller):
-    if "nb_epoch" in kwargs:
-        warnings.warn(f"{caller}: 'nb_epoch' is Keras 1 spelling; use 'epochs'.", DeprecationWarning, stacklevel=3)
-        epochs = kwargs.pop("nb_epoch")
-    if kwargs:
-        raise TypeError(f"{caller}() got unexpected keyword argument(s): {sorted(kwargs)}.")
-    return epochs
-
-
-class Model:
+class Model(FitMixin, EvaluateMixin):
     """A network with training, evaluation, prediction and weights.
 
     ``Model(inputs, outputs)`` builds a functional model from symbolic tensors (see
@@ -37,6 +27,8 @@ class Model:
         >>> y = Dense(10, activation="softmax")(Dense(500, activation="relu")(x))
         >>> model = Model(x, y)
     """
+
+    _distributed = None  # a distributed strategy, set by fit(distributed=...) while it trains
 
     def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
@@ -148,6 +140,19 @@ class Model:
     def count_params(self):
         self._require_built("count_params")
         return sum(layer.count_params() for layer in self.layers)
+
+    def to(self, device):
+        """Move the weights and optimizer state to ``device`` ("cpu" or "gpu"); see ``models.device``."""
+        from .device import move_model  # noqa: PLC0415
+
+        return move_model(self, device)
+
+    @property
+    def device(self):
+        """'gpu' when the weights are CuPy arrays, else 'cpu'."""
+        from .device import model_device  # noqa: PLC0415
+
+        return model_device(self)
 
     def get_layer(self, name=None, index=None):
         if index is not None:
@@ -283,6 +288,8 @@ class Model:
         return values if metric_list else values[0]
 
     def _train_step(self, xb, yb, wb, fused, metric_list, debug=None):
+        if self._distributed is not None:  # data-parallel: gradients averaged over ranks
+            return self._distributed.train_step(self, xb, yb, wb, fused, metric_list)
         if debug is not None:
             debug.start()
         loss, out = self._loss_and_output(xb, yb, wb, True, fused)
@@ -304,215 +311,6 @@ class Model:
             m.update_state(backend.on_device(yb), preds, out.step_weights)
         return {"loss": value}
 
-    # ------------------------------------------------------------------ fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_freq=1, seed=None, debug_numerics=False, **kwargs):
-        """Step 3: pick the best function by mini-batch gradient descent.
-
-        Each epoch shuffles the training data (``shuffle=True``), splits it into batches
-        of ``batch_size`` (default 32), and takes one gradient step per batch. Returns a
-        ``History`` whose ``.history`` maps 'loss', metric names and their 'val_' versions
-        to per-epoch lists, plus 'lr', the learning rate at the start of each epoch.
-
-        A non-finite loss stops training with a message naming the epoch and batch (the
-        weights keep their last finite values). ``debug_numerics=True`` additionally names
-        the first layer whose forward or backward pass produced the non-finite value.
-        """
-        epochs = _pop_legacy_epochs(epochs, kwargs, "fit")
-        self._require_compiled("fit")
-        if seed is not None:
-            backend.set_seed(seed)
-        x = checks.prepare_inputs(x, "fit")
-        y = checks.prepare_targets(y, n_samples(x), "fit")
-        self._ensure_built(x)
-        checks.check_input_shape(self, x, "fit")
-        checks.check_targets(self, y, self.loss, "fit")
-        batch_size = int(batch_size or 32)
-        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), "fit (sample_weight)")
-        if class_weight is not None:
-            from .weights import class_weights_to_sample_weights  # noqa: PLC0415
-
-            cw = class_weights_to_sample_weights(class_weight, y, self.output_shape[-1])
-            sw = cw if sw is None else sw * cw
-        if validation_data is None and validation_split:
-            from .data import split_validation  # noqa: PLC0415
-
-            (x, y, sw), validation_data = split_validation(x, y, sw, validation_split)
-        val = self._prepare_validation(validation_data)
-
-        n = n_samples(x)
-        steps = steps_per_epoch or -(-n // batch_size)
-        self.history = History()
-        self.history.prefill(getattr(self, "_training_state", None), initial_epoch)
-        callback_list = self._callback_list(callbacks, verbose, {
-            "batch_size": batch_size, "epochs": epochs, "steps": steps, "samples": n,
-            "verbose": verbose, "do_validation": val is not None,
-            "metrics": ["loss"] + list(self._metric_names(val is not None)),
-        })
-        fused = self._fused()
-        metric_list = self._make_metrics()
-        self.stop_training = False
-        debug = None
-        if debug_numerics:
-            from .numerics import NumericsDebugger  # noqa: PLC0415
-
-            debug = NumericsDebugger(self)
-        callback_list.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            for m in metric_list:
-                m.reset_state()
-            callback_list.on_epoch_begin(epoch)
-            lr = self.optimizer.current_lr()
-            order = backend.host_rng().permutation(n) if shuffle else None
-            loss_sum = seen = 0.0
-            logs = {}
-            for step in range(steps):
-                start = (step * batch_size) % n
-                idx = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
-                xb, yb = take(x, idx), y[idx]
-                wb = None if sw is None else sw[idx]
-                callback_list.on_train_batch_begin(step, {"batch": step, "size": len(xb)})
-                if debug is not None:
-                    debug.where = (epoch, step)
-                step_logs = self._train_step(xb, yb, wb, fused, metric_list, debug)
-                if not math.isfinite(step_logs["loss"]):
-                    self._stop_on_nonfinite(epoch, step, step_logs["loss"])
-                seen += len(xb)
-                loss_sum += step_logs["loss"] * len(xb)
-                logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in metric_list}}
-                callback_list.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
-            epoch_logs = dict(logs)
-            epoch_logs["lr"] = lr
-            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_values = self._evaluate_arrays(*val, batch_size, fused)
-                epoch_logs.update({"val_" + k: v for k, v in val_values.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
-        callback_list.on_train_end()
-        return self.history
-
-    def _stop_on_nonfinite(self, epoch, step, value):
-        self.stop_training = True
-        message = (
-            f"Epoch {epoch + 1}, batch {step + 1}: the loss is {value}; training stopped and the weights "
-            "keep their last finite values. Common causes: a learning rate too high, unnormalised "
-            "inputs, or log(0) in a custom loss. fit(..., debug_numerics=True) names the first layer "
-            "that produced the non-finite value.")
-        print(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-    def _metric_names(self, with_val):
-        names = [m.name for m in self._make_metrics()]
-        return names + (["val_loss"] + ["val_" + n for n in names] if with_val else [])
-
-    def _callback_list(self, callbacks, verbose, params, mode="train"):
-        if isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        for cb in callbacks or []:
-            if not isinstance(cb, Callback):
-                raise ConfigError(f"callbacks must be Callback objects; received {cb!r}.")
-        items = []
-        if verbose:
-            from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415
-
-            items.append(ProgbarLogger(mode=mode) if mode != "train" else ProgbarLogger())
-        items += list(callbacks or [])
-        if mode == "train":
-            items.append(self.history)
-        return CallbackList(items, model=self, params=params)
-
-    def _prepare_validation(self, validation_data):
-        if validation_data is None:
-            return None
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ConfigError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight).")
-        xv = checks.prepare_inputs(validation_data[0], "fit (validation_data)")
-        yv = checks.prepare_targets(validation_data[1], n_samples(xv), "fit (validation_data)")
-        checks.check_input_shape(self, xv, "fit (validation_data)")
-        checks.check_targets(self, yv, self.loss, "fit (validation_data)")
-        wv = None
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            wv = checks.prepare_targets(validation_data[2], n_samples(xv), "fit (validation sample_weight)")
-        return xv, yv, wv
-
-    # ------------------------------------------------------------------ evaluate / predict
-    def _evaluate_arrays(self, x, y, sw, batch_size, fused, callback_list=None):
-        metric_list = self._make_metrics()
-        total = count = 0.0
-        with no_grad(), using_config("training", False):
-            for step, start in enumerate(range(0, n_samples(x), batch_size)):
-                if callback_list is not None:
-                    callback_list.on_test_batch_begin(step)
-                sl = slice(start, start + batch_size)
-                wb = None if sw is None else sw[sl]
-                loss, out = self._loss_and_output(take(x, sl), y[sl], wb, False, fused)
-                total += float(loss.data) * len(out)
-                count += len(out)
-                preds = self._predictions_for_metrics(out.data, fused, metric_list)
-                for m in metric_list:
-                    m.update_state(backend.on_device(y[sl]), preds, out.step_weights)
-                if callback_list is not None:
-                    callback_list.on_test_batch_end(step, {"loss": total / count,
-                                                           **{m.name: m.result() for m in metric_list}})
-        return {"loss": total / count, **{m.name: m.result() for m in metric_list}}
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
-        """The loss (and metrics) on (x, y), computed without a graph and in test mode.
-
-        Returns ``[loss, metric1, ...]``, or the loss alone when there are no metrics
-        (``return_dict=True`` gives a dict).
-        """
-        self._require_compiled("evaluate")
-        x = checks.prepare_inputs(x, "evaluate")
-        y = checks.prepare_targets(y, n_samples(x), "evaluate")
-        self._ensure_built(x)
-        checks.check_input_shape(self, x, "evaluate")
-        checks.check_targets(self, y, self.loss, "evaluate")
-        batch_size = int(batch_size or 32)
-        sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), "evaluate")
-        cbs = self._callback_list(callbacks, verbose, {"steps": -(-n_samples(x) // batch_size), "verbose": verbose},
-                                  mode="test")
-        cbs.on_test_begin()
-        values = self._evaluate_arrays(x, y, sw, batch_size, self._fused(), cbs)
-        cbs.on_test_end(values)
-        if return_dict:
-            return values
-        out = list(values.values())
-        return out if len(out) > 1 else out[0]
-
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
-        """The network's outputs for x (probabilities for a softmax output), as a NumPy array."""
-        x = checks.prepare_inputs(x, "predict")
-        if not self.built and not self.layers:
-            self._require_built("predict")
-        self._ensure_built(x)
-        checks.check_input_shape(self, x, "predict")
-        batch_size = int(batch_size or 32)
-        outs = []
-        with no_grad(), using_config("training", False):
-            for start in range(0, n_samples(x), batch_size):
-                out = self.forward(to_tensors(take(x, slice(start, start + batch_size))), training=False)
-                outs.append([backend.to_numpy(o.data) for o in out] if isinstance(out, list)
-                            else backend.to_numpy(out.data))
-        import numpy  # noqa: PLC0415  (results are returned to the user as NumPy)
-
-        if outs and isinstance(outs[0], list):  # a model with several outputs
-            return [numpy.concatenate(parts, axis=0) for parts in zip(*outs)]
-        return numpy.concatenate(outs, axis=0)
-
-    def predict_on_batch(self, x):
-        return self.predict(x, batch_size=n_samples(x))
-
-    def test_on_batch(self, x, y, sample_weight=None):
-        return self.evaluate(x, y, batch_size=n_samples(x), verbose=0, sample_weight=sample_weight)
-
-    # ------------------------------------------------------------------ files
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Save architecture, weights, compile settings and optimizer state to one file.
 

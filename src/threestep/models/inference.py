@@ -1,0 +1,106 @@
+"""``evaluate`` / ``predict``: the forward pass over batches under ``no_grad`` (no graph kept)."""
+from .. import backend
+from ..autograd import no_grad, using_config
+from . import feed
+from .data import n_samples, to_tensors
+
+
+class EvaluateMixin:
+    """``Model.evaluate``, ``predict``, ``test_on_batch``, ``predict_on_batch``, ``evaluate_report``."""
+
+    def _evaluate_arrays(self, x, y, sw, batch_size, fused, callback_list=None):
+        """Loss and metrics over arrays (or a generator/Sequence ``feed.SourceFeed`` as x)."""
+        metric_list = self._make_metrics()
+        total = count = 0.0
+        dist = self._distributed
+        with no_grad(), using_config("training", False), \
+                feed.batches_in_order(x, y, sw, batch_size, strategy=dist) as batches:
+            for step, (xb, yb, wb) in enumerate(batches):
+                if callback_list is not None:
+                    callback_list.on_test_batch_begin(step)
+                if len(yb) == 0:  # an empty shard on one rank of a distributed run
+                    continue
+                loss, out = self._loss_and_output(xb, yb, wb, False, fused)
+                total += float(loss.data) * len(out)
+                count += len(out)
+                preds = self._predictions_for_metrics(out.data, fused, metric_list)
+                for m in metric_list:
+                    m.update_state(backend.on_device(yb), preds, out.step_weights)
+                if callback_list is not None:
+                    callback_list.on_test_batch_end(step, {"loss": total / count,
+                                                           **{m.name: m.result() for m in metric_list}})
+        if dist is not None:
+            total, count = dist.reduce_evaluation(total, count, metric_list)
+        return {"loss": total / max(count, 1e-12), **{m.name: m.result() for m in metric_list}}
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, max_queue_size=10, workers=1, use_multiprocessing=False):
+        """The loss (and metrics) on (x, y), computed without a graph and in test mode.
+
+        ``x`` may also be a memory-mapped array, a generator of ``(x, y)`` batches (with
+        ``steps``) or a ``Sequence``, read batch by batch as in ``fit``.
+
+        Returns ``[loss, metric1, ...]``, or the loss alone when there are no metrics
+        (``return_dict=True`` gives a dict).
+        """
+        self._require_compiled("evaluate")
+        batch_size = int(batch_size or 32)
+        options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "evaluate")
+        x, y, sw = feed.eval_inputs(self, x, y, sample_weight, batch_size, steps, options, "evaluate")
+        cbs = self._callback_list(callbacks, verbose, {"steps": feed.steps_of(x, batch_size), "verbose": verbose},
+                                  mode="test")
+        cbs.on_test_begin()
+        try:
+            values = self._evaluate_arrays(x, y, sw, batch_size, self._fused(), cbs)
+        finally:
+            if isinstance(x, feed.SourceFeed):
+                x.close()
+        cbs.on_test_end(values)
+        if return_dict:
+            return values
+        out = list(values.values())
+        return out if len(out) > 1 else out[0]
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                use_multiprocessing=False, return_device_array=False):
+        """The network's outputs for x (probabilities for a softmax output), as a NumPy array
+        (a CuPy array on the GPU with ``return_device_array=True``, saving the copy to the host).
+
+        ``x`` may be a memory-mapped array, a generator of batches (``x`` or ``(x, ...)``,
+        with ``steps``) or a ``Sequence``.
+        """
+        batch_size = int(batch_size or 32)
+        options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "predict")
+        x, _, _ = feed.eval_inputs(self, x, None, None, batch_size, steps, options, "predict", need_y=False)
+        outs = []
+        with no_grad(), using_config("training", False), \
+                feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
+            for xb, _, _ in batches:
+                out = self.forward(to_tensors(xb), training=False)
+                host = (lambda a: a) if return_device_array else backend.to_numpy  # noqa: E731
+                outs.append([host(o.data) for o in out] if isinstance(out, list) else host(out.data))
+        if isinstance(x, feed.SourceFeed):
+            x.close()
+        import numpy  # noqa: PLC0415  (results are returned to the user as NumPy)
+
+        xp = numpy
+        if return_device_array and outs:  # concatenate where the outputs are (the GPU)
+            xp = backend.get_array_module(outs[0][0] if isinstance(outs[0], list) else outs[0])
+        if outs and isinstance(outs[0], list):  # a model with several outputs
+            return [xp.concatenate(parts, axis=0) for parts in zip(*outs)]
+        return xp.concatenate(outs, axis=0)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=n_samples(x))
+
+    def test_on_batch(self, x, y, sample_weight=None):
+        return self.evaluate(x, y, batch_size=n_samples(x), verbose=0, sample_weight=sample_weight)
+
+    def evaluate_report(self, x, y, path=None, class_names=None, batch_size=None, verbose=1, digits=2):
+        """Per-class precision / recall / F1 (printed like scikit-learn's report, returned as a
+        dict) and, with ``path``, a confusion-matrix PNG. See ``threestep.models.report``."""
+        from .report import evaluate_report  # noqa: PLC0415
+
+        return evaluate_report(self, x, y, path, class_names, batch_size, verbose, digits)
+
+    # ------------------------------------------------------------------ files
