@@ -126,3 +126,16 @@ def check_same(fn_a, fn_b, inputs, atol=None, rtol=None, grad_atol=None, grad_rt
         if _is_float(a):
             assert xa.grad is not None and xb.grad is not None, f"input {i} got no gradient"
             assert_close(xa.grad, xb.grad, tol["grad_atol"], tol["grad_rtol"], f"grad of input {i}")
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name):
+    """Import ``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,18 +1,10 @@
 """The examples run from the command line and print their metric (small settings here;
 the full runs' figures are in the README)."""
-import importlib.util
-import pathlib
-
 import numpy as np
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+from helpers import load_example
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load = load_example
 
 
 def test_go_policy_net_finds_captures_on_the_unseen_half(capsys):

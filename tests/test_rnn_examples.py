@@ -1,20 +1,13 @@
 """The recurrent examples run from the command line and print their metric (small settings,
 except slot filling, whose full default run takes about a second; the full runs' figures
 are in each example's docstring)."""
-import importlib.util
 import math
-import pathlib
 
 import numpy as np
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+from helpers import load_example
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load = load_example
 
 
 def test_slot_filling_tags_the_same_city_by_its_context(capsys):

@@ -106,3 +106,15 @@ def input_gradient(objective_fn, x_array):
     objective = objective_fn(x)
     objective.backward()
     return float(objective.data), x.grad
+
+
+def ascend(model, objective_fn, x, steps, lr, clip=None):
+    """Adam ascent on the input for ``steps`` steps with the model frozen; returns the new x."""
+    adam = InputAdam(lr)
+    with frozen(model):
+        for _ in range(steps):
+            _, grad = input_gradient(objective_fn, x)
+            x = adam.step(x, grad)
+            if clip is not None:
+                x = backend.get_array_module(x).clip(x, clip[0], clip[1])
+    return x

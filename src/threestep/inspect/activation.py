@@ -187,13 +187,7 @@ def activation_maximization(model, layer=None, index=None, *, what="auto", steps
         cost = _ascent.penalty(xt, l1, smoothness, axes, caller)
         return score if cost is None else score - cost
 
-    adam = _ascent.InputAdam(lr)
-    with _ascent.frozen(model):
-        for _ in range(steps):
-            _, grad = _ascent.input_gradient(objective, x)
-            x = adam.step(x, grad)
-            if clip is not None:
-                x = backend.get_array_module(x).clip(x, clip[0], clip[1])
+    x = _ascent.ascend(model, objective, x, steps, lr, clip)
     images = backend.to_numpy(x)
     return images[0] if single else images
 

@@ -138,13 +138,7 @@ def style_transfer(content, style, model=None, content_layer=None, style_layers=
         x = backend.asarray(numpy.random.default_rng(seed).uniform(c.min(), c.max(), c.shape).astype(c.dtype))
     else:
         raise ConfigError(f"{caller}: init must be 'content' or 'noise'. Received: init={init!r}.")
-    adam = _ascent.InputAdam(lr)
-    with _ascent.frozen(model):
-        for _ in range(steps):
-            _, grad = _ascent.input_gradient(objective, x)
-            x = adam.step(x, grad)
-            if clip is not None:
-                x = backend.get_array_module(x).clip(x, clip[0], clip[1])
+    x = _ascent.ascend(model, objective, x, steps, lr, clip)
     return backend.to_numpy(x).reshape(given), history
 
 
