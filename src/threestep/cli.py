@@ -106,6 +106,18 @@ def build_parser():
 
 
 def main(argv=None):
+    """The ``threestep`` entry point; output piped into ``head`` and closed early ends quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        import os  # noqa: PLC0415
+
+        # Python flushes stdout at exit; point it at /dev/null so that flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv=None):
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # every option after it belongs to `python -m benchmarks`
