@@ -11,7 +11,6 @@ with threestep/PyTorch ratios (throughput: > 1 is faster; memory: < 1 is less) a
 """
 import argparse
 import json
-import os
 import sys
 
 from .suite import available_frameworks, machine_line, run_suite

@@ -44,3 +44,23 @@ def measure(run_once, repeats=3):
 
 def emit(result):
     print(json.dumps(result, indent=2))
+
+
+def torch_sgd_epoch(forward, params, x, y, batch, lr=0.01):
+    """One shuffled epoch of PyTorch SGD on softmax cross-entropy, as a closure for ``measure``."""
+    import numpy
+    import torch
+
+    opt = torch.optim.SGD(params, lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(numpy.int64))
+
+    def epoch():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
+            opt.zero_grad()
+            loss_fn(forward(xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    return epoch

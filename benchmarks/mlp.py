@@ -9,7 +9,7 @@ import argparse
 
 import numpy as np
 
-from .common import emit, machine, measure
+from .common import emit, machine, measure, torch_sgd_epoch
 
 
 def threestep_trainer(x, y, batch):
@@ -31,19 +31,7 @@ def torch_trainer(x, y, batch):
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(784, 500), torch.nn.ReLU(), torch.nn.Linear(500, 500),
                               torch.nn.ReLU(), torch.nn.Linear(500, 10))
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-    def epoch():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
-            opt.zero_grad()
-            loss_fn(net(xt[idx]), yt[idx]).backward()
-            opt.step()
-
-    return epoch
+    return torch_sgd_epoch(net, list(net.parameters()), x, y, batch)
 
 
 def main(argv=None):

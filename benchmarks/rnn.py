@@ -12,7 +12,7 @@ import argparse
 
 import numpy as np
 
-from .common import emit, machine, measure
+from .common import emit, machine, measure, torch_sgd_epoch
 
 STEPS, FEATURES, UNITS, CLASSES = 28, 28, 128, 10
 CELLS = ("lstm", "gru", "simple_rnn")
@@ -39,20 +39,7 @@ def torch_trainer(cell, x, y, batch):
         FEATURES, UNITS, batch_first=True)
     head = torch.nn.Linear(UNITS, CLASSES)
     params = list(rnn.parameters()) + list(head.parameters())
-    opt = torch.optim.SGD(params, lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-    def epoch():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
-            opt.zero_grad()
-            out, _ = rnn(xt[idx])
-            loss_fn(head(out[:, -1]), yt[idx]).backward()
-            opt.step()
-
-    return epoch
+    return torch_sgd_epoch(lambda xb: head(rnn(xb)[0][:, -1]), params, x, y, batch)
 
 
 def main(argv=None):
