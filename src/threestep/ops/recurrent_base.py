@@ -13,10 +13,15 @@ one step further (``_stacked``): each step's single GEMM [x_t, h, 1] @ [W; U; b]
 gates' pre-activations straight into G, which beats a separate x @ W whose inner dimension
 (the input features, e.g. 28) is too small for the BLAS to run fast (measured: +9% training,
 +15% inference on the LSTM(128) benchmark).
+
+With more than one BLAS thread allowed, the gated cells split the batch into row blocks that
+run the time loops in parallel threads (``_threads``), and the GEMMs before and after the
+loops are split over the same threads (``_split``) with the BLAS pool at one thread.
 """
 from .. import backend
 from ..autograd import Function
 from ..errors import unknown_name
+from ._threads import blocks, even, run
 
 
 # ---------------------------------------------------------------- activations
@@ -150,6 +155,7 @@ class Recurrent(Function):
 
     required = ("x", "W", "U")
     gate_order = None  # internal order of the Keras gate blocks (None: Keras order)
+    parts = 1  # parallel parts of the work (see _threads); ``_plan`` sets it per call
 
     def __init__(self, optional=(), mask=None, reverse=False):
         self.optional, self.mask, self.reverse = tuple(optional), mask, bool(reverse)
@@ -169,6 +175,34 @@ class Recurrent(Function):
         if self.mask is not None:  # time-major columns: m[t] is (N, 1)
             self.m = xp.ascontiguousarray(xp.asarray(self.mask).T)[..., None]
         return a
+
+    def _plan(self, n, xp):
+        """Decide once per call how many threads share the work of n batch rows (see _threads); the
+        row blocks for the time loops, the same number of parts for the GEMMs around them."""
+        rows = blocks(n, xp)
+        self.parts = len(rows)
+        return rows
+
+    def _split(self, fn, n):
+        """``fn(part)`` over ``self.parts`` slices of range(n), in parallel where parts > 1. Keeping
+        every GEMM of a parallel call on these threads (with the BLAS pool at one thread) keeps the
+        BLAS's own workers, which busy-wait after each threaded call, from taking the cores."""
+        run(fn, even(n, self.parts))
+
+    def _gemm_t(self, A, d3):
+        """A^T @ d3 per gate block, (rows, k*u) in Keras layout: A (M, rows), d3 (k, M, u), columns split."""
+        xp = backend.get_array_module(d3)
+        out = xp.empty((d3.shape[0], A.shape[1], d3.shape[2]), self.dtype)
+        At = A.T
+        self._split(lambda c: xp.matmul(At, d3[..., c], out=out[..., c]), d3.shape[2])
+        return self._keras(out)
+
+    def _colsum(self, d3):
+        """d3 (k, M, u) summed over M, in Keras layout (k*u,)."""
+        xp = backend.get_array_module(d3)
+        out = xp.empty((d3.shape[0], d3.shape[2]), self.dtype)
+        self._split(lambda c: d3[..., c].sum(axis=1, out=out[:, c]), d3.shape[2])
+        return self._keras(out)
 
     def _gates(self, M, k):
         """A Keras kernel (rows, k*u) or bias (k*u,) as k contiguous gate blocks (k, rows, u) or
@@ -198,18 +232,22 @@ class Recurrent(Function):
     def _project(self, x, W4, b4=None):
         """x @ W (+ b) for every step, gate-major (k, T, N, u): one GEMM per gate block."""
         N, T, D = x.shape
+        xp = backend.get_array_module(x)
         xt = x.transpose(1, 0, 2).reshape(T * N, D)
         self.xt = xt if self.need["W"] else None
-        G = backend.get_array_module(x).matmul(xt, W4)
-        if b4 is not None:
-            G += b4[:, None, :]
+        G = xp.empty((W4.shape[0], T * N, W4.shape[2]), self.dtype)
+
+        def part(rows):
+            xp.matmul(xt[rows], W4, out=G[:, rows])
+            if b4 is not None:
+                G[:, rows] += b4[:, None, :]
+        self._split(part, T * N)
         return G.reshape(W4.shape[0], T, N, W4.shape[2])
 
     def _kernel_grad(self, A, dG):
         """sum over steps of A_t^T dG_t, as one GEMM per gate block: A (T, N, rows) -> (rows, k*u)."""
         k, T, N, u = dG.shape
-        xp = backend.get_array_module(dG)
-        return self._keras(xp.matmul(A.reshape(T * N, -1).T, dG.reshape(k, T * N, u)))
+        return self._gemm_t(A.reshape(T * N, -1), dG.reshape(k, T * N, u))
 
     def _states(self, xp, a, name, shape):
         """A (T+1, *shape) buffer of states in time order, holding the initial state ``a[name]``
@@ -218,27 +256,40 @@ class Recurrent(Function):
         S[len(self.order) if self.reverse else 0] = a[name] if name in a else 0
         return S
 
-    def _commit(self, t, S, new):
+    # ``rows`` (a slice of the batch) lets a row block run its own time loop (see _threads).
+    def _commit(self, t, S, new, rows=slice(None)):
         """At masked rows the state after step t is the one it started from."""
         xp = backend.get_array_module(new)
-        nxt = S[t + 1 - self.reverse]
-        xp.copyto(nxt, S[t + self.reverse])
-        xp.copyto(nxt, new, where=self.m[t])
+        nxt = S[t + 1 - self.reverse, rows]
+        xp.copyto(nxt, S[t + self.reverse, rows])
+        xp.copyto(nxt, new, where=self.m[t, rows])
 
-    def _emit(self, t, new, out):
+    def _emit(self, t, new, out, rows=slice(None)):
         """Write step t's output: the new value, or zero at a masked step."""
         if self.m is None:
-            out[:, t] = new
+            out[rows, t] = new
         else:
-            backend.get_array_module(new).multiply(new, self.m[t], out=out[:, t])
+            backend.get_array_module(new).multiply(new, self.m[t, rows], out=out[rows, t])
 
-    def _arrive(self, t, dstate, gout):
+    def _emit_all(self, S, out, rows):
+        """Without a mask the outputs are the states after each step: out[rows] from S (T+1, N, u)."""
+        T = out.shape[1]
+        out[rows] = S[1 - self.off:T + 1 - self.off, rows].transpose(1, 0, 2)
+
+    @staticmethod
+    def _live(gout):
+        """Which steps' outputs receive a gradient (the others are zeros, e.g. only the last state
+        is used), so that backward skips adding zeros: a boolean per step."""
+        return gout.any(axis=(0, 2)).tolist()
+
+    def _arrive(self, t, dstate, gout, rows=slice(None), live=None):
         """Split the gradient of the state after step t (plus the output's, ``gout``) into the
-        part reaching the step's new value and the part that skips a masked step (or None)."""
-        g = dstate + gout[:, t]
+        part reaching the step's new value and the part that skips a masked step (or None).
+        ``live[t]`` False: gout[:, t] is zero (the result may then be ``dstate`` itself)."""
+        g = dstate + gout[rows, t] if live is None or live[t] else dstate
         if self.m is None:
             return g, None
-        m = self.m[t]
+        m = self.m[t, rows]
         return g * m, dstate * ~m
 
     def _stacked(self, xp, x, W4, U4, b4):
@@ -268,8 +319,7 @@ class Recurrent(Function):
         k, T, N, u = dG.shape
         XH = self.XH[self.off:self.off + T]
         D = XH.shape[2] - u - ("b" in self.need)
-        xp = backend.get_array_module(dG)
-        full = self._keras(xp.matmul(XH.reshape(T * N, -1).T, dG.reshape(k, T * N, u)))
+        full = self._gemm_t(XH.reshape(T * N, -1), dG.reshape(k, T * N, u))
         grads["W"], grads["U"] = full[:D], full[D:D + u]
         if "b" in self.need:
             grads["b"] = full[D + u]
@@ -281,14 +331,18 @@ class Recurrent(Function):
         d3 = dG.reshape(k, T * N, u)
         xp = backend.get_array_module(dG)
         if self.need["x"]:
-            gx = d3[0] @ W4[0].T
-            for j in range(1, k):
-                gx += d3[j] @ W4[j].T
+            gx = xp.empty((T * N, W4.shape[1]), self.dtype)
+
+            def part(rows):
+                xp.matmul(d3[0, rows], W4[0].T, out=gx[rows])
+                for j in range(1, k):
+                    gx[rows] += d3[j, rows] @ W4[j].T
+            self._split(part, T * N)
             grads["x"] = xp.ascontiguousarray(gx.reshape(T, N, W4.shape[1]).transpose(1, 0, 2))
         if kernel and self.need["W"]:
-            grads["W"] = self._keras(xp.matmul(self.xt.T, d3))
+            grads["W"] = self._gemm_t(self.xt, d3)
         if bias is not None and self.need.get(bias):
-            grads[bias] = self._keras(d3.sum(axis=1))
+            grads[bias] = self._colsum(d3)
 
     def _finish(self, grads):
         """The gradients in input order, each in its input's dtype (None where not needed)."""

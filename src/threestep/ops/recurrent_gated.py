@@ -3,10 +3,13 @@
 Keras weight layout: W (D, k*units), U (units, k*units), gate blocks LSTM [i, f, c, o] and
 GRU [z, r, h]. Internally the gates are gate-major, G (k, T, N, units): the gates are
 activated in place in the buffer that held x @ W + b, and backward first turns a copy of it
-into the activations' derivatives (one pass over all steps), so each step of the backward
-time loop only multiplies in the incoming gradients.
+into the activations' derivatives times every factor that does not depend on the incoming
+gradients (a few passes over all steps), so each step of the backward time loop only
+multiplies in dh (and dc). Both time loops run on row blocks of the batch, one per thread
+where more than one is allowed (``_threads``); the same rows follow the same operations.
 """
 from .. import backend
+from ._threads import even, run
 from .recurrent_base import Recurrent
 
 
@@ -30,6 +33,7 @@ class LSTM(Recurrent):
         xp = backend.get_array_module(a["x"])
         N, T, u = a["x"].shape[0], a["x"].shape[1], a["U"].shape[0]
         W4, U4, p = self._gates(a["W"], 4), self._gates(a["U"], 4), a.get("peephole")
+        rows = self._plan(N, xp)  # row blocks, one per thread (see _threads)
         b4 = self._gates(a["b"], 4) if "b" in a else None
         # One GEMM per step makes all four gates' pre-activations: [x_t, h, 1] @ [W; U; b], in the
         # rows XH (T+1, N, D+u+1) that hold each step's input next to the state it starts from
@@ -43,16 +47,28 @@ class LSTM(Recurrent):
         halved = self.rec.halvable and p is None
         if halved:
             WU[:3] *= 0.5
-        self.G = G = xp.empty((4, T, N, u), self.dtype)
-        self.Cs = Cs = self._states(xp, a, "c0", (N, u))
-        self.TC = TC = xp.empty((T, N, u), self.dtype)  # act(c_t)
-        hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
-        tmp_h, tmp_c, tmp_ic = (xp.empty((N, u), self.dtype) for _ in range(3))
+        self.G = xp.empty((4, T, N, u), self.dtype)
+        self.Cs = self._states(xp, a, "c0", (N, u))
+        self.TC = xp.empty((T, N, u), self.dtype)  # act(c_t)
+        self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
+        self.WU, self.halved, self.W4, self.U4, self.p = WU, halved, W4, U4, p
+        run(self._forward_rows, rows)
+        hs, self.hs, self.WU = self.hs, None, None
+        last = 0 if self.reverse else T
+        return hs, Hs[last].copy(), self.Cs[last].copy()
+
+    def _forward_rows(self, rows):
+        """The forward time loop for the batch rows ``rows``."""
+        xp = backend.get_array_module(self.G)
+        G, XH, WU, Hs, Cs, TC, hs = self.G, self.XH, self.WU, self.Hs, self.Cs, self.TC, self.hs
+        p, off = self.p, self.off
+        masked = self.m is not None
+        tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
         for t in self.order:
-            h, c = Hs[t + self.off], Cs[t + self.off]
-            g = xp.matmul(XH[t + self.off], WU, out=G[:, t])
+            c = Cs[t + off, rows]
+            g = xp.matmul(XH[t + off, rows], WU, out=G[:, t, rows])
             i, f, o, cand = g
-            if halved:
+            if self.halved:
                 self.rec.apply_halved_(g[:3])
             elif p is None:
                 self.rec.apply_(g[:3])
@@ -61,69 +77,86 @@ class LSTM(Recurrent):
                 f += p[1] * c
                 self.rec.apply_(g[:2])
             self.act.apply_(cand)
-            c_new = Cs[t + 1 - self.off] if self.m is None else tmp_c
+            c_new = tmp_c if masked else Cs[t + 1 - off, rows]
             xp.multiply(f, c, out=c_new)
             c_new += xp.multiply(i, cand, out=tmp_ic)
             if p is not None:
                 o += p[2] * c_new
                 self.rec.apply_(o)
-            self.act.apply_to(c_new, TC[t])
-            h_new = Hs[t + 1 - self.off] if self.m is None else tmp_h
-            xp.multiply(o, TC[t], out=h_new)
-            self._emit(t, h_new, hs)
-            if self.m is not None:
-                self._commit(t, Hs, h_new)
-                self._commit(t, Cs, c_new)
-        self.W4, self.U4, self.p = W4, U4, p
-        last = 0 if self.reverse else T
-        return hs, Hs[last].copy(), Cs[last].copy()
+            self.act.apply_to(c_new, TC[t, rows])
+            h_new = tmp_h if masked else Hs[t + 1 - off, rows]
+            xp.multiply(o, TC[t, rows], out=h_new)
+            if masked:
+                self._emit(t, h_new, hs, rows)
+                self._commit(t, Hs, h_new, rows)
+                self._commit(t, Cs, c_new, rows)
+        if not masked:  # the outputs are the states: one copy instead of one per step
+            self._emit_all(Hs, hs, rows)
 
     def backward(self, ghs, gh, gc):
         xp = backend.get_array_module(ghs)
-        G, p, TC, m = self.G, self.p, self.TC, self.m
-        T = G.shape[1]
-        Cp = self.Cs[self.off:self.off + T]
-        U4T = xp.ascontiguousarray(self.U4.transpose(0, 2, 1))
-        dG = xp.empty_like(G)  # derivatives of the activations, then the gates' gradients
-        self.rec.deriv(G[:3], dG[:3])
-        self.act.deriv(G[3], dG[3])
-        dTC = self.act.deriv(TC, xp.empty_like(TC))
-        rec = xp.empty((G.shape[0],) + G.shape[2:], self.dtype)
-        dh, dc = gh.astype(self.dtype), gc.astype(self.dtype)
-        for t in reversed(self.order):
-            g, skip = self._arrive(t, dh, ghs)
-            i, f, o, cand = G[:, t]
-            di, df, do, dcand = dG[:, t]
-            do *= g
-            do *= TC[t]
-            dc_new = g * o
-            dc_new *= dTC[t]
-            dc_new += dc if m is None else dc * m[t]
-            if p is not None:
-                dc_new += do * p[2]
-            di *= dc_new
-            di *= cand
-            df *= dc_new
-            df *= Cp[t]
-            dcand *= dc_new
-            dcand *= i
-            dc_prev = dc_new * f
-            if p is not None:
-                dc_prev += di * p[0]
-                dc_prev += df * p[1]
-            dh = xp.matmul(dG[:, t], U4T, out=rec).sum(axis=0)
-            if skip is not None:
-                dh += skip
-                dc_prev += dc * ~m[t]
-            dc = dc_prev
+        G, TC = self.G, self.TC
+        self.U4T = xp.ascontiguousarray(self.U4.transpose(0, 2, 1))
+        self.dG = dG = xp.empty_like(G)  # derivatives of the activations, then the gates' gradients
+        self.dTC = xp.empty_like(TC)
+        self.ghs, self.dh, self.dc = ghs, gh.astype(self.dtype), gc.astype(self.dtype)
+        self.live = self._live(ghs)
+        run(self._backward_rows, even(G.shape[2], self.parts))
+        dh, dc = self.dh, self.dc
+        self.ghs = self.dG = self.dTC = self.dh = self.dc = None
         grads = {"h0": dh, "c0": dc}
         self._input_grads(dG, self.W4, grads, bias=None, kernel=False)
         self._stacked_grads(dG, grads)
+        p = self.p
         if p is not None and self.need["peephole"]:
-            C_new = self.Cs[1 - self.off:1 - self.off + T]  # c_t; at masked rows do = 0 anyway
+            T = G.shape[1]  # c_{t-1} and c_t; at masked rows do = 0 anyway
+            Cp, C_new = self.Cs[self.off:self.off + T], self.Cs[1 - self.off:1 - self.off + T]
             grads["peephole"] = xp.stack([(dG[0] * Cp).sum(axis=(0, 1)), (dG[1] * Cp).sum(axis=(0, 1)),
                                           (dG[2] * C_new).sum(axis=(0, 1))])
         return self._finish(grads)
+
+    def _backward_rows(self, rows):
+        """The backward time loop for the batch rows ``rows``: fills dG[:, :, rows], dh[rows] and dc[rows]."""
+        xp = backend.get_array_module(self.dG)
+        G, dG, p, TC, dTC, m, ghs, U4T = self.G, self.dG, self.p, self.TC, self.dTC, self.m, self.ghs, self.U4T
+        live = self.live
+        Cp = self.Cs[self.off:self.off + G.shape[1]]
+        rec = xp.empty((G.shape[0],) + self.dh[rows].shape, self.dtype)
+        # Before the loop, one pass per gate over the block's stored gates folds in every factor that
+        # does not depend on the incoming gradients: dG = [i' g, f' c_{t-1}, o' act(c_t), g' i]
+        # and dTC = o act'(c_t), so each step only multiplies in dh and dc (fewer, larger NumPy calls).
+        i_, f_, o_, c_ = G[:, :, rows]
+        di_, df_, do_, dc_ = dG[:, :, rows]
+        self.rec.deriv(G[:3, :, rows], dG[:3, :, rows])
+        self.act.deriv(c_, dc_)
+        self.act.deriv(TC[:, rows], dTC[:, rows])
+        di_ *= c_
+        df_ *= Cp[:, rows]
+        do_ *= TC[:, rows]
+        dc_ *= i_
+        dTC[:, rows] *= o_
+        dh, dc = self.dh[rows], self.dc[rows]
+        for t in reversed(self.order):
+            g, skip = self._arrive(t, dh, ghs, rows, live)
+            f = G[1, t, rows]
+            d = dG[:, t, rows]
+            d[2] *= g
+            dc_new = xp.multiply(g, dTC[t, rows])
+            dc_new += dc if m is None else dc * m[t, rows]
+            if p is not None:
+                dc_new += d[2] * p[2]
+            d[:2] *= dc_new
+            d[3] *= dc_new
+            dc_prev = dc_new * f
+            if p is not None:
+                dc_prev += d[0] * p[0]
+                dc_prev += d[1] * p[1]
+            dh = xp.matmul(d, U4T, out=rec).sum(axis=0)
+            if skip is not None:
+                dh += skip
+                dc_prev += dc * ~m[t, rows]
+            dc = dc_prev
+        self.dh[rows], self.dc[rows] = dh, dc
 
 
 class GRU(Recurrent):
@@ -146,6 +179,7 @@ class GRU(Recurrent):
         b, after = a.get("b"), self.reset_after
         N, T, u = a["x"].shape[0], a["x"].shape[1], a["U"].shape[0]
         W4, U4 = self._gates(a["W"], 3), self._gates(a["U"], 3)
+        rows = self._plan(N, xp)  # row blocks, one per thread (see _threads)
         bx = None if b is None else self._gates(b[0] if after else b, 3)
         bh = None if b is None or not after else self._gates(b[1], 3)[:, None, :]
         # halved: z, r come out of the GEMMs as a/2 (weights halved), so their sigmoid is one pass shorter
@@ -156,16 +190,28 @@ class GRU(Recurrent):
         else:
             W4f, U4f = W4, U4
         rec_act_ = self.rec.apply_halved_ if halved else self.rec.apply_
-        self.G = G = self._project(a["x"], W4f, bx)
+        self.G = self._project(a["x"], W4f, bx)
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
         # HU: reset_after keeps h U_h + b_hh (for dr); otherwise r * h (the GEMM input, for dU_h)
-        self.HU = HU = xp.empty((T, N, u), self.dtype)
-        hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
-        rec = xp.empty((3 if after else 2, N, u), self.dtype)
-        tmp_h, rec_h = xp.empty((N, u), self.dtype), xp.empty((N, u), self.dtype)
+        self.HU = xp.empty((T, N, u), self.dtype)
+        self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
+        self.U4f, self.bh, self.rec_act_ = U4f, bh, rec_act_
+        run(self._forward_rows, rows)
+        hs, self.hs, self.U4f, self.bh, self.rec_act_ = self.hs, None, None, None, None
+        self.W4, self.U4 = W4, U4
+        return hs, Hs[0 if self.reverse else T].copy()
+
+    def _forward_rows(self, rows):
+        """The forward time loop for the batch rows ``rows``."""
+        xp = backend.get_array_module(self.G)
+        G, Hs, HU, hs, U4f, bh, off = self.G, self.Hs, self.HU, self.hs, self.U4f, self.bh, self.off
+        after = self.reset_after
+        masked, rec_act_ = self.m is not None, self.rec_act_
+        rec = xp.empty((3 if after else 2,) + Hs[0, rows].shape, self.dtype)
+        tmp_h, rec_h = xp.empty_like(rec[0]), xp.empty_like(rec[0])
         for t in self.order:
-            h = Hs[t + self.off]
-            g = G[:, t]
+            h = Hs[t + off, rows]
+            g = G[:, t, rows]
             z, r, n = g
             if after:
                 hu = xp.matmul(h, U4f, out=rec)
@@ -173,63 +219,37 @@ class GRU(Recurrent):
                     hu += bh
                 g[:2] += hu[:2]
                 rec_act_(g[:2])
-                HU[t] = hu[2]
-                n += xp.multiply(r, HU[t], out=rec_h)
+                HU[t, rows] = hu[2]
+                n += xp.multiply(r, HU[t, rows], out=rec_h)
             else:
                 g[:2] += xp.matmul(h, U4f[:2], out=rec)
                 rec_act_(g[:2])
-                xp.multiply(r, h, out=HU[t])
-                n += xp.matmul(HU[t], U4f[2], out=rec_h)
+                xp.multiply(r, h, out=HU[t, rows])
+                n += xp.matmul(HU[t, rows], U4f[2], out=rec_h)
             self.act.apply_(n)
-            h_new = Hs[t + 1 - self.off] if self.m is None else tmp_h
+            h_new = tmp_h if masked else Hs[t + 1 - off, rows]
             xp.subtract(h, n, out=h_new)
             h_new *= z
             h_new += n
-            self._emit(t, h_new, hs)
-            if self.m is not None:
-                self._commit(t, Hs, h_new)
-        self.W4, self.U4 = W4, U4
-        return hs, Hs[0 if self.reverse else T].copy()
+            if masked:
+                self._emit(t, h_new, hs, rows)
+                self._commit(t, Hs, h_new, rows)
+        if not masked:  # the outputs are the states: one copy instead of one per step
+            self._emit_all(Hs, hs, rows)
 
     def backward(self, ghs, gh):
         xp = backend.get_array_module(ghs)
         G, HU, after = self.G, self.HU, self.reset_after
         T = G.shape[1]
         Hp = self.Hs[self.off:self.off + T]
-        U4T = xp.ascontiguousarray(self.U4.transpose(0, 2, 1))
-        dG = xp.empty_like(G)  # derivatives of the activations, then the gates' gradients
-        self.rec.deriv(G[:2], dG[:2])
-        self.act.deriv(G[2], dG[2])
-        dHU = xp.empty_like(G) if after else None  # gradient of h U + b_hh
-        rec = xp.empty((G.shape[0],) + G.shape[2:], self.dtype)
-        dh = gh.astype(self.dtype)
-        for t in reversed(self.order):
-            g, skip = self._arrive(t, dh, ghs)
-            z, r, n = G[:, t]
-            dz, dr, dn = dG[:, t]
-            tmp = 1 - z
-            tmp *= g
-            dn *= tmp
-            xp.subtract(Hp[t], n, out=tmp)
-            tmp *= g
-            dz *= tmp
-            dh_prev = g * z
-            if after:
-                dr *= dn
-                dr *= HU[t]
-                dHU[:2, t] = dG[:2, t]
-                xp.multiply(dn, r, out=dHU[2, t])
-                dh_prev += xp.matmul(dHU[:, t], U4T, out=rec).sum(axis=0)
-            else:
-                drh = dn @ U4T[2]
-                dr *= drh
-                dr *= Hp[t]
-                drh *= r
-                dh_prev += drh
-                dh_prev += xp.matmul(dG[:2, t], U4T[:2], out=rec[:2]).sum(axis=0)
-            if skip is not None:
-                dh_prev += skip
-            dh = dh_prev
+        self.U4T = xp.ascontiguousarray(self.U4.transpose(0, 2, 1))
+        self.dG = dG = xp.empty_like(G)  # derivatives of the activations, then the gates' gradients
+        self.dHU = dHU = xp.empty_like(G) if after else None  # gradient of h U + b_hh
+        self.ghs, self.dh = ghs, gh.astype(self.dtype)
+        self.live = self._live(ghs)
+        run(self._backward_rows, even(G.shape[2], self.parts))
+        dh = self.dh
+        self.ghs = self.dG = self.dHU = self.dh = None
         grads = {"h0": dh}
         self._input_grads(dG, self.W4, grads, bias=None if after else "b")
         if self.need["U"]:
@@ -237,11 +257,50 @@ class GRU(Recurrent):
                 grads["U"] = self._kernel_grad(Hp, dHU)
             else:  # the candidate's recurrent GEMM saw r * h, the gates' saw h
                 d3, u = dG.reshape(3, -1, dG.shape[3]), Hp.shape[2]
-                gU = xp.empty((3, u, u), self.dtype)
-                xp.matmul(Hp.reshape(-1, u).T, d3[:2], out=gU[:2])
-                xp.matmul(HU.reshape(-1, u).T, d3[2], out=gU[2])
-                grads["U"] = self._keras(gU)
+                gates, cand = self._gemm_t(Hp.reshape(-1, u), d3[:2]), self._gemm_t(HU.reshape(-1, u), d3[2:])
+                grads["U"] = xp.concatenate([gates, cand], axis=1)  # GRU blocks are in Keras order
         if after and self.need.get("b"):
-            sums = (self._keras(d.reshape(3, -1, d.shape[3]).sum(axis=1)) for d in (dG, dHU))
-            grads["b"] = xp.stack(list(sums))
+            grads["b"] = xp.stack([self._colsum(d.reshape(3, -1, d.shape[3])) for d in (dG, dHU)])
         return self._finish(grads)
+
+    def _backward_rows(self, rows):
+        """The backward time loop for the batch rows ``rows``: fills dG[:, :, rows], dHU and dh[rows]."""
+        xp = backend.get_array_module(self.dG)
+        G, dG, dHU, HU, ghs, U4T, after = self.G, self.dG, self.dHU, self.HU, self.ghs, self.U4T, self.reset_after
+        live = self.live
+        Hp = self.Hs[self.off:self.off + G.shape[1]]
+        rec = xp.empty((G.shape[0],) + self.dh[rows].shape, self.dtype)
+        # Before the loop, one pass per gate folds in every factor that does not depend on the incoming
+        # gradients: dG = [z' (h_{t-1} - n), r' HU, n' (1 - z)], HU = h U_h + b_hh (reset_after) or
+        # r h; without reset_after dr's factor is r' h_{t-1}. Each step then multiplies in dh only.
+        z_, r_, n_ = G[:, :, rows]
+        dz_, dr_, dn_ = dG[:, :, rows]
+        Hr = Hp[:, rows]
+        self.rec.deriv(G[:2, :, rows], dG[:2, :, rows])
+        self.act.deriv(n_, dn_)
+        dz_ *= xp.subtract(Hr, n_)
+        dr_ *= HU[:, rows] if after else Hr
+        dn_ *= xp.subtract(1, z_)
+        dh = self.dh[rows]
+        for t in reversed(self.order):
+            g, skip = self._arrive(t, dh, ghs, rows, live)
+            z, r = G[0, t, rows], G[1, t, rows]
+            d = dG[:, t, rows]
+            d[::2] *= g  # dz and dn
+            dh_prev = g * z
+            if after:
+                d[1] *= d[2]
+                e = dHU[:, t, rows]
+                e[:2] = d[:2]
+                xp.multiply(d[2], r, out=e[2])
+                dh_prev += xp.matmul(e, U4T, out=rec).sum(axis=0)
+            else:
+                drh = d[2] @ U4T[2]
+                d[1] *= drh
+                drh *= r
+                dh_prev += drh
+                dh_prev += xp.matmul(d[:2], U4T[:2], out=rec[:2]).sum(axis=0)
+            if skip is not None:
+                dh_prev += skip
+            dh = dh_prev
+        self.dh[rows] = dh
