@@ -17,7 +17,7 @@ import statistics
 
 import numpy as np
 
-from .common import emit, machine, measure
+from .common import emit, machine, measure, torch_sgd_epoch
 
 
 def _rss_mb():
@@ -70,18 +70,9 @@ def torch_runners(x, y, batch):
     import torch
 
     net = torch_model()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
-    yt = torch.from_numpy(y.astype(np.int64))
-
-    def train():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
-            opt.zero_grad()
-            loss_fn(net(xt[idx]), yt[idx]).backward()
-            opt.step()
+    x = x.transpose(0, 3, 1, 2).copy()  # NCHW, converted once like a data loader would
+    train = torch_sgd_epoch(net, list(net.parameters()), x, y, batch)
+    xt = torch.from_numpy(x)
 
     def infer():
         with torch.no_grad():

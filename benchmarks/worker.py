@@ -11,9 +11,9 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import sys
-import time
+
+from .common import measure
 
 
 def peak_rss_mb():
@@ -40,17 +40,6 @@ def reset_peak_rss():
         return False
 
 
-def timed(run, repeats):
-    """Median seconds of ``run()`` over ``repeats`` calls, after one warm-up call."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
-
-
 def sgemm(threads, repeats):
     """The BLAS ceiling: float32 GEMM GFLOP/s of NumPy's BLAS, for a 1024^3 product and for the
     very GEMMs of one MLP training step (batch 100), which bound what the MLP can reach."""
@@ -59,7 +48,7 @@ def sgemm(threads, repeats):
     rng = np.random.default_rng(0)
     a, b = rng.random((1024, 1024), dtype=np.float32), rng.random((1024, 1024), dtype=np.float32)
     out = np.empty((1024, 1024), np.float32)
-    square, _ = timed(lambda: np.matmul(a, b, out=out), max(repeats, 3))
+    square, _ = measure(lambda: np.matmul(a, b, out=out), max(repeats, 3))
     n, dims = 100, [(784, 500), (500, 500), (500, 10)]
     xs = [rng.random((n, i), dtype=np.float32) for i, _ in dims]
     ws = [rng.random(d, dtype=np.float32) for d in dims]
@@ -77,7 +66,7 @@ def sgemm(threads, repeats):
         for _ in range(10):
             step()
 
-    shaped, _ = timed(many, max(repeats, 3))
+    shaped, _ = measure(many, max(repeats, 3))
     return {"sgemm_1024_gflops": round(2 * 1024**3 / square / 1e9, 1),
             "sgemm_mlp_shapes_gflops": round(10 * flops / shaped / 1e9, 1), "threads": threads}
 
@@ -108,8 +97,8 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
     base = current_rss_mb()  # interpreter + framework + data, before any model exists
     reset_peak_rss()
     train, infer = RUNNERS[framework](workload, x, y, batch, device)
-    t_train, train_times = timed(train, repeats)
-    t_infer, infer_times = timed(infer, repeats)
+    t_train, train_times = measure(train, repeats)
+    t_infer, infer_times = measure(infer, repeats)
     peak = peak_rss_mb()
     extra = {"device": device}
     if device == "gpu":

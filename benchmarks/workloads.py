@@ -13,6 +13,8 @@ infers in batches collecting the outputs as one host array, as ``model.predict``
 """
 import numpy as np
 
+from .common import torch_sgd_epoch
+
 WORKLOADS = {
     #  name: (input shape per sample, batch, samples per timed epoch, quick samples)
     "mlp": ((784,), 100, 6000, 200),
@@ -105,7 +107,7 @@ class _LastStep:
 
 def torch_runners(name, x, y, batch, device="cpu"):
     """On ``device="gpu"`` the network lives on CUDA and each batch is copied there from host
-    memory, as threestep's ``fit`` does; ``sync`` waits for queued kernels before a timer stops."""
+    memory, as threestep's ``fit`` does, and an epoch waits for queued kernels before it returns."""
     import torch
 
     nn = torch.nn
@@ -125,19 +127,8 @@ def torch_runners(name, x, y, batch, device="cpu"):
     dev = torch.device("cuda" if device == "gpu" else "cpu")
     for module in ([net] if name in ("mlp", "cnn") else [net.rnn, net.head]):
         module.to(dev)
-    opt = torch.optim.SGD(params, lr=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-
-    def train():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
-            opt.zero_grad()
-            loss_fn(net(xt[idx].to(dev)), yt[idx].to(dev)).backward()
-            opt.step()
-        sync()
+    train = torch_sgd_epoch(net, params, x, y, batch, device=dev)
+    xt = torch.from_numpy(x)
 
     def infer():
         with torch.no_grad():
