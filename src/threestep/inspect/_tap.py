@@ -9,7 +9,6 @@ from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, DataError, ShapeError
 from ..layers.base import carry_mask
-from ..layers.symbolic import SymbolicTensor
 
 
 def find_layer(model, layer, caller):
@@ -91,25 +90,12 @@ def layer_outputs(model, x, layers, logits=False, training=False):
                 if len(found) == len(wanted):
                     return [found[id(lay)] for lay in layers]
     else:
-        graph = model._graph
-        values = {graph.inputs[0].uid: x}
-
-        def value(structure):
-            if isinstance(structure, (list, tuple)):
-                return [value(s) for s in structure]
-            return values[structure.uid] if isinstance(structure, SymbolicTensor) else structure
-
-        for node in graph.nodes:
-            kwargs = {k: value(v) for k, v in node.kwargs.items()}
-            out = run(node.layer, value(node.inputs), **kwargs)
-            if not isinstance(out, (list, tuple)) and not isinstance(node.inputs, (list, tuple)):
-                out = carry_mask(value(node.inputs), out)
+        first = next((n for n in model._graph.nodes if n.layer is layers[0]), None)
+        for node, out in model._graph.steps([x], training, logits_node=first if logits else None):
             if id(node.layer) in wanted and id(node.layer) not in found:
                 found[id(node.layer)] = out[0] if isinstance(out, (list, tuple)) else out
                 if len(found) == len(wanted):
                     return [found[id(lay)] for lay in layers]
-            for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
-                values[t.uid] = v
     missing = [lay.name for lay in layers if id(lay) not in found]
     raise ConfigError(f"Layer(s) {missing} are not in model {model.name!r}.")
 

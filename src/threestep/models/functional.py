@@ -68,20 +68,31 @@ class GraphNetwork:
 
     def run(self, x, training, logits=False):
         """The forward pass on Tensors ``x`` (one per input)."""
+        last = self.outputs[0].node if len(self.outputs) == 1 else None
+        values = {}
+        for _ in self.steps(x, training, logits_node=last if logits else None, values=values):
+            pass
+        outs = [values[t.uid] for t in self.outputs]
+        return outs if len(outs) > 1 else outs[0]
+
+    def steps(self, x, training, logits_node=None, values=None):
+        """The forward pass one node at a time: yields ``(node, out)`` after each layer call,
+        so a caller can stop at a hidden layer (``threestep.inspect``). ``logits_node`` stops
+        before its activation; ``values`` (a dict, filled in) maps tensor uids to Tensors."""
         x = _as_list(x)
         if len(x) != len(self.inputs):
             raise ShapeError(f"The model has {len(self.inputs)} input(s) but received {len(x)}.")
-        values = {t.uid: v for t, v in zip(self.inputs, x)}
+        values = {} if values is None else values
+        values.update({t.uid: v for t, v in zip(self.inputs, x)})
 
         def value(structure):
             if isinstance(structure, (list, tuple)):
                 return [value(s) for s in structure]
             return values[structure.uid] if isinstance(structure, SymbolicTensor) else structure
 
-        last = self.outputs[0].node if len(self.outputs) == 1 else None
         for node in self.nodes:
             kwargs = {k: value(v) for k, v in node.kwargs.items()}
-            if logits and node is last:
+            if node is logits_node:
                 out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
             else:
                 out = node.layer.call(value(node.inputs), training=training, **kwargs)
@@ -89,8 +100,7 @@ class GraphNetwork:
                 out = carry_mask(value(node.inputs), out)
             for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[t.uid] = v
-        outs = [values[t.uid] for t in self.outputs]
-        return outs if len(outs) > 1 else outs[0]
+            yield node, out
 
     # ------------------------------------------------------------------ config
     def get_config(self, name):
