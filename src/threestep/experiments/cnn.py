@@ -3,7 +3,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 #: Fashion-MNIST paper (Xiao et al. 2017, Table 3 / README benchmarks), test accuracy.
 PAPER = {"logistic regression": "~0.84", "MLP(100, relu)": "0.871", "CNN": "0.876-0.916 (2 conv + pooling)"}
@@ -17,19 +18,9 @@ def lecture_cnn(input_shape, classes):
     For 28x28 inputs the shapes are the lecture's 25x26x26 -> 25x13x13 -> 50x11x11 -> 50x5x5;
     small inputs (the 8x8 digits) use 'same' padding so that two poolings still fit.
     """
-    from ..layers import Conv2D, Dense, Flatten, MaxPooling2D  # noqa: PLC0415
-    from ..models import Sequential  # noqa: PLC0415
+    from ..models.builtin import build_builtin  # noqa: PLC0415
 
-    padding = "valid" if input_shape[0] >= 16 else "same"
-    return Sequential([
-        Conv2D(25, 3, activation="relu", padding=padding, input_shape=input_shape, name="conv1"),
-        MaxPooling2D(2, name="pool1"),
-        Conv2D(50, 3, activation="relu", padding=padding, name="conv2"),
-        MaxPooling2D(2, name="pool2"),
-        Flatten(name="flatten"),
-        Dense(100, activation="relu", name="dense"),
-        Dense(classes, activation="softmax", name="output"),
-    ])
+    return build_builtin("lecture-cnn", input_shape, classes)
 
 
 @experiment("fashion-baselines", """The lecture's models on Fashion-MNIST land where the dataset paper's benchmark
@@ -88,7 +79,7 @@ def what_cnn_learns(out_dir, quick, seed):
     for penalty in (0.0, l1):
         cls = activation_maximization(model, None, list(range(data.classes)), steps=steps, lr=0.05, l1=penalty,
                                       seed=seed)
-        flt = activation_maximization(model, "conv2", filters, steps=steps, lr=0.05, l1=penalty, seed=seed)
+        flt = activation_maximization(model, model.layers[2], filters, steps=steps, lr=0.05, l1=penalty, seed=seed)
         images["classes", penalty], images["filters", penalty] = cls, flt
         probs = model.predict(cls)
         target = probs[numpy.arange(data.classes), numpy.arange(data.classes)]
@@ -117,11 +108,10 @@ def what_cnn_learns(out_dir, quick, seed):
 
 
 def _plot_grid(images, filename, out_dir, data):
-    plt = pyplot()
     n = len(images)
     cols = min(n, 6)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.7 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(1.6 * cols, 1.7 * rows), squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:
