@@ -74,14 +74,10 @@ def _host_rows(a, index):
 
 
 def _cast(a, role, caller, where):
-    if a.dtype.kind == "f" and a.dtype != backend.floatx():
+    """A batch read from disk, cast and checked as ``checks.prepare_inputs`` does whole arrays."""
+    if a.dtype != backend.floatx() and (a.dtype.kind == "f" or role == "x"):
         a = a.astype(backend.floatx())
-    elif role == "x" and a.dtype != backend.floatx():
-        a = a.astype(backend.floatx())
-    if a.dtype.kind == "f" and not bool(numpy.isfinite(a).all()):
-        bad = numpy.argwhere(~numpy.isfinite(a))[0]
-        raise DataError(f"{caller}: {role} of {where} contains NaN or infinite values (first at batch position "
-                        f"{tuple(int(i) for i in bad)}). Clean the data on disk, or impute in your generator.")
+    checks.check_finite(a, f"{role} of {where}", caller)
     return a
 
 
