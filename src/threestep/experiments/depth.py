@@ -4,7 +4,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 
 @experiment("deep-vs-fat", """With the same number of parameters, a thin and tall network (L x N) beats a fat and
@@ -47,8 +48,7 @@ def deep_vs_fat(out_dir, quick, seed):
 
 
 def _plot(rows, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for name in dict.fromkeys(r["data"] for r in rows):
         mine = [r for r in rows if r["data"] == name]
         ax.plot([r["params"] for r in mine], [r["deep test error %"] for r in mine], "o-", label=f"{name}: deep")
@@ -116,8 +116,7 @@ def layer_gradient_norms(model, x, y):
 
 
 def _plot_depth(rows, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for activation in ("sigmoid", "relu"):
         mine = [r for r in rows if r["activation"] == activation]
         ax.plot([r["hidden layers"] for r in mine], [r["train accuracy"] for r in mine], "o-", label=activation)
@@ -128,8 +127,7 @@ def _plot_depth(rows, out_dir):
 
 
 def _plot_norms(norms, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for activation, values in norms.items():
         ax.semilogy(range(1, len(values) + 1), values, "o-", label=activation)
     ax.set_xlabel("layer (1 = next to the input)")

@@ -6,7 +6,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 
 # ---------------------------------------------------------------------------- dropout
@@ -92,8 +93,7 @@ def _ensemble_check(seed, m):
 
 
 def _plot_dropout(curves, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for p, h in curves.items():
         ax.plot(h["accuracy"], label=f"train, dropout {p}")
     ax.set_xlabel("epoch")
@@ -139,8 +139,7 @@ def regularization(out_dir, quick, seed):
 
 
 def _plot_histograms(kernels, out_dir):
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(kernels), figsize=(4 * len(kernels), 3.2), sharex=True)
+    fig, axes = subplots(1, len(kernels), figsize=(4 * len(kernels), 3.2), sharex=True)
     limit = max(numpy.abs(w).max() for w in kernels.values())
     for ax, (name, w) in zip(axes, kernels.items()):
         ax.hist(w, bins=81, range=(-limit, limit))
@@ -196,8 +195,7 @@ def early_stopping(out_dir, quick, seed):
 
 
 def _plot_losses(history, best, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     epochs = numpy.arange(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["loss"], label="training loss")
     ax.plot(epochs, history["val_loss"], label="validation loss")

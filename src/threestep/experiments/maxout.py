@@ -3,7 +3,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 
 def relu_net(input_dim, hidden, classes):
@@ -97,8 +98,7 @@ def maxout(out_dir, quick, seed):
 
 
 def _plot(grid, acts, out_dir):
-    plt = pyplot()
-    fig, axes = plt.subplots(1, acts.shape[1], figsize=(2.2 * acts.shape[1], 2.4))
+    fig, axes = subplots(1, acts.shape[1], figsize=(2.2 * acts.shape[1], 2.4))
     for j, ax in enumerate(axes):
         ax.plot(grid, acts[:, j])
         ax.set_title(f"unit {j + 1}", fontsize=9)

@@ -7,7 +7,8 @@ import numpy
 from ..callbacks import Callback
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 
 class _BatchLosses(Callback):
@@ -68,8 +69,7 @@ def _describe(optimizer):
 
 
 def _plot_curves(curves, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     for name, losses in curves.items():
         losses = numpy.asarray(losses)
         k = max(1, len(losses) // 100)  # smooth over ~1% of the run
@@ -167,10 +167,9 @@ def rnn_error_surface(out_dir, quick, seed):
 
 
 def _plot_surface(out_dir):
-    plt = pyplot()
     w = numpy.linspace(0.95, 1.01, 601)
     loss = (w ** 999 - 1.0) ** 2
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.semilogy(w, loss + 1e-12)
     ax.axvline(1.0, color="gray", linestyle=":")
     ax.set_xlabel("w")
@@ -179,8 +178,7 @@ def _plot_surface(out_dir):
 
 
 def _plot_training(trajectories, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for name, (ws, _) in trajectories.items():
         ws = numpy.asarray(ws, dtype="float64")
         ax.plot(numpy.sign(ws) * numpy.log10(1 + numpy.abs(ws)), ".-", label=name)

@@ -3,7 +3,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 #: A model "solves" the adding problem when its test MSE is below this (the always-1 baseline is 1/6 ~ 0.167).
 SOLVED_MSE = 0.05
@@ -68,8 +69,7 @@ def lstm_vs_rnn(out_dir, quick, seed):
 
 
 def _plot(curves, lengths, kinds, out_dir):
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(lengths), figsize=(4 * len(lengths), 3.2), squeeze=False)
+    fig, axes = subplots(1, len(lengths), figsize=(4 * len(lengths), 3.2), squeeze=False)
     for ax, T in zip(axes[0], lengths):
         for kind in kinds:
             ax.plot(numpy.arange(1, len(curves[kind, T]) + 1), curves[kind, T], label=kind)

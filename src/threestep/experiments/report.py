@@ -1,33 +1,17 @@
 """Writing an experiment's ``report.md``, ``results.json`` and PNG plots.
 
-Plots use matplotlib's headless ``Agg`` backend, imported only when an experiment draws,
-so ``import threestep`` never needs matplotlib.
+Plots are drawn on matplotlib's ``Agg`` canvas without pyplot (``utils.plotting.subplots``),
+imported only when an experiment draws, so ``import threestep`` never needs matplotlib.
 """
 import json
 import math
 import os
 
-from ..errors import ConfigError
-
-
-def pyplot():
-    """matplotlib.pyplot on the headless Agg backend (imported lazily)."""
-    try:
-        import matplotlib  # noqa: PLC0415
-    except ImportError as exc:
-        raise ConfigError("The experiments draw their plots with matplotlib, which is not installed. Install it "
-                          "with `pip install matplotlib` (or `pip install threestep[plot]`).") from exc
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
-
 
 def save_figure(fig, out_dir, filename):
-    """Save ``fig`` as ``out_dir/filename`` and close it; returns the file name."""
+    """Save ``fig`` as ``out_dir/filename``; returns the file name."""
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, filename), dpi=90)
-    pyplot().close(fig)
     return filename
 
 

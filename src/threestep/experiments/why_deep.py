@@ -5,7 +5,8 @@ import numpy
 
 from . import common
 from .base import Result, experiment
-from .report import pyplot, save_figure
+from ..utils.plotting import subplots
+from .report import save_figure
 
 
 # ---------------------------------------------------------------------------- the carpet
@@ -74,8 +75,7 @@ def data_efficiency(out_dir, quick, seed):
 
 
 def _plot_maps(truth, maps, sizes, out_dir):
-    plt = pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(9, 6))
+    fig, axes = subplots(2, 3, figsize=(9, 6))
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -160,8 +160,7 @@ def parity(out_dir, quick, seed):
 
 
 def _plot_parity(rows, depths, out_dir):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ds = [r["d bits"] for r in rows]
     for depth in depths:
         key = f"units needed, {depth} hidden layer{'s' if depth > 1 else ''}"

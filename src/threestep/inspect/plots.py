@@ -1,31 +1,20 @@
 """PNG plots for ``threestep.inspect``: image grids, hidden-layer projections, LR range tests.
 
-matplotlib is imported only when a plot is drawn, with the headless ``Agg`` backend, so
-``import threestep`` never needs it. Every function writes ``path`` and returns it.
+matplotlib is imported only when a plot is drawn, and figures are drawn on the ``Agg`` canvas
+without pyplot (``utils.plotting``), so ``import threestep`` never needs it. Every function writes ``path`` and returns it.
 """
 import math
 import os
 
 import numpy
 
-
-def _pyplot():
-    try:
-        import matplotlib  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("threestep.inspect plots need matplotlib: pip install matplotlib") from exc
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
+from ..utils.plotting import subplots
 
 
 def _save(fig, path):
-    plt = _pyplot()
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -74,11 +63,10 @@ def plot_image_grid(images, path, titles=None, cols=None, cmap="gray", suptitle=
         from ..errors import ConfigError  # noqa: PLC0415
 
         raise ConfigError(f"plot_image_grid: {len(titles)} titles for {len(images)} images.")
-    plt = _pyplot()
     n = len(images)
     cols = int(cols or math.ceil(math.sqrt(n)))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + (0.3 if suptitle else 0)), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + (0.3 if suptitle else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -104,10 +92,11 @@ def plot_projection(points, labels, path, title=None, class_names=None):
         from ..errors import ShapeError  # noqa: PLC0415
 
         raise ShapeError(f"plot_projection: {len(labels)} labels for {len(points)} points.")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = subplots(figsize=(5.5, 4.5))
     classes = numpy.unique(labels)
-    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    from matplotlib import colormaps  # noqa: PLC0415  (present: subplots needed it)
+
+    cmap = colormaps["tab10" if len(classes) <= 10 else "tab20"]
     for i, c in enumerate(classes):
         sel = labels == c
         name = class_names[int(c)] if class_names is not None else str(c)
@@ -122,8 +111,7 @@ def plot_projection(points, labels, path, title=None, class_names=None):
 
 def plot_lr_range(lrs, losses, path, suggested_lr=None, smoothed=None):
     """Loss against learning rate on a log x axis, with the suggested LR marked."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     ax.plot(lrs, losses, lw=1, alpha=0.5, label="loss")
     if smoothed is not None:
         ax.plot(lrs, smoothed, lw=1.5, label="smoothed loss")

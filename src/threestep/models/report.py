@@ -88,16 +88,11 @@ def classification_report(y_true, y_pred, n_classes, class_names=None, digits=2)
 
 def plot_confusion_matrix(cm, path, class_names=None, title="Confusion matrix"):
     """Write a PNG of the confusion matrix (counts in each cell, true classes as rows)."""
-    try:
-        import matplotlib  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("evaluate_report(path=...) needs matplotlib: pip install matplotlib") from exc
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from ..utils.plotting import subplots  # noqa: PLC0415  (matplotlib is optional)
 
     n = len(cm)
     names = [str(c) for c in (class_names if class_names is not None else range(n))]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    fig, ax = subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
     image = ax.imshow(cm, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if
@@ -114,7 +109,6 @@ def plot_confusion_matrix(cm, path, class_names=None, title="Confusion matrix"):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

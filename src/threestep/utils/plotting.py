@@ -35,6 +35,12 @@ def new_figure(figsize=(6, 4)):
     return fig
 
 
+def subplots(nrows=1, ncols=1, figsize=(6, 4), **kwargs):
+    """``pyplot.subplots`` without pyplot: a ``new_figure`` and its axes (``Figure.subplots`` arguments)."""
+    fig = new_figure(figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
 NOT_CURVES = ("lr", "learning_rate", "wall_time", "epoch_time", "epoch")  # per-epoch columns that are not metrics
 
 
