@@ -9,6 +9,7 @@ multiplies in dh (and dc). Both time loops run on row blocks of the batch, one p
 where more than one is allowed (``_threads``); the same rows follow the same operations.
 """
 from .. import backend
+from . import kernels
 from ._threads import even, run
 from .recurrent_base import Recurrent
 
@@ -64,9 +65,17 @@ class LSTM(Recurrent):
         p, off = self.p, self.off
         masked = self.m is not None
         tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
+        fused = self._fused_step(rows, tmp_c, tmp_h)
         for t in self.order:
             c = Cs[t + off, rows]
             g = xp.matmul(XH[t + off, rows], WU, out=G[:, t, rows])
+            if fused is not None:
+                c_new, h_new = fused(t)
+                if masked:
+                    self._emit(t, h_new, hs, rows)
+                    self._commit(t, Hs, h_new, rows)
+                    self._commit(t, Cs, c_new, rows)
+                continue
             i, f, o, cand = g
             if self.halved:
                 self.rec.apply_halved_(g[:3])
@@ -92,6 +101,25 @@ class LSTM(Recurrent):
                 self._commit(t, Cs, c_new, rows)
         if not masked:  # the outputs are the states: one copy instead of one per step
             self._emit_all(Hs, hs, rows)
+
+    def _fused_step(self, rows, tmp_c, tmp_h):
+        """``step(t) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
+        or None where the NumPy code serves (float64, CuPy, peepholes, other activations)."""
+        G, Cs, Hs, TC = self.G, self.Cs, self.Hs, self.TC
+        if not (self.halved and self.act.name == "tanh" and kernels.enabled(G, Cs, self.XH, TC)):
+            return None
+        r0, R, U = rows.start or 0, Cs[0, rows].shape[0], G.shape[3]
+        fG, fC, fTC, fH = kernels.Flat(G), kernels.Flat(Cs), kernels.Flat(TC), kernels.Flat(Hs)
+        masked, off = self.m is not None, self.off
+        fc, fh = (kernels.Flat(tmp_c), kernels.Flat(tmp_h)) if masked else (fC, fH)
+
+        def step(t):
+            new_c = (fc, fc.start) if masked else (fC, fC.at(t + 1 - off, r0))
+            new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
+            kernels.lstm_step(fG, t, r0, R, U, (fC, fC.at(t + off, r0)), new_c,
+                              (fTC, fTC.at(t, r0)), new_h)
+            return (tmp_c, tmp_h) if masked else (None, None)
+        return step
 
     def backward(self, ghs, gh, gc):
         xp = backend.get_array_module(ghs)
@@ -136,7 +164,16 @@ class LSTM(Recurrent):
         dc_ *= i_
         dTC[:, rows] *= o_
         dh, dc = self.dh[rows], self.dc[rows]
+        fused = (m is None and p is None and kernels.enabled(G, dG, dTC, ghs, dh, dc)
+                 and all(a.flags.c_contiguous for a in (ghs, dh, dc)))
+        if fused:
+            fG, fdG, fdTC, fgo = kernels.Flat(G), kernels.Flat(dG), kernels.Flat(dTC), kernels.Flat(ghs)
+            r0 = rows.start or 0
         for t in reversed(self.order):
+            if fused:  # the same math as below, in one Numba kernel (see kernels)
+                kernels.lstm_back_step(fdG, fG, t, r0, dh, fgo, live[t], fdTC, dc)
+                dh = xp.matmul(dG[:, t, rows], U4T, out=rec).sum(axis=0)
+                continue
             g, skip = self._arrive(t, dh, ghs, rows, live)
             f = G[1, t, rows]
             d = dG[:, t, rows]

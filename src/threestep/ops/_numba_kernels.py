@@ -1,0 +1,94 @@
+"""The Numba kernels behind ``ops.kernels`` (imported only on first use: importing Numba
+costs ~0.5 s, which ``import threestep`` should not pay). See ``kernels`` for why and how."""
+import numba
+import numpy as np
+
+_jit = numba.njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+_inline = numba.njit(inline="always", fastmath=True, error_model="numpy", cache=True)
+_f = np.float32
+# Eigen's generic_fast_tanh_float: odd 13/6 rational function, clamped at +-7.9 (where it reaches 1 - 2.4e-7).
+_LIM = _f(7.90531110763549805)
+_A = tuple(_f(c) for c in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                           4.89352455891786e-03))
+_B = tuple(_f(c) for c in (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+                           4.89352518554385e-03))
+_a0, _a1, _a2, _a3, _a4, _a5, _a6 = _A
+_b0, _b1, _b2, _b3 = _B
+_HALF = _f(0.5)
+
+
+@_inline
+def _tanh(x):
+    x = x if x < _LIM else _LIM
+    x = x if x > -_LIM else -_LIM
+    x2 = x * x
+    p = ((((((_a0 * x2 + _a1) * x2 + _a2) * x2 + _a3) * x2 + _a4) * x2 + _a5) * x2 + _a6) * x
+    return p / (((_b0 * x2 + _b1) * x2 + _b2) * x2 + _b3)
+
+
+@_jit
+def tanh_rows(A, a0, ars, R, U):
+    for r in range(R):
+        a = A[a0 + r * ars:a0 + r * ars + U]
+        for k in range(U):
+            a[k] = _tanh(a[k])
+
+
+@_jit
+def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
+    for r in range(R):
+        gi = g0 + r * grs
+        i = G[gi:gi + U]
+        f = G[gi + gs:gi + gs + U]
+        o = G[gi + 2 * gs:gi + 2 * gs + U]
+        g = G[gi + 3 * gs:gi + 3 * gs + U]
+        cp = Cp[cp0 + r * cprs:cp0 + r * cprs + U]
+        cn = Cn[cn0 + r * cnrs:cn0 + r * cnrs + U]
+        tc = TC[tc0 + r * tcrs:tc0 + r * tcrs + U]
+        h = H[h0 + r * hrs:h0 + r * hrs + U]
+        # one loop per quantity: each is a unit-stride loop that LLVM vectorises
+        for k in range(U):
+            i[k] = _tanh(i[k]) * _HALF + _HALF
+        for k in range(U):
+            f[k] = _tanh(f[k]) * _HALF + _HALF
+        for k in range(U):
+            o[k] = _tanh(o[k]) * _HALF + _HALF
+        for k in range(U):
+            g[k] = _tanh(g[k])
+        for k in range(U):
+            cn[k] = f[k] * cp[k] + i[k] * g[k]
+        for k in range(U):
+            tc[k] = _tanh(cn[k])
+        for k in range(U):
+            h[k] = o[k] * tc[k]
+
+
+@_jit
+def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U):
+    for r in range(R):
+        di = D[d0 + r * drs:d0 + r * drs + U]
+        df = D[d0 + gs + r * drs:d0 + gs + r * drs + U]
+        do = D[d0 + 2 * gs + r * drs:d0 + 2 * gs + r * drs + U]
+        dg = D[d0 + 3 * gs + r * drs:d0 + 3 * gs + r * drs + U]
+        f = G[f0 + r * frs:f0 + r * frs + U]
+        dt = DT[dt0 + r * dtrs:dt0 + r * dtrs + U]
+        h = dh[r]
+        c = dc[r]
+        if live:
+            go = Go[go0 + r * gors:go0 + r * gors + U]
+            for k in range(U):
+                h[k] += go[k]
+        for k in range(U):
+            do[k] *= h[k]
+        for k in range(U):
+            c[k] = h[k] * dt[k] + c[k]
+        for k in range(U):
+            di[k] *= c[k]
+        for k in range(U):
+            df[k] *= c[k]
+        for k in range(U):
+            dg[k] *= c[k]
+        for k in range(U):
+            c[k] *= f[k]
+

@@ -1,0 +1,135 @@
+"""The fused Numba kernels (ops.kernels) against the NumPy path they replace, in float32."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import threestep.ops._threads as threads
+import threestep.ops.kernels as kernels
+from threestep.autograd import Tensor
+from test_recurrent_ops import OURS, general_mask, make_inputs
+
+needs_numba = pytest.mark.skipif(not kernels.available(), reason="Numba is not installed or THREESTEP_NUMBA=0")
+
+
+@needs_numba
+def test_fast_tanh_matches_float64_tanh():
+    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, 1e-30, -1e-30, 7.9, 8.0, 50.0, -50.0]])
+    a = x.astype(np.float32).reshape(1, -1)
+    kernels.tanh_rows_(a)
+    ref = np.tanh(x.astype(np.float32).astype(np.float64))
+    assert np.abs(a.ravel() - ref).max() < 5e-7
+    assert np.all(np.abs(a) <= 1)
+    np.testing.assert_allclose(a.ravel()[x.size - 2:], [1, -1], atol=2.5e-7)  # saturated
+    sym = -x.astype(np.float32).reshape(1, -1)
+    kernels.tanh_rows_(sym)
+    np.testing.assert_array_equal(sym, -a)  # odd
+
+
+@needs_numba
+def test_tanh_rows_on_a_strided_view_touches_only_the_view():
+    buf = np.full((5, 12), 3.0, np.float32)
+    view = buf[1:4, 2:7]
+    kernels.tanh_rows_(view)
+    np.testing.assert_allclose(view, np.tanh(np.float32(3.0)), rtol=1e-6)
+    outside = np.ones_like(buf, bool)
+    outside[1:4, 2:7] = False
+    assert np.all(buf[outside] == 3.0)
+
+
+def _run(kind, arrays, **kwargs):
+    ts = {k: Tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
+    outs = OURS[kind](**ts, **kwargs)
+    g = np.random.default_rng(1)
+    loss = 0
+    for o in outs:
+        loss = loss + (o * Tensor(g.standard_normal(o.shape).astype(np.float32))).sum()
+    loss.backward()
+    return [o.numpy() for o in outs], {k: t.grad for k, t in ts.items()}
+
+
+def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
+    """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
+    counts = {}
+    for name in ("lstm_step", "lstm_back_step"):
+        real = getattr(kernels, name)
+
+        def counted(*a, _real=real, _name=name):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _real(*a)
+        monkeypatch.setattr(kernels, name, counted)
+    fused = _run(kind, arrays, **call)
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    plain = _run(kind, arrays, **call)
+    return fused, plain, counts
+
+
+@needs_numba
+@pytest.mark.parametrize("blocks", [1, 3], ids=["one-block", "three-blocks"])
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_fused_lstm_steps_match_the_numpy_path(masked, reverse, blocks, monkeypatch):
+    """Outputs and every gradient of the LSTM with the Numba step kernels equal the NumPy
+    path's in float32 (to the fast tanh's ~3e-7), for masks, reverse time and row blocks."""
+    rng = np.random.default_rng(0)
+    n, t, kind = 7, 9, "lstm"
+    arrays = {k: v for k, v in make_inputs(rng, kind, n=n, t=t, dtype=np.float32).items() if v is not None}
+    call = {"mask": general_mask(rng, n=n, t=t) if masked else None, "reverse": reverse}
+    if blocks > 1:
+        monkeypatch.setattr(threads, "MIN_ROWS", 2)
+        monkeypatch.setattr(threads, "blas_threads", lambda: blocks)
+    (outs, grads), (ref_outs, ref_grads), counts = _fused_vs_numpy(kind, arrays, monkeypatch, **call)
+    assert counts.get("lstm_step") == t * blocks  # the forward kernel ran every step of every block
+    if not masked:
+        assert counts.get("lstm_back_step") == t * blocks
+    for a, b in zip(outs, ref_outs):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+    for k in arrays:
+        scale = np.abs(ref_grads[k]).max()
+        np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-4, atol=1e-5 * scale, err_msg=k)
+
+
+@needs_numba
+def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch):
+    """The forward kernel knows only sigmoid gates and tanh; the backward kernel only needs the
+    stored derivative factors, so it serves any activation, but not float64 or peepholes."""
+    rng = np.random.default_rng(0)
+    calls = {"lstm_step": 0, "lstm_back_step": 0}
+    for name in calls:
+        real = getattr(kernels, name)
+
+        def counted(*a, _real=real, _name=name):
+            calls[_name] += 1
+            return _real(*a)
+        monkeypatch.setattr(kernels, name, counted)
+    for dtype, kwargs, forward, back in [(np.float64, {}, 0, 0), (np.float32, {"peephole": True}, 0, 0),
+                                         (np.float32, {"activation": "relu"}, 0, 3),
+                                         (np.float32, {"recurrent_activation": "hard_sigmoid"}, 0, 3),
+                                         (np.float32, {}, 3, 3)]:
+        for name in calls:
+            calls[name] = 0
+        arrays = {k: v for k, v in make_inputs(rng, "lstm", n=4, t=3, dtype=dtype,
+                                               peephole=kwargs.get("peephole", False)).items() if v is not None}
+        call = {k: v for k, v in kwargs.items() if k != "peephole"}
+        outs, grads = _run("lstm", arrays, **call)
+        assert calls == {"lstm_step": forward, "lstm_back_step": back}, (dtype, kwargs)
+        assert all(np.isfinite(g).all() for g in grads.values())
+
+
+def test_threestep_numba_0_turns_the_kernels_off():
+    env = dict(os.environ, THREESTEP_NUMBA="0")
+    out = subprocess.run([sys.executable, "-c", "import threestep.ops.kernels as k; print(k.available())"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_enabled_only_for_numpy_float32():
+    if not kernels.available():
+        assert not kernels.enabled(np.zeros(3, np.float32))
+        return
+    assert kernels.enabled(np.zeros(3, np.float32), np.zeros((2, 2), np.float32))
+    assert not kernels.enabled(np.zeros(3, np.float64))
+    assert not kernels.enabled(np.zeros(3, np.float32), np.zeros(3, np.float64))
