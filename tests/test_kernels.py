@@ -133,3 +133,78 @@ def test_enabled_only_for_numpy_float32():
     assert kernels.enabled(np.zeros(3, np.float32), np.zeros((2, 2), np.float32))
     assert not kernels.enabled(np.zeros(3, np.float64))
     assert not kernels.enabled(np.zeros(3, np.float32), np.zeros(3, np.float64))
+
+
+# ---------------------------------------------------------------- ReLU and the optimizer updates
+@needs_numba
+def test_relu_kernel_matches_numpy_relu_including_the_kink(monkeypatch):
+    from threestep.ops import relu
+
+    x = np.random.default_rng(0).standard_normal((6, 5, 4)).astype(np.float32)
+    x[0, 0, :2] = 0.0  # subgradient 0 at the kink, as PyTorch
+    gy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+
+    def run():
+        t = Tensor(x.copy(), requires_grad=True)
+        y = relu(t)
+        (y * Tensor(gy)).sum().backward()
+        return y.numpy(), t.grad
+    y, g = run()
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    y_ref, g_ref = run()
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(g, g_ref)
+    assert g[0, 0, 0] == 0 and g[0, 0, 1] == 0
+
+
+@needs_numba
+def test_relu_kernel_is_used_for_float32_only(monkeypatch):
+    from threestep.ops import relu
+
+    calls = []
+    real = kernels._nb[0].relu
+    monkeypatch.setattr(kernels._nb[0], "relu", lambda *a: (calls.append(a[0].dtype), real(*a))[1])
+    relu(Tensor(np.ones((2, 3), np.float32)))
+    relu(Tensor(np.ones((2, 3), np.float64)))
+    relu(Tensor(np.ones((4, 6), np.float32)[:, ::2]))  # not contiguous: NumPy path
+    assert calls == [np.float32]
+
+
+@needs_numba
+@pytest.mark.parametrize("make", [lambda O: O.SGD(0.1), lambda O: O.SGD(0.1, momentum=0.9),
+                                  lambda O: O.SGD(0.1, momentum=0.9, nesterov=True), lambda O: O.Adam(0.01),
+                                  lambda O: O.Adam(0.01, amsgrad=True), lambda O: O.Nadam(0.01)],
+                         ids=["sgd", "momentum", "nesterov", "adam", "amsgrad", "nadam"])
+def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
+    """Five steps of each optimizer on float32 parameters: the Numba updates (SGD, momentum,
+    Nesterov, Adam) equal the NumPy code's to float32 rounding; AMSGrad and Nadam keep NumPy."""
+    import threestep.optimizers as O
+
+    rng = np.random.default_rng(0)
+    shapes = [(7, 5), (5,), (3, 2, 4)]
+    p0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)]
+    counted = {"n": 0}
+    for name in ("sgd", "sgd_momentum", "adam"):
+        real = getattr(kernels._nb[0], name)
+        monkeypatch.setattr(kernels._nb[0], name,
+                            lambda *a, _r=real: (counted.__setitem__("n", counted["n"] + 1), _r(*a))[1])
+
+    def run():
+        params = [Tensor(p.copy(), requires_grad=True) for p in p0]
+        opt = make(O)
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = g.copy()
+            opt.apply_gradients(params)
+        return [p.data for p in params]
+    fast = run()
+    used = counted["n"]
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    ref = run()
+    kind = make(O)
+    numpy_only = isinstance(kind, O.Nadam) or getattr(kind, "amsgrad", False)
+    assert used == (0 if numpy_only else 5 * len(shapes))
+    for a, b in zip(fast, ref):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)

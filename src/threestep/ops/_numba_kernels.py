@@ -92,3 +92,49 @@ def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0,
         for k in range(U):
             c[k] *= f[k]
 
+
+
+# ---------------------------------------------------------------- flat elementwise (1-D views)
+@_jit
+def relu(x, y):
+    for k in range(x.size):
+        v = x[k]
+        y[k] = v if v > 0 else _f(0)
+
+
+@_jit
+def relu_grad(gy, y, out):
+    for k in range(gy.size):
+        out[k] = gy[k] if y[k] > 0 else _f(0)
+
+
+@_jit
+def sgd(p, g, lr):
+    for k in range(p.size):
+        p[k] -= lr * g[k]
+
+
+@_jit
+def sgd_momentum(p, g, v, lr, momentum, nesterov):
+    if nesterov:
+        for k in range(p.size):
+            vk = momentum * v[k] - lr * g[k]
+            v[k] = vk
+            p[k] += momentum * vk - lr * g[k]
+    else:
+        for k in range(p.size):
+            vk = momentum * v[k] - lr * g[k]
+            v[k] = vk
+            p[k] += vk
+
+
+@_jit
+def adam(p, g, m, v, lr_t, b1, b2, eps):
+    c1, c2 = 1 - b1, 1 - b2
+    for k in range(p.size):
+        gk = g[k]
+        mk = b1 * m[k] + c1 * gk
+        vk = b2 * v[k] + c2 * (gk * gk)
+        m[k] = mk
+        v[k] = vk
+        p[k] -= lr_t * mk / (np.sqrt(vk) + eps)

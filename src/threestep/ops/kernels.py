@@ -92,3 +92,57 @@ def lstm_back_step(dG, G, t, r0, dh, gout, live, dTC, dc):
     _nb[0].lstm_back_step(dG.buf, dG.at(0, t, r0), dG.strides[0], dG.strides[2], G.buf, G.at(1, t, r0), G.strides[2],
                     dh, gout.buf, gout.at(r0, t), gout.strides[0], bool(live),
                     dTC.buf, dTC.at(t, r0), dTC.strides[1], dc, R, U)
+
+
+# ------------------------------------------------ whole-array kernels (None: use the NumPy code)
+# Each serves NumPy float32 C-contiguous arrays only and returns None otherwise, so a caller
+# writes ``out = kernels.relu(x); if out is None: <the NumPy code>``. Measured at 1 thread:
+# ReLU forward on (100, 26, 26, 25) 1.55 ms (maximum + mask) -> 0.37 ms; an SGD step on a
+# 784x500 kernel 92 -> 45 us (no lr * grad temporary); Adam one pass instead of eight.
+def _flat(*arrays):
+    if not (enabled(*arrays) and all(a.flags.c_contiguous for a in arrays)):
+        return None
+    return [a.reshape(-1) for a in arrays]
+
+
+def relu(x):
+    """max(x, 0) as a new array, or None."""
+    flat = _flat(x)
+    if flat is None:
+        return None
+    y = np.empty_like(x)
+    _nb[0].relu(flat[0], y.reshape(-1))
+    return y
+
+
+def relu_grad(gy, y):
+    """gy where y > 0, else 0 (PyTorch's subgradient at 0), as a new array, or None."""
+    flat = _flat(gy, y)
+    if flat is None or gy.shape != y.shape:
+        return None
+    out = np.empty_like(gy)
+    _nb[0].relu_grad(flat[0], flat[1], out.reshape(-1))
+    return out
+
+
+def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
+    """The SGD update in place (with ``velocity`` when momentum is used); False where not served."""
+    flat = _flat(param, grad) if velocity is None else _flat(param, grad, velocity)
+    if flat is None or param.shape != grad.shape:
+        return False
+    f = np.float32
+    if velocity is None:
+        _nb[0].sgd(flat[0], flat[1], f(lr))
+    else:
+        _nb[0].sgd_momentum(flat[0], flat[1], flat[2], f(lr), f(momentum), bool(nesterov))
+    return True
+
+
+def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
+    """Adam's update in place (bias correction folded into ``lr_t``); False where not served."""
+    flat = _flat(param, grad, m, v)
+    if flat is None or param.shape != grad.shape:
+        return False
+    f = np.float32
+    _nb[0].adam(*flat, f(lr_t), f(beta_1), f(beta_2), f(epsilon))
+    return True

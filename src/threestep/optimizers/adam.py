@@ -2,6 +2,7 @@
 import math
 
 from .. import backend
+from ..ops import kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -47,6 +48,8 @@ class Adam(Optimizer):
         t = self.iterations
         lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
         m, v = self.slots["m"][index], self.slots["v"][index]
+        if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon):
+            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
         m *= self.beta_1
         m += (1.0 - self.beta_1) * grad
         v *= self.beta_2

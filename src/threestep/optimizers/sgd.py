@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..errors import ConfigError
+from ..ops import kernels
 from .base import Optimizer
 
 
@@ -33,10 +34,12 @@ class SGD(Optimizer):
         self._slot_names = ("momentum",) if self.momentum else ()
 
     def update_step(self, index, param, grad, lr):
+        v = self.slots["momentum"][index] if self.momentum else None
+        if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
+            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
         if not self.momentum:
             param -= lr * grad
             return
-        v = self.slots["momentum"][index]
         v *= self.momentum
         v -= lr * grad
         if self.nesterov:
