@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from .workloads import DESCRIPTIONS, WORKLOADS
+from .workloads import DESCRIPTIONS, WORKLOADS, supports
 
 FRAMEWORKS = ("threestep", "pytorch", "tinygrad")
 METRICS = ("train_samples_per_s", "infer_samples_per_s", "peak_rss_mb", "workload_mb")
@@ -42,7 +42,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def thread_env(threads, first_on_path=None):
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # NUM_CPU_THREADS: tinygrad's CPU device splits each kernel over that many threads (and its
+    # parallel compiler, which runs only in the warm-up, defaults to as many processes).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUM_CPU_THREADS"):
         env[var] = str(threads)
     paths = ([first_on_path] if first_on_path else []) + [ROOT, env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -136,6 +138,12 @@ def machine(threads, device="cpu"):
         except ImportError:
             info["cupy"] = None
     try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        info["tinygrad"] = version("tinygrad")
+    except PackageNotFoundError:
+        info["tinygrad"] = None
+    try:
         import threestep
 
         info["threestep"] = threestep.__version__
@@ -153,14 +161,17 @@ def summarize(results, workloads, frameworks):
             runs = [r for r in results if r["workload"] == w and r["framework"] == f and "error" not in r]
             errors = [r["error"] for r in results if r["workload"] == w and r["framework"] == f and "error" in r]
             if not runs:
-                row[f] = {"error": errors[0] if errors else "not run"}
+                if not errors and not supports(f, w):
+                    row[f] = {"not_applicable": f"{f} has no version of the {w} workload"}
+                else:
+                    row[f] = {"error": errors[0] if errors else "not run"}
                 continue
             row[f] = {m: statistics.median(r[m] for r in runs) for m in METRICS}
             if all("device_peak_mb" in r for r in runs):
                 row[f]["device_peak_mb"] = statistics.median(r["device_peak_mb"] for r in runs)
             row[f]["rounds"] = len(runs)
         for f in frameworks:
-            if f == "pytorch" or "error" in row[f] or "error" in row.get("pytorch", {"error": 1}):
+            if f == "pytorch" or "rounds" not in row[f] or "rounds" not in row.get("pytorch", {}):
                 continue
             for m in ("train_samples_per_s", "infer_samples_per_s", "workload_mb", "peak_rss_mb", "device_peak_mb"):
                 pairs = [(a[m], b[m]) for a in results for b in results
@@ -246,6 +257,8 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
                 os.makedirs(os.path.join(tmp, str(i)))
                 paths[f] = export_revision(f.split("@", 1)[1], os.path.join(tmp, str(i)))
         for r, w, f in schedule(workloads, frameworks, rounds):
+            if not supports(f, w):  # e.g. tinygrad's RNNs: n/a in the table, no worker, no error
+                continue
             results.append(_measure(r, w, f, rounds, threads, repeats, quick, paths.get(f), log, device, batch))
     summary = summarize(results, workloads, frameworks)
     sgemm = blas_ceiling(results)
@@ -264,4 +277,5 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
 def machine_line(info):
     return (f"{info['cpu']}, {info['cores']} cores ({info['threads']} threads per framework), "
             f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}), "
-            f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}")
+            f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}"
+            + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else ""))

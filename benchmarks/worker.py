@@ -101,8 +101,10 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
     t_infer, infer_times = measure(infer, repeats)
     peak = peak_rss_mb()
     extra = {"device": device}
-    if device == "gpu":
+    if device == "gpu" and framework != "tinygrad":
         extra["device_peak_mb"] = round(device_peak_mb(framework), 1)
+    if framework == "tinygrad":  # the device and kernel compiler it ran on, e.g. "CPU (ClangRenderer)"
+        extra["tinygrad_device"] = f"{lib.Device.DEFAULT} ({type(lib.Device[lib.Device.DEFAULT].renderer).__name__})"
     if framework == "threestep":
         extra["threestep_path"] = os.path.dirname(lib.__file__)  # which checkout was measured
     if workload == "mlp" and framework == "threestep":

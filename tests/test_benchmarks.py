@@ -51,6 +51,67 @@ def test_summary_takes_medians_and_per_round_ratios():
     assert "| 200 |" in train_row and "1.00x" in train_row and "n/a" in train_row
 
 
+def test_frameworks_without_a_workload_show_na_and_start_no_worker(monkeypatch):
+    from benchmarks.workloads import supports
+
+    assert supports("tinygrad", "mlp") and supports("tinygrad", "cnn") and not supports("tinygrad", "lstm")
+    assert all(supports(f, w) for f in ("threestep", "pytorch", "threestep@HEAD") for w in WORKLOADS)
+    started = []
+
+    def fake_worker(framework, workload, *args, **kwargs):
+        started.append((framework, workload))
+        return {"train_samples_per_s": 10.0, "infer_samples_per_s": 20.0, "peak_rss_mb": 100.0, "workload_mb": 5.0}
+
+    monkeypatch.setattr(suite, "run_worker", fake_worker)
+    monkeypatch.setattr(suite, "machine", lambda threads, device="cpu": {})
+    report = suite.run_suite(["mlp", "lstm"], ["threestep", "pytorch", "tinygrad"], 2, 1, 1, quick=True,
+                             log=lambda msg: None)
+    assert ("tinygrad", "lstm") not in started and started.count(("tinygrad", "mlp")) == 2
+    assert not any("error" in r for r in report["runs"])
+    lstm = report["summary"]["lstm"]
+    assert lstm["tinygrad"] == {"not_applicable": "tinygrad has no version of the lstm workload"}
+    assert lstm["threestep"]["train_ratio_vs_pytorch"] == 1.0
+    assert report["summary"]["mlp"]["tinygrad"]["train_ratio_vs_pytorch"] == 1.0
+    row = next(line for line in report["table"].splitlines() if line.startswith("| LSTM") and "train" in line)
+    assert row.endswith("| n/a | 1.00x | n/a |")
+
+
+def test_tinygrad_is_a_default_framework_only_where_it_imports(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    for spec, expected in ((None, ["threestep", "pytorch"]), (object(), ["threestep", "pytorch", "tinygrad"])):
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: spec if name == "tinygrad" else real(name, *a))
+        assert suite.available_frameworks() == expected
+
+
+def _tinygrad_cpu_skip_reason():
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("tinygrad") is None:
+        return "tinygrad is not installed (optional: pip install tinygrad)"
+    probe = subprocess.run([sys.executable, "-c", "from tinygrad import Tensor; "
+                            "assert (Tensor([1.0], device='CPU') + 1).numpy()[0] == 2"],
+                           capture_output=True, text=True, timeout=120)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"tinygrad imports but its CPU device does not run (it needs clang: apt-get install clang): {last}"
+    return None
+
+
+def test_tinygrad_worker_trains_and_infers_on_cpu():
+    reason = _tinygrad_cpu_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    res = suite.run_worker("tinygrad", "mlp", WORKLOADS["mlp"][3], 1, 1)
+    assert "error" not in res, res
+    assert res["framework"] == "tinygrad" and res["tinygrad_device"].startswith("CPU")
+    assert res["samples"] == WORKLOADS["mlp"][3] and res["threads"] == 1 and res["batch"] == 100
+    assert res["train_samples_per_s"] > 0 and res["infer_samples_per_s"] > 0
+    assert res["peak_rss_mb"] >= res["workload_mb"] >= 0
+
+
 def test_mlp_flops_count_forward_and_backward_gemms():
     forward = 2 * (784 * 500 + 500 * 500 + 500 * 10)
     assert mlp_flops_per_sample() == 2 * forward + 2 * (500 * 500 + 500 * 10)
