@@ -53,7 +53,7 @@ def _run(kind, arrays, **kwargs):
 def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
     """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
     counts = {}
-    for name in ("lstm_step", "lstm_back_step"):
+    for name in ("lstm_step", "lstm_back_step", "gru_step"):
         real = getattr(kernels, name)
 
         def counted(*a, _real=real, _name=name):
@@ -70,19 +70,23 @@ def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
 @pytest.mark.parametrize("blocks", [1, 3], ids=["one-block", "three-blocks"])
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-def test_fused_lstm_steps_match_the_numpy_path(masked, reverse, blocks, monkeypatch):
-    """Outputs and every gradient of the LSTM with the Numba step kernels equal the NumPy
-    path's in float32 (to the fast tanh's ~3e-7), for masks, reverse time and row blocks."""
+@pytest.mark.parametrize("kind,bias", [("lstm", True), ("gru", True), ("gru", False)],
+                         ids=["lstm", "gru", "gru-nobias"])
+def test_fused_steps_match_the_numpy_path(kind, bias, masked, reverse, blocks, monkeypatch):
+    """Outputs and every gradient of the LSTM and GRU with the Numba step kernels equal the
+    NumPy path's in float32 (to the fast tanh's ~3e-7), for masks, reverse time and row blocks."""
     rng = np.random.default_rng(0)
-    n, t, kind = 7, 9, "lstm"
-    arrays = {k: v for k, v in make_inputs(rng, kind, n=n, t=t, dtype=np.float32).items() if v is not None}
+    n, t = 7, 9
+    arrays = {k: v for k, v in make_inputs(rng, kind, n=n, t=t, dtype=np.float32, bias=bias).items()
+              if v is not None}
     call = {"mask": general_mask(rng, n=n, t=t) if masked else None, "reverse": reverse}
     if blocks > 1:
         monkeypatch.setattr(threads, "MIN_ROWS", 2)
         monkeypatch.setattr(threads, "blas_threads", lambda: blocks)
     (outs, grads), (ref_outs, ref_grads), counts = _fused_vs_numpy(kind, arrays, monkeypatch, **call)
-    assert counts.get("lstm_step") == t * blocks  # the forward kernel ran every step of every block
-    if not masked:
+    # the forward kernel ran every step of every block
+    assert counts.get("lstm_step" if kind == "lstm" else "gru_step") == t * blocks
+    if kind == "lstm" and not masked:
         assert counts.get("lstm_back_step") == t * blocks
     for a, b in zip(outs, ref_outs):
         assert a.dtype == np.float32
@@ -117,6 +121,22 @@ def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch
         outs, grads = _run("lstm", arrays, **call)
         assert calls == {"lstm_step": forward, "lstm_back_step": back}, (dtype, kwargs)
         assert all(np.isfinite(g).all() for g in grads.values())
+
+
+@needs_numba
+def test_gru_kernel_serves_only_reset_after_sigmoid_tanh_float32(monkeypatch):
+    rng = np.random.default_rng(0)
+    calls = []
+    real = kernels.gru_step
+    monkeypatch.setattr(kernels, "gru_step", lambda *a: (calls.append(1), real(*a))[1])
+    for dtype, call, expected in [(np.float64, {}, 0), (np.float32, {"reset_after": False}, 0),
+                                  (np.float32, {"recurrent_activation": "hard_sigmoid"}, 0),
+                                  (np.float32, {"activation": "relu"}, 0), (np.float32, {}, 3)]:
+        calls.clear()
+        arrays = {k: v for k, v in make_inputs(rng, "gru", n=4, t=3, dtype=dtype,
+                                               reset_after=call.get("reset_after", True)).items() if v is not None}
+        _run("gru", arrays, **call)
+        assert len(calls) == expected, (dtype, call)
 
 
 def test_threestep_numba_0_turns_the_kernels_off():

@@ -138,3 +138,37 @@ def adam(p, g, m, v, lr_t, b1, b2, eps):
         m[k] = mk
         v[k] = vk
         p[k] -= lr_t * mk / (np.sqrt(vk) + eps)
+
+
+@_jit
+def gru_step(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn, hn0, hnrs, R, U):
+    for r in range(R):
+        gi = g0 + r * grs
+        z = G[gi:gi + U]
+        rr = G[gi + gs:gi + gs + U]
+        n = G[gi + 2 * gs:gi + 2 * gs + U]
+        az = Rc[r * U:r * U + U]
+        ar = Rc[rgs + r * U:rgs + r * U + U]
+        an = Rc[2 * rgs + r * U:2 * rgs + r * U + U]
+        hu = HU[hu0 + r * hurs:hu0 + r * hurs + U]
+        hp = Hp[hp0 + r * hprs:hp0 + r * hprs + U]
+        hn = Hn[hn0 + r * hnrs:hn0 + r * hnrs + U]
+        if has_b:
+            bz, br, bn = B[0:U], B[U:2 * U], B[2 * U:3 * U]
+            for k in range(U):
+                z[k] = _tanh(z[k] + az[k] + bz[k]) * _HALF + _HALF
+            for k in range(U):
+                rr[k] = _tanh(rr[k] + ar[k] + br[k]) * _HALF + _HALF
+            for k in range(U):
+                hu[k] = an[k] + bn[k]
+        else:
+            for k in range(U):
+                z[k] = _tanh(z[k] + az[k]) * _HALF + _HALF
+            for k in range(U):
+                rr[k] = _tanh(rr[k] + ar[k]) * _HALF + _HALF
+            for k in range(U):
+                hu[k] = an[k]
+        for k in range(U):
+            n[k] = _tanh(n[k] + rr[k] * hu[k])
+        for k in range(U):
+            hn[k] = (hp[k] - n[k]) * z[k] + n[k]

@@ -146,3 +146,17 @@ def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
     f = np.float32
     _nb[0].adam(*flat, f(lr_t), f(beta_1), f(beta_2), f(epsilon))
     return True
+
+
+def gru_step(G, t, r0, R, U, rec, bias, hu, hp, hn):
+    """One GRU (reset_after) forward step's elementwise math for the R batch rows from r0.
+
+    ``G``: ``Flat`` of the (3, T, N, U) gates holding x-parts [z/2, r/2, n] (sigmoid gates' weights
+    halved); ``rec`` the (3, R, U) C-contiguous h @ U of this step (halved likewise); ``bias``
+    the (3, U) b_hh (halved likewise) or None. Writes z, r, n into G, h U_h + b_hh into ``hu``,
+    h_t into ``hn``; ``hu``, ``hp`` (h_{t-1}), ``hn``: (Flat, offset), (R, U) unit-stride rows.
+    """
+    b = bias.reshape(-1) if bias is not None else rec.reshape(-1)
+    _nb[0].gru_step(G.buf, G.at(0, t, r0), G.strides[0], G.strides[2], rec.reshape(-1), R * U, b, bias is not None,
+                    hu[0].buf, hu[1], hu[0].strides[-2], hp[0].buf, hp[1], hp[0].strides[-2],
+                    hn[0].buf, hn[1], hn[0].strides[-2], R, U)

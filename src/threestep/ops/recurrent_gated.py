@@ -246,10 +246,18 @@ class GRU(Recurrent):
         masked, rec_act_ = self.m is not None, self.rec_act_
         rec = xp.empty((3 if after else 2,) + Hs[0, rows].shape, self.dtype)
         tmp_h, rec_h = xp.empty_like(rec[0]), xp.empty_like(rec[0])
+        fused = self._fused_step(rows, rec, tmp_h)
         for t in self.order:
             h = Hs[t + off, rows]
             g = G[:, t, rows]
             z, r, n = g
+            if fused is not None:  # the same math as below, in one Numba kernel (see kernels)
+                xp.matmul(h, U4f, out=rec)
+                h_new = fused(t)
+                if masked:
+                    self._emit(t, h_new, hs, rows)
+                    self._commit(t, Hs, h_new, rows)
+                continue
             if after:
                 hu = xp.matmul(h, U4f, out=rec)
                 if bh is not None:
@@ -273,6 +281,25 @@ class GRU(Recurrent):
                 self._commit(t, Hs, h_new, rows)
         if not masked:  # the outputs are the states: one copy instead of one per step
             self._emit_all(Hs, hs, rows)
+
+    def _fused_step(self, rows, rec, tmp_h):
+        """``step(t) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
+        Numba kernel (``kernels``), or None where the NumPy code serves."""
+        G, Hs, HU, bh = self.G, self.Hs, self.HU, self.bh
+        if not (self.reset_after and self.rec.halvable and self.act.name == "tanh"
+                and kernels.enabled(G, Hs, HU, rec, *([] if bh is None else [bh]))):
+            return None
+        r0, R, U = rows.start or 0, rec.shape[1], G.shape[3]
+        fG, fH, fHU = kernels.Flat(G), kernels.Flat(Hs), kernels.Flat(HU)
+        masked, off = self.m is not None, self.off
+        fh = kernels.Flat(tmp_h) if masked else fH
+        bias = None if bh is None else bh.reshape(3, U).copy()
+
+        def step(t):
+            new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
+            kernels.gru_step(fG, t, r0, R, U, rec, bias, (fHU, fHU.at(t, r0)), (fH, fH.at(t + off, r0)), new_h)
+            return tmp_h if masked else None
+        return step
 
     def backward(self, ghs, gh):
         xp = backend.get_array_module(ghs)
