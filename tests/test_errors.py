@@ -199,8 +199,9 @@ def test_nonfinite_loss_stops_training_with_epoch_and_batch(capsys):
 def test_debug_numerics_names_the_layer_of_a_backward_overflow():
     from threestep import ops
 
-    # sqrt is finite at 0 but its derivative is not: the forward pass is fine, backward is not.
-    model = Sequential([Dense(4, activation=lambda t: ops.sqrt(ops.relu(t)), input_dim=4, name="rooty"), Dense(1)])
+    # sqrt is finite at 0 but its derivative is not: the forward pass is fine, backward is not
+    # (abs'(0) * inf = nan; a ReLU would pass 0 there, as PyTorch's does).
+    model = Sequential([Dense(4, activation=lambda t: ops.sqrt(ops.abs(t)), input_dim=4, name="rooty"), Dense(1)])
     model.compile(loss="mse", optimizer=SGD(0.01))
     model.layers[0].set_weights([np.zeros((4, 4)), np.zeros(4)])
     with np.errstate(all="ignore"), pytest.raises(errors.NumericsError, match="backward.*'rooty'"):
