@@ -228,3 +228,19 @@ def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     for a, b in zip(fast, ref):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)
+
+
+def test_flat_addresses_views_of_the_root_buffer():
+    G = np.arange(4 * 5 * 6 * 7, dtype=np.float32).reshape(4, 5, 6, 7)
+    view = G[:, 2, 1:4]
+    f = kernels.Flat(view)
+    assert f.buf.base is not None and np.shares_memory(f.buf, G)
+    assert f.buf[f.at(3, 2)] == view[3, 2, 0]
+    cols = np.zeros((3, 4, 10), np.float32)[:, :, 2:7]  # rows of a column block (the RNN's h)
+    fc = kernels.Flat(cols)
+    assert fc.start == 2 and fc.strides == (40, 10, 1)
+    other = np.zeros(64, np.uint8).view(np.float32).reshape(4, 4)[1:3]  # another dtype's buffer
+    fo = kernels.Flat(other)
+    assert fo.start == 0 and np.shares_memory(fo.buf, other)
+    with pytest.raises(ValueError):
+        kernels.Flat(np.zeros((4, 6), np.float32)[:, ::2])

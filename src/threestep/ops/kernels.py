@@ -48,8 +48,10 @@ class Flat:
 
     def __init__(self, array):
         base = array
-        while base.base is not None and isinstance(base.base, np.ndarray):
+        while isinstance(base.base, np.ndarray):
             base = base.base
+        if base.dtype != array.dtype or not base.flags.c_contiguous:
+            base = array  # a view of another dtype's buffer: only the array itself will do
         if not base.flags.c_contiguous or array.strides[-1] != array.itemsize:
             raise ValueError("Flat needs a view with unit-stride rows of a C-contiguous array")
         self.buf = base.reshape(-1)
