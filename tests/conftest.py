@@ -1,7 +1,28 @@
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-import threestep  # noqa: F401  (installs Tensor operators)
+FAKE_CUPY_DIR = Path(__file__).resolve().parent / "fakecupy"
+if os.environ.get("THREESTEP_FAKE_CUPY") == "1":
+    # A strict CuPy stand-in (tests/fakecupy/cupy) runs the CuPy code path on a CPU:
+    # `THREESTEP_FAKE_CUPY=1 THREESTEP_BACKEND=cupy pytest`. Subprocesses inherit it via PYTHONPATH.
+    sys.path.insert(0, str(FAKE_CUPY_DIR))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAKE_CUPY_DIR), os.environ.get("PYTHONPATH")]))
+
+import threestep  # noqa: E402,F401  (installs Tensor operators)
+from threestep import backend as _backend  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _keep_session_backend():
+    """A test that switches the backend (a fake GPU, ``model.to``) must not leave later tests on it."""
+    state = dict(_backend._state)
+    yield
+    if _backend._state["xp"] is not state["xp"]:
+        _backend._state.update(name=state["name"], xp=state["xp"], rng=state["rng"])
 
 
 @pytest.fixture
@@ -14,4 +35,7 @@ def pytest_report_header(config):
     """Name the array backend, so a `THREESTEP_BACKEND=cupy pytest` run says that it ran on the GPU."""
     from threestep import backend
 
-    return f"threestep backend: {backend.backend_name()} (set THREESTEP_BACKEND=cupy to run the suite on a GPU)"
+    is_fake = getattr(sys.modules.get("cupy"), "_FAKE", False)
+    fake = " (fake CuPy: NumPy behind a strict device-array type)" if is_fake else ""
+    return (f"threestep backend: {backend.backend_name()}{fake} (set THREESTEP_BACKEND=cupy to run the suite on a GPU; "
+            "THREESTEP_FAKE_CUPY=1 to run the CuPy code path on a CPU)")

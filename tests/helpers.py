@@ -42,6 +42,16 @@ def assert_close(actual, expected, atol, rtol, what="value"):
         )
 
 
+def to_host(a):
+    """A NumPy copy-free view of ``a`` for NumPy-side checks: device arrays and Tensors come to the host."""
+    return backend.to_numpy(getattr(a, "data", a) if isinstance(a, Tensor) else a)
+
+
+def numpy_only(reason):
+    """Skip a test under the CuPy backend (a real GPU or the fake one) for a stated ``reason``."""
+    return pytest.mark.skipif(backend.backend_name() == "cupy", reason=f"NumPy backend only: {reason}")
+
+
 def _is_float(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 

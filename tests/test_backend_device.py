@@ -60,11 +60,17 @@ def fake_gpu(monkeypatch):
     backend.set_backend("numpy")
 
 
+@pytest.fixture
+def from_cpu():
+    """Start on NumPy even in a CuPy run of the suite (conftest puts the session's backend back)."""
+    backend.set_backend("numpy")
+
+
 def _on_gpu(a):
     return type(a).__module__.startswith("cupy")
 
 
-def test_cupy_missing_gives_install_hint(monkeypatch):
+def test_cupy_missing_gives_install_hint(monkeypatch, from_cpu):
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
     with pytest.raises(BackendError, match=r"pip install cupy-cuda12x"):
         backend.set_backend("cupy")
@@ -130,7 +136,7 @@ def _model():
     return model
 
 
-def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(monkeypatch):
+def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(monkeypatch, from_cpu):
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 4), dtype=np.float32), rng.integers(0, 3, 32)
     model = _model()
@@ -161,7 +167,7 @@ def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(monkeypatch):
     assert any(not np.array_equal(a, b) for a, b in zip(model.optimizer.slots["momentum"], momenta))
 
 
-def test_model_to_gpu_without_cupy_raises_install_hint(monkeypatch):
+def test_model_to_gpu_without_cupy_raises_install_hint(monkeypatch, from_cpu):
     model = _model()
     model.build((None, 4))
     monkeypatch.setitem(sys.modules, "cupy", None)

@@ -7,6 +7,7 @@ import threestep as ts
 from threestep.autograd import Tensor, gradcheck
 from threestep.layers.normalization import BatchNormalization
 from threestep.ops.normalization import batch_norm_infer, batch_norm_train
+from helpers import to_host
 
 COVERED_OPS = {"batch_norm_train", "batch_norm_infer"}
 
@@ -28,12 +29,12 @@ def test_training_forward_and_gradients_match_torch(shape, axis):
     ox, og, ob = Tensor(x, requires_grad=True), Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)
     y, mean, var = batch_norm_train(ox, og, ob, axis, 1e-3)
     y.backward(gy)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(to_host(y.data), ty.detach().numpy(), rtol=1e-9, atol=1e-10)
     for ours, theirs in ((ox, tx), (og, tg), (ob, tb)):
-        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(to_host(ours.grad), theirs.grad.numpy(), rtol=1e-8, atol=1e-10)
     reduce = tuple(a for a in range(len(shape)) if a != axis % len(shape))
-    np.testing.assert_allclose(mean, x.mean(axis=reduce), rtol=1e-12)
-    np.testing.assert_allclose(var, x.var(axis=reduce), rtol=1e-12)
+    np.testing.assert_allclose(to_host(mean), x.mean(axis=reduce), rtol=1e-12)
+    np.testing.assert_allclose(to_host(var), x.var(axis=reduce), rtol=1e-12)
 
 
 def test_gradcheck_train_and_infer():
@@ -55,11 +56,11 @@ def test_layer_moving_statistics_and_inference_match_torch():
             layer(x, training=True)
             tlayer.train()
             tlayer(torch.from_numpy(x))
-        np.testing.assert_allclose(layer.moving_mean.data, tlayer.running_mean.numpy(), rtol=1e-10)
-        np.testing.assert_allclose(layer.moving_variance.data, tlayer.running_var.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(to_host(layer.moving_mean.data), tlayer.running_mean.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(to_host(layer.moving_variance.data), tlayer.running_var.numpy(), rtol=1e-10)
         x = rng.standard_normal((7, 3))
         tlayer.eval()
-        np.testing.assert_allclose(layer(x, training=False).data, tlayer(torch.from_numpy(x)).detach().numpy(),
+        np.testing.assert_allclose(to_host(layer(x, training=False).data), tlayer(torch.from_numpy(x)).detach().numpy(),
                                    rtol=1e-10)
     finally:
         ts.backend.set_floatx("float32")

@@ -13,6 +13,7 @@ from threestep.layers import (
     MaxPooling2D, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 from threestep.models import Sequential
+from helpers import to_host
 
 
 @pytest.fixture
@@ -78,13 +79,13 @@ def test_conv2d_layer_matches_torch(float64, data_format, kwargs):
         inp = torch.nn.functional.pad(tx, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
     ty = torch.tanh(torch.nn.functional.conv2d(inp, tw, tb, stride=s, dilation=d))
     ty_ours_layout = ty if data_format == "channels_first" else ty.permute(0, 2, 3, 1)
-    np.testing.assert_allclose(y.data, ty_ours_layout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(y.data), ty_ours_layout.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert tuple(layer.compute_output_shape((None,) + x.shape[1:])[1:]) == y.shape[1:]
     ty_ours_layout.backward(torch.from_numpy(gy))
     gx = tx.grad.numpy() if data_format == "channels_first" else tx.grad.numpy().transpose(0, 2, 3, 1)
-    np.testing.assert_allclose(xt.grad, gx, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(layer.kernel.grad, tw.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(layer.bias.grad, tb.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_host(xt.grad), gx, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_host(layer.kernel.grad), tw.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(to_host(layer.bias.grad), tb.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("padding", ["valid", "same", "causal"])
@@ -98,7 +99,7 @@ def test_conv1d_layer_matches_torch(float64, padding):
     right = {"valid": 0, "same": 1, "causal": 0}[padding]
     tx = torch.nn.functional.pad(torch.tensor(x.transpose(0, 2, 1).copy()), (left, right))
     ty = torch.nn.functional.conv1d(tx, torch.tensor(kernel.transpose(2, 1, 0).copy()), torch.tensor(bias))
-    np.testing.assert_allclose(y.data, ty.numpy().transpose(0, 2, 1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(y.data), ty.numpy().transpose(0, 2, 1), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("layer,torch_fn", [
@@ -113,7 +114,7 @@ def test_pooling_layers_match_torch(float64, layer, torch_fn):
     y = layer(Tensor(x))
     ty = torch_fn(torch.tensor(x.transpose(0, 3, 1, 2).copy())).numpy()
     expected = ty.transpose(0, 2, 3, 1) if ty.ndim == 4 else ty
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(to_host(y.data), expected, rtol=1e-12)
     assert tuple(layer.compute_output_shape((None, 7, 7, 3))) == (None,) + y.shape[1:]
 
 
@@ -136,10 +137,11 @@ def test_shape_layers(layer, in_shape, out_shape):
 
 def test_zero_padding_and_cropping_values():
     x = np.arange(4.0).reshape(1, 2, 2, 1)
-    padded = ZeroPadding2D(1)(x).data[0, :, :, 0]
+    padded = to_host(ZeroPadding2D(1)(x).data[0, :, :, 0])
     np.testing.assert_array_equal(padded, np.pad(x[0, :, :, 0], 1))
-    np.testing.assert_array_equal(Cropping2D(1)(padded[None, :, :, None]).data, x)
-    np.testing.assert_array_equal(UpSampling2D(2)(x).data[0, :, :, 0], np.kron(x[0, :, :, 0], np.ones((2, 2))))
+    np.testing.assert_array_equal(to_host(Cropping2D(1)(padded[None, :, :, None]).data), x)
+    np.testing.assert_array_equal(to_host(UpSampling2D(2)(x).data[0, :, :, 0]),
+                                  np.kron(x[0, :, :, 0], np.ones((2, 2))))
 
 
 # ------------------------------------------------------------------ build-time errors

@@ -8,6 +8,7 @@ from threestep import backend
 from threestep.errors import ConfigError
 from threestep.layers import initializers as init
 from threestep.layers.core import Dense
+from helpers import to_host
 
 SHAPE = (400, 600)  # 240,000 draws: fan_in 400, fan_out 600
 FAN_IN, FAN_OUT = SHAPE
@@ -43,7 +44,7 @@ def test_statistics(name, how):
     cls, stats = STATS[name]
     initializer = init.get(name) if how == "name" else cls()
     assert type(initializer) is cls
-    w = initializer(SHAPE)
+    w = to_host(initializer(SHAPE))
     assert w.shape == SHAPE and w.dtype == np.float32
     w = w.astype(np.float64)
     assert abs(w.mean()) < 4 * stats["std"] / math.sqrt(w.size), f"mean {w.mean():.3g}"
@@ -56,31 +57,31 @@ def test_statistics(name, how):
 def test_conv_kernel_fans():
     """(kh, kw, in, out): fans multiply by the receptive field, as Keras."""
     assert init.compute_fans((3, 3, 16, 32)) == (144, 288)
-    w = init.get("he_normal")((3, 3, 16, 32)).astype(np.float64)
+    w = to_host(init.get("he_normal")((3, 3, 16, 32))).astype(np.float64)
     assert w.std() == pytest.approx(math.sqrt(2 / 144), rel=0.03)
-    w = init.get("glorot_uniform")((5, 16, 8))
+    w = to_host(init.get("glorot_uniform")((5, 16, 8)))
     assert np.abs(w).max() <= math.sqrt(6 / (5 * 16 + 5 * 8)) * (1 + 1e-6)
 
 
 def test_random_normal_arguments():
-    w = init.RandomNormal(mean=1.0, stddev=2.0)((300, 300)).astype(np.float64)
+    w = to_host(init.RandomNormal(mean=1.0, stddev=2.0)((300, 300))).astype(np.float64)
     assert w.mean() == pytest.approx(1.0, abs=0.03) and w.std() == pytest.approx(2.0, rel=0.01)
-    w = init.RandomUniform(minval=2.0, maxval=3.0)((100, 100))
+    w = to_host(init.RandomUniform(minval=2.0, maxval=3.0)((100, 100)))
     assert w.min() >= 2.0 and w.max() <= 3.0
 
 
 @pytest.mark.parametrize("name, value", [("zeros", 0.0), ("ones", 1.0), ("zero", 0.0), ("one", 1.0)])
 def test_constants_by_name(name, value):
-    w = init.get(name)((3, 4))
+    w = to_host(init.get(name)((3, 4)))
     assert w.dtype == np.float32 and np.array_equal(w, np.full((3, 4), value, np.float32))
 
 
 def test_constant_identity_dtype():
-    assert np.array_equal(init.Constant(3.5)((2, 3)), np.full((2, 3), 3.5, np.float32))
-    assert np.array_equal(init.get("constant")((2,)), np.zeros(2))
+    assert np.array_equal(to_host(init.Constant(3.5)((2, 3))), np.full((2, 3), 3.5, np.float32))
+    assert np.array_equal(to_host(init.get("constant")((2,))), np.zeros(2))
     assert init.get("glorot_uniform")((3, 4), dtype="float64").dtype == np.float64
-    assert np.array_equal(init.get("identity")((4, 4)), np.eye(4, dtype=np.float32))
-    assert np.array_equal(init.Identity(gain=2.5)((3, 5)), 2.5 * np.eye(3, 5, dtype=np.float32))
+    assert np.array_equal(to_host(init.get("identity")((4, 4))), np.eye(4, dtype=np.float32))
+    assert np.array_equal(to_host(init.Identity(gain=2.5)((3, 5))), 2.5 * np.eye(3, 5, dtype=np.float32))
     with pytest.raises(ConfigError, match=r"Received: shape=\(2, 3, 4\)"):
         init.Identity()((2, 3, 4))
 
@@ -88,11 +89,11 @@ def test_constant_identity_dtype():
 @pytest.mark.parametrize("shape", [(50, 50), (80, 30), (30, 80), (3, 3, 4, 8)])
 def test_orthogonal(shape):
     gain = 1.7
-    q = init.Orthogonal(gain=gain)(shape).astype(np.float64).reshape(-1, shape[-1])
+    q = to_host(init.Orthogonal(gain=gain)(shape)).astype(np.float64).reshape(-1, shape[-1])
     rows, cols = q.shape
     gram = q.T @ q if rows >= cols else q @ q.T
     np.testing.assert_allclose(gram, gain ** 2 * np.eye(min(rows, cols)), atol=1e-5)
-    q = init.get("orthogonal")(shape).reshape(-1, shape[-1]).astype(np.float64)
+    q = to_host(init.get("orthogonal")(shape)).reshape(-1, shape[-1]).astype(np.float64)
     gram = q.T @ q if rows >= cols else q @ q.T
     np.testing.assert_allclose(gram, np.eye(min(rows, cols)), atol=1e-5)
 

@@ -10,8 +10,10 @@ import threestep.ops._threads as threads
 import threestep.ops.kernels as kernels
 from threestep.autograd import Tensor
 from test_recurrent_ops import OURS, general_mask, make_inputs
+from helpers import numpy_only
 
 needs_numba = pytest.mark.skipif(not kernels.available(), reason="Numba is not installed or THREESTEP_NUMBA=0")
+pytestmark = numpy_only("the Numba kernels are CPU code for NumPy arrays; under CuPy the ops never call them")
 
 
 @needs_numba

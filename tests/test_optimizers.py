@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import assert_close
-from threestep import optimizers
+from helpers import assert_close, to_host
+from threestep import backend, optimizers
 from threestep.autograd import Tensor
 from threestep.errors import ConfigError
 from threestep.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop, schedules
@@ -50,9 +50,9 @@ def run_ours(opt, steps=STEPS, weights=None, scale=1.0, params=None, start=0):
     trajectory = []
     for t in range(start, start + steps):
         for i, p in enumerate(params):
-            p.grad = gradient(p.data, i, t, scale)
+            p.grad = backend.on_device(gradient(to_host(p.data), i, t, scale))  # on the GPU under CuPy
         opt.apply_gradients(params)
-        trajectory.append([p.data.copy() for p in params])
+        trajectory.append([to_host(p.data).copy() for p in params])
     return trajectory
 
 
@@ -352,10 +352,11 @@ def test_decay_is_inverse_time_in_iterations():
     params = [Tensor(np.ones(3), requires_grad=True)]
     for t in range(5):
         assert opt.current_lr() == pytest.approx(0.1 / (1 + 0.5 * t), rel=1e-15)
-        before = params[0].data.copy()
-        params[0].grad = np.full(3, 2.0)
+        before = to_host(params[0].data).copy()
+        params[0].grad = backend.on_device(np.full(3, 2.0))
         opt.apply_gradients(params)
-        assert_close(before - params[0].data, np.full(3, 2.0 * 0.1 / (1 + 0.5 * t)), 1e-15, 1e-12, "decayed step")
+        assert_close(before - to_host(params[0].data), np.full(3, 2.0 * 0.1 / (1 + 0.5 * t)), 1e-15, 1e-12,
+                     "decayed step")
 
 
 # ----------------------------------------------------------------- clipping vs torch.nn.utils

@@ -12,6 +12,7 @@ from threestep.layers import (
     TimeDistributed,
 )
 from threestep.models import Model, Sequential
+from helpers import to_host
 
 
 @pytest.fixture
@@ -50,15 +51,16 @@ def test_lstm_layer_matches_torch_with_states_and_gradients(float64):
     net = torch_lstm_from(layer)
     tx = torch.tensor(x, requires_grad=True)
     tseq, (th, tc) = net(tx)
-    np.testing.assert_allclose(seq.data, tseq.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(h.data, th[0].detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(c.data, tc[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(seq.data), tseq.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(h.data), th[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(c.data), tc[0].detach().numpy(), rtol=1e-10, atol=1e-12)
     gy = rng.standard_normal(seq.shape)
     (seq * Tensor(gy)).sum().backward()
     (tseq * torch.tensor(gy)).sum().backward()
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(layer.kernel.grad, net.weight_ih_l0.grad.numpy().T, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(layer.recurrent_kernel.grad, net.weight_hh_l0.grad.numpy().T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(to_host(xt.grad), tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(to_host(layer.kernel.grad), net.weight_ih_l0.grad.numpy().T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(to_host(layer.recurrent_kernel.grad), net.weight_hh_l0.grad.numpy().T,
+                               rtol=1e-8, atol=1e-10)
 
 
 def test_simple_rnn_go_backwards_and_initial_state(float64):
@@ -71,7 +73,7 @@ def test_simple_rnn_go_backwards_and_initial_state(float64):
     for t in reversed(range(7)):  # Keras: processes from the end, outputs in processing order
         h = np.tanh(x[:, t] @ k + h @ u + b)
         expected.append(h)
-    np.testing.assert_allclose(seq.data, np.stack(expected, 1), rtol=1e-12)
+    np.testing.assert_allclose(to_host(seq.data), np.stack(expected, 1), rtol=1e-12)
 
 
 def test_gru_reset_after_matches_torch(float64):
@@ -94,7 +96,7 @@ def test_gru_reset_after_matches_torch(float64):
         net.bias_ih_l0.copy_(torch.tensor(torch_order(b[0])))
         net.bias_hh_l0.copy_(torch.tensor(torch_order(b[1])))
     seq = layer(Tensor(x))
-    np.testing.assert_allclose(seq.data, net(torch.tensor(x))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(seq.data), net(torch.tensor(x))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_bidirectional_matches_torch(float64):
@@ -103,7 +105,7 @@ def test_bidirectional_matches_torch(float64):
     layer = Bidirectional(LSTM(4, return_sequences=True))
     out = layer(Tensor(x))
     net = torch_lstm_from(layer.forward_layer, layer.backward_layer)
-    np.testing.assert_allclose(out.data, net(torch.tensor(x))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(out.data), net(torch.tensor(x))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
     assert layer.compute_output_shape((None, 9, 3)) == (None, 9, 8)
     assert len(layer.weights) == 6
 
@@ -117,12 +119,12 @@ def test_embedding_mask_matches_packed_sequences(float64):
     assert e.mask.tolist() == (ids != 0).tolist()
     seq, h, c = lstm(e)
     net = torch_lstm_from(lstm)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(e.data), [3, 5], batch_first=True,
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(to_host(e.data)), [3, 5], batch_first=True,
                                                      enforce_sorted=False)
     tout, (th, tc) = net(packed)
     tseq, _ = torch.nn.utils.rnn.pad_packed_sequence(tout, batch_first=True)
-    np.testing.assert_allclose(seq.data, tseq.detach().numpy(), rtol=1e-10, atol=1e-12)  # zeros where masked
-    np.testing.assert_allclose(h.data, th[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_host(seq.data), tseq.detach().numpy(), rtol=1e-10, atol=1e-12)  # zeros where masked
+    np.testing.assert_allclose(to_host(h.data), th[0].detach().numpy(), rtol=1e-10, atol=1e-12)
     assert seq.mask is not None
 
 
@@ -159,7 +161,7 @@ def test_jordan_network_feeds_back_its_output(float64):
         y = np.exp(z - z.max(-1, keepdims=True))
         y /= y.sum(-1, keepdims=True)
         expected.append(y)
-    np.testing.assert_allclose(ys.data, np.stack(expected, 1), rtol=1e-10)
+    np.testing.assert_allclose(to_host(ys.data), np.stack(expected, 1), rtol=1e-10)
 
 
 def test_peephole_lstm_runs_and_learns_shapes():
@@ -171,7 +173,7 @@ def test_peephole_lstm_runs_and_learns_shapes():
 def test_repeat_vector_and_time_distributed():
     x = np.arange(6, dtype="float32").reshape(2, 3)
     out = RepeatVector(4)(x)
-    assert out.shape == (2, 4, 3) and np.array_equal(out.data[:, 2], x)
+    assert out.shape == (2, 4, 3) and np.array_equal(to_host(out.data[:, 2]), x)
     td = TimeDistributed(Dense(5))
     assert td(np.zeros((2, 4, 3), "float32")).shape == (2, 4, 5)
     assert td.compute_output_shape((None, 4, 3)) == (None, 4, 5)
@@ -207,7 +209,7 @@ def test_backprop_through_1000_steps():
 def test_irnn_identity_initializer():
     layer = SimpleRNN(6, activation="relu", recurrent_initializer="identity")
     layer(np.zeros((1, 2, 3), "float32"))
-    np.testing.assert_array_equal(layer.recurrent_kernel.data, np.eye(6))
+    np.testing.assert_array_equal(to_host(layer.recurrent_kernel.data), np.eye(6))
 
 
 def test_functional_encoder_decoder_with_states():

@@ -126,8 +126,10 @@ class Tensor:
                 if x.creator is None:
                     if x.grad is not None:
                         x.grad = x.grad + gx
-                    else:  # a leaf's grad may be changed in place later: never a read-only view
-                        x.grad = gx if getattr(getattr(gx, "flags", None), "writeable", True) else gx.copy()
+                    else:  # a leaf's grad may be changed in place later: never a read-only or broadcast
+                        # view (CuPy has no `writeable` flag, so a broadcast shows as a 0 stride there)
+                        shared = not getattr(getattr(gx, "flags", None), "writeable", True) or 0 in gx.strides
+                        x.grad = gx.copy() if shared else gx
                     continue
                 # Keep x alive until its creator runs: releasing this function may drop the
                 # last strong reference to x, and its creator reads x.grad. `held` is empty at

@@ -3,6 +3,7 @@ and why deep *sigmoid* networks fail on their own training data (vanishing gradi
 import numpy
 
 from . import common
+from .. import backend
 from .base import Result, experiment
 from ..utils.plotting import subplots
 from .report import save_figure
@@ -111,7 +112,7 @@ def sigmoid_depth(out_dir, quick, seed):
 def layer_gradient_norms(model, x, y):
     """||dL/dW|| for each Dense kernel after one ``train_on_batch`` (the step also updates the weights)."""
     model.train_on_batch(x, y)
-    return [float(numpy.sqrt((numpy.asarray(layer.kernel.grad, dtype="float64") ** 2).sum()))
+    return [float(numpy.sqrt((backend.to_numpy(layer.kernel.grad).astype("float64") ** 2).sum()))
             for layer in model.layers if getattr(layer, "kernel", None) is not None]
 
 

@@ -177,7 +177,7 @@ class DropoutMask(Function):
     """
 
     def __init__(self, mask):
-        self.mask = mask
+        self.mask = backend.on_device(mask)  # a mask drawn by a NumPy generator moves to the GPU
 
     def forward(self, x):
         return x * self.mask

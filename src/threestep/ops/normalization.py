@@ -53,7 +53,8 @@ class BatchNormInfer(Function):
     """y = gamma * (x - moving_mean) / sqrt(moving_var + eps) + beta (statistics fixed)."""
 
     def __init__(self, mean, var, axis=-1, epsilon=1e-3):
-        self.mean, self.var, self.axis, self.epsilon = mean, var, axis, epsilon
+        self.mean, self.var = backend.on_device(mean), backend.on_device(var)  # host statistics move to the GPU
+        self.axis, self.epsilon = axis, epsilon
 
     def forward(self, x, gamma, beta):
         xp = backend.get_array_module(x)
