@@ -85,15 +85,15 @@ def device_peak_mb(framework):
 def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
     from .workloads import RUNNERS, WORKLOADS, make_data, mlp_flops_per_sample
 
-    import importlib
+    import importlib.util
 
     # Import the framework before the baseline RSS is read, so that "workload MB" counts the same
     # things for every framework: the model, its training and inference, not the library itself.
     lib = importlib.import_module({"threestep": "threestep", "pytorch": "torch", "tinygrad": "tinygrad"}[framework])
     if framework == "pytorch":
         lib.set_num_threads(threads)
-    if framework == "threestep":  # its Numba kernels load on first use: count them as library too
-        importlib.import_module("threestep.ops.kernels").available()
+    if framework == "threestep" and importlib.util.find_spec("threestep.ops.kernels"):
+        importlib.import_module("threestep.ops.kernels").warm_up()  # compiled Numba code is library too
     x, y = make_data(workload, samples)
     batch = batch or WORKLOADS[workload][1]
     base = current_rss_mb()  # interpreter + framework + data, before any model exists

@@ -246,3 +246,12 @@ def test_flat_addresses_views_of_the_root_buffer():
     assert fo.start == 0 and np.shares_memory(fo.buf, other)
     with pytest.raises(ValueError):
         kernels.Flat(np.zeros((4, 6), np.float32)[:, ::2])
+
+
+@needs_numba
+def test_warm_up_compiles_every_kernel():
+    assert kernels.warm_up() is True
+    # every jitted kernel now has a compiled specialization
+    from threestep.ops import _numba_kernels as nk
+    jitted = [f for f in vars(nk).values() if hasattr(f, "signatures") and not f.__name__.startswith("_")]
+    assert len(jitted) >= 9 and all(f.signatures for f in jitted)

@@ -162,3 +162,25 @@ def gru_step(G, t, r0, R, U, rec, bias, hu, hp, hn):
     _nb[0].gru_step(G.buf, G.at(0, t, r0), G.strides[0], G.strides[2], rec.reshape(-1), R * U, b, bias is not None,
                     hu[0].buf, hu[1], hu[0].strides[-2], hp[0].buf, hp[1], hp[0].strides[-2],
                     hn[0].buf, hn[1], hn[0].strides[-2], R, U)
+
+
+def warm_up():
+    """Compile every kernel now (or load it from Numba's on-disk cache), as its first use would:
+    for measurements that should count the compiled code as library, not as workload. Returns
+    whether the kernels are available."""
+    if not available():
+        return False
+    f32, z = np.float32, np.zeros
+    a, b = z((2, 4), f32), z((2, 4), f32)
+    relu_grad(a, relu(a))
+    sgd_(a, b, 0.1)
+    sgd_(a, b, 0.1, z((2, 4), f32), 0.9)
+    adam_(a, b, z((2, 4), f32), z((2, 4), f32), 0.1, 0.9, 0.999, 1e-7)
+    tanh_rows_(a)
+    G, C, TC = Flat(z((4, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32)), Flat(z((1, 2, 4), f32))
+    lstm_step(G, 0, 0, 2, 4, (C, C.at(0, 0)), (C, C.at(1, 0)), (TC, TC.at(0, 0)), (C, C.at(1, 0)))
+    lstm_back_step(G, G, 0, 0, a, Flat(z((2, 1, 4), f32)), True, TC, b)
+    G3, H = Flat(z((3, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32))
+    for bias in (None, z((3, 4), f32)):
+        gru_step(G3, 0, 0, 2, 4, z((3, 2, 4), f32), bias, (TC, TC.at(0, 0)), (H, H.at(0, 0)), (H, H.at(1, 0)))
+    return True
