@@ -9,7 +9,8 @@ import pytest
 import threestep.ops._threads as threads
 import threestep.ops.kernels as kernels
 from threestep.autograd import Tensor
-from test_recurrent_ops import OURS, general_mask, make_inputs
+from test_recurrent_ops import general_mask, make_inputs
+from test_recurrent_threads import run_cell
 from helpers import numpy_only
 
 needs_numba = pytest.mark.skipif(not kernels.available(), reason="Numba is not installed or THREESTEP_NUMBA=0")
@@ -41,17 +42,6 @@ def test_tanh_rows_on_a_strided_view_touches_only_the_view():
     assert np.all(buf[outside] == 3.0)
 
 
-def _run(kind, arrays, **kwargs):
-    ts = {k: Tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
-    outs = OURS[kind](**ts, **kwargs)
-    g = np.random.default_rng(1)
-    loss = 0
-    for o in outs:
-        loss = loss + (o * Tensor(g.standard_normal(o.shape).astype(np.float32))).sum()
-    loss.backward()
-    return [o.numpy() for o in outs], {k: t.grad for k, t in ts.items()}
-
-
 def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
     """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
     counts = {}
@@ -62,9 +52,9 @@ def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
             counts[_name] = counts.get(_name, 0) + 1
             return _real(*a)
         monkeypatch.setattr(kernels, name, counted)
-    fused = _run(kind, arrays, **call)
+    fused = run_cell(kind, arrays, **call)
     monkeypatch.setattr(kernels, "available", lambda: False)
-    plain = _run(kind, arrays, **call)
+    plain = run_cell(kind, arrays, **call)
     return fused, plain, counts
 
 
@@ -120,7 +110,7 @@ def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch
         arrays = {k: v for k, v in make_inputs(rng, "lstm", n=4, t=3, dtype=dtype,
                                                peephole=kwargs.get("peephole", False)).items() if v is not None}
         call = {k: v for k, v in kwargs.items() if k != "peephole"}
-        outs, grads = _run("lstm", arrays, **call)
+        outs, grads = run_cell("lstm", arrays, **call)
         assert calls == {"lstm_step": forward, "lstm_back_step": back}, (dtype, kwargs)
         assert all(np.isfinite(g).all() for g in grads.values())
 
@@ -137,7 +127,7 @@ def test_gru_kernel_serves_only_reset_after_sigmoid_tanh_float32(monkeypatch):
         calls.clear()
         arrays = {k: v for k, v in make_inputs(rng, "gru", n=4, t=3, dtype=dtype,
                                                reset_after=call.get("reset_after", True)).items() if v is not None}
-        _run("gru", arrays, **call)
+        run_cell("gru", arrays, **call)
         assert len(calls) == expected, (dtype, call)
 
 

@@ -13,13 +13,15 @@ pytestmark = numpy_only("row-parallel threads split the CPU (NumPy) time loops; 
                         "the whole batch")
 
 
-def _run(kind, arrays, **kwargs):
+def run_cell(kind, arrays, **kwargs):
+    """Outputs and every input's gradient of one cell under fixed random upstream gradients
+    (in the outputs' dtype)."""
     ts = {k: Tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
     outs = OURS[kind](**ts, **kwargs)
     g = np.random.default_rng(1)
     loss = 0
     for o in outs:
-        loss = loss + (o * Tensor(g.standard_normal(o.shape))).sum()
+        loss = loss + (o * Tensor(g.standard_normal(o.shape).astype(o.dtype))).sum()
     loss.backward()
     return [o.numpy() for o in outs], {k: t.grad for k, t in ts.items()}
 
@@ -39,7 +41,7 @@ def test_row_parallel_blocks_match_one_block(kind, kwargs, masked, reverse, monk
     call = {"mask": general_mask(rng, n=7, t=9) if masked else None, "reverse": reverse}
     if "reset_after" in kwargs:
         call["reset_after"] = kwargs["reset_after"]
-    one_outs, one_grads = _run(kind, arrays, **call)
+    one_outs, one_grads = run_cell(kind, arrays, **call)
     calls = []
 
     def counting(fn, parts):
@@ -49,7 +51,7 @@ def test_row_parallel_blocks_match_one_block(kind, kwargs, masked, reverse, monk
     monkeypatch.setattr(threads, "blas_threads", lambda: 3)
     monkeypatch.setattr(recurrent_base, "run", counting)
     monkeypatch.setattr(recurrent_gated, "run", counting)
-    outs, grads = _run(kind, arrays, **call)
+    outs, grads = run_cell(kind, arrays, **call)
     assert max(calls) == 3  # the loops did run in three blocks
     for a, b in zip(outs, one_outs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
