@@ -245,3 +245,46 @@ def test_warm_up_compiles_every_kernel():
     from threestep.ops import _numba_kernels as nk
     jitted = [f for f in vars(nk).values() if hasattr(f, "signatures") and not f.__name__.startswith("_")]
     assert len(jitted) >= 9 and all(f.signatures for f in jitted)
+
+
+@needs_numba
+def test_nan_and_inf_come_out_of_the_kernels_as_from_numpy():
+    """TerminateOnNaN and debug_numerics look for nan: the kernels must not swallow it."""
+    a = np.array([[np.nan, np.inf, -np.inf, 0.5, -3.0, 0.0]], np.float32)
+    t = a.copy()
+    kernels.tanh_rows_(t)
+    assert np.isnan(t[0, 0])
+    np.testing.assert_allclose(t[0, 1:], np.tanh(a[0, 1:]), atol=3e-7)
+    y = kernels.relu(a)
+    assert np.isnan(y[0, 0]) and y[0, 1] == np.inf and y[0, 2] == 0
+    g = kernels.relu_grad(np.full_like(a, 2.0), y)  # PyTorch: 0 where y <= 0, else the gradient
+    np.testing.assert_array_equal(g, [[2, 2, 0, 2, 0, 0]])
+    p, grad = np.ones((2, 3), np.float32), np.full((2, 3), np.nan, np.float32)
+    assert kernels.sgd_(p, grad, 0.1) and np.isnan(p).all()
+
+
+@needs_numba
+def test_a_nan_input_reaches_the_lstm_and_gru_outputs():
+    rng = np.random.default_rng(0)
+    for kind in ("lstm", "gru"):
+        arrays = {k: v for k, v in make_inputs(rng, kind, n=4, t=3, dtype=np.float32).items() if v is not None}
+        arrays["x"][1, 0, 0] = np.nan
+        outs, _ = run_cell(kind, arrays)
+        assert np.isnan(outs[0][1]).all() and np.isfinite(outs[0][[0, 2, 3]]).all(), kind
+
+
+def test_kernels_that_cannot_load_fall_back_to_numpy_with_a_warning(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing(name, *args, **kwargs):
+        if name.endswith("_numba_kernels") or (args and args[2] and "_numba_kernels" in args[2]):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(kernels, "_nb", [])
+    monkeypatch.delitem(sys.modules, "threestep.ops._numba_kernels", raising=False)
+    monkeypatch.setattr(builtins, "__import__", failing)
+    with pytest.warns(RuntimeWarning, match="Numba kernels could not be loaded"):
+        assert kernels.available() is False
+    assert kernels.enabled(np.zeros(3, np.float32)) is False

@@ -3,8 +3,11 @@ costs ~0.5 s, which ``import threestep`` should not pay). See ``kernels`` for wh
 import numba
 import numpy as np
 
-_jit = numba.njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
-_inline = numba.njit(inline="always", fastmath=True, error_model="numpy", cache=True)
+# Fast-math without 'nnan'/'ninf': a nan must come out as nan (TerminateOnNaN and
+# debug_numerics look for it), as it does from NumPy and PyTorch.
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_jit = numba.njit(fastmath=_FAST, nogil=True, error_model="numpy", cache=True)
+_inline = numba.njit(inline="always", fastmath=_FAST, error_model="numpy", cache=True)
 _f = np.float32
 # Eigen's generic_fast_tanh_float: odd 13/6 rational function, clamped at +-7.9 (where it reaches 1 - 2.4e-7).
 _LIM = _f(7.90531110763549805)
@@ -20,8 +23,8 @@ _HALF = _f(0.5)
 
 @_inline
 def _tanh(x):
-    x = x if x < _LIM else _LIM
-    x = x if x > -_LIM else -_LIM
+    x = _LIM if x > _LIM else x  # written so that nan stays nan
+    x = -_LIM if x < -_LIM else x
     x2 = x * x
     p = ((((((_a0 * x2 + _a1) * x2 + _a2) * x2 + _a3) * x2 + _a4) * x2 + _a5) * x2 + _a6) * x
     return p / (((_b0 * x2 + _b1) * x2 + _b2) * x2 + _b3)
@@ -99,13 +102,13 @@ def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0,
 def relu(x, y):
     for k in range(x.size):
         v = x[k]
-        y[k] = v if v > 0 else _f(0)
+        y[k] = _f(0) if v <= 0 else v  # nan stays nan
 
 
 @_jit
 def relu_grad(gy, y, out):
     for k in range(gy.size):
-        out[k] = gy[k] if y[k] > 0 else _f(0)
+        out[k] = _f(0) if y[k] <= 0 else gy[k]  # PyTorch's threshold_backward
 
 
 @_jit

@@ -19,6 +19,7 @@ state h lives in the columns of the stacked [x, h, 1] buffer), and slices of a f
 array are contiguous to it.
 """
 import os
+import warnings
 
 import numpy as np
 
@@ -33,6 +34,11 @@ def available():
             try:
                 from . import _numba_kernels as kernels
             except ImportError:  # no Numba: the NumPy path runs instead
+                kernels = None
+            except Exception as error:  # e.g. Numba cannot cache (no writable cache folder)
+                warnings.warn(f"threestep: the Numba kernels could not be loaded ({type(error).__name__}: {error}); "
+                              "running the slower NumPy code instead. Set NUMBA_CACHE_DIR to a writable folder, "
+                              "or THREESTEP_NUMBA=0 to silence this.", RuntimeWarning, stacklevel=2)
                 kernels = None
         _nb.append(kernels)
     return _nb[0] is not None
