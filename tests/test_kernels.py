@@ -288,3 +288,51 @@ def test_kernels_that_cannot_load_fall_back_to_numpy_with_a_warning(monkeypatch)
     with pytest.warns(RuntimeWarning, match="Numba kernels could not be loaded"):
         assert kernels.available() is False
     assert kernels.enabled(np.zeros(3, np.float32)) is False
+
+
+@needs_numba
+@pytest.mark.parametrize("make", [lambda b: b[2], lambda b: b[1:3, 2, 1:5], lambda b: b[:, 1, :, 2:6],
+                                  lambda b: b[0, 0, 0, ::2]], ids=["2d", "2d-view", "3d-view", "strided"])
+def test_row_kernels_match_numpy_tanh_and_sigmoid_in_place(make):
+    rng = np.random.default_rng(0)
+    base = (rng.standard_normal((4, 3, 5, 7)) * 3).astype(np.float32)
+    for kernel, ref in [(kernels.tanh_, np.tanh), (kernels.sigmoid_of_half_, lambda v: 1 / (1 + np.exp(-2 * v)))]:
+        b = base.copy()
+        view = make(b)
+        expected = ref(view.astype(np.float64))
+        served = kernel(view)
+        if view.strides[-1] != view.itemsize:  # not unit-stride rows: left to NumPy, untouched
+            assert not served and np.array_equal(b, base)
+            continue
+        assert served
+        np.testing.assert_allclose(view, expected, atol=4e-7)
+        positions = np.arange(b.size).reshape(b.shape)
+        assert set(positions[b != base]) <= set(make(positions).ravel())  # nothing outside the view
+
+
+@needs_numba
+@pytest.mark.parametrize("kind,call,opts", [("rnn", {}, {}), ("lstm", {}, {"peephole": True}),
+                                            ("gru", {"reset_after": False}, {"reset_after": False}),
+                                            ("lstm", {"activation": "relu"}, {}), ("rnn", {"mask": "mask"}, {})],
+                         ids=["simple-rnn", "lstm-peephole", "gru-keras2", "lstm-relu", "simple-rnn-masked"])
+def test_activation_kernels_in_the_other_cells_match_numpy(kind, call, opts, monkeypatch):
+    """SimpleRNN, the peephole LSTM and the Keras-2 GRU reach the row kernels through their
+    activations; the results equal the NumPy path's in float32."""
+    rng = np.random.default_rng(0)
+    arrays = {k: v for k, v in make_inputs(rng, kind, n=5, t=6, dtype=np.float32, **opts).items() if v is not None}
+    call = dict(call)
+    if call.get("mask") == "mask":
+        call["mask"] = general_mask(rng, n=5, t=6)
+    served = []
+    for name in ("tanh_", "sigmoid_of_half_"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda a, _r=real: served.append(1) or _r(a))
+    outs, grads = run_cell(kind, arrays, **call)
+    assert served  # the activations went through the row kernels
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    ref_outs, ref_grads = run_cell(kind, arrays, **call)
+    for a, b in zip(outs, ref_outs):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+    for k in arrays:
+        scale = np.abs(ref_grads[k]).max()
+        np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-4, atol=1e-5 * scale, err_msg=k)

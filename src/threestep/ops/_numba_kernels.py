@@ -39,6 +39,14 @@ def tanh_rows(A, a0, ars, R, U):
 
 
 @_jit
+def sigmoid_half_rows(A, a0, ars, R, U):
+    for r in range(R):
+        a = A[a0 + r * ars:a0 + r * ars + U]
+        for k in range(U):
+            a[k] = _tanh(a[k]) * _HALF + _HALF
+
+
+@_jit
 def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
     for r in range(R):
         gi = g0 + r * grs

@@ -75,6 +75,32 @@ def tanh_rows_(a):
     _nb[0].tanh_rows(f.buf, f.start, f.strides[0], a.shape[0], a.shape[1])
 
 
+def _rows_(kernel, a):
+    """``kernel`` in place over every row of a 1- to 3-D float32 NumPy view with unit-stride rows;
+    False (nothing done) where the kernels do not serve it."""
+    if not (0 < a.ndim <= 3 and a.size and enabled(a) and (a.strides[-1] == a.itemsize or a.shape[-1] == 1)):
+        return False
+    views = a[None] if a.ndim == 1 else a
+    views = [views] if views.ndim == 2 else list(views)
+    try:
+        flats = [Flat(v) for v in views]
+    except ValueError:
+        return False
+    for v, f in zip(views, flats):
+        kernel(f.buf, f.start, f.strides[0], v.shape[0], v.shape[1])
+    return True
+
+
+def tanh_(a):
+    """tanh in place (fast rational tanh) where the kernels serve ``a``; returns whether they did."""
+    return _rows_(_nb[0].tanh_rows, a) if available() else False
+
+
+def sigmoid_of_half_(a):
+    """sigmoid(2 a) in place, as (1 + tanh(a)) / 2, where the kernels serve ``a``; returns whether they did."""
+    return _rows_(_nb[0].sigmoid_half_rows, a) if available() else False
+
+
 def lstm_step(G, t, r0, R, U, cp, cn, tc, h):
     """One LSTM forward step's elementwise math for the R batch rows from r0.
 
@@ -183,6 +209,7 @@ def warm_up():
     sgd_(a, b, 0.1, z((2, 4), f32), 0.9)
     adam_(a, b, z((2, 4), f32), z((2, 4), f32), 0.1, 0.9, 0.999, 1e-7)
     tanh_rows_(a)
+    sigmoid_of_half_(a)
     G, C, TC = Flat(z((4, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32)), Flat(z((1, 2, 4), f32))
     lstm_step(G, 0, 0, 2, 4, (C, C.at(0, 0)), (C, C.at(1, 0)), (TC, TC.at(0, 0)), (C, C.at(1, 0)))
     lstm_back_step(G, G, 0, 0, a, Flat(z((2, 1, 4), f32)), True, TC, b)
