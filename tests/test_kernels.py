@@ -336,3 +336,43 @@ def test_activation_kernels_in_the_other_cells_match_numpy(kind, call, opts, mon
     for k in arrays:
         scale = np.abs(ref_grads[k]).max()
         np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-4, atol=1e-5 * scale, err_msg=k)
+
+
+@needs_numba
+def test_sigmoid_and_tanh_kernels_match_float64_and_keep_nan():
+    from threestep.ops.elementwise import stable_sigmoid
+
+    x = np.concatenate([np.linspace(-90, 90, 400_000), [np.nan, np.inf, -np.inf, 0.0, -1e-30]]).astype(np.float32)
+    y = kernels.sigmoid(x.reshape(-1, 5))
+    ref = stable_sigmoid(x.astype(np.float64)).reshape(-1, 5)
+    finite = np.isfinite(ref) & (ref > 1e-37)  # below float32's normal range the kernel returns 0
+    np.testing.assert_allclose(y[finite], ref[finite], rtol=3e-7)  # relative precision also for x << 0
+    assert np.all(y[ref <= 1e-37] <= 1e-37)
+    assert np.isnan(y.ravel()[-5]) and y.ravel()[-4] == 1 and y.ravel()[-3] == 0
+    t = kernels.tanh(x.reshape(-1, 5))
+    np.testing.assert_allclose(t.ravel()[:-5], np.tanh(x[:-5].astype(np.float64)), atol=3e-7)
+    assert np.isnan(t.ravel()[-5])
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_sigmoid_and_tanh_ops_use_the_kernels_and_match_numpy(name, monkeypatch):
+    import threestep.ops as ops
+
+    x = (np.random.default_rng(0).standard_normal((6, 7)) * 4).astype(np.float32)
+    gy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    calls = []
+    real = getattr(kernels._nb[0], name)
+    monkeypatch.setattr(kernels._nb[0], name, lambda *a: (calls.append(1), real(*a))[1])
+
+    def run():
+        t = Tensor(x.copy(), requires_grad=True)
+        y = getattr(ops, name)(t)
+        (y * Tensor(gy)).sum().backward()
+        return y.numpy(), t.grad
+    y, g = run()
+    assert calls == [1]
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    y_ref, g_ref = run()
+    np.testing.assert_allclose(y, y_ref, rtol=3e-7, atol=3e-7)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-6)

@@ -183,3 +183,36 @@ def gru_step(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn
             n[k] = _tanh(n[k] + rr[k] * hu[k])
         for k in range(U):
             hn[k] = (hp[k] - n[k]) * z[k] + n[k]
+
+
+# exp(a) for a <= 0 (Cephes expf: Cody-Waite reduction, degree-5 polynomial, 2^n from its bits),
+# written as two loops LLVM vectorises; sigmoid(x) = 1 / (1 + e) or e / (1 + e), e = exp(-|x|),
+# keeps its relative precision for x < 0 (max relative error 2e-7).
+_LOG2E, _LN2_HI, _LN2_LO = _f(1.44269504088896341), _f(0.693359375), _f(-2.12194440e-4)
+_E0, _E1, _E2, _E3, _E4, _E5 = (_f(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                                4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
+_EXP_LO = _f(-87.0)  # below this exp(a) is under float32's normal range: taken as 0
+
+
+@_jit
+def sigmoid(x, y, bits):
+    scale = bits.view(np.float32)
+    for k in range(x.size):
+        a = -abs(x[k])
+        low = a < _EXP_LO
+        a = _EXP_LO if low else a
+        n = np.floor(a * _LOG2E + _HALF)
+        r = a - n * _LN2_HI - n * _LN2_LO
+        p = ((((_E0 * r + _E1) * r + _E2) * r + _E3) * r + _E4) * r + _E5
+        p = p * r * r + r + _f(1)
+        y[k] = _f(0) if low else p
+        bits[k] = (np.int32(n) + np.int32(127)) << np.int32(23)
+    for k in range(x.size):
+        e = y[k] * scale[k]
+        y[k] = (_f(1) if x[k] >= 0 else e) / (_f(1) + e)
+
+
+@_jit
+def tanh(x, y):
+    for k in range(x.size):
+        y[k] = _tanh(x[k])
