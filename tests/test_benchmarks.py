@@ -112,6 +112,21 @@ def test_tinygrad_worker_trains_and_infers_on_cpu():
     assert res["peak_rss_mb"] >= res["workload_mb"] >= 0
 
 
+def test_threestep_gpu_worker_runs_through_the_cupy_path_on_the_fake_device(monkeypatch):
+    """``--device gpu`` (model.to("gpu"), NumPy batches moved by fit, predict back to NumPy, the
+    device sync and memory readings) on the strict CuPy stand-in: the GPU benchmark's own code
+    path, checked on a CPU. Without a cupy module the same worker fails, so passing means the
+    stand-in served it."""
+    fake = os.path.join(ROOT, "tests", "fakecupy")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [fake, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("THREESTEP_FAKE_CUPY", "1")
+    for workload in ("mlp", "lstm"):
+        res = suite.run_worker("threestep", workload, WORKLOADS[workload][3], 1, 1, device="gpu")
+        assert "error" not in res, res
+        assert res["device"] == "gpu" and "device_peak_mb" in res
+        assert res["train_samples_per_s"] > 0 and res["infer_samples_per_s"] > 0
+
+
 def test_mlp_flops_count_forward_and_backward_gemms():
     forward = 2 * (784 * 500 + 500 * 500 + 500 * 10)
     assert mlp_flops_per_sample() == 2 * forward + 2 * (500 * 500 + 500 * 10)
