@@ -140,34 +140,31 @@ def _flat(*arrays):
     return [a.reshape(-1) for a in arrays]
 
 
-def relu(x):
-    """max(x, 0) as a new array, or None."""
+def _elementwise(name, x, scratch=None):
+    """y = kernel(x) as a new array through the kernel ``name`` (given a flat ``scratch`` array of
+    that dtype, if named), or None where the kernels do not serve x."""
     flat = _flat(x)
     if flat is None:
         return None
     y = np.empty_like(x)
-    _nb[0].relu(flat[0], y.reshape(-1))
+    extra = () if scratch is None else (np.empty(x.size, scratch),)
+    getattr(_nb[0], name)(flat[0], y.reshape(-1), *extra)
     return y
+
+
+def relu(x):
+    """max(x, 0) as a new array, or None."""
+    return _elementwise("relu", x)
 
 
 def sigmoid(x):
     """1 / (1 + e^-x) as a new array (relative error 2e-7, also for x << 0), or None."""
-    flat = _flat(x)
-    if flat is None:
-        return None
-    y = np.empty_like(x)
-    _nb[0].sigmoid(flat[0], y.reshape(-1), np.empty(x.size, np.int32))
-    return y
+    return _elementwise("sigmoid", x, scratch=np.int32)
 
 
 def tanh(x):
     """tanh as a new array (the fast rational tanh, abs error 3e-7), or None."""
-    flat = _flat(x)
-    if flat is None:
-        return None
-    y = np.empty_like(x)
-    _nb[0].tanh(flat[0], y.reshape(-1))
-    return y
+    return _elementwise("tanh", x)
 
 
 def relu_grad(gy, y):
