@@ -1,3 +1,4 @@
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -39,3 +40,26 @@ def pytest_report_header(config):
     fake = " (fake CuPy: NumPy behind a strict device-array type)" if is_fake else ""
     return (f"threestep backend: {backend.backend_name()}{fake} (set THREESTEP_BACKEND=cupy to run the suite on a GPU; "
             "THREESTEP_FAKE_CUPY=1 to run the CuPy code path on a CPU)")
+
+
+def _cupy_modules():
+    return [n for n in sys.modules if n == "cupy" or n.startswith("cupy.")]
+
+
+@pytest.fixture
+def fake_cupy(monkeypatch):
+    """The strict CuPy stand-in module (tests/fakecupy/cupy), as ``cupy``: the session's own when
+    the suite already runs on it; otherwise imported for this test and removed afterwards (a real
+    CuPy on a GPU machine comes back)."""
+    existing = sys.modules.get("cupy")
+    if getattr(existing, "_FAKE", False):
+        yield existing
+        return
+    for name in _cupy_modules():
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(FAKE_CUPY_DIR))
+    module = importlib.import_module("cupy")
+    assert module._FAKE
+    yield module
+    for name in _cupy_modules():
+        del sys.modules[name]

@@ -1,14 +1,12 @@
 """The backend switch and device moves, on a machine without a GPU.
 
-Real CuPy is not needed: a minimal stand-in module named ``cupy`` (its arrays are a NumPy
-subclass whose type lives in module ``cupy``, as CuPy's do) lets the very code paths that
-run under CuPy run here: backend selection, host -> device moves at ``Tensor`` /
-``Function`` / ``backward``, ``model.to``, ``fit`` on NumPy data, and ``predict`` handing back
-NumPy. It does not check that CuPy kernels compute correctly (a GPU run of the whole suite
-with ``THREESTEP_BACKEND=cupy`` does that).
+Real CuPy is not needed: the strict CuPy stand-in of the tests (tests/fakecupy, conftest's
+``fake_cupy``) lets the very code paths that run under CuPy run here: backend selection,
+host -> device moves at ``Tensor`` / ``Function`` / ``backward``, ``model.to``, ``fit`` on
+NumPy data, and ``predict`` handing back NumPy. It does not check that CuPy kernels compute
+correctly (a GPU run of the whole suite with ``THREESTEP_BACKEND=cupy`` does that).
 """
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -18,45 +16,11 @@ from threestep.autograd import Function, Tensor
 from threestep.errors import BackendError, ConfigError
 
 
-class FakeDeviceArray(np.ndarray):
-    """Stands in for ``cupy.ndarray``: ``type(a).__module__`` is 'cupy' and ``.get()`` copies to the host."""
-
-    def get(self):
-        return np.array(self.view(np.ndarray), copy=True)
-
-
-FakeDeviceArray.__module__ = "cupy"
-
-
-def _device(obj):
-    return obj.view(FakeDeviceArray) if type(obj) is np.ndarray else obj
-
-
-def _make_fake_cupy():
-    fake = types.ModuleType("cupy")
-    fake.ndarray = FakeDeviceArray
-    fake.asarray = lambda a, dtype=None: _device(np.asarray(a, dtype=dtype))
-    fake.get_array_module = lambda *arrays: fake
-    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
-                                      Device=lambda: types.SimpleNamespace(synchronize=lambda: None))
-    fake.random = types.SimpleNamespace(default_rng=np.random.default_rng)
-
-    def getattr_(name):  # everything else: NumPy's function, with array results on the "device"
-        attr = getattr(np, name)
-        if callable(attr) and not isinstance(attr, type):
-            return lambda *a, **k: _device(attr(*a, **k))
-        return attr
-
-    fake.__getattr__ = getattr_
-    return fake
-
-
 @pytest.fixture
-def fake_gpu(monkeypatch):
+def fake_gpu(fake_cupy):
     """The 'cupy' backend on the stand-in module; back to NumPy afterwards."""
-    monkeypatch.setitem(sys.modules, "cupy", _make_fake_cupy())
     backend.set_backend("cupy")
-    yield sys.modules["cupy"]
+    yield fake_cupy
     backend.set_backend("numpy")
 
 
@@ -77,14 +41,11 @@ def test_cupy_missing_gives_install_hint(monkeypatch, from_cpu):
     assert backend.backend_name() == "numpy"  # a failed switch leaves the backend alone
 
 
-def test_cupy_without_gpu_says_so(monkeypatch):
-    fake = _make_fake_cupy()
-
+def test_cupy_without_gpu_says_so(monkeypatch, fake_cupy):
     def no_device():
         raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
 
-    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device))
-    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(fake_cupy.cuda.runtime, "getDeviceCount", no_device)
     with pytest.raises(BackendError, match="no usable CUDA GPU"):
         backend.set_backend("cupy")
 
@@ -136,7 +97,7 @@ def _model():
     return model
 
 
-def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(monkeypatch, from_cpu):
+def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(fake_cupy, from_cpu):
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 4), dtype=np.float32), rng.integers(0, 3, 32)
     model = _model()
@@ -144,7 +105,6 @@ def test_model_to_gpu_and_back_moves_weights_and_optimizer_state(monkeypatch, fr
     before = [w.copy() for w in model.get_weights()]
     momenta = [a.copy() for a in model.optimizer.slots["momentum"]]
     assert model.device == "cpu"
-    monkeypatch.setitem(sys.modules, "cupy", _make_fake_cupy())
     try:
         assert model.to("gpu") is model and backend.backend_name() == "cupy" and model.device == "gpu"
         assert all(_on_gpu(w.data) for w in model.weights)

@@ -6,7 +6,6 @@ implicit conversions are refused), that a model trains through ``set_backend("cu
 same weights as on NumPy, and runs a subset of the suite on the fake device in a subprocess,
 so every CI run exercises the CuPy path.
 """
-import importlib
 import os
 import subprocess
 import sys
@@ -18,29 +17,13 @@ import pytest
 from threestep import backend
 
 TESTS = Path(__file__).resolve().parent
-FAKE_DIR = TESTS / "fakecupy"
 IMPLICIT = "Implicit conversion to a NumPy array is not allowed"
 
 
-def _cupy_modules():
-    return [n for n in sys.modules if n == "cupy" or n.startswith("cupy.")]
-
-
 @pytest.fixture
-def cp(monkeypatch):
-    """The fake ``cupy`` module (the session's own when the suite already runs on it)."""
-    existing = sys.modules.get("cupy")
-    if getattr(existing, "_FAKE", False):
-        yield existing
-        return
-    for name in _cupy_modules():  # a real CuPy (GPU machine) comes back afterwards
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.syspath_prepend(str(FAKE_DIR))
-    module = importlib.import_module("cupy")
-    assert module._FAKE
-    yield module
-    for name in _cupy_modules():
-        del sys.modules[name]
+def cp(fake_cupy):
+    """The fake ``cupy`` module (conftest's ``fake_cupy``)."""
+    return fake_cupy
 
 
 def test_device_arrays_refuse_implicit_host_conversion(cp):
