@@ -197,25 +197,24 @@ def tinygrad_runners(name, x, y, batch, device="cpu"):
     def predict(xb):
         return net(xb).softmax().realize()
 
-    steps, predicts = {}, {}  # one TinyJit per batch shape
+    jits = {}  # one TinyJit per (function, batch shape)
+
+    def jitted(fn, n):
+        if (fn, n) not in jits:
+            jits[(fn, n)] = TinyJit(fn)
+        return jits[(fn, n)]
 
     def train():
         order = rng.permutation(len(x))
         for s in range(0, len(x), batch):
             idx = order[s:s + batch]
-            if len(idx) not in steps:
-                steps[len(idx)] = TinyJit(step)
-            steps[len(idx)](Tensor(x[idx]), Tensor(y[idx]))
+            jitted(step, len(idx))(Tensor(x[idx]), Tensor(y[idx]))
         dev.synchronize()  # the CPU device runs kernels on its own thread: wait for the queue
 
     def infer():
-        outs = []
-        for s in range(0, len(x), batch):
-            xb = x[s:s + batch]
-            if len(xb) not in predicts:
-                predicts[len(xb)] = TinyJit(predict)
-            outs.append(predicts[len(xb)](Tensor(xb)).numpy())  # copy out now: the JIT reuses its output buffer
-        return np.concatenate(outs)
+        # copy each batch out now: the JIT reuses its output buffer
+        return np.concatenate([jitted(predict, len(x[s:s + batch]))(Tensor(x[s:s + batch])).numpy()
+                               for s in range(0, len(x), batch)])
 
     return train, infer
 

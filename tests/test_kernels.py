@@ -21,21 +21,21 @@ pytestmark = numpy_only("the Numba kernels are CPU code for NumPy arrays; under 
 def test_fast_tanh_matches_float64_tanh():
     x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, 1e-30, -1e-30, 7.9, 8.0, 50.0, -50.0]])
     a = x.astype(np.float32).reshape(1, -1)
-    kernels.tanh_rows_(a)
+    kernels.tanh_(a)
     ref = np.tanh(x.astype(np.float32).astype(np.float64))
     assert np.abs(a.ravel() - ref).max() < 5e-7
     assert np.all(np.abs(a) <= 1)
     np.testing.assert_allclose(a.ravel()[x.size - 2:], [1, -1], atol=2.5e-7)  # saturated
     sym = -x.astype(np.float32).reshape(1, -1)
-    kernels.tanh_rows_(sym)
+    kernels.tanh_(sym)
     np.testing.assert_array_equal(sym, -a)  # odd
 
 
 @needs_numba
-def test_tanh_rows_on_a_strided_view_touches_only_the_view():
+def test_tanh_on_a_strided_view_touches_only_the_view():
     buf = np.full((5, 12), 3.0, np.float32)
     view = buf[1:4, 2:7]
-    kernels.tanh_rows_(view)
+    kernels.tanh_(view)
     np.testing.assert_allclose(view, np.tanh(np.float32(3.0)), rtol=1e-6)
     outside = np.ones_like(buf, bool)
     outside[1:4, 2:7] = False
@@ -252,7 +252,7 @@ def test_nan_and_inf_come_out_of_the_kernels_as_from_numpy():
     """TerminateOnNaN and debug_numerics look for nan: the kernels must not swallow it."""
     a = np.array([[np.nan, np.inf, -np.inf, 0.5, -3.0, 0.0]], np.float32)
     t = a.copy()
-    kernels.tanh_rows_(t)
+    kernels.tanh_(t)
     assert np.isnan(t[0, 0])
     np.testing.assert_allclose(t[0, 1:], np.tanh(a[0, 1:]), atol=3e-7)
     y = kernels.relu(a)

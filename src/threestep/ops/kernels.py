@@ -70,12 +70,6 @@ class Flat:
         return self.start + sum(i * s for i, s in zip(index, self.strides))
 
 
-def tanh_rows_(a):
-    """tanh in place over a 2-D float32 view whose rows are unit-stride (fast rational tanh)."""
-    f = Flat(a)
-    _nb[0].tanh_rows(f.buf, f.start, f.strides[0], a.shape[0], a.shape[1])
-
-
 def _rows_(kernel, a):
     """``kernel`` in place over every row of a 1- to 3-D float32 NumPy view with unit-stride rows;
     False (nothing done) where the kernels do not serve it."""
@@ -228,7 +222,7 @@ def warm_up():
     sgd_(a, b, 0.1)
     sgd_(a, b, 0.1, z((2, 4), f32), 0.9)
     adam_(a, b, z((2, 4), f32), z((2, 4), f32), 0.1, 0.9, 0.999, 1e-7)
-    tanh_rows_(a)
+    tanh_(a)
     sigmoid_of_half_(a)
     G, C, TC = Flat(z((4, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32)), Flat(z((1, 2, 4), f32))
     lstm_step(G, 0, 0, 2, 4, (C, C.at(0, 0)), (C, C.at(1, 0)), (TC, TC.at(0, 0)), (C, C.at(1, 0)))
