@@ -376,3 +376,113 @@ def test_sigmoid_and_tanh_ops_use_the_kernels_and_match_numpy(name, monkeypatch)
     y_ref, g_ref = run()
     np.testing.assert_allclose(y, y_ref, rtol=3e-7, atol=3e-7)
     np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- softmax-CE, Dense+ReLU, finiteness
+def _sparse_ce(logits, labels, gy, retain=False):
+    from threestep.ops import softmax_cross_entropy
+
+    z = Tensor(logits.copy(), requires_grad=True)
+    loss = softmax_cross_entropy(z, Tensor(labels))
+    (loss * Tensor(gy)).sum().backward(retain_graph=retain)
+    if retain:
+        first = z.grad.copy()
+        (loss * Tensor(gy)).sum().backward()
+        np.testing.assert_allclose(z.grad, 2 * first, rtol=1e-6)  # backward did not spoil the saved p
+        z.grad = first
+    return loss.numpy(), z.grad
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(7, 10), (3, 4, 5), (2, 1000)], ids=["2d", "3d", "wide"])
+def test_softmax_ce_kernel_matches_the_numpy_path(shape, monkeypatch):
+    rng = np.random.default_rng(0)
+    logits = (3 * rng.standard_normal(shape)).astype(np.float32)
+    logits.reshape(-1, shape[-1])[0, 0] = 80.0  # large logits stay finite (max subtracted)
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    gy = rng.standard_normal(shape[:-1]).astype(np.float32)
+    calls = []
+    real = kernels.softmax_ce
+    monkeypatch.setattr(kernels, "softmax_ce", lambda *a: calls.append(1) or real(*a))
+    loss, grad = _sparse_ce(logits, labels, gy, retain=True)
+    assert calls, "the kernel did not serve float32 sparse labels"
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    loss_ref, grad_ref = _sparse_ce(logits, labels, gy, retain=True)
+    np.testing.assert_allclose(loss, loss_ref, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(grad, grad_ref, rtol=2e-6, atol=2e-7)
+
+
+@needs_numba
+def test_softmax_ce_kernel_keeps_nan_and_leaves_bad_labels_to_numpy():
+    logits = np.zeros((3, 4), np.float32)
+    logits[1, 2] = np.nan
+    loss, _ = _sparse_ce(logits, np.array([0, 1, 3]), np.ones(3, np.float32))
+    assert np.isnan(loss[1]) and np.isfinite(loss[[0, 2]]).all()
+    np.testing.assert_allclose(loss[[0, 2]], np.log(4), rtol=1e-6)
+    assert kernels.softmax_ce(logits, np.array([0, 4, 1])) is None  # outside [0, C): not served
+    with pytest.raises(IndexError):  # ... and the NumPy code raises, as before
+        _sparse_ce(logits, np.array([0, 4, 1]), np.ones(3, np.float32))
+    assert kernels.softmax_ce(logits.astype(np.float64), np.array([0, 1, 3])) is None
+
+
+@needs_numba
+def test_bias_relu_kernel_in_place():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((5, 3, 7)).astype(np.float32)
+    b = rng.standard_normal(7).astype(np.float32)
+    y[0, 0, 0] = np.nan
+    out = y.copy()
+    assert kernels.bias_relu_(out, b)
+    np.testing.assert_array_equal(out, np.maximum(y + b, 0))  # NumPy's maximum keeps nan too
+    out = y.copy()
+    assert kernels.bias_relu_(out)
+    np.testing.assert_array_equal(out, np.maximum(y, 0))
+    assert not kernels.bias_relu_(y.astype(np.float64), b.astype(np.float64))
+    assert not kernels.bias_relu_(y[:, :, ::2].copy(), b)  # the bias does not fit the last axis
+
+
+@needs_numba
+def test_dense_relu_is_one_fused_node_equal_to_dense_then_relu(monkeypatch):
+    from threestep import layers as L
+    from threestep.ops.nn import Linear
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    fused, plain = L.Dense(5, activation="relu", bias_initializer="random_normal"), L.Dense(5)
+    y = fused(Tensor(x))
+    plain(Tensor(x))
+    plain.set_weights(fused.get_weights())
+    assert isinstance(y.creator, Linear) and y.creator.relu
+    calls = []
+    real = kernels.bias_relu_
+    monkeypatch.setattr(kernels, "bias_relu_", lambda *a: calls.append(1) or real(*a))
+    y = fused(Tensor(x))
+    y2 = L.Activation("relu")(plain(Tensor(x)))
+    assert calls == [1]
+    np.testing.assert_array_equal(y.numpy(), y2.numpy())
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    (y * Tensor(gy)).sum().backward()
+    (y2 * Tensor(gy)).sum().backward()
+    for a, b in zip(fused.weights, plain.weights):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-6, atol=1e-6)
+
+
+@needs_numba
+@pytest.mark.parametrize("where", [0, 4095, 4096, 10_000 - 1])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_every_nan_and_inf(where, bad):
+    a = np.random.default_rng(0).standard_normal(10_000).astype(np.float32) * 1e30
+    assert kernels.all_finite(a) is True
+    a[where] = bad
+    assert kernels.all_finite(a) is False
+    assert kernels.all_finite(a.astype(np.float64)) is None  # float64: NumPy's isfinite runs
+
+
+def test_fit_still_names_the_first_nan_in_float32_inputs():
+    from threestep.errors import DataError
+    from threestep.models import checks
+
+    x = np.ones((4, 3), np.float32)
+    x[2, 1] = np.nan
+    with pytest.raises(DataError, match=r"1 NaN or infinite value\(s\); the first is at index \(2, 1\)"):
+        checks.check_finite(x, "x", "fit")

@@ -80,6 +80,11 @@ CASES += [
     Case("linear-bias-3d", ops.linear, lambda x, W, b: F.linear(x, W.t(), b), inputs(randn(2, 3, 4), randn(4, 5), randn(5))),
     Case("linear-nobias-3d", ops.linear, lambda x, W: F.linear(x, W.t()), inputs(randn(2, 3, 4), randn(4, 2))),
     Case("linear-bias-1d", ops.linear, lambda x, W, b: F.linear(x, W.t(), b), inputs(randn(3), randn(3, 2), randn(2))),
+    # Dense(activation="relu")'s fused op: bias and ReLU in one pass (a Numba kernel in float32).
+    Case("linear-relu-bias-2d", lambda x, W, b: ops.linear(x, W, b, relu=True),
+         lambda x, W, b: F.relu(F.linear(x, W.t(), b)), inputs(randn(6, 3), randn(3, 5), randn(5))),
+    Case("linear-relu-nobias-3d", lambda x, W: ops.linear(x, W, relu=True),
+         lambda x, W: F.relu(F.linear(x, W.t())), inputs(randn(2, 3, 4), randn(4, 5))),
 ]
 
 # ---------------------------------------------------------------- elementwise
@@ -312,6 +317,8 @@ def _sparse_to_onehot(fn):
 TWINS = [
     ("linear-bias", ops.linear, ops.linear_simple, inputs(randn(4, 3), randn(3, 5), randn(5))),
     ("linear-nobias-3d", ops.linear, ops.linear_simple, inputs(randn(2, 3, 4), randn(4, 5))),
+    ("linear-relu", lambda x, W, b: ops.linear(x, W, b, relu=True),
+     lambda x, W, b: ops.relu(ops.linear_simple(x, W, b)), inputs(randn(4, 3), randn(3, 5), randn(5))),
     ("softmax", ops.softmax, ops.softmax_simple, inputs(randn(3, 5))),
     ("softmax-axis0", lambda x: ops.softmax(x, 0), lambda x: ops.softmax_simple(x, 0), inputs(randn(3, 5))),
     ("log_softmax", ops.log_softmax, ops.log_softmax_simple, inputs(randn(3, 5))),

@@ -119,7 +119,10 @@ class Dense(Layer):
         return z
 
     def call(self, x, training=None):
-        y = self.activation(ops.linear(x, self.kernel, self.bias))
+        if self.activation is activations.relu:  # fused: bias and ReLU in one pass, one graph node
+            y = ops.linear(x, self.kernel, self.bias, relu=True)
+        else:
+            y = self.activation(ops.linear(x, self.kernel, self.bias))
         self.record_activity(y)
         return y
 

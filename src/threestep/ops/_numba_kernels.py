@@ -120,6 +120,35 @@ def relu_grad(gy, y, out):
 
 
 @_jit
+def bias_relu(y, b, U, has_b):
+    """y = max(y + b, 0) in place, over rows of U (b broadcast over rows); nan stays nan."""
+    for r in range(y.size // U):
+        row = y[r * U:r * U + U]
+        if has_b:
+            for k in range(U):
+                v = row[k] + b[k]
+                row[k] = _f(0) if v <= 0 else v
+        else:
+            for k in range(U):
+                v = row[k]
+                row[k] = _f(0) if v <= 0 else v
+
+
+@_jit
+def all_finite(x):
+    """Whether no element is nan or +-inf: x * 0 is nan exactly for those (no nnan/ninf fast-math),
+    summed in blocks that LLVM vectorises, with an early exit per block."""
+    n = x.size
+    for s in range(0, n, 4096):
+        acc = _f(0)
+        for k in range(s, min(n, s + 4096)):
+            acc += x[k] * _f(0)
+        if acc != acc:
+            return False
+    return True
+
+
+@_jit
 def sgd(p, g, lr):
     for k in range(p.size):
         p[k] -= lr * g[k]
@@ -137,6 +166,44 @@ def sgd_momentum(p, g, v, lr, momentum, nesterov):
             vk = momentum * v[k] - lr * g[k]
             v[k] = vk
             p[k] += vk
+
+
+# ---------------------------------------------------------------- softmax cross-entropy (rows of logits)
+@_jit
+def softmax_ce(z, labels, p, loss):
+    """Per row: p = softmax(z), loss = log(sum(exp(z - max))) - (z[label] - max). False (nothing
+    trusted) when a label is outside [0, C): the NumPy code then raises its own error."""
+    N, C = z.shape
+    for n in range(N):
+        if labels[n] < 0 or labels[n] >= C:
+            return False
+    for n in range(N):
+        row, pr = z[n], p[n]
+        m = row[0]
+        for k in range(1, C):
+            m = row[k] if row[k] > m else m  # a nan in the row makes its loss nan below
+        s = 0.0  # float64: a long row of float32 terms keeps its precision
+        for k in range(C):
+            e = np.exp(row[k] - m)
+            pr[k] = e
+            s += e
+        inv = _f(1.0 / s)
+        for k in range(C):
+            pr[k] *= inv
+        loss[n] = _f(np.log(s)) - (row[labels[n]] - m)
+    return True
+
+
+@_jit
+def softmax_ce_grad(p, labels, gy, g):
+    """g = (p - onehot(label)) * gy, row by row."""
+    N, C = p.shape
+    for n in range(N):
+        w = gy[n]
+        pr, gr = p[n], g[n]
+        for k in range(C):
+            gr[k] = pr[k] * w
+        gr[labels[n]] -= w
 
 
 @_jit

@@ -171,6 +171,23 @@ def relu_grad(gy, y):
     return out
 
 
+def bias_relu_(y, b=None):
+    """y = max(y + b, 0) in place (b over the last axis), as one pass; False where not served."""
+    arrays = (y,) if b is None else (y, b)
+    flat = _flat(*arrays)
+    if flat is None or not y.size or (b is not None and b.shape != y.shape[-1:]):
+        return False
+    _nb[0].bias_relu(flat[0], flat[-1], y.shape[-1], b is not None)
+    return True
+
+
+def all_finite(a):
+    """Whether a float32 NumPy array holds no nan/inf (one pass, no boolean temporary: twice as
+    fast as ``np.isfinite(a).all()`` on a 19 MB training set), or None where not served."""
+    flat = _flat(a)
+    return None if flat is None else bool(_nb[0].all_finite(flat[0]))
+
+
 def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
     """The SGD update in place (with ``velocity`` when momentum is used); False where not served."""
     flat = _flat(param, grad) if velocity is None else _flat(param, grad, velocity)
@@ -192,6 +209,32 @@ def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
     f = np.float32
     _nb[0].adam(*flat, f(lr_t), f(beta_1), f(beta_2), f(epsilon))
     return True
+
+
+def softmax_ce(logits, labels):
+    """Softmax cross-entropy of each row of ``logits`` (..., C) against integer ``labels`` (...):
+    (loss (...), softmax (..., C)) in one pass, or None where the kernels do not serve them
+    (then the NumPy code runs, and raises its own error for a label outside [0, C))."""
+    flat = _flat(logits)
+    if (flat is None or type(labels) is not np.ndarray or labels.dtype != np.intp or not logits.size
+            or labels.shape != logits.shape[:-1]):
+        return None
+    C = logits.shape[-1]
+    p = np.empty_like(logits)
+    loss = np.empty(labels.shape, np.float32)
+    if not _nb[0].softmax_ce(logits.reshape(-1, C), np.ascontiguousarray(labels).reshape(-1),
+                             p.reshape(-1, C), loss.reshape(-1)):
+        return None
+    return loss, p
+
+
+def softmax_ce_grad(p, labels, gy):
+    """dL/dlogits = (p - onehot(labels)) * gy[..., None] as a new array, for ``softmax_ce``'s p."""
+    C = p.shape[-1]
+    g = np.empty_like(p)
+    _nb[0].softmax_ce_grad(p.reshape(-1, C), np.ascontiguousarray(labels).reshape(-1),
+                           np.ascontiguousarray(gy, dtype=np.float32).reshape(-1), g.reshape(-1, C))
+    return g
 
 
 def gru_step(G, t, r0, R, U, rec, bias, hu, hp, hn):
@@ -217,6 +260,9 @@ def warm_up():
     f32, z = np.float32, np.zeros
     a, b = z((2, 4), f32), z((2, 4), f32)
     relu_grad(a, relu(a))
+    bias_relu_(a, b[0])
+    bias_relu_(a)
+    all_finite(a)
     sigmoid(a)
     tanh(a)
     sgd_(a, b, 0.1)
@@ -224,6 +270,8 @@ def warm_up():
     adam_(a, b, z((2, 4), f32), z((2, 4), f32), 0.1, 0.9, 0.999, 1e-7)
     tanh_(a)
     sigmoid_of_half_(a)
+    loss, p = softmax_ce(a, np.zeros(2, np.intp))
+    softmax_ce_grad(p, np.zeros(2, np.intp), loss)
     G, C, TC = Flat(z((4, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32)), Flat(z((1, 2, 4), f32))
     lstm_step(G, 0, 0, 2, 4, (C, C.at(0, 0)), (C, C.at(1, 0)), (TC, TC.at(0, 0)), (C, C.at(1, 0)))
     lstm_back_step(G, G, 0, 0, a, Flat(z((2, 1, 4), f32)), True, TC, b)

@@ -5,6 +5,7 @@ check one against the other.
 """
 from .. import backend
 from ..autograd import Function
+from . import kernels
 
 
 def _float_like(t, x):
@@ -13,21 +14,35 @@ def _float_like(t, x):
 
 
 class Linear(Function):
-    """y = x @ W + b over the last axis of x (the lecture's z = Wa + b, in Keras layout).
+    """y = x @ W + b over the last axis of x (the lecture's z = Wa + b, in Keras layout);
+    with ``relu=True``, y = max(x @ W + b, 0): the bias and the ReLU in one pass over y.
 
     Backward is the lecture's "reverse network": dL/dx = dL/dy @ W^T, and
     dL/dW = x^T @ dL/dy (forward value times backward value). dL/dx is skipped when
-    x needs no gradient (the first layer's input data).
+    x needs no gradient (the first layer's input data). With the ReLU, dL/dy first passes
+    where y > 0 only (PyTorch's subgradient: 0 at 0).
     """
+
+    def __init__(self, relu=False):
+        self.relu = relu
 
     def forward(self, x, W, b=None):
         self.x, self.W = x, W
         y = x @ W
-        if b is not None:
+        if self.relu:
+            if not kernels.bias_relu_(y, b):  # float32 on NumPy: one Numba pass
+                if b is not None:
+                    y += b
+                backend.get_array_module(y).maximum(y, 0, out=y)
+            self.y = y
+        elif b is not None:
             y += b
         return y
 
     def backward(self, gy):
+        if self.relu:
+            g = kernels.relu_grad(gy, self.y)
+            gy = g if g is not None else gy * (self.y > 0)
         x, W = self.x, self.W
         gx = gy @ W.T if self.needs_input_grad[0] else None
         gW = gb = None
@@ -91,12 +106,19 @@ class SoftmaxCrossEntropy(Function):
     fused form is both faster and stabler than softmax followed by log.
     """
 
+    p = None  # softmax(logits), kept by the float32 kernel path (backward needs no exp then)
+
     def forward(self, logits, targets):
-        logp = _log_softmax(logits, -1)
         self.sparse = targets.ndim == logits.ndim - 1
         if self.sparse:
             xp = backend.get_array_module(logits)
             self.labels = targets.astype(xp.intp, copy=False)
+            fused = kernels.softmax_ce(logits, self.labels)  # float32 on NumPy: one Numba pass
+            if fused is not None:
+                loss, self.p = fused
+                return loss
+        logp = _log_softmax(logits, -1)
+        if self.sparse:
             loss = -xp.take_along_axis(logp, self.labels[..., None], axis=-1)[..., 0]
         else:
             self.labels = targets = _float_like(targets, logits)
@@ -105,6 +127,8 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, gy):
+        if self.p is not None:
+            return kernels.softmax_ce_grad(self.p, self.labels, gy), None
         xp = backend.get_array_module(gy)
         g = xp.exp(self.logp)
         if self.sparse:
@@ -152,8 +176,9 @@ class SquaredError(Function):
         return (g if self.needs_input_grad[0] else None), (-g if self.needs_input_grad[1] else None)
 
 
-def linear(x, W, b=None):
-    return Linear()(x, W) if b is None else Linear()(x, W, b)
+def linear(x, W, b=None, relu=False):
+    """x @ W + b; ``relu=True`` applies max(., 0) in the same op (Dense(activation="relu"))."""
+    return Linear(relu)(x, W) if b is None else Linear(relu)(x, W, b)
 
 
 def softmax(x, axis=-1):
