@@ -486,3 +486,17 @@ def test_fit_still_names_the_first_nan_in_float32_inputs():
     x[2, 1] = np.nan
     with pytest.raises(DataError, match=r"1 NaN or infinite value\(s\); the first is at index \(2, 1\)"):
         checks.check_finite(x, "x", "fit")
+
+
+@needs_numba
+def test_relu_grad_bias_kernel_matches_numpy_row_sums():
+    rng = np.random.default_rng(0)
+    y = np.maximum(rng.standard_normal((3, 40, 9)), 0).astype(np.float32)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    g, gb = kernels.relu_grad_bias(gy, y, True)
+    ref = gy * (y > 0)
+    np.testing.assert_array_equal(g, ref)
+    np.testing.assert_array_equal(gb, ref.reshape(-1, 9).sum(axis=0))  # same order of additions
+    g2, none = kernels.relu_grad_bias(gy, y, False)
+    assert none is None and np.array_equal(g2, ref)
+    assert kernels.relu_grad_bias(gy.astype(np.float64), y.astype(np.float64), True) is None

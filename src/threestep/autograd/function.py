@@ -22,23 +22,32 @@ class Function:
     released = False
 
     def __call__(self, *inputs):
+        # Runs once per op per step: written for few Python calls (see tests/test_autograd.py).
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        inputs = [as_tensor(x, like) for x in inputs]
+        inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
         # Under no_grad() backward never runs here, so forward need not keep anything for it.
-        self.needs_input_grad = tuple(Config.enable_grad and x.requires_grad for x in inputs)
-        record = any(self.needs_input_grad)
+        needs = self.needs_input_grad = tuple([x.requires_grad for x in inputs] if Config.enable_grad
+                                              else [False] * len(inputs))
+        record = True in needs
         ys = self.forward(*[x.data for x in inputs])
-        single = not isinstance(ys, tuple)
-        outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
+        if not isinstance(ys, tuple):
+            out = Tensor(ys, requires_grad=record)
+            if record:
+                self.generation = max([x.generation for x in inputs])
+                out.creator, out.generation = self, self.generation + 1
+                self.inputs = inputs
+                self.outputs = [weakref.ref(out)]
+            return out
+        outputs = [Tensor(y, requires_grad=record) for y in ys]
         if record:
-            self.generation = max(x.generation for x in inputs)
+            self.generation = max([x.generation for x in inputs])
             for out in outputs:
                 out.set_creator(self)
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
             if len(outputs) > 1:  # an unused output may be gone by backward; its zero grad needs these
                 self.output_specs = [(out.shape, out.dtype) for out in outputs]
-        return outputs[0] if single else tuple(outputs)
+        return tuple(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -58,8 +67,10 @@ class Function:
 
     def release(self):
         """Free inputs and saved values once backward no longer needs them."""
-        for key in [k for k in vars(self) if k not in ("outputs", "generation", "needs_input_grad")]:
-            delattr(self, key)
+        saved = self.__dict__
+        keep = {k: saved[k] for k in ("outputs", "generation", "needs_input_grad") if k in saved}
+        saved.clear()
+        saved.update(keep)
         self.released = True  # a second backward through here raises instead of silently skipping
 
     def __repr__(self):

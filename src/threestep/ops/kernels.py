@@ -188,6 +188,19 @@ def all_finite(a):
     return None if flat is None else bool(_nb[0].all_finite(flat[0]))
 
 
+def relu_grad_bias(gy, y, with_bias):
+    """(relu_grad(gy, y), its sum over all axes but the last, or None without ``with_bias``) in
+    one pass: the backward of Dense(activation="relu") before its GEMMs. None where not served."""
+    flat = _flat(gy, y)
+    if flat is None or gy.shape != y.shape or not y.size:
+        return None
+    U = y.shape[-1]
+    out = np.empty_like(gy)
+    gb = np.zeros(U if with_bias else 0, np.float32)
+    _nb[0].relu_grad_bias(flat[0], flat[1], out.reshape(-1), gb, U, bool(with_bias))
+    return out, (gb if with_bias else None)
+
+
 def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
     """The SGD update in place (with ``velocity`` when momentum is used); False where not served."""
     flat = _flat(param, grad) if velocity is None else _flat(param, grad, velocity)
@@ -261,6 +274,8 @@ def warm_up():
     a, b = z((2, 4), f32), z((2, 4), f32)
     relu_grad(a, relu(a))
     bias_relu_(a, b[0])
+    relu_grad_bias(a, b, True)
+    relu_grad_bias(a, b, False)
     bias_relu_(a)
     all_finite(a)
     sigmoid(a)

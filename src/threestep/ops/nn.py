@@ -40,16 +40,18 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
+        want_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        gb = None
         if self.relu:
-            g = kernels.relu_grad(gy, self.y)
-            gy = g if g is not None else gy * (self.y > 0)
+            fused = kernels.relu_grad_bias(gy, self.y, want_b)  # float32: the ReLU and dL/db in one pass
+            gy, gb = fused if fused is not None else (gy * (self.y > 0), None)
         x, W = self.x, self.W
         gx = gy @ W.T if self.needs_input_grad[0] else None
-        gW = gb = None
+        gW = None
         if self.needs_input_grad[1]:
             x2 = x.reshape(-1, x.shape[-1])
             gW = x2.T @ gy.reshape(-1, gy.shape[-1])
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+        if want_b and gb is None:
             gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
         return gx, gW, gb
 
