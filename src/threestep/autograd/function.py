@@ -23,8 +23,9 @@ class Function:
 
     def __call__(self, *inputs):
         # Runs once per op per step: written for few Python calls (see tests/test_autograd.py).
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        inputs = [x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs]
+        if not all([isinstance(x, Tensor) for x in inputs]):
+            like = next((x for x in inputs if isinstance(x, Tensor)), None)
+            inputs = [as_tensor(x, like) for x in inputs]
         # Under no_grad() backward never runs here, so forward need not keep anything for it.
         needs = self.needs_input_grad = tuple([x.requires_grad for x in inputs] if Config.enable_grad
                                               else [False] * len(inputs))

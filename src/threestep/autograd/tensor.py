@@ -110,7 +110,7 @@ class Tensor:
             outputs = [ref() for ref in func.outputs]
             func.held = None  # outputs are strongly referenced by `outputs` now
             gys = [None if o is None else o.grad for o in outputs]
-            if all(g is None for g in gys):
+            if not any([g is not None for g in gys]):
                 continue
             if func.released:
                 raise RuntimeError(
