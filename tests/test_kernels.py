@@ -500,3 +500,45 @@ def test_relu_grad_bias_kernel_matches_numpy_row_sums():
     g2, none = kernels.relu_grad_bias(gy, y, False)
     assert none is None and np.array_equal(g2, ref)
     assert kernels.relu_grad_bias(gy.astype(np.float64), y.astype(np.float64), True) is None
+
+
+# ---------------------------------------------------------------- max pooling
+def _pool_run(op, x, gy):
+    t = Tensor(x.copy(), requires_grad=True)
+    y = op(t)
+    (y * Tensor(gy)).sum().backward()
+    return y.numpy(), t.grad
+
+
+@needs_numba
+@pytest.mark.parametrize("shape,pool,strides,padding", [
+    ((3, 26, 26, 5), 2, None, "valid"),  # the lecture CNN's tiled 2x2
+    ((2, 7, 9, 3), 3, 2, "valid"),  # overlapping windows: gradients add up
+    ((2, 7, 9, 3), (2, 3), None, "same"),  # -inf padding, never selected
+    ((2, 9, 9, 4), 2, 3, "valid"),  # strides > pool: cells no window sees get 0
+    ((4, 11, 6), 3, 2, "same"),  # 1-D pooling
+], ids=["tiled", "overlap", "same", "gaps", "1d"])
+def test_max_pool_kernel_matches_the_numpy_path(shape, pool, strides, padding, monkeypatch):
+    from threestep import ops
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.reshape(-1)[::7] = 0.5  # ties: the first maximum of a window wins
+    x.reshape(-1)[5] = np.nan
+    def op(t):
+        return ops.max_pool(t, pool, strides, padding)
+    with_nan = op(Tensor(x))
+    gy = rng.standard_normal(with_nan.shape).astype(np.float32)
+    served = []
+    for name in ("max_pool", "max_pool_grad"):
+        def spy(*a, _real=getattr(kernels, name), _name=name):
+            out = _real(*a)
+            served.append((_name, out is not None and out is not False))
+            return out
+        monkeypatch.setattr(kernels, name, spy)
+    y, g = _pool_run(op, x, gy)
+    assert served == [("max_pool", True), ("max_pool_grad", True)], served
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    y_ref, g_ref = _pool_run(op, x, gy)
+    np.testing.assert_array_equal(y, y_ref)  # nan included
+    np.testing.assert_array_equal(g, g_ref)

@@ -296,3 +296,64 @@ def sigmoid(x, y, bits):
 def tanh(x, y):
     for k in range(x.size):
         y[k] = _tanh(x[k])
+
+
+# ---------------------------------------------------------------- max pooling (channels_last, 2-D)
+# Flat buffers and element offsets: the windows' rows of C channels are unit-stride slices.
+@_jit
+def max_pool2d(x, H, W, y, idx, N, OH, OW, C, kh, kw, sh, sw, want_idx):
+    """y[n, a, b, c] = max over the window cells (row-major) of the padded x (N, H, W, C);
+    idx = the first arg-max's cell (a nan wins, the first one), as ``maxout.max_of_pieces``."""
+    for n in range(N):
+        for a in range(OH):
+            for b in range(OW):
+                o = ((n * OH + a) * OW + b) * C
+                ym = y[o:o + C]  # unit-stride slices, which LLVM vectorises (indexing x[s + c] it does not)
+                im = idx[o:o + C] if want_idx else idx[:0]
+                s0 = ((n * H + a * sh) * W + b * sw) * C
+                first = x[s0:s0 + C]
+                for c in range(C):  # element loops: a slice assignment would allocate a temporary
+                    ym[c] = first[c]
+                for c in range(im.size):
+                    im[c] = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        if i == 0 and j == 0:
+                            continue
+                        s = s0 + (i * W + j) * C
+                        xv = x[s:s + C]
+                        if want_idx:
+                            p = np.uint8(i * kw + j)
+                            for c in range(C):  # branch-free: a branch here is mispredicted half the time
+                                v, m = xv[c], ym[c]
+                                take = (v > m) | ((v != v) & (m == m))
+                                ym[c] = v if take else m
+                                im[c] = max(im[c], p * np.uint8(take))  # p grows with the cell: max selects
+                        else:
+                            for c in range(C):
+                                v, m = xv[c], ym[c]
+                                ym[c] = v if (v > m) | ((v != v) & (m == m)) else m
+
+
+@_jit
+def max_pool2d_grad(gy, idx, gx, H, W, N, OH, OW, C, kh, kw, sh, sw, accumulate):
+    """gx (N, H, W, C) at each window's arg-max cell gets gy: written (0 at the other cells) or,
+    where windows overlap, added into a zeroed gx."""
+    for n in range(N):
+        for a in range(OH):
+            for b in range(OW):
+                o = ((n * OH + a) * OW + b) * C
+                g = gy[o:o + C]
+                im = idx[o:o + C]
+                s0 = ((n * H + a * sh) * W + b * sw) * C
+                for i in range(kh):
+                    for j in range(kw):
+                        p = np.uint8(i * kw + j)
+                        s = s0 + (i * W + j) * C
+                        gv = gx[s:s + C]
+                        if accumulate:
+                            for c in range(C):
+                                gv[c] += g[c] if im[c] == p else _f(0)
+                        else:
+                            for c in range(C):
+                                gv[c] = g[c] if im[c] == p else _f(0)
