@@ -188,18 +188,21 @@ def test_relu_kernel_is_used_for_float32_only(monkeypatch):
                                   lambda O: O.Adam(0.01, amsgrad=True), lambda O: O.Nadam(0.01)],
                          ids=["sgd", "momentum", "nesterov", "adam", "amsgrad", "nadam"])
 def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
-    """Five steps of each optimizer on float32 parameters: the Numba updates (SGD, momentum,
-    Nesterov, Adam) equal the NumPy code's to float32 rounding; AMSGrad and Nadam keep NumPy."""
+    """Five steps of each optimizer on float32 parameters: the Numba updates (momentum,
+    Nesterov, Adam) and BLAS's axpy (plain SGD) equal the NumPy code's to float32 rounding;
+    AMSGrad and Nadam keep NumPy."""
     import threestep.optimizers as O
+    from threestep.ops import _blas
 
     rng = np.random.default_rng(0)
     shapes = [(7, 5), (5,), (3, 2, 4)]
     p0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)]
     counted = {"n": 0}
-    for name in ("sgd", "sgd_momentum", "adam"):
-        real = getattr(kernels._nb[0], name)
-        monkeypatch.setattr(kernels._nb[0], name,
+    for owner, name in ((kernels._nb[0], "sgd"), (kernels._nb[0], "sgd_momentum"), (kernels._nb[0], "adam"),
+                        (_blas, "axpy_")):
+        real = getattr(owner, name)
+        monkeypatch.setattr(owner, name,
                             lambda *a, _r=real: (counted.__setitem__("n", counted["n"] + 1), _r(*a))[1])
 
     def run():
@@ -212,11 +215,15 @@ def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
         return [p.data for p in params]
     fast = run()
     used = counted["n"]
+    blas_served = bool(_blas._axpy and _blas._axpy[0] is not None)
     monkeypatch.setattr(kernels, "available", lambda: False)
+    monkeypatch.setattr(_blas, "_axpy", [None])
     ref = run()
     kind = make(O)
     numpy_only = isinstance(kind, O.Nadam) or getattr(kind, "amsgrad", False)
-    assert used == (0 if numpy_only else 5 * len(shapes))
+    plain_sgd = isinstance(kind, O.SGD) and not kind.momentum
+    calls = 5 * len(shapes)  # one per parameter and step: axpy for plain SGD (plus Numba where BLAS is not served)
+    assert used == (0 if numpy_only else calls * (2 if plain_sgd and not blas_served else 1))
     for a, b in zip(fast, ref):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)
@@ -542,3 +549,45 @@ def test_max_pool_kernel_matches_the_numpy_path(shape, pool, strides, padding, m
     y_ref, g_ref = _pool_run(op, x, gy)
     np.testing.assert_array_equal(y, y_ref)  # nan included
     np.testing.assert_array_equal(g, g_ref)
+
+
+# ---------------------------------------------------------------- BLAS axpy (plain SGD)
+def test_blas_axpy_updates_in_place_like_the_numba_kernel():
+    from threestep.ops import _blas
+
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 33, 1000, 300_000):  # 300k: OpenBLAS splits it over its threads
+        p = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        q = p.copy()
+        if not _blas.axpy_(p, g, -0.01):
+            pytest.skip("NumPy's OpenBLAS could not be identified here (e.g. MKL or a second OpenBLAS)")
+        np.testing.assert_allclose(p, q - np.float32(0.01) * g, rtol=1e-6, atol=1e-7)
+        if kernels.available():
+            kernels.sgd_(q, g, 0.01)
+            np.testing.assert_array_max_ulp(p, q, maxulp=1)  # fused multiply-adds (scalar tails may not fuse)
+    a = np.ones((4, 6), np.float32)
+    for y, x in [(a.astype(np.float64), a.astype(np.float64)), (a[:, ::2].copy(), a[:, ::2]), (a, a[:2]),
+                 (a.T.copy().T, a)]:
+        assert not _blas.axpy_(y, x, 1.0)  # float64, strided, mismatched shapes, not C-contiguous
+    frozen = np.ones(3, np.float32)
+    frozen.flags.writeable = False
+    assert not _blas.axpy_(frozen, np.ones(3, np.float32), 1.0)
+
+
+def test_blas_axpy_finds_numpys_own_openblas():
+    from threestep.ops import _blas
+
+    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", "")
+    if "scipy-openblas" not in str(blas):
+        pytest.skip(f"NumPy was built against {blas!r}, not the OpenBLAS its wheels bundle")
+    path = _blas._numpy_openblas()
+    assert path is not None and "numpy" in path and "openblas" in path.lower()
+
+
+def test_threestep_blas_update_0_turns_axpy_off():
+    code = ("import numpy as np; from threestep.ops import _blas; "
+            "print(_blas.axpy_(np.ones(3, np.float32), np.ones(3, np.float32), 1.0))")
+    env = dict(os.environ, THREESTEP_BLAS_UPDATE="0")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr

@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..errors import ConfigError
-from ..ops import kernels
+from ..ops import _blas, kernels
 from .base import Optimizer
 
 
@@ -34,6 +34,8 @@ class SGD(Optimizer):
         self._slot_names = ("momentum",) if self.momentum else ()
 
     def update_step(self, index, param, grad, lr):
+        if not self.momentum and _blas.axpy_(param, grad, -lr):
+            return  # float32 on NumPy: BLAS's axpy on NumPy's own thread pool (ops._blas says why)
         v = self.slots["momentum"][index] if self.momentum else None
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
