@@ -591,3 +591,29 @@ def test_threestep_blas_update_0_turns_axpy_off():
     env = dict(os.environ, THREESTEP_BLAS_UPDATE="0")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_sgd_uses_blas_threads_only_after_steps_without_row_parallel_loops(monkeypatch):
+    """A threaded saxpy right before a recurrent layer's row-parallel loop slows that loop (its
+    workers keep spinning): SGD takes the BLAS path only after a step that ran no such loop."""
+    import threestep.optimizers as O
+    from threestep.ops import _blas, _threads
+
+    calls = []
+    real = _blas.axpy_
+    monkeypatch.setattr(_blas, "axpy_", lambda *a: calls.append(1) or real(*a))
+    p = Tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    opt = O.SGD(0.1)
+
+    def step():
+        p.grad = np.ones((4, 3), np.float32)
+        opt.apply_gradients([p])
+    for _ in range(3):
+        step()
+    assert len(calls) == 2  # not on the first step (nothing known about the model yet), then each step
+    _threads.run(lambda part: None, [slice(0, 1), slice(1, 2)])  # a row-parallel loop in this step
+    step()
+    assert len(calls) == 2
+    step()
+    assert len(calls) == 3
+    np.testing.assert_allclose(p.data, 1 - 5 * 0.1, rtol=1e-6)  # every path made the same update

@@ -10,6 +10,11 @@ splits large updates over both cores, and left the GEMMs ~3 % slower while takin
 time of the single-core update. Results agree with the Numba kernel's to one ulp (both use
 fused multiply-adds; a few tail elements may not).
 
+Not after a recurrent layer's row-parallel loops (``ops._threads``): the saxpy's threads spin
+for ~0.1 s after it returns and took a core from the next step's loops (LSTM(128) training at
+2 threads fell from 5.7k to 3.2k samples/s), so the optimizers use it only after a step that
+ran none (``Optimizer.apply_gradients``).
+
 Only NumPy's own OpenBLAS is used: the OpenBLAS that threadpoolctl finds inside NumPy's
 installation (pip wheels bundle it), or the only OpenBLAS loaded when NumPy was built against
 OpenBLAS. Anything else (MKL, several OpenBLAS copies, no threadpoolctl, a failed self-check)

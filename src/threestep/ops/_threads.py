@@ -28,7 +28,7 @@ import threading
 MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs the parallelism
 
 _lock = threading.Lock()
-_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None}
+_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
 
 
 def _blas():
@@ -73,9 +73,16 @@ def _pool(workers):
         return _state["pool"]
 
 
+def parallel_runs():
+    """How many row-parallel runs this process has made: the optimizers look at whether a training
+    step made any (``ops._blas``: a threaded BLAS call right before such a loop slows it down)."""
+    return _state["runs"]
+
+
 def _enter():
     """Set the BLAS pool to one thread while any row-parallel loop runs (the first one saves the sizes)."""
     with _lock:
+        _state["runs"] += 1
         if _state["active"] == 0:
             _state["saved"] = [c.get_num_threads() for c in _blas()]
             for c in _blas():

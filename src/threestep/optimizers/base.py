@@ -23,6 +23,7 @@ import warnings
 
 from .. import backend
 from ..errors import ConfigError
+from ..ops import _threads
 
 
 EPSILON = 1e-7  # Keras's K.epsilon(), the default fuzz factor of every optimizer
@@ -83,6 +84,8 @@ class Optimizer:
         self.slots = {}
         self._built_for = None
         self._check_shapes = False
+        self._rows_seen = None  # ops._threads.parallel_runs() after the last update
+        self._threaded_blas = False  # whether updates may use BLAS's threads (see apply_gradients)
 
     @property
     def lr(self):
@@ -187,6 +190,12 @@ class Optimizer:
         grads = self._clip([p.grad for p in params])
         lr = self.current_lr()
         self.iterations += 1
+        # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
+        # recurrent layer's row-parallel loops in the next step 2x (ops._threads): updates use
+        # BLAS's threads (ops._blas) only after a step that ran no such loop.
+        runs = _threads.parallel_runs()
+        self._threaded_blas = self._rows_seen == runs
+        self._rows_seen = runs
         for index, (p, g) in enumerate(zip(params, grads)):
             self.update_step(index, p.data, g, lr)
             if getattr(p, "constraint", None) is not None:

@@ -34,7 +34,7 @@ class SGD(Optimizer):
         self._slot_names = ("momentum",) if self.momentum else ()
 
     def update_step(self, index, param, grad, lr):
-        if not self.momentum and _blas.axpy_(param, grad, -lr):
+        if not self.momentum and self._threaded_blas and _blas.axpy_(param, grad, -lr):
             return  # float32 on NumPy: BLAS's axpy on NumPy's own thread pool (ops._blas says why)
         v = self.slots["momentum"][index] if self.momentum else None
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
