@@ -181,3 +181,11 @@ def test_cli_bench_without_checkout_says_what_to_do(monkeypatch):
     monkeypatch.setattr(cli, "_find_benchmarks", lambda: None)
     with pytest.raises(ConfigError, match="source checkout"):
         cli.main(["bench", "--quick"])
+
+
+def test_flop_probe_alternates_training_and_gemms():
+    from benchmarks.flop_probe import probe
+
+    res = probe(threads=1, pairs=2, samples=200)
+    assert res["threads"] == 1 and len(res["ratios"]) == 2
+    assert 0 < res["ratio"] <= 1.5  # training does the GEMMs and more; a little slack for timer noise
