@@ -22,7 +22,6 @@ class Function:
     released = False
 
     def __call__(self, *inputs):
-        # Runs once per op per step: written for few Python calls (see tests/test_autograd.py).
         if not all([isinstance(x, Tensor) for x in inputs]):
             like = next((x for x in inputs if isinstance(x, Tensor)), None)
             inputs = [as_tensor(x, like) for x in inputs]
@@ -31,15 +30,8 @@ class Function:
                                               else [False] * len(inputs))
         record = True in needs
         ys = self.forward(*[x.data for x in inputs])
-        if not isinstance(ys, tuple):
-            out = Tensor(ys, requires_grad=record)
-            if record:
-                self.generation = max([x.generation for x in inputs])
-                out.creator, out.generation = self, self.generation + 1
-                self.inputs = inputs
-                self.outputs = [weakref.ref(out)]
-            return out
-        outputs = [Tensor(y, requires_grad=record) for y in ys]
+        single = not isinstance(ys, tuple)
+        outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
         if record:
             self.generation = max([x.generation for x in inputs])
             for out in outputs:
@@ -48,7 +40,7 @@ class Function:
             self.outputs = [weakref.ref(out) for out in outputs]
             if len(outputs) > 1:  # an unused output may be gone by backward; its zero grad needs these
                 self.output_specs = [(out.shape, out.dtype) for out in outputs]
-        return tuple(outputs)
+        return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError

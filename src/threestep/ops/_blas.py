@@ -25,6 +25,8 @@ import os
 
 import numpy as np
 
+from . import _threads
+
 _axpy = []  # [the saxpy function, or None], once looked for
 
 # The same routine under the names of the OpenBLAS builds NumPy ships with or links against:
@@ -34,18 +36,15 @@ _SYMBOLS = ("scipy_cblas_saxpy64_", "scipy_cblas_saxpy", "cblas_saxpy")
 
 def _numpy_openblas():
     """The file of the OpenBLAS NumPy uses, or None where that cannot be told for sure."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
+    libs = _threads.numpy_blas()  # NumPy's own BLAS libraries, else every BLAS library loaded
+    own = [c.filepath for c in libs if c.internal_api == "openblas"]
+    if len(own) != 1:
         return None
-    libs = [i["filepath"] for i in threadpool_info() if i.get("internal_api") == "openblas"]
-    site = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
-    own = [p for p in libs if os.path.realpath(p).startswith(os.path.join(site, "numpy"))]  # numpy/, numpy.libs/
-    if not own:
-        blas = getattr(np, "__config__", None)
-        name = str(getattr(blas, "CONFIG", {}).get("Build Dependencies", {}).get("blas", {}).get("name", ""))
-        own = libs if "openblas" in name.lower() and len(libs) == 1 else []
-    return own[0] if len(own) == 1 else None
+    if "numpy" not in own[0]:  # not bundled with NumPy: only if NumPy was built against OpenBLAS
+        config = getattr(getattr(np, "__config__", None), "CONFIG", {})
+        if "openblas" not in str(config.get("Build Dependencies", {}).get("blas", {}).get("name", "")).lower():
+            return None
+    return own[0]
 
 
 def _load():

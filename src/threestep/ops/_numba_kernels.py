@@ -120,31 +120,25 @@ def relu_grad(gy, y, out):
 
 
 @_jit
-def relu_grad_bias(gy, y, out, gb, U, has_b):
+def relu_grad_bias(gy, y, out, gb, U):
     """relu_grad over rows of U, adding each row of the result into gb (the bias gradient) in the
     same pass, row after row as NumPy's sum over axis 0 does."""
     for r in range(y.size // U):
         o = r * U
         for k in range(U):
             out[o + k] = _f(0) if y[o + k] <= 0 else gy[o + k]
-        if has_b:
-            for k in range(U):
-                gb[k] += out[o + k]
+        for k in range(U):
+            gb[k] += out[o + k]
 
 
 @_jit
-def bias_relu(y, b, U, has_b):
+def bias_relu(y, b, U):
     """y = max(y + b, 0) in place, over rows of U (b broadcast over rows); nan stays nan."""
     for r in range(y.size // U):
         row = y[r * U:r * U + U]
-        if has_b:
-            for k in range(U):
-                v = row[k] + b[k]
-                row[k] = _f(0) if v <= 0 else v
-        else:
-            for k in range(U):
-                v = row[k]
-                row[k] = _f(0) if v <= 0 else v
+        for k in range(U):
+            v = row[k] + b[k]
+            row[k] = _f(0) if v <= 0 else v
 
 
 @_jit

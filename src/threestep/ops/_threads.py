@@ -31,7 +31,7 @@ _lock = threading.Lock()
 _state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
 
 
-def _blas():
+def numpy_blas():
     """threadpoolctl's controllers of NumPy's BLAS (all BLAS libraries if none is NumPy's), or []."""
     if _state["blas"] is None:
         try:
@@ -46,7 +46,7 @@ def _blas():
 
 def blas_threads():
     """The number of threads NumPy's BLAS may use now (1 where it cannot be read)."""
-    libs = _blas()
+    libs = numpy_blas()
     try:
         return max(1, min(c.get_num_threads() for c in libs)) if libs else 1
     except Exception:
@@ -84,8 +84,8 @@ def _enter():
     with _lock:
         _state["runs"] += 1
         if _state["active"] == 0:
-            _state["saved"] = [c.get_num_threads() for c in _blas()]
-            for c in _blas():
+            _state["saved"] = [c.get_num_threads() for c in numpy_blas()]
+            for c in numpy_blas():
                 c.set_num_threads(1)
         _state["active"] += 1
 
@@ -94,7 +94,7 @@ def _exit():
     with _lock:
         _state["active"] -= 1
         if _state["active"] == 0:
-            for c, n in zip(_blas(), _state["saved"]):
+            for c, n in zip(numpy_blas(), _state["saved"]):
                 c.set_num_threads(n)
 
 

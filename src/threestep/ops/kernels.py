@@ -178,11 +178,13 @@ def relu_grad(gy, y):
 
 def bias_relu_(y, b=None):
     """y = max(y + b, 0) in place (b over the last axis), as one pass; False where not served."""
-    arrays = (y,) if b is None else (y, b)
-    flat = _flat(*arrays)
+    flat = _flat(y) if b is None else _flat(y, b)
     if flat is None or not y.size or (b is not None and b.shape != y.shape[-1:]):
         return False
-    _nb[0].bias_relu(flat[0], flat[-1], y.shape[-1], b is not None)
+    if b is None:
+        _nb[0].relu(flat[0], flat[0])  # the plain ReLU kernel, in place
+    else:
+        _nb[0].bias_relu(flat[0], flat[1], y.shape[-1])
     return True
 
 
@@ -196,14 +198,16 @@ def all_finite(a):
 def relu_grad_bias(gy, y, with_bias):
     """(relu_grad(gy, y), its sum over all axes but the last, or None without ``with_bias``) in
     one pass: the backward of Dense(activation="relu") before its GEMMs. None where not served."""
+    if not with_bias:
+        out = relu_grad(gy, y)
+        return None if out is None else (out, None)
     flat = _flat(gy, y)
     if flat is None or gy.shape != y.shape or not y.size:
         return None
-    U = y.shape[-1]
     out = np.empty_like(gy)
-    gb = np.zeros(U if with_bias else 0, np.float32)
-    _nb[0].relu_grad_bias(flat[0], flat[1], out.reshape(-1), gb, U, bool(with_bias))
-    return out, (gb if with_bias else None)
+    gb = np.zeros(y.shape[-1], np.float32)
+    _nb[0].relu_grad_bias(flat[0], flat[1], out.reshape(-1), gb, y.shape[-1])
+    return out, gb
 
 
 def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
@@ -316,8 +320,6 @@ def warm_up():
     relu_grad(a, relu(a))
     bias_relu_(a, b[0])
     relu_grad_bias(a, b, True)
-    relu_grad_bias(a, b, False)
-    bias_relu_(a)
     all_finite(a)
     for shape, k, st in (((1, 4, 4, 2), (2, 2), (2, 2)), ((1, 4, 2), (2,), (2,))):
         x = np.zeros(shape, f32)
