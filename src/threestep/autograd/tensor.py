@@ -76,13 +76,22 @@ class Tensor:
         self.grad = None
 
     # ----------------------------------------------------------------- backward
-    def backward(self, grad=None, retain_graph=False, retain_grad=False):
+    def backward(self, grad=None, retain_graph=False, retain_grad=False, update=None):
         """Backpropagate from this tensor: the backward pass of the lecture.
 
         Args:
             grad: dL/d(self); defaults to ones (so a scalar loss needs nothing).
             retain_graph: keep saved values so backward can run again on this graph.
             retain_grad: keep ``.grad`` on intermediate tensors too (leaves always keep it).
+            update: ``{leaf: alpha}``, the optimizer step folded into the backward pass
+                (PyTorch's "optimizer step in backward"): a leaf here that this graph uses
+                exactly once, as an input of an op that can fold the step into its own
+                backward (``Function.fold_update``: ``ops.Linear``'s weight, in its dW GEMM),
+                gets ``leaf.data += alpha * dL/dleaf`` in place there and no ``.grad``; every
+                other leaf gets ``.grad`` as usual.
+
+        Returns:
+            The leaves of ``update`` that were updated in place (a list; empty without ``update``).
         """
         xp = backend.get_array_module(self.data)
         if grad is None:
@@ -93,9 +102,13 @@ class Tensor:
             grad = backend.on_device(grad)
         if self.creator is None:
             self.grad = grad if self.grad is None else self.grad + grad  # leaves accumulate
-            return
+            return []
         self.grad = grad  # a non-leaf's grad belongs to this pass (retain_graph reruns must not add up)
         heap, seen, counter = [], set(), 0
+        folded = []
+        if update:  # only a leaf with one use may change before the pass ends: no other op reads it
+            once = _used_once(self.creator, update)
+            update = {id(x): alpha for x, alpha in update.items() if id(x) in once}
 
         def push(func):
             nonlocal counter
@@ -117,7 +130,17 @@ class Tensor:
                     f"backward() reached {func!r} a second time, but the first backward() freed "
                     "its saved values. Pass retain_graph=True to the first backward() call."
                 )
-            gxs = func.run_backward(gys)
+            if update:
+                fold = {i: update[id(x)] for i, x in enumerate(func.inputs) if id(x) in update}
+                if fold:
+                    func.fold_update = dict(fold)  # the op removes what it applied
+                    gxs = func.run_backward(gys)
+                    folded += [x for i, x in enumerate(func.inputs) if i in fold and i not in func.fold_update]
+                    func.fold_update = None
+                else:
+                    gxs = func.run_backward(gys)
+            else:
+                gxs = func.run_backward(gys)
             for x, gx in zip(func.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
@@ -148,6 +171,24 @@ class Tensor:
                         o.grad = None
             if not retain_graph:
                 func.release()
+        return folded
+
+
+def _used_once(root, leaves):
+    """ids of the tensors in ``leaves`` that are an input of exactly one op of the graph below
+    ``root`` (one walk over the graph's ops, each once)."""
+    wanted = {id(x) for x in leaves}
+    uses, seen, stack = {}, {root}, [root]
+    while stack:
+        for x in stack.pop().inputs:
+            creator = x.creator
+            if creator is None:
+                if id(x) in wanted:
+                    uses[id(x)] = uses.get(id(x), 0) + 1
+            elif creator not in seen:
+                seen.add(creator)
+                stack.append(creator)
+    return {key for key, n in uses.items() if n == 1}
 
 
 def sum_to(gx, shape):

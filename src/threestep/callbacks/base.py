@@ -11,7 +11,13 @@ class Callback:
 
     Attributes set by ``fit``: ``model`` and ``params`` (``epochs``, ``steps``,
     ``verbose``, ``batch_size``, ``samples``, ``metrics``).
+
+    ``needs_gradients``: set True in a callback that reads the weights' ``.grad`` after a
+    batch. Otherwise ``fit`` with plain SGD folds the update of Dense kernels into the
+    backward pass (faster; ``Tensor.backward(update=...)``) and those kernels keep no ``.grad``.
     """
+
+    needs_gradients = False
 
     def __init__(self):
         self.model = None

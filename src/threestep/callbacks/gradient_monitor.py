@@ -79,6 +79,8 @@ class GradientMonitor(Callback):
         >>> monitor.plot("gradients.png")
     """
 
+    needs_gradients = True  # reads .grad after each monitored batch
+
     def __init__(self, every=10, layers=None, plot_path=None):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:

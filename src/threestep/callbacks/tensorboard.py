@@ -153,6 +153,11 @@ class TensorBoard(Callback):
         >>> model.fit(x, y, epochs=10, callbacks=[TensorBoard("logs", histogram_freq=1)])
     """
 
+    @property
+    def needs_gradients(self):
+        """Weight histograms include each weight's last gradient."""
+        return bool(self.histogram_freq)
+
     def __init__(self, log_dir="./logs", histogram_freq=0, update_freq="epoch"):
         super().__init__()
         if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, int) or histogram_freq < 0:

@@ -94,6 +94,9 @@ class FitMixin:
 
             debug = NumericsDebugger(self)
         self._distributed = dist
+        # Plain SGD's step may be folded into the backward pass (Optimizer.backward_updates);
+        # then those weights keep no .grad, so not for a callback that reads it or for the debugger.
+        self._fold_updates = debug is None and not any(getattr(cb, "needs_gradients", False) for cb in callback_list)
         try:
             if baseline and not initial_epoch:
                 self.history.baseline = self._baseline(x, y, sw, val, batch_size, fused)
@@ -105,6 +108,7 @@ class FitMixin:
             raise
         finally:
             self._distributed = None
+            self._fold_updates = False
             train.close()
             if val is not None and isinstance(val[0], feed.SourceFeed):
                 val[0].close()

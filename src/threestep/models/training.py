@@ -29,6 +29,7 @@ class Model(FitMixin, EvaluateMixin):
     """
 
     _distributed = None  # a distributed strategy, set by fit(distributed=...) while it trains
+    _fold_updates = False  # fit sets it while it trains: may plain SGD update inside backward?
 
     def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
@@ -302,10 +303,11 @@ class Model(FitMixin, EvaluateMixin):
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        loss.backward(retain_grad=debug is not None)
+        updates = self.optimizer.backward_updates(params) if self._fold_updates else None
+        folded = loss.backward(retain_grad=debug is not None, update=updates)
         if debug is not None:
             debug.check_backward()
-        self.optimizer.apply_gradients(params)
+        self.optimizer.apply_gradients(params, folded)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
             m.update_state(backend.on_device(yb), preds, out.step_weights)

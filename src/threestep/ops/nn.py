@@ -5,7 +5,7 @@ check one against the other.
 """
 from .. import backend
 from ..autograd import Function
-from . import kernels
+from . import _blas, kernels
 
 
 def _float_like(t, x):
@@ -20,7 +20,8 @@ class Linear(Function):
     Backward is the lecture's "reverse network": dL/dx = dL/dy @ W^T, and
     dL/dW = x^T @ dL/dy (forward value times backward value). dL/dx is skipped when
     x needs no gradient (the first layer's input data). With the ReLU, dL/dy first passes
-    where y > 0 only (PyTorch's subgradient: 0 at 0).
+    where y > 0 only (PyTorch's subgradient: 0 at 0). Asked to fold W's update into backward
+    (``Tensor.backward(update=...)``), the dW GEMM adds alpha * dL/dW to W in place instead.
     """
 
     def __init__(self, relu=False):
@@ -46,11 +47,15 @@ class Linear(Function):
             fused = kernels.relu_grad_bias(gy, self.y, want_b)  # float32: the ReLU and dL/db in one pass
             gy, gb = fused if fused is not None else (gy * (self.y > 0), None)
         x, W = self.x, self.W
-        gx = gy @ W.T if self.needs_input_grad[0] else None
+        gx = gy @ W.T if self.needs_input_grad[0] else None  # before any folded update of W
         gW = None
         if self.needs_input_grad[1]:
-            x2 = x.reshape(-1, x.shape[-1])
-            gW = x2.T @ gy.reshape(-1, gy.shape[-1])
+            x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
+            fold = self.fold_update
+            if fold and 1 in fold and _blas.gemm_update_(W, x2, gy2, fold[1]):
+                del fold[1]  # W += alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
+            else:
+                gW = x2.T @ gy2
         if want_b and gb is None:
             gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
         return gx, gW, gb

@@ -175,9 +175,22 @@ class Optimizer:
                                       f"{tuple(p.data.shape)}.")
         self._check_shapes = False
 
-    def apply_gradients(self, params):
-        """One update of every parameter that has a gradient (``param.grad``)."""
-        params = [p for p in params if p.grad is not None]
+    def backward_updates(self, params):
+        """``{param: alpha}`` for the parameters whose whole update this step is
+        ``param += alpha * grad``, so that the backward pass may apply it where the gradient is
+        made (``Tensor.backward(update=...)``; then ``apply_gradients(params, folded)``).
+        None here: only plain SGD's step has that form (``SGD.backward_updates``)."""
+        return None
+
+    def apply_gradients(self, params, folded=()):
+        """One update of every parameter that has a gradient (``param.grad``); the parameters in
+        ``folded`` were already updated by the backward pass (``backward_updates``) and count
+        as updated."""
+        if folded:
+            done = {id(p) for p in folded}
+            params = [p for p in params if p.grad is not None or id(p) in done]
+        else:
+            params = [p for p in params if p.grad is not None]
         if self._built_for is None:
             self.build(params)
         elif self._built_for != len(params):
@@ -187,7 +200,8 @@ class Optimizer:
             )
         if self._check_shapes:
             self._verify_slot_shapes(params)
-        grads = self._clip([p.grad for p in params])
+        todo = [(i, p) for i, p in enumerate(params) if p.grad is not None] if folded else list(enumerate(params))
+        grads = self._clip([p.grad for _, p in todo])
         lr = self.current_lr()
         self.iterations += 1
         # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
@@ -196,7 +210,7 @@ class Optimizer:
         runs = _threads.parallel_runs()
         self._threaded_blas = self._rows_seen == runs
         self._rows_seen = runs
-        for index, (p, g) in enumerate(zip(params, grads)):
+        for (index, p), g in zip(todo, grads):
             self.update_step(index, p.data, g, lr)
             if getattr(p, "constraint", None) is not None:
                 p.data[...] = p.constraint(p.data)

@@ -33,6 +33,15 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self._slot_names = ("momentum",) if self.momentum else ()
 
+    def backward_updates(self, params):
+        """Plain SGD without clipping: ``{param: -lr}`` for the parameters without a constraint,
+        the update the backward pass may fold into the gradient's own computation (a Dense
+        kernel's dW GEMM)."""
+        if self.momentum or self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+            return None
+        alpha = -self.current_lr()
+        return {p: alpha for p in params if getattr(p, "constraint", None) is None}
+
     def update_step(self, index, param, grad, lr):
         if not self.momentum and self._threaded_blas and _blas.axpy_(param, grad, -lr):
             return  # float32 on NumPy: BLAS's axpy on NumPy's own thread pool (ops._blas says why)
