@@ -67,9 +67,9 @@ class Function:
     def release(self):
         """Free inputs and saved values once backward no longer needs them."""
         saved = self.__dict__
-        keep = {k: saved[k] for k in ("outputs", "generation", "needs_input_grad") if k in saved}
+        outputs, generation, needs = self.outputs, self.generation, self.needs_input_grad
         saved.clear()
-        saved.update(keep)
+        self.outputs, self.generation, self.needs_input_grad = outputs, generation, needs
         self.released = True  # a second backward through here raises instead of silently skipping
 
     def __repr__(self):

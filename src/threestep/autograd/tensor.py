@@ -106,9 +106,8 @@ class Tensor:
         self.grad = grad  # a non-leaf's grad belongs to this pass (retain_graph reruns must not add up)
         heap, seen, counter = [], set(), 0
         folded = []
-        if update:  # only a leaf with one use may change before the pass ends: no other op reads it
-            once = _used_once(self.creator, update)
-            update = {id(x): alpha for x, alpha in update.items() if id(x) in once}
+        # only a leaf with one use may change before the pass ends: no other op reads it
+        folds = _folds(self.creator, update) if update else None
 
         def push(func):
             nonlocal counter
@@ -120,25 +119,31 @@ class Tensor:
         push(self.creator)
         while heap:
             func = heapq.heappop(heap)[2]
-            outputs = [ref() for ref in func.outputs]
-            func.held = None  # outputs are strongly referenced by `outputs` now
-            gys = [None if o is None else o.grad for o in outputs]
-            if not any([g is not None for g in gys]):
-                continue
+            refs = func.outputs
+            if len(refs) == 1:
+                out = refs[0]()
+                outputs = (out,)
+                gys = (None if out is None else out.grad,)
+                func.held = None  # outputs are strongly referenced by `outputs` now
+                if gys[0] is None:
+                    continue
+            else:
+                outputs = [ref() for ref in refs]
+                func.held = None
+                gys = [None if o is None else o.grad for o in outputs]
+                if not any([g is not None for g in gys]):
+                    continue
             if func.released:
                 raise RuntimeError(
                     f"backward() reached {func!r} a second time, but the first backward() freed "
                     "its saved values. Pass retain_graph=True to the first backward() call."
                 )
-            if update:
-                fold = {i: update[id(x)] for i, x in enumerate(func.inputs) if id(x) in update}
-                if fold:
-                    func.fold_update = dict(fold)  # the op removes what it applied
-                    gxs = func.run_backward(gys)
-                    folded += [x for i, x in enumerate(func.inputs) if i in fold and i not in func.fold_update]
-                    func.fold_update = None
-                else:
-                    gxs = func.run_backward(gys)
+            fold = folds.get(func) if folds else None
+            if fold:
+                func.fold_update = dict(fold)  # the op removes what it applied
+                gxs = func.run_backward(gys)
+                folded += [func.inputs[i] for i in fold if i not in func.fold_update]
+                func.fold_update = None
             else:
                 gxs = func.run_backward(gys)
             for x, gx in zip(func.inputs, gxs):
@@ -146,7 +151,8 @@ class Tensor:
                     continue
                 if gx.shape != x.data.shape:
                     gx = sum_to(gx, x.data.shape)
-                if x.creator is None:
+                creator = x.creator
+                if creator is None:
                     if x.grad is not None:
                         x.grad = x.grad + gx
                     else:  # a leaf's grad may be changed in place later: never a read-only or broadcast
@@ -157,14 +163,16 @@ class Tensor:
                 # Keep x alive until its creator runs: releasing this function may drop the
                 # last strong reference to x, and its creator reads x.grad. `held` is empty at
                 # the start of a pass, so the first gradient of this pass replaces a stale one.
-                if x.creator.held is None:
-                    x.creator.held = []
-                if any(h is x for h in x.creator.held):
+                held = creator.held
+                if held is None:
+                    creator.held = {id(x): x}
+                    x.grad = gx
+                elif id(x) in held:
                     x.grad = x.grad + gx
                 else:
+                    held[id(x)] = x
                     x.grad = gx
-                    x.creator.held.append(x)
-                push(x.creator)
+                push(creator)
             if not retain_grad:
                 for o in outputs:
                     if o is not None and o is not self:
@@ -174,21 +182,27 @@ class Tensor:
         return folded
 
 
-def _used_once(root, leaves):
-    """ids of the tensors in ``leaves`` that are an input of exactly one op of the graph below
-    ``root`` (one walk over the graph's ops, each once)."""
-    wanted = {id(x) for x in leaves}
+def _folds(root, update):
+    """``{op: {input index: alpha}}`` for the leaves in ``update`` that are an input of exactly
+    one op of the graph below ``root`` (one walk over the graph's ops, each once)."""
+    alphas = {id(x): alpha for x, alpha in update.items()}
     uses, seen, stack = {}, {root}, [root]
     while stack:
-        for x in stack.pop().inputs:
+        func = stack.pop()
+        for i, x in enumerate(func.inputs):
             creator = x.creator
             if creator is None:
-                if id(x) in wanted:
-                    uses[id(x)] = uses.get(id(x), 0) + 1
+                if id(x) in alphas:
+                    uses.setdefault(id(x), []).append((func, i))
             elif creator not in seen:
                 seen.add(creator)
                 stack.append(creator)
-    return {key for key, n in uses.items() if n == 1}
+    folds = {}
+    for key, found in uses.items():
+        if len(found) == 1:
+            func, i = found[0]
+            folds.setdefault(func, {})[i] = alphas[key]
+    return folds
 
 
 def sum_to(gx, shape):

@@ -111,7 +111,7 @@ def axpy_(y, x, alpha):
             or x.dtype != np.float32 or y.shape != x.shape or not y.flags.c_contiguous
             or not x.flags.c_contiguous or not y.flags.writeable or y.size >= 2**31):
         return False
-    fn(y.size, float(alpha), x.ctypes.data, 1, y.ctypes.data, 1)
+    fn(y.size, float(alpha), _address(x), 1, _address(y), 1)
     return True
 
 
@@ -149,6 +149,15 @@ def gemm_update_(c, a_t, b, alpha):
         return False
     # row-major op(A) (m x k) is a_t transposed: flip the flag that presents a_t as stored
     a_flag = _TRANS if a_op[0] == _NO_TRANS else _NO_TRANS
-    fn(_ROW_MAJOR, a_flag, b_op[0], m, n, k, float(alpha), a_t.ctypes.data, a_op[1], b.ctypes.data, b_op[1], 1.0,
-       c.ctypes.data, max(n, 1))
+    fn(_ROW_MAJOR, a_flag, b_op[0], m, n, k, float(alpha), _address(a_t), a_op[1], _address(b), b_op[1], 1.0,
+       _address(c), max(n, 1))
     return True
+
+
+def _address(a):
+    """The address of a non-empty array's first element: through the buffer protocol where that
+    serves (C-contiguous, writeable; 0.7 us) else ``a.ctypes.data`` (2 us)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError):
+        return a.ctypes.data
