@@ -409,6 +409,29 @@ def _sparse_ce(logits, labels, gy, retain=False):
 
 
 @needs_numba
+@pytest.mark.parametrize("shape", [(100, 10), (3, 4, 5)], ids=["2d", "3d"])
+def test_softmax_ce_mean_in_one_node_equals_the_mean_op(shape):
+    """reduction="mean" (fit's plain loss) gives ops.mean's value and gradient exactly, on the
+    float32 kernel path too; an unknown reduction is a clear error."""
+    from threestep import ops
+    from threestep.errors import ConfigError
+
+    rng = np.random.default_rng(1)
+    logits = (2 * rng.standard_normal(shape)).astype(np.float32)
+    labels = Tensor(rng.integers(0, shape[-1], shape[:-1]))
+    z1, z2 = Tensor(logits.copy(), requires_grad=True), Tensor(logits.copy(), requires_grad=True)
+    one = ops.softmax_cross_entropy(z1, labels, reduction="mean")
+    two = ops.mean(ops.softmax_cross_entropy(z2, labels))
+    assert one.shape == () and one.dtype == np.float32
+    one.backward()
+    two.backward()
+    np.testing.assert_array_equal(one.numpy(), two.numpy())
+    np.testing.assert_array_equal(z1.grad, z2.grad)
+    with pytest.raises(ConfigError, match="reduction must be 'none' or 'mean'"):
+        ops.softmax_cross_entropy(z1, labels, reduction="sum")
+
+
+@needs_numba
 @pytest.mark.parametrize("shape", [(7, 10), (3, 4, 5), (2, 1000)], ids=["2d", "3d", "wide"])
 def test_softmax_ce_kernel_matches_the_numpy_path(shape, monkeypatch):
     rng = np.random.default_rng(0)

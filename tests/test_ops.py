@@ -139,6 +139,11 @@ CASES += [
     # Unnormalised soft targets: dL/dz = p * sum(t) - t.
     Case("softmax_cross_entropy-soft-3d", ops.softmax_cross_entropy, _torch_ce,
          inputs(randn(2, 3, 5), lambda r: r.uniform(0, 1, (2, 3, 5)))),
+    # reduction="mean": the batch mean in the same node (fit's plain loss)
+    Case("softmax_cross_entropy-mean-sparse-3d", lambda z, t: ops.softmax_cross_entropy(z, t, reduction="mean"),
+         lambda z, t: _torch_ce(z, t).mean(), inputs(randn(2, 3, 5), lambda r: r.integers(0, 5, (2, 3)))),
+    Case("softmax_cross_entropy-mean-soft-2d", lambda z, t: ops.softmax_cross_entropy(z, t, reduction="mean"),
+         lambda z, t: _torch_ce(z, t).mean(), inputs(randn(4, 5), lambda r: r.dirichlet(np.ones(5), 4))),
     Case("sigmoid_cross_entropy", ops.sigmoid_cross_entropy,
          lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction="none"),
          inputs(lambda r: 2 * r.standard_normal((3, 4)), lambda r: r.uniform(0, 1, (3, 4)))),

@@ -26,6 +26,10 @@ class Loss:
     def per_sample_from_logits(self, logits, y_true):
         raise NotImplementedError
 
+    def mean_from_logits(self, logits, y_true):
+        """The batch mean of ``per_sample_from_logits`` (fit's plain loss: no weights, no mask)."""
+        return ops.mean(self.per_sample_from_logits(logits, y_true))
+
     def __call__(self, y_true, y_pred):
         """Mean loss over the batch (Keras call order: y_true first)."""
         from .autograd import Tensor
@@ -89,6 +93,9 @@ class CategoricalCrossentropy(Loss):
     def per_sample_from_logits(self, logits, y_true):
         return ops.softmax_cross_entropy(logits, y_true)
 
+    def mean_from_logits(self, logits, y_true):
+        return ops.softmax_cross_entropy(logits, y_true, reduction="mean")  # one graph node
+
 
 class SparseCategoricalCrossentropy(Loss):
     """-log p[label] with integer class labels."""
@@ -114,6 +121,9 @@ class SparseCategoricalCrossentropy(Loss):
 
     def per_sample_from_logits(self, logits, y_true):
         return ops.softmax_cross_entropy(logits, self._labels(y_true, logits.ndim))
+
+    def mean_from_logits(self, logits, y_true):
+        return ops.softmax_cross_entropy(logits, self._labels(y_true, logits.ndim), reduction="mean")
 
 
 def _arange_like(t):

@@ -238,6 +238,11 @@ class Model(FitMixin, EvaluateMixin):
         out = self.forward(to_tensors(xb), training=training, logits=fused)
         yb = backend.on_device(yb)  # labels live on the host until their batch is used
         wb = None if wb is None else backend.on_device(wb)
+        if fused and wb is None and getattr(out, "mask", None) is None:  # the plain mean, in one node
+            loss = self.loss.mean_from_logits(out, yb)
+            penalty = self._penalty()
+            out.step_weights = None
+            return (loss if penalty is None else loss + penalty), out
         if fused:
             per_sample = self.loss.per_sample_from_logits(out, yb)
         else:

@@ -39,6 +39,8 @@ _gemm = []  # [the sgemm function, or None], once looked for
 _SYMBOLS = ("scipy_cblas_saxpy64_", "scipy_cblas_saxpy", "cblas_saxpy")
 _GEMM_SYMBOLS = ("scipy_cblas_sgemm64_", "scipy_cblas_sgemm", "cblas_sgemm")
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_F32 = np.dtype(np.float32)
+_MAX = 2**31  # sizes and leading dimensions stay below the 32-bit builds' limit
 
 
 def _numpy_openblas():
@@ -115,43 +117,43 @@ def axpy_(y, x, alpha):
     return True
 
 
-def _operand(a, rows, cols):
-    """(transpose flag, leading dimension) that present ``a`` (rows x cols) to row-major BLAS
-    without a copy, or None where its layout cannot be."""
-    if a.flags.c_contiguous:
-        return _NO_TRANS, max(cols, 1)
-    if a.flags.f_contiguous:
-        return _TRANS, max(rows, 1)
-    return None
-
-
 def gemm_update_(c, a_t, b, alpha):
     """c += alpha * a_t.T @ b in place, in one BLAS call (NumPy's own OpenBLAS, its threads):
     the dW GEMM of a linear layer with the weight update folded in (beta = 1), so that plain
     SGD neither writes dL/dW to fresh memory nor reads it back. ``c`` (m x n) C-contiguous and
     writeable, ``a_t`` (k x m) and ``b`` (k x n) C- or F-contiguous, all float32 NumPy arrays;
     False (nothing done) where not served."""
-    if not _gemm:
-        _gemm.append(_load_gemm())
-    fn = _gemm[0]
+    fn = _gemm[0] if _gemm else _first(_gemm, _load_gemm)
     if (fn is None or type(c) is not np.ndarray or type(a_t) is not np.ndarray or type(b) is not np.ndarray
-            or c.dtype != np.float32 or a_t.dtype != np.float32 or b.dtype != np.float32
-            or a_t.ndim != 2 or b.ndim != 2 or c.shape != (a_t.shape[1], b.shape[1]) or a_t.shape[0] != b.shape[0]
-            or not c.flags.c_contiguous or not c.flags.writeable or max(a_t.size, b.size, c.size) >= 2**31):
+            or c.dtype != _F32 or a_t.dtype != _F32 or b.dtype != _F32 or a_t.ndim != 2 or b.ndim != 2):
         return False
     (k, m), n = a_t.shape, b.shape[1]
-    if c.size == 0:
-        return True
-    if k == 0:
-        return True  # a sum over no samples: no change
-    a_op, b_op = _operand(a_t, k, m), _operand(b, k, n)
-    if a_op is None or b_op is None:
+    c_flags, a_flags, b_flags = c.flags, a_t.flags, b.flags
+    if (c.shape != (m, n) or b.shape[0] != k or not c_flags.c_contiguous or not c_flags.writeable
+            or a_t.size >= _MAX or b.size >= _MAX or c.size >= _MAX):
         return False
-    # row-major op(A) (m x k) is a_t transposed: flip the flag that presents a_t as stored
-    a_flag = _TRANS if a_op[0] == _NO_TRANS else _NO_TRANS
-    fn(_ROW_MAJOR, a_flag, b_op[0], m, n, k, float(alpha), _address(a_t), a_op[1], _address(b), b_op[1], 1.0,
-       _address(c), max(n, 1))
+    if not c.size or not k:
+        return True  # nothing to add (a sum over no samples)
+    # Row-major op(A) (m x k) is a_t transposed: a C-contiguous a_t is presented transposed.
+    if a_flags.c_contiguous:
+        a_op, lda = _TRANS, m
+    elif a_flags.f_contiguous:
+        a_op, lda = _NO_TRANS, k
+    else:
+        return False
+    if b_flags.c_contiguous:
+        b_op, ldb = _NO_TRANS, n
+    elif b_flags.f_contiguous:
+        b_op, ldb = _TRANS, k
+    else:
+        return False
+    fn(_ROW_MAJOR, a_op, b_op, m, n, k, float(alpha), _address(a_t), lda, _address(b), ldb, 1.0, _address(c), n)
     return True
+
+
+def _first(cache, load):
+    cache.append(load())
+    return cache[0]
 
 
 def _address(a):

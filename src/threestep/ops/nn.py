@@ -3,8 +3,11 @@
 Each fused op has a ``*_simple`` twin in ``simple.py`` built from primitives; the tests
 check one against the other.
 """
+import math
+
 from .. import backend
 from ..autograd import Function
+from ..errors import ConfigError
 from . import _blas, kernels
 
 
@@ -115,7 +118,17 @@ class SoftmaxCrossEntropy(Function):
 
     p = None  # softmax(logits), kept by the float32 kernel path (backward needs no exp then)
 
+    def __init__(self, mean=False):
+        self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
+
     def forward(self, logits, targets):
+        loss = self._per_sample(logits, targets)
+        if not self.mean:
+            return loss
+        self.shape = loss.shape  # the mean as ops.mean computes it: the sum over the count
+        return loss.sum() / loss.dtype.type(loss.size)
+
+    def _per_sample(self, logits, targets):
         self.sparse = targets.ndim == logits.ndim - 1
         if self.sparse:
             xp = backend.get_array_module(logits)
@@ -134,6 +147,8 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, gy):
+        if self.mean:  # d(mean)/d(loss_i) = 1 / count, as ops.mean's backward
+            gy = backend.get_array_module(gy).full(self.shape, gy / gy.dtype.type(math.prod(self.shape)), gy.dtype)
         if self.p is not None:
             return kernels.softmax_ce_grad(self.p, self.labels, gy), None
         xp = backend.get_array_module(gy)
@@ -196,9 +211,12 @@ def log_softmax(x, axis=-1):
     return LogSoftmax(axis)(x)
 
 
-def softmax_cross_entropy(logits, targets):
-    """Per-sample CE from logits; targets are int labels or one-hot/probabilities."""
-    return SoftmaxCrossEntropy()(logits, targets)
+def softmax_cross_entropy(logits, targets, reduction="none"):
+    """CE from logits; targets are int labels or one-hot/probabilities. ``reduction="none"``:
+    one loss per sample; ``"mean"``: their mean, in the same graph node."""
+    if reduction not in ("none", "mean"):
+        raise ConfigError(f"softmax_cross_entropy: reduction must be 'none' or 'mean'. Received: {reduction!r}.")
+    return SoftmaxCrossEntropy(mean=reduction == "mean")(logits, targets)
 
 
 def sigmoid_cross_entropy(logits, targets):
