@@ -189,3 +189,29 @@ def test_flop_probe_alternates_training_and_gemms():
     res = probe(threads=1, pairs=2, samples=200)
     assert res["threads"] == 1 and len(res["ratios"]) == 2
     assert 0 < res["ratio"] <= 1.5  # training does the GEMMs and more; a little slack for timer noise
+
+
+def test_readme_table_combines_the_two_thread_counts():
+    from benchmarks.readme_table import table
+
+    def report(threads, train_ratio, sgemm_ratio):
+        row = {"threestep": {"train_samples_per_s": 35135.4, "infer_samples_per_s": 9.0, "peak_rss_mb": 189.4,
+                             "train_ratio_vs_pytorch": train_ratio, "infer_ratio_vs_pytorch": 1.016},
+               "pytorch": {"train_samples_per_s": 23587.3, "infer_samples_per_s": 9.0, "peak_rss_mb": 331.0},
+               "tinygrad": {"train_samples_per_s": 4104.1, "train_ratio_vs_pytorch": 0.176}}
+        lstm = {"threestep": dict(row["threestep"], train_ratio_vs_pytorch=1.05), "pytorch": row["pytorch"],
+                "tinygrad": {"not_applicable": "tinygrad has no version of the lstm workload"}}
+        return {"date": "2026-11-30 09:15 UTC", "rounds": 3, "load_average_before": [1.1, 0.96, 0.82],
+                "frameworks": ["threestep", "pytorch", "tinygrad"],
+                "machine": {"cpu": "AMD EPYC", "cores": 2, "threads": threads, "python": "3.11.7", "numpy": "2.4.6",
+                            "numpy_blas": "scipy-openblas 0.3.31", "torch": "2.13.0+cpu", "torch_blas": "mkl",
+                            "tinygrad": "0.14.0"},
+                "summary": {"mlp": row, "lstm": lstm},
+                "sgemm": {"mlp_gflops": 108.85, "sgemm_mlp_shapes_gflops": 133.3, "sgemm_1024_gflops": 181.9,
+                          "ratio": sgemm_ratio}}
+
+    text = table(report(2, 1.5, 0.834), report(1, 1.43, 0.8))
+    assert "2-core AMD EPYC" in text and "2026-11-30 09:15 UTC" in text and "medians of 3 alternating rounds" in text
+    assert "| MLP 784-500-500-10 | 35,135 / 23,587 | **1.50x** | 1.02x | 1.43x | 1.02x | 0.18x / 0.18x | 189 / 331 |" in text
+    assert "| LSTM(128), 28x28 | 35,135 / 23,587 | **1.05x** | 1.02x | 1.05x | 1.02x | n/a / n/a | 189 / 331 |" in text
+    assert "108.8 vs 133.3 GFLOP/s at 2 threads (83%); 108.8 vs 133.3 GFLOP/s at 1 thread (80%)" in text

@@ -616,12 +616,13 @@ def test_blas_axpy_finds_numpys_own_openblas():
     assert path is not None and "numpy" in path and "openblas" in path.lower()
 
 
-def test_threestep_blas_update_0_turns_axpy_off():
-    code = ("import numpy as np; from threestep.ops import _blas; "
-            "print(_blas.axpy_(np.ones(3, np.float32), np.ones(3, np.float32), 1.0))")
+def test_threestep_blas_update_0_turns_axpy_and_the_folded_gemm_off():
+    code = ("import numpy as np; from threestep.ops import _blas; o = np.ones((3, 3), np.float32); "
+            "print(_blas.axpy_(np.ones(3, np.float32), np.ones(3, np.float32), 1.0), "
+            "_blas.gemm_update_(o.copy(), o, o, 1.0))")
     env = dict(os.environ, THREESTEP_BLAS_UPDATE="0")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert out.stdout.strip() == "False", out.stderr
+    assert out.stdout.strip() == "False False", out.stderr
 
 
 def test_sgd_uses_blas_threads_only_after_steps_without_row_parallel_loops(monkeypatch):
