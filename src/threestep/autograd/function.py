@@ -36,8 +36,15 @@ class Function:
                                               else [False] * len(inputs))
         record = True in needs
         ys = self.forward(*[x.data for x in inputs])
-        single = not isinstance(ys, tuple)
-        outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
+        if not isinstance(ys, tuple):  # one output: the common case, without the lists
+            out = Tensor(ys, requires_grad=record)
+            if record:
+                self.generation = max([x.generation for x in inputs])
+                out.set_creator(self)
+                self.inputs = inputs
+                self.outputs = (weakref.ref(out),)
+            return out
+        outputs = [Tensor(y, requires_grad=record) for y in ys]
         if record:
             self.generation = max([x.generation for x in inputs])
             for out in outputs:
@@ -46,7 +53,7 @@ class Function:
             self.outputs = [weakref.ref(out) for out in outputs]
             if len(outputs) > 1:  # an unused output may be gone by backward; its zero grad needs these
                 self.output_specs = [(out.shape, out.dtype) for out in outputs]
-        return outputs[0] if single else tuple(outputs)
+        return tuple(outputs)
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -132,11 +132,19 @@ def lstm_back_step(dG, G, t, r0, dh, gout, live, dTC, dc):
 # writes ``out = kernels.relu(x); if out is None: <the NumPy code>``. Measured at 1 thread:
 # ReLU forward on (100, 26, 26, 25) 1.55 ms (maximum + mask) -> 0.37 ms; an SGD step on a
 # 784x500 kernel 92 -> 45 us (no lr * grad temporary); Adam one pass instead of eight.
+_F32 = np.dtype(np.float32)
+
+
 def _flat(*arrays):
+    # Runs before every whole-array kernel call: plain checks. The dtype by equality, not
+    # identity: arrays restored from a file can carry an equal float32 dtype of their own, and
+    # taking the NumPy path for them would break a bit-identical resume.
     for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous:
+        if type(a) is not np.ndarray or a.dtype != _F32 or not a.flags.c_contiguous:
             return None
-    return [a.reshape(-1) for a in arrays] if available() else None
+    if not (_nb[0] if _nb else available()):
+        return None
+    return [a.reshape(-1) for a in arrays]
 
 
 def _elementwise(name, x, scratch=None):
