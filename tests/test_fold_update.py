@@ -24,6 +24,11 @@ needs_blas = pytest.mark.skipif(not _blas.gemm_update_(np.zeros((1, 1), np.float
                                 reason="NumPy's own OpenBLAS could not be identified here (e.g. MKL)")
 
 
+def sgd_step(leaf, lr):
+    """Plain SGD's fold: leaf.data = leaf.data - lr * grad."""
+    return (leaf.data, -lr, 1.0)
+
+
 def _count_gemm_updates(monkeypatch):
     calls = {"served": 0}
     real = _blas.gemm_update_
@@ -40,14 +45,15 @@ def _count_gemm_updates(monkeypatch):
 @numpy_only("a NumPy OpenBLAS routine")
 @needs_blas
 @pytest.mark.parametrize("a_order,b_order", [("C", "C"), ("F", "C"), ("C", "F"), ("F", "F")])
-@pytest.mark.parametrize("k,m,n", [(100, 784, 500), (7, 5, 3), (1, 4, 1)])
-def test_gemm_update_adds_alpha_a_transpose_b(a_order, b_order, k, m, n):
+@pytest.mark.parametrize("k,m,n", [(100, 784, 500), (7, 5, 3), (1, 4, 1), (0, 3, 2)])
+@pytest.mark.parametrize("beta", [1.0, 0.9])
+def test_gemm_update_adds_alpha_a_transpose_b(a_order, b_order, k, m, n, beta):
     rng = np.random.default_rng(0)
     a = np.asarray(rng.standard_normal((k, m)), np.float32, order=a_order)
     b = np.asarray(rng.standard_normal((k, n)), np.float32, order=b_order)
     c = rng.standard_normal((m, n)).astype(np.float32)
-    want = c.astype(np.float64) - 0.05 * (a.astype(np.float64).T @ b.astype(np.float64))
-    assert _blas.gemm_update_(c, a, b, -0.05)
+    want = beta * c.astype(np.float64) - 0.05 * (a.astype(np.float64).T @ b.astype(np.float64))
+    assert _blas.gemm_update_(c, a, b, -0.05, beta)
     np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
 
 
@@ -80,7 +86,7 @@ def test_a_weight_used_once_is_updated_in_backward_and_gets_no_grad():
     ref_W, ref_b = Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)
     _linear_graph(ref_W, ref_b, x).backward()
     W, b = Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)
-    folded = _linear_graph(W, b, x).backward(update={W: -0.1, b: -0.1})
+    folded = _linear_graph(W, b, x).backward(update={W: sgd_step(W, 0.1), b: sgd_step(b, 0.1)})
     assert len(folded) == 1 and folded[0] is W  # the bias's gradient is not a GEMM: it keeps .grad
     assert W.grad is None
     np.testing.assert_allclose(W.data, w0 - 0.1 * ref_W.grad, rtol=1e-5, atol=1e-6)
@@ -96,17 +102,17 @@ def test_a_weight_used_twice_or_by_an_op_that_cannot_fold_keeps_its_grad():
 
     W = Tensor(dev(w0.copy()), requires_grad=True)  # the L2 penalty reads W too: folding would change its gradient
     loss = _linear_graph(W, b, x, extra=(W * W).sum() * 0.01)
-    assert loss.backward(update={W: -0.1}) == []
+    assert loss.backward(update={W: sgd_step(W, 0.1)}) == []
     assert W.grad is not None
     np.testing.assert_array_equal(to_host(W.data), w0)
 
     S = Tensor(dev(rng.standard_normal((4, 4)).astype(np.float32)), requires_grad=True)  # one layer applied twice
     b4 = Tensor(dev(np.zeros(4, np.float32)), requires_grad=True)
-    assert ops.linear(ops.linear(x, S, b4), S, b4).sum().backward(update={S: -0.1}) == []
+    assert ops.linear(ops.linear(x, S, b4), S, b4).sum().backward(update={S: sgd_step(S, 0.1)}) == []
     assert S.grad is not None
 
     V = Tensor(dev(w0.copy()), requires_grad=True)  # used once, by an op without a fold (matmul)
-    assert (x @ V).sum().backward(update={V: -0.1}) == []
+    assert (x @ V).sum().backward(update={V: sgd_step(V, 0.1)}) == []
     np.testing.assert_allclose(to_host(V.grad), np.broadcast_to(to_host(x.data).sum(axis=0)[:, None], w0.shape), rtol=1e-5)
 
 
@@ -115,29 +121,40 @@ def test_float64_and_leaves_not_asked_for_keep_their_grad():
     x = Tensor(rng.standard_normal((6, 4)))
     W = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
     b = Tensor(np.zeros(3), requires_grad=True)
-    assert _linear_graph(W, b, x).backward(update={W: -0.1}) == []  # sgemm is float32 only
+    assert _linear_graph(W, b, x).backward(update={W: sgd_step(W, 0.1)}) == []  # sgemm is float32 only
     assert W.grad is not None
     x32 = Tensor(x.data.astype(np.float32))
     W32 = Tensor(W.data.astype(np.float32), requires_grad=True)
     b32 = Tensor(np.zeros(3, np.float32), requires_grad=True)
-    assert _linear_graph(W32, b32, x32).backward(update={b32: -0.1}) == []
+    assert _linear_graph(W32, b32, x32).backward(update={b32: sgd_step(b32, 0.1)}) == []
     assert W32.grad is not None and b32.grad is not None
 
 
 # ---------------------------------------------------------------- the optimizer
-def test_only_plain_unclipped_sgd_offers_backward_updates():
+def test_only_sgd_without_nesterov_or_clipping_offers_backward_updates():
     import threestep.optimizers as O
 
-    params = [Tensor(np.ones(3, np.float32), requires_grad=True), Tensor(np.ones(2, np.float32), requires_grad=True)]
+    params = [Tensor(dev(np.ones(3, np.float32)), requires_grad=True),
+              Tensor(dev(np.ones(2, np.float32)), requires_grad=True)]
     params[1].constraint = lambda w: w
     sgd = SGD(learning_rate=0.5)
-    assert sgd.backward_updates(params) == {params[0]: -0.5}  # a constrained weight is left to apply_gradients
-    for opt in (SGD(0.5, momentum=0.9), SGD(0.5, clipnorm=1.0), SGD(0.5, clipvalue=1.0), SGD(0.5, global_clipnorm=1.0),
-                O.Adam(), O.RMSprop(), O.Adagrad()):
+    updates = sgd.backward_updates(params)
+    assert list(updates) == [params[0]]  # a constrained weight is left to apply_gradients
+    target, alpha, beta = updates[params[0]]
+    assert target is params[0].data and alpha == -0.5 and beta == 1.0
+    for opt in (SGD(0.5, momentum=0.9, nesterov=True), SGD(0.5, clipnorm=1.0), SGD(0.5, clipvalue=1.0),
+                SGD(0.5, global_clipnorm=1.0), O.Adam(), O.RMSprop(), O.Adagrad()):
         assert opt.backward_updates(params) is None
     scheduled = SGD(learning_rate=0.5, decay=1.0)
     scheduled.iterations = 1
-    assert scheduled.backward_updates(params[:1]) == {params[0]: -0.25}  # the step's own rate
+    assert scheduled.backward_updates(params[:1])[params[0]][1] == -0.25  # the step's own rate
+
+    momentum = SGD(learning_rate=0.5, momentum=0.9)
+    assert momentum.backward_updates(params[:1]) is None  # no velocity before the first step
+    params[0].grad = dev(np.ones(3, np.float32))
+    momentum.apply_gradients(params[:1])
+    target, alpha, beta = momentum.backward_updates(params[:1])[params[0]]
+    assert target is momentum.slots["momentum"][0] and alpha == -0.5 and beta == 0.9
 
 
 def test_apply_gradients_counts_folded_parameters_as_updated():
@@ -227,9 +244,47 @@ def test_folded_float32_training_matches_pytorch(monkeypatch):
 
 @numpy_only("the fold is NumPy's BLAS")
 @needs_blas
+def test_momentum_folds_its_velocity_from_the_second_step_and_matches_pytorch(monkeypatch):
+    """v = momentum * v - lr * g in the dW GEMM (beta = momentum), then w += v: the same
+    weights as the unfolded step and as torch.optim.SGD(momentum=0.9)."""
+    x, y = _data()
+    calls = _count_gemm_updates(monkeypatch)
+
+    def make(seed=0):
+        model = _mlp(seed)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(learning_rate=0.05, momentum=0.9))
+        return model
+    folded = make()
+    w0 = folded.get_weights()
+    folded.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert calls["served"] == (2 * 6 - 1) * 3  # every kernel, every step after the first
+    watched = make()
+    watched.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[ReadsGradients()])
+    for a, b in zip(folded.get_weights(), watched.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+    layers = [torch.nn.Linear(20, 32), torch.nn.Linear(32, 16), torch.nn.Linear(16, 4)]
+    with torch.no_grad():
+        for layer, k, b in zip(layers, w0[0::2], w0[1::2]):
+            layer.weight.copy_(torch.from_numpy(k.T))
+            layer.bias.copy_(torch.from_numpy(b))
+    opt = torch.optim.SGD([p for layer in layers for p in layer.parameters()], lr=0.05, momentum=0.9)
+    for _ in range(2):
+        for start in range(0, len(x), 16):
+            xb, yb = torch.from_numpy(x[start:start + 16]), torch.from_numpy(y[start:start + 16])
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(layers[2](torch.tanh(layers[1](torch.relu(layers[0](xb))))), yb).backward()
+            opt.step()
+    theirs = [t.detach().numpy() for layer in layers for t in (layer.weight.T, layer.bias)]
+    for a, b in zip(folded.get_weights(), theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@numpy_only("the fold is NumPy's BLAS")
+@needs_blas
 def test_what_must_not_fold_trains_like_before(monkeypatch):
-    """A kernel regularizer, a shared layer, momentum, train_on_batch: no fold, same result as
-    with the fold off everywhere."""
+    """A kernel regularizer, a shared layer, Nesterov momentum, train_on_batch: no fold, same
+    result as with the fold off everywhere."""
     x, y = _data()
     calls = _count_gemm_updates(monkeypatch)
 
@@ -245,12 +300,13 @@ def test_what_must_not_fold_trains_like_before(monkeypatch):
     def regularized():
         return _mlp(kernel_regularizer="l2")
 
-    def momentum():
+    def nesterov():
         model = _mlp()
-        model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(learning_rate=0.2, momentum=0.9))
+        model.compile(loss="sparse_categorical_crossentropy",
+                      optimizer=SGD(learning_rate=0.2, momentum=0.9, nesterov=True))
         return model
 
-    for make, folds in ((shared_model, 1), (regularized, 2), (momentum, 0)):
+    for make, folds in ((shared_model, 1), (regularized, 2), (nesterov, 0)):
         calls["served"] = 0
         model = make()
         model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)

@@ -6,10 +6,11 @@ Forward stores in ``self`` only what backward needs (sigmoid keeps y, not x).
 ``self.needs_input_grad[i]`` tells backward which input gradients are asked for, so
 e.g. the input data of the first layer never gets a gradient computed.
 
-``self.fold_update`` (set by ``Tensor.backward(update=...)`` just for the call): ``{i: alpha}``
-for inputs whose owner asked for ``input.data += alpha * gradient`` in place; an op that can
-fold that into its own backward does so, removes ``i`` and returns None for that gradient. An
-op that ignores it returns the gradient as usual (the leaf then gets ``.grad``).
+``self.fold_update`` (set by ``Tensor.backward(update=...)`` just for the call):
+``{i: (target, alpha, beta)}`` for inputs whose owner asked for ``target = beta * target +
+alpha * gradient`` in place; an op that can fold that into its own backward does so, removes
+``i`` and returns None for that gradient. An op that ignores it returns the gradient as usual
+(the leaf then gets ``.grad``).
 """
 import weakref
 

@@ -83,12 +83,13 @@ class Tensor:
             grad: dL/d(self); defaults to ones (so a scalar loss needs nothing).
             retain_graph: keep saved values so backward can run again on this graph.
             retain_grad: keep ``.grad`` on intermediate tensors too (leaves always keep it).
-            update: ``{leaf: alpha}``, the optimizer step folded into the backward pass
-                (PyTorch's "optimizer step in backward"): a leaf here that this graph uses
-                exactly once, as an input of an op that can fold the step into its own
-                backward (``Function.fold_update``: ``ops.Linear``'s weight, in its dW GEMM),
-                gets ``leaf.data += alpha * dL/dleaf`` in place there and no ``.grad``; every
-                other leaf gets ``.grad`` as usual.
+            update: ``{leaf: (target, alpha, beta)}``, the optimizer step folded into the
+                backward pass (PyTorch's "optimizer step in backward"): for a leaf here that
+                this graph uses exactly once, as an input of an op that can fold it into its
+                own backward (``Function.fold_update``: ``ops.Linear``'s weight, in its dW
+                GEMM), that op writes ``target = beta * target + alpha * dL/dleaf`` in place
+                (``target`` is ``leaf.data`` for plain SGD, the velocity for momentum) and the
+                leaf gets no ``.grad``; every other leaf gets ``.grad`` as usual.
 
         Returns:
             The leaves of ``update`` that were updated in place (a list; empty without ``update``).
@@ -183,9 +184,9 @@ class Tensor:
 
 
 def _folds(root, update):
-    """``{op: {input index: alpha}}`` for the leaves in ``update`` that are an input of exactly
-    one op of the graph below ``root`` (one walk over the graph's ops, each once)."""
-    alphas = {id(x): alpha for x, alpha in update.items()}
+    """``{op: {input index: (target, alpha, beta)}}`` for the leaves in ``update`` that are an
+    input of exactly one op of the graph below ``root`` (one walk over the graph's ops, each once)."""
+    alphas = {id(x): step for x, step in update.items()}
     uses, seen, stack = {}, {root}, [root]
     while stack:
         func = stack.pop()

@@ -117,10 +117,11 @@ def axpy_(y, x, alpha):
     return True
 
 
-def gemm_update_(c, a_t, b, alpha):
-    """c += alpha * a_t.T @ b in place, in one BLAS call (NumPy's own OpenBLAS, its threads):
-    the dW GEMM of a linear layer with the weight update folded in (beta = 1), so that plain
-    SGD neither writes dL/dW to fresh memory nor reads it back. ``c`` (m x n) C-contiguous and
+def gemm_update_(c, a_t, b, alpha, beta=1.0):
+    """c = beta * c + alpha * a_t.T @ b in place, in one BLAS call (NumPy's own OpenBLAS, its
+    threads): the dW GEMM of a linear layer with the optimizer's step folded in -- plain SGD's
+    weight update (c = W, beta = 1) or momentum's velocity (c = v, beta = momentum) -- so that
+    dL/dW is never written to fresh memory and read back. ``c`` (m x n) C-contiguous and
     writeable, ``a_t`` (k x m) and ``b`` (k x n) C- or F-contiguous, all float32 NumPy arrays;
     False (nothing done) where not served."""
     fn = _gemm[0] if _gemm else _first(_gemm, _load_gemm)
@@ -132,8 +133,12 @@ def gemm_update_(c, a_t, b, alpha):
     if (c.shape != (m, n) or b.shape[0] != k or not c_flags.c_contiguous or not c_flags.writeable
             or a_t.size >= _MAX or b.size >= _MAX or c.size >= _MAX):
         return False
-    if not c.size or not k:
-        return True  # nothing to add (a sum over no samples)
+    if not c.size:
+        return True
+    if not k:  # a sum over no samples: only the scaling
+        if beta != 1.0:
+            c *= _F32.type(beta)
+        return True
     # Row-major op(A) (m x k) is a_t transposed: a C-contiguous a_t is presented transposed.
     if a_flags.c_contiguous:
         a_op, lda = _TRANS, m
@@ -147,7 +152,7 @@ def gemm_update_(c, a_t, b, alpha):
         b_op, ldb = _TRANS, k
     else:
         return False
-    fn(_ROW_MAJOR, a_op, b_op, m, n, k, float(alpha), _address(a_t), lda, _address(b), ldb, 1.0, _address(c), n)
+    fn(_ROW_MAJOR, a_op, b_op, m, n, k, float(alpha), _address(a_t), lda, _address(b), ldb, float(beta), _address(c), n)
     return True
 
 

@@ -23,8 +23,9 @@ class Linear(Function):
     Backward is the lecture's "reverse network": dL/dx = dL/dy @ W^T, and
     dL/dW = x^T @ dL/dy (forward value times backward value). dL/dx is skipped when
     x needs no gradient (the first layer's input data). With the ReLU, dL/dy first passes
-    where y > 0 only (PyTorch's subgradient: 0 at 0). Asked to fold W's update into backward
-    (``Tensor.backward(update=...)``), the dW GEMM adds alpha * dL/dW to W in place instead.
+    where y > 0 only (PyTorch's subgradient: 0 at 0). Asked to fold an update of W into backward
+    (``Tensor.backward(update=...)``), the dW GEMM writes beta * target + alpha * dL/dW into the
+    target (W itself, or momentum's velocity) instead of returning dL/dW.
     """
 
     def __init__(self, relu=False):
@@ -55,8 +56,9 @@ class Linear(Function):
         if self.needs_input_grad[1]:
             x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
             fold = self.fold_update
-            if fold and 1 in fold and _blas.gemm_update_(W, x2, gy2, fold[1]):
-                del fold[1]  # W += alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
+            if fold and 1 in fold and fold[1][0].shape == W.shape and _blas.gemm_update_(fold[1][0], x2, gy2,
+                                                                                          fold[1][1], fold[1][2]):
+                del fold[1]  # target = beta * target + alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
             else:
                 gW = x2.T @ gy2
         if want_b and gb is None:

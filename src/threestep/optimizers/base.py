@@ -176,11 +176,15 @@ class Optimizer:
         self._check_shapes = False
 
     def backward_updates(self, params):
-        """``{param: alpha}`` for the parameters whose whole update this step is
-        ``param += alpha * grad``, so that the backward pass may apply it where the gradient is
-        made (``Tensor.backward(update=...)``; then ``apply_gradients(params, folded)``).
-        None here: only plain SGD's step has that form (``SGD.backward_updates``)."""
+        """``{param: (target, alpha, beta)}`` for the parameters whose step starts with
+        ``target = beta * target + alpha * grad`` (the parameter itself, or a slot), so that the
+        backward pass may do that where the gradient is made (``Tensor.backward(update=...)``);
+        ``apply_gradients(params, folded)`` then finishes those steps (``finish_folded``). None
+        here: only SGD's steps have that form (``SGD.backward_updates``)."""
         return None
+
+    def finish_folded(self, index, param, lr):
+        """The rest of the step of a parameter whose ``backward_updates`` the backward pass did."""
 
     def apply_gradients(self, params, folded=()):
         """One update of every parameter that has a gradient (``param.grad``); the parameters in
@@ -214,6 +218,10 @@ class Optimizer:
             self.update_step(index, p.data, g, lr)
             if getattr(p, "constraint", None) is not None:
                 p.data[...] = p.constraint(p.data)
+        if folded:
+            for index, p in enumerate(params):
+                if p.grad is None:
+                    self.finish_folded(index, p.data, lr)
 
     def update_step(self, index, param, grad, lr):
         """Update ``param`` (an array) in place from ``grad``; slots are ``self.slots[name][index]``."""

@@ -38,13 +38,33 @@ class SGD(Optimizer):
         self._slot_names = ("momentum",) if self.momentum else ()
 
     def backward_updates(self, params):
-        """Plain SGD without clipping: ``{param: -lr}`` for the parameters without a constraint,
-        the update the backward pass may fold into the gradient's own computation (a Dense
-        kernel's dW GEMM)."""
-        if self.momentum or self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+        """The first half of the step, for the backward pass to fold into a Dense kernel's dW
+        GEMM: plain SGD ``w = w - lr * g`` as ``(w, -lr, 1)``; momentum ``v = momentum * v -
+        lr * g`` as ``(v, -lr, momentum)`` (``finish_folded`` then adds v to w), once the
+        velocities exist (from the second step on). None with Nesterov (its step needs g
+        again) or clipping (it needs every gradient first); parameters with a constraint are
+        left out."""
+        if self.nesterov or self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
             return None
+        if self.momentum:
+            if self._built_for != len(params):
+                return None  # no velocities yet: the first step as usual
+            if self._check_shapes:  # velocities restored from a file: checked before the first use
+                self._verify_slot_shapes(params)
+            targets, beta = self.slots["momentum"], self.momentum
+        else:
+            targets, beta = [p.data for p in params], 1.0
         alpha = -self.current_lr()
-        return {p: alpha for p in params if getattr(p, "constraint", None) is None}
+        return {p: (t, alpha, beta) for p, t in zip(params, targets) if getattr(p, "constraint", None) is None}
+
+    def finish_folded(self, index, param, lr):
+        if not self.momentum:
+            return  # the whole step was the fold
+        v = self.slots["momentum"][index]  # w = w + v
+        if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, v, 1.0):
+            return
+        if not kernels.sgd_(param, v, -1.0):
+            param += v
 
     def update_step(self, index, param, grad, lr):
         if not self.momentum and self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, grad, -lr):
