@@ -13,7 +13,7 @@ class Callback:
     ``verbose``, ``batch_size``, ``samples``, ``metrics``).
 
     ``needs_gradients``: set True in a callback that reads the weights' ``.grad`` after a
-    batch. Otherwise ``fit`` with plain SGD folds the update of Dense kernels into the
+    batch. Otherwise ``fit`` with SGD folds the update of Dense kernels into the
     backward pass (faster; ``Tensor.backward(update=...)``) and those kernels keep no ``.grad``.
     """
 

@@ -94,7 +94,7 @@ class FitMixin:
 
             debug = NumericsDebugger(self)
         self._distributed = dist
-        # Plain SGD's step may be folded into the backward pass (Optimizer.backward_updates);
+        # SGD's step may be folded into the backward pass (Optimizer.backward_updates);
         # then those weights keep no .grad, so not for a callback that reads it or for the debugger.
         self._fold_updates = debug is None and not any(getattr(cb, "needs_gradients", False) for cb in callback_list)
         try:

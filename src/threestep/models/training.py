@@ -29,7 +29,7 @@ class Model(FitMixin, EvaluateMixin):
     """
 
     _distributed = None  # a distributed strategy, set by fit(distributed=...) while it trains
-    _fold_updates = False  # fit sets it while it trains: may plain SGD update inside backward?
+    _fold_updates = False  # fit sets it while it trains: may SGD fold its step into backward?
 
     def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
