@@ -196,6 +196,25 @@ def _data(n=96):
     return rng.standard_normal((n, 20)).astype(np.float32), rng.integers(0, 4, n)
 
 
+def _torch_trained(w0, x, y, lr, momentum=0.0, epochs=2, batch=16):
+    """The same MLP (from ``_mlp``'s initial weights ``w0``) trained by torch.optim.SGD; its
+    weights in Keras layout."""
+    layers = [torch.nn.Linear(20, 32), torch.nn.Linear(32, 16), torch.nn.Linear(16, 4)]
+    with torch.no_grad():
+        for layer, k, b in zip(layers, w0[0::2], w0[1::2]):
+            layer.weight.copy_(torch.from_numpy(k.T))
+            layer.bias.copy_(torch.from_numpy(b))
+    opt = torch.optim.SGD([p for layer in layers for p in layer.parameters()], lr=lr, momentum=momentum)
+    for _ in range(epochs):
+        for start in range(0, len(x), batch):
+            xb, yb = torch.from_numpy(x[start:start + batch]), torch.from_numpy(y[start:start + batch])
+            opt.zero_grad()
+            out = layers[2](torch.tanh(layers[1](torch.relu(layers[0](xb)))))
+            torch.nn.functional.cross_entropy(out, yb).backward()
+            opt.step()
+    return [t.detach().numpy() for layer in layers for t in (layer.weight.T, layer.bias)]
+
+
 @numpy_only("the fold is NumPy's BLAS")
 @needs_blas
 def test_fit_folds_plain_sgd_and_trains_to_the_same_weights(monkeypatch):
@@ -224,21 +243,7 @@ def test_folded_float32_training_matches_pytorch(monkeypatch):
     w0 = model.get_weights()
     model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     assert calls["served"] == 2 * 6 * 3
-    layers = [torch.nn.Linear(20, 32), torch.nn.Linear(32, 16), torch.nn.Linear(16, 4)]
-    with torch.no_grad():
-        for layer, k, b in zip(layers, w0[0::2], w0[1::2]):
-            layer.weight.copy_(torch.from_numpy(k.T))
-            layer.bias.copy_(torch.from_numpy(b))
-    opt = torch.optim.SGD([p for layer in layers for p in layer.parameters()], lr=0.2)
-    for _ in range(2):
-        for start in range(0, len(x), 16):
-            xb, yb = torch.from_numpy(x[start:start + 16]), torch.from_numpy(y[start:start + 16])
-            opt.zero_grad()
-            out = layers[2](torch.tanh(layers[1](torch.relu(layers[0](xb)))))
-            torch.nn.functional.cross_entropy(out, yb).backward()
-            opt.step()
-    theirs = [t.detach().numpy() for layer in layers for t in (layer.weight.T, layer.bias)]
-    for a, b in zip(model.get_weights(), theirs):
+    for a, b in zip(model.get_weights(), _torch_trained(w0, x, y, lr=0.2)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
@@ -263,20 +268,7 @@ def test_momentum_folds_its_velocity_from_the_second_step_and_matches_pytorch(mo
     for a, b in zip(folded.get_weights(), watched.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
-    layers = [torch.nn.Linear(20, 32), torch.nn.Linear(32, 16), torch.nn.Linear(16, 4)]
-    with torch.no_grad():
-        for layer, k, b in zip(layers, w0[0::2], w0[1::2]):
-            layer.weight.copy_(torch.from_numpy(k.T))
-            layer.bias.copy_(torch.from_numpy(b))
-    opt = torch.optim.SGD([p for layer in layers for p in layer.parameters()], lr=0.05, momentum=0.9)
-    for _ in range(2):
-        for start in range(0, len(x), 16):
-            xb, yb = torch.from_numpy(x[start:start + 16]), torch.from_numpy(y[start:start + 16])
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(layers[2](torch.tanh(layers[1](torch.relu(layers[0](xb))))), yb).backward()
-            opt.step()
-    theirs = [t.detach().numpy() for layer in layers for t in (layer.weight.T, layer.bias)]
-    for a, b in zip(folded.get_weights(), theirs):
+    for a, b in zip(folded.get_weights(), _torch_trained(w0, x, y, lr=0.05, momentum=0.9)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
