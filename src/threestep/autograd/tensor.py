@@ -107,7 +107,8 @@ class Tensor:
         self.grad = grad  # a non-leaf's grad belongs to this pass (retain_graph reruns must not add up)
         heap, seen, counter = [], set(), 0
         folded = []
-        # only a leaf with one use may change before the pass ends: no other op reads it
+        # Only a leaf with one use folds: that op makes its whole gradient, and where the leaf
+        # itself is updated no other op reads it afterwards.
         folds = _folds(self.creator, update) if update else None
 
         def push(func):
@@ -186,14 +187,14 @@ class Tensor:
 def _folds(root, update):
     """``{op: {input index: (target, alpha, beta)}}`` for the leaves in ``update`` that are an
     input of exactly one op of the graph below ``root`` (one walk over the graph's ops, each once)."""
-    alphas = {id(x): step for x, step in update.items()}
+    steps = {id(x): step for x, step in update.items()}
     uses, seen, stack = {}, {root}, [root]
     while stack:
         func = stack.pop()
         for i, x in enumerate(func.inputs):
             creator = x.creator
             if creator is None:
-                if id(x) in alphas:
+                if id(x) in steps:
                     uses.setdefault(id(x), []).append((func, i))
             elif creator not in seen:
                 seen.add(creator)
@@ -202,7 +203,7 @@ def _folds(root, update):
     for key, found in uses.items():
         if len(found) == 1:
             func, i = found[0]
-            folds.setdefault(func, {})[i] = alphas[key]
+            folds.setdefault(func, {})[i] = steps[key]
     return folds
 
 
