@@ -11,7 +11,7 @@ import threestep as ts
 from threestep import layers as L
 from threestep import ops
 from threestep.autograd import Tensor
-from threestep.callbacks import Callback
+from threestep.callbacks import Callback, LambdaCallback
 from threestep.models import Model, Sequential
 from threestep.ops import _blas
 from threestep.optimizers import SGD
@@ -312,6 +312,22 @@ def test_what_must_not_fold_trains_like_before(monkeypatch):
     model = _mlp()
     model.train_on_batch(x[:16], y[:16])
     assert calls["served"] == 0 and model.layers[0].kernel.grad is not None  # .grad stays readable here
+
+
+@numpy_only("the fold is NumPy's BLAS")
+@needs_blas
+def test_a_lambda_callback_that_reads_gradients_gets_them():
+    x, y = _data()
+    norms = []
+    reads = LambdaCallback(on_batch_end=lambda batch, logs: norms.append(model.layers[0].kernel.grad),
+                           needs_gradients=True)
+    model = _mlp()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[reads])
+    assert len(norms) == 6 and all(g is not None for g in norms)
+    norms.clear()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+              callbacks=[LambdaCallback(on_batch_end=lambda batch, logs: norms.append(model.layers[0].kernel.grad))])
+    assert norms == [None] * 6  # not asked for: folded, as documented
 
 
 def test_callbacks_that_read_gradients_say_so(tmp_path):

@@ -389,6 +389,7 @@ class LambdaCallback(Callback):
             for ``on_train_batch_begin`` / ``on_train_batch_end``, also accepted).
         on_train_begin, on_train_end: ``f(logs)``.
         Any other hook of ``Callback`` may be given by keyword (e.g. ``on_test_end=``).
+        needs_gradients: True if a hook reads the weights' ``.grad`` (see ``Callback``).
 
     ``logs`` is always a dict (empty when ``fit`` has nothing to report).
 
@@ -399,8 +400,9 @@ class LambdaCallback(Callback):
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None, on_batch_end=None,
-                 on_train_begin=None, on_train_end=None, **kwargs):
+                 on_train_begin=None, on_train_end=None, needs_gradients=False, **kwargs):
         super().__init__()
+        self.needs_gradients = bool(needs_gradients)
         given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
                  "on_batch_begin": on_batch_begin, "on_batch_end": on_batch_end,
                  "on_train_begin": on_train_begin, "on_train_end": on_train_end, **kwargs}
