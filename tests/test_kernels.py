@@ -185,12 +185,15 @@ def test_relu_kernel_is_used_for_float32_only(monkeypatch):
 @needs_numba
 @pytest.mark.parametrize("make", [lambda O: O.SGD(0.1), lambda O: O.SGD(0.1, momentum=0.9),
                                   lambda O: O.SGD(0.1, momentum=0.9, nesterov=True), lambda O: O.Adam(0.01),
-                                  lambda O: O.Adam(0.01, amsgrad=True), lambda O: O.Nadam(0.01)],
-                         ids=["sgd", "momentum", "nesterov", "adam", "amsgrad", "nadam"])
+                                  lambda O: O.Adam(0.01, amsgrad=True), lambda O: O.Nadam(0.01),
+                                  lambda O: O.RMSprop(0.01), lambda O: O.RMSprop(0.01, centered=True),
+                                  lambda O: O.RMSprop(0.01, momentum=0.5), lambda O: O.Adagrad(0.1)],
+                         ids=["sgd", "momentum", "nesterov", "adam", "amsgrad", "nadam", "rmsprop",
+                              "rmsprop-centered", "rmsprop-momentum", "adagrad"])
 def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     """Five steps of each optimizer on float32 parameters: the Numba updates (momentum,
-    Nesterov, Adam) and BLAS's axpy (plain SGD) equal the NumPy code's to float32 rounding;
-    AMSGrad and Nadam keep NumPy."""
+    Nesterov, Adam, plain RMSprop, Adagrad) and BLAS's axpy (plain SGD) equal the NumPy
+    code's to float32 rounding; AMSGrad, Nadam and centered or momentum RMSprop keep NumPy."""
     import threestep.optimizers as O
     from threestep.ops import _blas
 
@@ -200,7 +203,7 @@ def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)]
     counted = {"n": 0, "axpy_": 0}
     for owner, name in ((kernels._nb[0], "sgd"), (kernels._nb[0], "sgd_momentum"), (kernels._nb[0], "adam"),
-                        (_blas, "axpy_")):
+                        (kernels._nb[0], "rmsprop"), (kernels._nb[0], "adagrad"), (_blas, "axpy_")):
         real = getattr(owner, name)
 
         def count(*a, _r=real, _name=name):
@@ -224,7 +227,8 @@ def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     monkeypatch.setattr(_blas, "_axpy", [None])
     ref = run()
     kind = make(O)
-    numpy_only = isinstance(kind, O.Nadam) or getattr(kind, "amsgrad", False)
+    numpy_only = (isinstance(kind, O.Nadam) or getattr(kind, "amsgrad", False)
+                  or (isinstance(kind, O.RMSprop) and (kind.centered or kind.momentum)))
     plain_sgd = isinstance(kind, O.SGD) and not kind.momentum
     calls = 5 * len(shapes)  # one per parameter and step
     # plain SGD: steps 2-5 (the first follows no step) try BLAS's axpy for the large parameter, the

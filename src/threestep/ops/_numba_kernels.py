@@ -226,6 +226,24 @@ def adam(p, g, m, v, lr_t, b1, b2, eps):
 
 
 @_jit
+def rmsprop(p, g, a, lr, rho, c, eps):
+    for k in range(p.size):
+        gk = g[k]
+        ak = rho * a[k] + c * (gk * gk)
+        a[k] = ak
+        p[k] -= lr * gk / (np.sqrt(ak) + eps)
+
+
+@_jit
+def adagrad(p, g, a, lr, eps):
+    for k in range(p.size):
+        gk = g[k]
+        ak = a[k] + gk * gk
+        a[k] = ak
+        p[k] -= lr * gk / (np.sqrt(ak) + eps)
+
+
+@_jit
 def gru_step(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn, hn0, hnrs, R, U):
     for r in range(R):
         gi = g0 + r * grs

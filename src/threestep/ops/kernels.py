@@ -131,7 +131,8 @@ def lstm_back_step(dG, G, t, r0, dh, gout, live, dTC, dc):
 # Each serves NumPy float32 C-contiguous arrays only and returns None otherwise, so a caller
 # writes ``out = kernels.relu(x); if out is None: <the NumPy code>``. Measured at 1 thread:
 # ReLU forward on (100, 26, 26, 25) 1.55 ms (maximum + mask) -> 0.37 ms; an SGD step on a
-# 784x500 kernel 92 -> 45 us (no lr * grad temporary); Adam one pass instead of eight.
+# 784x500 kernel 92 -> 45 us (no lr * grad temporary); Adam, RMSprop and Adagrad one pass
+# instead of six to eight.
 _F32 = np.dtype(np.float32)
 
 
@@ -241,6 +242,25 @@ def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
     return True
 
 
+def rmsprop_(param, grad, a, lr, rho, epsilon):
+    """RMSprop's plain update in place (a: the running average of g^2); False where not served."""
+    flat = _flat(param, grad, a)
+    if flat is None or param.shape != grad.shape or a.shape != param.shape:
+        return False
+    f = np.float32
+    _nb[0].rmsprop(*flat, f(lr), f(rho), f(1.0 - rho), f(epsilon))  # 1 - rho as the NumPy code rounds it
+    return True
+
+
+def adagrad_(param, grad, a, lr, epsilon):
+    """Adagrad's update in place (a: the sum of g^2); False where not served."""
+    flat = _flat(param, grad, a)
+    if flat is None or param.shape != grad.shape or a.shape != param.shape:
+        return False
+    _nb[0].adagrad(*flat, np.float32(lr), np.float32(epsilon))
+    return True
+
+
 def softmax_ce(logits, labels):
     """Softmax cross-entropy of each row of ``logits`` (..., C) against integer ``labels`` (...):
     (loss (...), softmax (..., C)) in one pass, or None where the kernels do not serve them
@@ -340,6 +360,8 @@ def warm_up():
     sgd_(a, b, 0.1)
     sgd_(a, b, 0.1, z((2, 4), f32), 0.9)
     adam_(a, b, z((2, 4), f32), z((2, 4), f32), 0.1, 0.9, 0.999, 1e-7)
+    rmsprop_(a, b, z((2, 4), f32), 0.1, 0.9, 1e-7)
+    adagrad_(a, b, z((2, 4), f32), 0.1, 1e-7)
     tanh_(a)
     sigmoid_of_half_(a)
     loss, p = softmax_ce(a, np.zeros(2, np.intp))

@@ -1,5 +1,6 @@
 """Adagrad and Adadelta: per-coordinate rates from the history of squared gradients."""
 from .. import backend
+from ..ops import kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -37,6 +38,8 @@ class Adagrad(Optimizer):
     def update_step(self, index, param, grad, lr):
         xp = backend.get_array_module(param)
         a = self.slots["accumulator"][index]
+        if kernels.adagrad_(param, grad, a, lr, self.epsilon):
+            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
         a += grad * grad
         denom = xp.sqrt(a)
         denom += self.epsilon

@@ -1,5 +1,6 @@
 """RMSprop: divide the gradient by a running average of its recent magnitude."""
 from .. import backend
+from ..ops import kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -43,6 +44,8 @@ class RMSprop(Optimizer):
     def update_step(self, index, param, grad, lr):
         xp = backend.get_array_module(param)
         a = self.slots["velocity"][index]
+        if not self.centered and not self.momentum and kernels.rmsprop_(param, grad, a, lr, self.rho, self.epsilon):
+            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
         a *= self.rho
         a += (1.0 - self.rho) * (grad * grad)
         if self.centered:
