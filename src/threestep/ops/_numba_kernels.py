@@ -214,8 +214,9 @@ def softmax_ce_grad(p, labels, gy, g):
 
 
 @_jit
-def adam(p, g, m, v, lr_t, b1, b2, eps):
-    c1, c2 = 1 - b1, 1 - b2
+def adam(p, g, m, v, lr_t, b1, c1, b2, c2, eps):
+    # c1 = 1 - b1 and c2 = 1 - b2 come in as float32: computed here from the integer 1 they were
+    # float64, which kept the loop scalar and 3.5x slower (525 -> 150 us on a 784x500 kernel).
     for k in range(p.size):
         gk = g[k]
         mk = b1 * m[k] + c1 * gk

@@ -235,10 +235,10 @@ def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
 def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
     """Adam's update in place (bias correction folded into ``lr_t``); False where not served."""
     flat = _flat(param, grad, m, v)
-    if flat is None or param.shape != grad.shape:
+    if flat is None or param.shape != grad.shape or m.shape != param.shape or v.shape != param.shape:
         return False
     f = np.float32
-    _nb[0].adam(*flat, f(lr_t), f(beta_1), f(beta_2), f(epsilon))
+    _nb[0].adam(*flat, f(lr_t), f(beta_1), f(1.0 - beta_1), f(beta_2), f(1.0 - beta_2), f(epsilon))  # as NumPy rounds them
     return True
 
 
