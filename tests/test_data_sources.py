@@ -16,6 +16,7 @@ import pytest
 from threestep import backend
 from threestep.callbacks import Callback, EarlyStopping
 from threestep.errors import ConfigError, DataError
+from helpers import numpy_only
 from threestep.keras.utils import Sequence as KerasSequence
 from threestep.layers import Dense
 from threestep.models import Sequential
@@ -395,3 +396,17 @@ def test_memmap_validation_data(data, on_disk):
     model = make_model()
     hist = model.fit(x, y, batch_size=B, epochs=1, seed=2, verbose=0, validation_data=(xm, ym))
     assert hist.history == ref.history.history
+
+
+@numpy_only("NumPy subclasses on the NumPy backend")
+def test_on_device_turns_numpy_subclasses_into_plain_views(tmp_path):
+    """A memory-mapped batch becomes a plain ndarray view (no copy), so it takes the same fused
+    kernels as in-memory data (the kernels serve plain arrays only)."""
+    path = tmp_path / "y.npy"
+    np.save(path, np.arange(6))
+    mm = np.load(path, mmap_mode="r")
+    out = backend.on_device(mm[2:5])
+    assert type(out) is np.ndarray and np.shares_memory(out, mm)
+    np.testing.assert_array_equal(out, [2, 3, 4])
+    plain = np.ones(3, np.float32)
+    assert backend.on_device(plain) is plain
