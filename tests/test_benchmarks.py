@@ -215,3 +215,14 @@ def test_readme_table_combines_the_two_thread_counts():
     assert "| MLP 784-500-500-10 | 35,135 / 23,587 | **1.50x** | 1.02x | 1.43x | 1.02x | 0.18x / 0.18x | 189 / 331 |" in text
     assert "| LSTM(128), 28x28 | 35,135 / 23,587 | **1.05x** | 1.02x | 1.05x | 1.02x | n/a / n/a | 189 / 331 |" in text
     assert "108.8 vs 133.3 GFLOP/s at 2 threads (83%); 108.8 vs 133.3 GFLOP/s at 1 thread (80%)" in text
+
+
+def test_optimizer_benchmark_compares_each_optimizer_with_pytorch():
+    from benchmarks.optimizers import run
+
+    report = run(threads=1, rounds=1, samples=200, repeats=1, optimizers=("sgd", "adam"))
+    assert set(report["optimizers"]) == {"sgd", "adam"} and report["threads"] == 1
+    for row in report["optimizers"].values():
+        assert row["threestep_samples_per_s"] > 0 and row["pytorch_samples_per_s"] > 0
+        assert row["ratio"] == pytest.approx(row["threestep_samples_per_s"] / row["pytorch_samples_per_s"], rel=0.01)
+        assert len(row["runs"]["threestep"]) == len(row["runs"]["pytorch"]) == 1
