@@ -187,12 +187,13 @@ def test_relu_kernel_is_used_for_float32_only(monkeypatch):
                                   lambda O: O.SGD(0.1, momentum=0.9, nesterov=True), lambda O: O.Adam(0.01),
                                   lambda O: O.Adam(0.01, amsgrad=True), lambda O: O.Nadam(0.01),
                                   lambda O: O.RMSprop(0.01), lambda O: O.RMSprop(0.01, centered=True),
-                                  lambda O: O.RMSprop(0.01, momentum=0.5), lambda O: O.Adagrad(0.1)],
+                                  lambda O: O.RMSprop(0.01, momentum=0.5), lambda O: O.Adagrad(0.1),
+                                  lambda O: O.AdamW(0.01, weight_decay=0.1)],
                          ids=["sgd", "momentum", "nesterov", "adam", "amsgrad", "nadam", "rmsprop",
-                              "rmsprop-centered", "rmsprop-momentum", "adagrad"])
+                              "rmsprop-centered", "rmsprop-momentum", "adagrad", "adamw"])
 def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     """Five steps of each optimizer on float32 parameters: the Numba updates (momentum,
-    Nesterov, Adam, plain RMSprop, Adagrad) and BLAS's axpy (plain SGD) equal the NumPy
+    Nesterov, Adam and AdamW, plain RMSprop, Adagrad) and BLAS's axpy (plain SGD) equal the NumPy
     code's to float32 rounding; AMSGrad, Nadam and centered or momentum RMSprop keep NumPy."""
     import threestep.optimizers as O
     from threestep.ops import _blas

@@ -232,13 +232,15 @@ def sgd_(param, grad, lr, velocity=None, momentum=0.0, nesterov=False):
     return True
 
 
-def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon):
-    """Adam's update in place (bias correction folded into ``lr_t``); False where not served."""
+def adam_(param, grad, m, v, lr_t, beta_1, beta_2, epsilon, keep=1.0):
+    """Adam's update in place (bias correction folded into ``lr_t``; ``keep = 1 - lr * weight_decay``
+    scales the parameter first, AdamW's decoupled decay); False where not served."""
     flat = _flat(param, grad, m, v)
     if flat is None or param.shape != grad.shape or m.shape != param.shape or v.shape != param.shape:
         return False
     f = np.float32
-    _nb[0].adam(*flat, f(lr_t), f(beta_1), f(1.0 - beta_1), f(beta_2), f(1.0 - beta_2), f(epsilon))  # as NumPy rounds them
+    _nb[0].adam(*flat, f(lr_t), f(beta_1), f(1.0 - beta_1), f(beta_2), f(1.0 - beta_2), f(epsilon),  # as NumPy
+                f(keep))  # rounds them
     return True
 
 

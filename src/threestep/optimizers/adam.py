@@ -43,13 +43,20 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self._slot_names = ("m", "v") + (("vhat",) if self.amsgrad else ())
 
+    def _keep(self, lr):
+        """The factor on w before the step: 1 here, 1 - lr * weight_decay in AdamW."""
+        return 1.0
+
     def update_step(self, index, param, grad, lr):
         xp = backend.get_array_module(param)
         t = self.iterations
         lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
         m, v = self.slots["m"][index], self.slots["v"][index]
-        if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon):
+        if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon,
+                                              self._keep(lr)):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+        if self._keep(lr) != 1.0:
+            param *= self._keep(lr)
         m *= self.beta_1
         m += (1.0 - self.beta_1) * grad
         v *= self.beta_2
@@ -88,10 +95,8 @@ class AdamW(Adam):
                          name=name, **kwargs)
         self.weight_decay = check_range("AdamW", "weight_decay", weight_decay, 0.0, float("inf"))
 
-    def update_step(self, index, param, grad, lr):
-        if self.weight_decay:
-            param *= 1.0 - lr * self.weight_decay
-        super().update_step(index, param, grad, lr)
+    def _keep(self, lr):
+        return 1.0 - lr * self.weight_decay  # the decoupled decay, applied in Adam's update (one pass)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
