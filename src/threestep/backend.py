@@ -160,11 +160,10 @@ def on_device(data):
     A NumPy subclass (a memory-mapped batch, np.matrix) becomes a plain ndarray view, so that
     it takes the same code paths as in-memory data (the fused kernels serve plain arrays only:
     memory-mapped labels once took the NumPy softmax-CE and trained a last ulp differently)."""
-    if type(data) is numpy.ndarray:
-        return data if _state["name"] != "cupy" else _state["xp"].asarray(data)
-    if _state["name"] == "cupy" and not type(data).__module__.startswith("cupy"):
-        return _state["xp"].asarray(data)
-    return data if type(data).__module__.startswith("cupy") else _state["xp"].asarray(data)
+    on_gpu = type(data).__module__.startswith("cupy")
+    if _state["name"] == "cupy":
+        return data if on_gpu else _state["xp"].asarray(data)
+    return data if type(data) is numpy.ndarray or on_gpu else numpy.asarray(data)
 
 
 def is_array(obj):

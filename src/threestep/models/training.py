@@ -238,25 +238,24 @@ class Model(FitMixin, EvaluateMixin):
         out = self.forward(to_tensors(xb), training=training, logits=fused)
         yb = backend.on_device(yb)  # labels live on the host until their batch is used
         wb = None if wb is None else backend.on_device(wb)
+        weights = None
         if fused and wb is None and getattr(out, "mask", None) is None:  # the plain mean, in one node
             loss = self.loss.mean_from_logits(out, yb)
-            penalty = self._penalty()
-            out.step_weights = None
-            return (loss if penalty is None else loss + penalty), out
-        if fused:
-            per_sample = self.loss.per_sample_from_logits(out, yb)
         else:
-            per_sample = self.loss.per_sample(out, yb)
-        weights = self._step_weights(out, per_sample, wb)
-        if weights is None:
-            loss = per_sample.mean()
-        else:
-            loss = (per_sample * weights).sum() / per_sample.dtype.type(max(float(weights.sum()), 1e-12)) \
-                if getattr(out, "mask", None) is not None else \
-                (per_sample * weights).sum() / per_sample.dtype.type(per_sample.size)
+            per_sample = self.loss.per_sample_from_logits(out, yb) if fused else self.loss.per_sample(out, yb)
+            weights = self._step_weights(out, per_sample, wb)
+            loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
         penalty = self._penalty()  # after forward: activity penalties belong to this batch
         out.step_weights = weights
         return (loss if penalty is None else loss + penalty), out
+
+    @staticmethod
+    def _weighted_mean(out, per_sample, weights):
+        """Weighted losses over the real (unmasked) weight, or over the batch without a mask."""
+        total = (per_sample * weights).sum()
+        if getattr(out, "mask", None) is not None:
+            return total / per_sample.dtype.type(max(float(weights.sum()), 1e-12))
+        return total / per_sample.dtype.type(per_sample.size)
 
     @staticmethod
     def _step_weights(out, per_sample, wb):

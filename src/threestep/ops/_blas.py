@@ -106,9 +106,7 @@ def _load_gemm():
 def axpy_(y, x, alpha):
     """y += alpha * x in place through NumPy's OpenBLAS (split over its threads for large
     arrays), for C-contiguous float32 NumPy arrays of one shape; False where not served."""
-    if not _axpy:
-        _axpy.append(_load())
-    fn = _axpy[0]
+    fn = _axpy[0] if _axpy else _first(_axpy, _load)
     if (fn is None or type(y) is not np.ndarray or type(x) is not np.ndarray or y.dtype != np.float32
             or x.dtype != np.float32 or y.shape != x.shape or not y.flags.c_contiguous
             or not x.flags.c_contiguous or not y.flags.writeable or y.size >= 2**31):
@@ -129,7 +127,7 @@ def gemm_update_(c, a_t, b, alpha, beta=1.0):
             or c.dtype != _F32 or a_t.dtype != _F32 or b.dtype != _F32 or a_t.ndim != 2 or b.ndim != 2):
         return False
     (k, m), n = a_t.shape, b.shape[1]
-    c_flags, a_flags, b_flags = c.flags, a_t.flags, b.flags
+    c_flags = c.flags
     if (c.shape != (m, n) or b.shape[0] != k or not c_flags.c_contiguous or not c_flags.writeable
             or a_t.size >= _MAX or b.size >= _MAX or c.size >= _MAX):
         return False
@@ -139,21 +137,23 @@ def gemm_update_(c, a_t, b, alpha, beta=1.0):
         if beta != 1.0:
             c *= _F32.type(beta)
         return True
-    # Row-major op(A) (m x k) is a_t transposed: a C-contiguous a_t is presented transposed.
-    if a_flags.c_contiguous:
-        a_op, lda = _TRANS, m
-    elif a_flags.f_contiguous:
-        a_op, lda = _NO_TRANS, k
-    else:
-        return False
-    if b_flags.c_contiguous:
-        b_op, ldb = _NO_TRANS, n
-    elif b_flags.f_contiguous:
-        b_op, ldb = _TRANS, k
-    else:
+    # Row-major op(A) (m x k) is a_t transposed, so a_t is presented with its flag flipped.
+    a_op, lda = _layout(a_t.flags, k, m, flip=True)
+    b_op, ldb = _layout(b.flags, k, n)
+    if a_op is None or b_op is None:
         return False
     fn(_ROW_MAJOR, a_op, b_op, m, n, k, float(alpha), _address(a_t), lda, _address(b), ldb, float(beta), _address(c), n)
     return True
+
+
+def _layout(flags, rows, cols, flip=False):
+    """(transpose flag, leading dimension) presenting a (rows x cols) array with these flags to
+    row-major BLAS without a copy (``flip``: as its transpose), or (None, None)."""
+    if flags.c_contiguous:
+        return (_TRANS if flip else _NO_TRANS), cols
+    if flags.f_contiguous:
+        return (_NO_TRANS if flip else _TRANS), rows
+    return None, None
 
 
 def _first(cache, load):

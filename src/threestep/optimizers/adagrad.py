@@ -36,10 +36,10 @@ class Adagrad(Optimizer):
         return self.initial_accumulator_value
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
         a = self.slots["accumulator"][index]
         if kernels.adagrad_(param, grad, a, lr, self.epsilon):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+        xp = backend.get_array_module(param)
         a += grad * grad
         denom = xp.sqrt(a)
         denom += self.epsilon

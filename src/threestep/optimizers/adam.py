@@ -52,11 +52,11 @@ class Adam(Optimizer):
         t = self.iterations
         lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
         m, v = self.slots["m"][index], self.slots["v"][index]
-        if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon,
-                                              self._keep(lr)):
+        keep = self._keep(lr)
+        if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon, keep):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        if self._keep(lr) != 1.0:
-            param *= self._keep(lr)
+        if keep != 1.0:
+            param *= keep
         m *= self.beta_1
         m += (1.0 - self.beta_1) * grad
         v *= self.beta_2

@@ -42,10 +42,10 @@ class RMSprop(Optimizer):
             ("average_gradient",) if self.centered else ())
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
         a = self.slots["velocity"][index]
         if not self.centered and not self.momentum and kernels.rmsprop_(param, grad, a, lr, self.rho, self.epsilon):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+        xp = backend.get_array_module(param)
         a *= self.rho
         a += (1.0 - self.rho) * (grad * grad)
         if self.centered:

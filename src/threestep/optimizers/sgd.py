@@ -60,21 +60,23 @@ class SGD(Optimizer):
     def finish_folded(self, index, param, lr):
         if not self.momentum:
             return  # the whole step was the fold
-        v = self.slots["momentum"][index]  # w = w + v
-        if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, v, 1.0):
+        self._add_(param, self.slots["momentum"][index], 1.0)  # w = w + v
+
+    def _add_(self, param, x, alpha):
+        """param += alpha * x: BLAS's axpy on NumPy's own thread pool for large float32 arrays
+        (ops._blas says why), else one Numba pass, else NumPy."""
+        if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, x, alpha):
             return
-        if not kernels.sgd_(param, v, -1.0):
-            param += v
+        if not kernels.sgd_(param, x, -alpha):
+            param += alpha * x
 
     def update_step(self, index, param, grad, lr):
-        if not self.momentum and self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, grad, -lr):
-            return  # float32 on NumPy: BLAS's axpy on NumPy's own thread pool (ops._blas says why)
-        v = self.slots["momentum"][index] if self.momentum else None
+        if not self.momentum:
+            self._add_(param, grad, -lr)
+            return
+        v = self.slots["momentum"][index]
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        if not self.momentum:
-            param -= lr * grad
-            return
         v *= self.momentum
         v -= lr * grad
         if self.nesterov:
