@@ -154,3 +154,155 @@ def test_a_leaf_gradient_from_a_broadcast_owns_its_memory_on_the_device(cp):
         np.testing.assert_array_equal(x.grad.get(), np.full((3, 4), 2.0, np.float32))
     finally:
         backend.set_backend(previous)
+
+
+def test_the_fake_counts_kernel_launches_and_transfers(cp):
+    """``cupy._fake_counts`` estimates a GPU's launches (~5-10 us each) and copies: one kernel per
+    computation, none for views and metadata, one transfer per host<->device move."""
+    host = np.arange(12, dtype=np.float32).reshape(3, 4)
+
+    def counts(step):
+        cp._fake_reset_counts()
+        step()
+        return cp._fake_reset_counts()
+
+    x = cp.asarray(host)
+    idx = cp.asarray(np.array([2, 0]))
+    assert counts(lambda: cp.asarray(host)) == {"kernels": 0, "h2d": 1, "d2h": 0}
+    assert counts(lambda: x.get()) == {"kernels": 0, "h2d": 0, "d2h": 1}
+    steps = [(lambda: x + x, 1), (lambda: np.exp(x), 1), (lambda: -x, 1), (lambda: x.sum(), 1),
+             (lambda: x @ x.T, 1), (lambda: x.reshape(4, 3), 0), (lambda: x[1:], 0), (lambda: x[1, 2], 0),
+             (lambda: x[idx], 1), (lambda: x.T, 0), (lambda: x.ravel(), 0), (lambda: x.T.reshape(-1), 1),
+             (lambda: x.flatten(), 1), (lambda: cp.split(x, 2, axis=1), 0),
+             (lambda: cp.broadcast_to(x, (2, 3, 4)), 0), (lambda: cp.asarray(x), 0), (lambda: cp.array(x), 1),
+             (lambda: cp.empty((2, 3)), 0), (lambda: cp.zeros((2, 3)), 1), (lambda: cp.arange(5), 1),
+             (lambda: x.astype(np.float32, copy=False), 0), (lambda: x.astype(np.float64), 1)]
+    for i, (step, kernels) in enumerate(steps):
+        assert counts(step) == {"kernels": kernels, "h2d": 0, "d2h": 0}, i
+
+    def inplace():
+        y = x.copy()  # 1
+        y += 1  # 1
+        y[0] = 0  # 1
+        return float(y.sum())  # 1 kernel, 1 d2h
+
+    assert counts(inplace) == {"kernels": 4, "h2d": 0, "d2h": 1}
+    assert cp._fake_reset_counts() == {"kernels": 0, "h2d": 0, "d2h": 0}
+
+
+def test_fuse_runs_the_function_once_per_call_as_one_kernel(cp):
+    """``cupy.fuse``: every decorator form works, a call counts one launch, and the numbers and
+    dtypes are NumPy's for the same code."""
+    def step(p, g, lr):
+        update = lr * cp.tanh(g) + cp.maximum(p, 0) * 0.5
+        return p - update, (update * update).sum(axis=0)
+
+    rng = np.random.default_rng(0)
+    p_host, g_host = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
+    want = (p_host - (0.1 * np.tanh(g_host) + np.maximum(p_host, 0) * 0.5),
+            ((0.1 * np.tanh(g_host) + np.maximum(p_host, 0) * 0.5) ** 2).sum(axis=0))
+    p, g = cp.asarray(p_host), cp.asarray(g_host)
+    for fused in (cp.fuse(step), cp.fuse()(step), cp.fuse(kernel_name="sgd")(step)):
+        assert fused.__name__ == "step"
+        cp._fake_reset_counts()
+        new_p, norms = fused(p, g, 0.1)
+        assert cp._fake_reset_counts()["kernels"] == 1
+        assert type(new_p) is cp.ndarray and new_p.dtype == np.float32 and norms.dtype == np.float32
+        np.testing.assert_array_equal(new_p.get(), want[0])
+        np.testing.assert_allclose(norms.get(), want[1], rtol=1e-6)
+    assert cp.fuse(lambda a: a * 2)(np.ones(2)).tolist() == [2.0, 2.0]  # host arguments only: plain NumPy
+    assert cp.fuse(lambda a, b: None)(p, 1) is None
+
+
+def test_fuse_in_place_operators_write_into_the_callers_array(cp):
+    """In-place operators and ``[...] =`` on an array argument write back, as a fused kernel does;
+    a function that raises leaves the arguments as they were (the kernel never ran)."""
+    @cp.fuse
+    def adam_like(param, m, grad, lr):
+        m *= 0.9
+        m += 0.1 * grad
+        param -= lr * m
+        m[...] = cp.where(m > 1, 1.0, m)
+
+    param, m, grad = cp.ones((2, 3)), cp.zeros((2, 3)), cp.full((2, 3), 20.0)
+    cp._fake_reset_counts()
+    assert adam_like(param, m, grad, 0.5) is None
+    assert cp._fake_reset_counts()["kernels"] == 1
+    np.testing.assert_array_equal(m.get(), np.ones((2, 3)))
+    np.testing.assert_array_equal(param.get(), np.full((2, 3), 0.0))
+
+    @cp.fuse
+    def fails_late(x):
+        x += 1
+        return x.shape
+
+    x = cp.zeros(3)
+    with pytest.raises(NotImplementedError, match="`shape` is not supported"):
+        fails_late(x)
+    assert x.get().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_fuse_refuses_what_cupy_fusion_refuses(cp):
+    """The proxies allow only what CuPy's ``_ArrayProxy``/``_ScalarProxy`` allow, so code that runs
+    here runs under a real ``cupy.fuse``."""
+    x, closure, host = cp.ones((2, 3)), cp.ones((2, 3)), np.ones((2, 3))
+
+    def refuses(body, error, match=None, *args):
+        with pytest.raises(error, match=match):
+            cp.fuse(body)(x, 2.0, *args)
+
+    refuses(lambda a, s: a + host, TypeError)  # no host arrays inside either
+    with pytest.raises(TypeError, match="Unsupported input type"):
+        cp.fuse(lambda a, b: a + b)(x, host)
+    refuses(lambda a, s: a + closure, TypeError, "Concrete ndarray is not supported in fusion")
+    refuses(lambda a, s: cp.exp(closure), TypeError, "Concrete ndarray")
+    refuses(lambda a, s: np.tanh(a), TypeError)
+    refuses(lambda a, s: np.where(a > 0, a, 0), TypeError)
+    for fn in (lambda a, s: cp.matmul(a, a), lambda a, s: cp.concatenate([a, a]), lambda a, s: cp.zeros_like(a),
+               lambda a, s: cp.asarray(a), lambda a, s: cp.add.reduce(a)):
+        refuses(fn, TypeError, "not supported in cupy.fuse")
+    for fn in (lambda a, s: a @ a, lambda a, s: abs(a), lambda a, s: 2 ** a, lambda a, s: len(a)):
+        refuses(fn, TypeError)  # CuPy's proxies lack these operators
+    refuses(lambda a, s: a.reshape(6), AttributeError)
+    for fn in (lambda a, s: bool(a > 0), lambda a, s: float(a.sum()), lambda a, s: int(s)):
+        refuses(fn, TypeError, "Cannot convert to Python scalar in cupy.fuse")
+    refuses(lambda a, s: a.shape, NotImplementedError, "`shape` is not supported, currently.")
+    refuses(lambda a, s: a.sum(axis=0, keepdims=True), NotImplementedError, "keepdims is not supported.")
+    refuses(lambda a, s: s.sum(), NotImplementedError, "Reduction for scalar arguments")
+    refuses(lambda a, s: a[0:1], NotImplementedError, "full range")
+    refuses(lambda a, s: a[[0]], IndexError)
+    refuses(lambda a, s: a.__setitem__(0, s), ValueError, "The fusion supports `\\[...\\]` or `\\[:\\]`.")
+    refuses(lambda a, s: s, ValueError, "return value")  # an argument scalar is not an array result
+    refuses(lambda a, s: (a, 1.0), ValueError, "return value")
+
+
+def test_fuse_allows_what_cupy_fusion_allows(cp):
+    """Operators (reflected too), ``cupy`` ufuncs with ``out``, the fusable functions, reductions,
+    ``astype``/``copy`` and basic indexing all work on the proxies."""
+    host = np.arange(6, dtype=np.float32).reshape(2, 3)
+
+    def body(a, s):
+        b = (2 - a) / s + 1 % (a + 1) - (-a) * a ** 2 + (a > 1) + (~(a < 3))
+        cp.multiply(b, 0.5, b)
+        cp.add(b, 1, out=b)
+        c = cp.clip(b, -10, 10).astype(np.float64) + a.copy()[::-1][None, 0, ...]
+        d = cp.where(a >= 1, cp.sqrt(a), 0) + cp.sum(a, axis=1)[:, None] + cp.amax(a) + a.min() + a.prod()
+        return c, d, (a > 0).all(axis=0), cp.any(a > 4), a.sum(dtype=np.float64)
+
+    got = cp.fuse(body)(cp.asarray(host), np.float32(2))
+    want = _numpy_body(host, np.float32(2))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert type(g) is cp.ndarray and g.dtype == np.asarray(w).dtype
+        np.testing.assert_array_equal(g.get(), w)
+    assert cp.get_array_module(*got) is cp
+
+
+def _numpy_body(a, s):
+    """``test_fuse_allows_what_cupy_fusion_allows``'s body, written for NumPy."""
+    b = (2 - a) / s + 1 % (a + 1) - (-a) * a ** 2 + (a > 1) + (~(a < 3))
+    np.multiply(b, 0.5, b)
+    np.add(b, 1, out=b)
+    c = np.clip(b, -10, 10).astype(np.float64) + a.copy()[::-1][None, 0, ...]
+    d = np.where(a >= 1, np.sqrt(a), 0) + np.sum(a, axis=1)[:, None] + np.amax(a) + a.min() + a.prod()
+    return c, d, (a > 0).all(axis=0), np.any(a > 4), a.sum(dtype=np.float64)
