@@ -18,6 +18,7 @@ first maximal element (``argmax``), as in torch.max(dim) and max pooling — unl
 from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
+from . import fused
 from .nn import linear
 from .shape import reshape
 
@@ -42,6 +43,8 @@ def max_of_pieces(pieces, index=True):
     first = pieces[0]
     if len(pieces) == 1:
         return first.copy(), (xp.zeros(first.shape, xp.uint8) if index else None)
+    if index and len(pieces) < 256 and fused.on_gpu(first):
+        return fused.max_of_pieces(*pieces)  # one kernel on CuPy, no host sync for the NaN rule
     y = xp.maximum(first, pieces[1])
     if not index:
         for piece in pieces[2:]:
@@ -67,6 +70,9 @@ def scatter_to_pieces(gy, idx, outs, accumulate=False):
     ``accumulate`` the pieces overlap (pooling windows with strides < pool_size) and are added.
     """
     xp = backend.get_array_module(gy)
+    if not accumulate and fused.on_gpu(gy):
+        fused.scatter_to_pieces_(gy, idx, *outs)  # one kernel on CuPy
+        return
     hit = xp.empty(idx.shape, bool)
     tmp = xp.empty(gy.shape, gy.dtype) if accumulate else None
     for p, out in enumerate(outs):

@@ -8,7 +8,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..errors import ConfigError
-from . import _blas, kernels
+from . import _blas, fused, kernels
 
 
 def _float_like(t, x):
@@ -37,8 +37,9 @@ class Linear(Function):
         if self.relu:
             if not kernels.bias_relu_(y, b):  # float32 on NumPy: one Numba pass
                 if b is not None:
-                    y += b
-                backend.get_array_module(y).maximum(y, 0, out=y)
+                    fused.bias_relu_(y, b)  # one kernel on CuPy
+                else:
+                    backend.get_array_module(y).maximum(y, 0, out=y)
             self.y = y
         elif b is not None:
             y += b
@@ -48,8 +49,8 @@ class Linear(Function):
         want_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         gb = None
         if self.relu:
-            fused = kernels.relu_grad_bias(gy, self.y, want_b)  # float32: the ReLU and dL/db in one pass
-            gy, gb = fused if fused is not None else (gy * (self.y > 0), None)
+            both = kernels.relu_grad_bias(gy, self.y, want_b)  # float32: the ReLU and dL/db in one pass
+            gy, gb = both if both is not None else (fused.relu_grad(gy, self.y), None)
         x, W = self.x, self.W
         gx = gy @ W.T if self.needs_input_grad[0] else None  # before any folded update of W
         gW = None
@@ -119,6 +120,7 @@ class SoftmaxCrossEntropy(Function):
     """
 
     p = None  # softmax(logits), kept by the float32 kernel path (backward needs no exp then)
+    e = s = None  # exp(logits - max) and its row sums, kept by the sparse path elsewhere
 
     def __init__(self, mean=False):
         self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
@@ -135,32 +137,34 @@ class SoftmaxCrossEntropy(Function):
         if self.sparse:
             xp = backend.get_array_module(logits)
             self.labels = targets.astype(xp.intp, copy=False)
-            fused = kernels.softmax_ce(logits, self.labels)  # float32 on NumPy: one Numba pass
-            if fused is not None:
-                loss, self.p = fused
+            done = kernels.softmax_ce(logits, self.labels)  # float32 on NumPy: one Numba pass
+            if done is not None:
+                loss, self.p = done
                 return loss
+            # NumPy without Numba, and CuPy: two reductions, a gather and two fused chains
+            m = logits.max(axis=-1, keepdims=True)
+            self.e = fused.exp_shifted(logits, m)
+            self.s = self.e.sum(axis=-1, keepdims=True)
+            picked = xp.take_along_axis(logits, self.labels[..., None], axis=-1)
+            return fused.ce_from_parts(self.s, m, picked)[..., 0]
         logp = _log_softmax(logits, -1)
-        if self.sparse:
-            loss = -xp.take_along_axis(logp, self.labels[..., None], axis=-1)[..., 0]
-        else:
-            self.labels = targets = _float_like(targets, logits)
-            loss = -(targets * logp).sum(axis=-1)
+        self.labels = targets = _float_like(targets, logits)
         self.logp = logp
-        return loss
+        return -(targets * logp).sum(axis=-1)
 
     def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        if self.e is not None:  # the sparse path without Numba: one chain (with the mean's 1 / count)
+            classes = xp.arange(self.e.shape[-1], dtype=self.labels.dtype)
+            count = float(math.prod(self.shape)) if self.mean else 1.0
+            return fused.ce_grad(self.e, self.s, self.labels[..., None], classes, gy[..., None], count), None
         if self.mean:  # d(mean)/d(loss_i) = 1 / count, as ops.mean's backward
-            gy = backend.get_array_module(gy).full(self.shape, gy / gy.dtype.type(math.prod(self.shape)), gy.dtype)
+            gy = xp.full(self.shape, gy / gy.dtype.type(math.prod(self.shape)), gy.dtype)
         if self.p is not None:
             return kernels.softmax_ce_grad(self.p, self.labels, gy), None
-        xp = backend.get_array_module(gy)
         g = xp.exp(self.logp)
-        if self.sparse:
-            flat = g.reshape(-1, g.shape[-1])  # a view: subtract 1 at each sample's label
-            flat[xp.arange(flat.shape[0]), self.labels.reshape(-1)] -= 1
-        else:  # soft targets need not sum to one: d/dz = p * sum(t) - t
-            g *= self.labels.sum(axis=-1, keepdims=True)
-            g -= self.labels
+        g *= self.labels.sum(axis=-1, keepdims=True)  # soft targets need not sum to one: p * sum(t) - t
+        g -= self.labels
         g *= gy[..., None]
         gt = None
         if not self.sparse and self.needs_input_grad[1]:

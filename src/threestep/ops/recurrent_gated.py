@@ -9,7 +9,7 @@ multiplies in dh (and dc). Both time loops run on row blocks of the batch, one p
 where more than one is allowed (``_threads``); the same rows follow the same operations.
 """
 from .. import backend
-from . import kernels
+from . import fused, kernels
 from ._threads import even, run
 from .recurrent_base import Recurrent
 
@@ -65,12 +65,18 @@ class LSTM(Recurrent):
         p, off = self.p, self.off
         masked = self.m is not None
         tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
-        fused = self._fused_step(rows, tmp_c, tmp_h)
+        numba_step = self._fused_step(rows, tmp_c, tmp_h)
+        chain = numba_step is None and self.halved and self.act.name == "tanh"  # one kernel on CuPy
         for t in self.order:
             c = Cs[t + off, rows]
             g = xp.matmul(XH[t + off, rows], WU, out=G[:, t, rows])
-            if fused is not None:
-                c_new, h_new = fused(t)
+            if numba_step is not None or chain:
+                if chain:
+                    c_new = tmp_c if masked else Cs[t + 1 - off, rows]
+                    h_new = tmp_h if masked else Hs[t + 1 - off, rows]
+                    fused.lstm_step_(*g, c, c_new, TC[t, rows], h_new)
+                else:
+                    c_new, h_new = numba_step(t)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -164,15 +170,21 @@ class LSTM(Recurrent):
         dc_ *= i_
         dTC[:, rows] *= o_
         dh, dc = self.dh[rows], self.dc[rows]
-        fused = (m is None and p is None and kernels.enabled(G, dG, dTC, ghs, dh, dc)
+        numba = (m is None and p is None and kernels.enabled(G, dG, dTC, ghs, dh, dc)
                  and all(a.flags.c_contiguous for a in (ghs, dh, dc)))
-        if fused:
+        if numba:
             fG, fdG, fdTC, fgo = kernels.Flat(G), kernels.Flat(dG), kernels.Flat(dTC), kernels.Flat(ghs)
             r0 = rows.start or 0
         for t in reversed(self.order):
-            if fused:  # the same math as below, in one Numba kernel (see kernels)
+            if numba:  # the same math as below, in one Numba kernel (see kernels)
                 kernels.lstm_back_step(fdG, fG, t, r0, dh, fgo, live[t], fdTC, dc)
                 dh = xp.matmul(dG[:, t, rows], U4T, out=rec).sum(axis=0)
+                continue
+            if m is None and p is None:  # the same math again, as one kernel on CuPy (ops.fused)
+                d = dG[:, t, rows]
+                gout = (ghs[rows, t],) if live is None or live[t] else ()
+                dc = fused.lstm_back_step_(*d, G[1, t, rows], dTC[t, rows], dc, dh, *gout)
+                dh = xp.matmul(d, U4T, out=rec).sum(axis=0)
                 continue
             g, skip = self._arrive(t, dh, ghs, rows, live)
             f = G[1, t, rows]
@@ -246,14 +258,20 @@ class GRU(Recurrent):
         masked, rec_act_ = self.m is not None, self.rec_act_
         rec = xp.empty((3 if after else 2,) + Hs[0, rows].shape, self.dtype)
         tmp_h, rec_h = xp.empty_like(rec[0]), xp.empty_like(rec[0])
-        fused = self._fused_step(rows, rec, tmp_h)
+        numba_step = self._fused_step(rows, rec, tmp_h)
+        chain = numba_step is None and after and self.rec.halvable and self.act.name == "tanh"
+        b_hh = () if bh is None else tuple(bh)
         for t in self.order:
             h = Hs[t + off, rows]
             g = G[:, t, rows]
             z, r, n = g
-            if fused is not None:  # the same math as below, in one Numba kernel (see kernels)
-                xp.matmul(h, U4f, out=rec)
-                h_new = fused(t)
+            if numba_step is not None or chain:  # the same math as below, in one Numba kernel (see
+                xp.matmul(h, U4f, out=rec)       # kernels) or one kernel on CuPy (ops.fused)
+                if chain:
+                    h_new = tmp_h if masked else Hs[t + 1 - off, rows]
+                    fused.gru_step_(z, r, n, *rec, h, HU[t, rows], h_new, *b_hh)
+                else:
+                    h_new = numba_step(t)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -346,7 +364,16 @@ class GRU(Recurrent):
         dr_ *= HU[:, rows] if after else Hr
         dn_ *= xp.subtract(1, z_)
         dh = self.dh[rows]
+        # The step's gate math as one kernel on CuPy (ops.fused); for float32 NumPy with Numba the
+        # in-place NumPy code below stays (2 % faster on the CPU than the chain's temporaries).
+        chain = after and self.m is None and not kernels.enabled(dG)
         for t in reversed(self.order):
+            if chain:
+                d, e = dG[:, t, rows], dHU[:, t, rows]
+                gout = (ghs[rows, t],) if live is None or live[t] else ()
+                dh = fused.gru_back_step_(*d, *e, G[0, t, rows], G[1, t, rows], dh, *gout)
+                dh += xp.matmul(e, U4T, out=rec).sum(axis=0)
+                continue
             g, skip = self._arrive(t, dh, ghs, rows, live)
             z, r = G[0, t, rows], G[1, t, rows]
             d = dG[:, t, rows]

@@ -1,5 +1,6 @@
 """The plain recurrent cells over whole sequences: Elman (SimpleRNN) and Jordan networks."""
 from .. import backend
+from . import fused, kernels
 from .recurrent_base import Recurrent
 
 
@@ -25,7 +26,12 @@ class SimpleRNN(Recurrent):
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
         hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         rec = xp.empty((N, u), self.dtype)
+        chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
         for t in self.order:
+            if chain:  # one kernel on CuPy (ops.fused); the outputs are copied once after the loop
+                fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
+                                activation=self.act.name)
+                continue
             H[t] += xp.matmul(Hs[t + self.off], U, out=rec)
             self.act.apply_(H[t])
             self._emit(t, H[t], hs)
@@ -33,6 +39,8 @@ class SimpleRNN(Recurrent):
                 Hs[t + 1 - self.off] = H[t]
             else:
                 self._commit(t, Hs, H[t])
+        if chain:
+            self._emit_all(Hs, hs, slice(None))
         self.U = U
         return hs, Hs[0 if self.reverse else T].copy()
 
@@ -41,6 +49,10 @@ class SimpleRNN(Recurrent):
         dA = self.act.deriv(H, backend.get_array_module(H).empty_like(H))
         dh = gh.astype(self.dtype)
         for t in reversed(self.order):
+            if self.m is None and not kernels.enabled(dA):  # one kernel on CuPy (ops.fused)
+                fused.rnn_back_step_(dA[t], dh, ghs[:, t])
+                dh = dA[t] @ U.T
+                continue
             g, skip = self._arrive(t, dh, ghs)
             dA[t] *= g
             dh = dA[t] @ U.T

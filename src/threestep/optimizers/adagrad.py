@@ -1,6 +1,5 @@
 """Adagrad and Adadelta: per-coordinate rates from the history of squared gradients."""
-from .. import backend
-from ..ops import kernels
+from ..ops import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -39,11 +38,7 @@ class Adagrad(Optimizer):
         a = self.slots["accumulator"][index]
         if kernels.adagrad_(param, grad, a, lr, self.epsilon):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        xp = backend.get_array_module(param)
-        a += grad * grad
-        denom = xp.sqrt(a)
-        denom += self.epsilon
-        param -= lr * grad / denom
+        fused.adagrad_(param, grad, a, lr, self.epsilon)  # NumPy/CuPy: one fused kernel on CuPy (ops.fused)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -77,16 +72,8 @@ class Adadelta(Optimizer):
         self.epsilon = check_epsilon("Adadelta", epsilon)
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
-        a = self.slots["accumulator"][index]
-        d = self.slots["delta_accumulator"][index]
-        a *= self.rho
-        a += (1.0 - self.rho) * (grad * grad)
-        update = grad * xp.sqrt(d + self.epsilon)
-        update /= xp.sqrt(a + self.epsilon)
-        param -= lr * update
-        d *= self.rho
-        d += (1.0 - self.rho) * (update * update)
+        fused.adadelta_(param, grad, self.slots["accumulator"][index], self.slots["delta_accumulator"][index], lr,
+                        self.rho, 1.0 - self.rho, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -1,8 +1,7 @@
 """Adam and its relatives: AdamW (decoupled weight decay), Adamax (infinity norm), Nadam."""
 import math
 
-from .. import backend
-from ..ops import kernels
+from ..ops import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -48,26 +47,16 @@ class Adam(Optimizer):
         return 1.0
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
         t = self.iterations
         lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
         m, v = self.slots["m"][index], self.slots["v"][index]
         keep = self._keep(lr)
         if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon, keep):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        if keep != 1.0:
-            param *= keep
-        m *= self.beta_1
-        m += (1.0 - self.beta_1) * grad
-        v *= self.beta_2
-        v += (1.0 - self.beta_2) * (grad * grad)
-        if self.amsgrad:
-            vhat = self.slots["vhat"][index]
-            xp.maximum(vhat, v, out=vhat)
-            v = vhat
-        denom = xp.sqrt(v)
-        denom += self.epsilon
-        param -= lr_t * m / denom
+        b1, b2 = self.beta_1, self.beta_2  # the NumPy/CuPy path: one fused kernel on CuPy (ops.fused)
+        vhat = (self.slots["vhat"][index],) if self.amsgrad else ()
+        fused.adam_(param, grad, m, v, lr_t, b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, keep, *vhat,
+                    amsgrad=self.amsgrad)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -129,14 +118,9 @@ class Adamax(Optimizer):
         self.epsilon = check_epsilon("Adamax", epsilon)
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
         lr_t = lr / (1.0 - self.beta_1 ** self.iterations)
-        m, u = self.slots["m"][index], self.slots["u"][index]
-        m *= self.beta_1
-        m += (1.0 - self.beta_1) * grad
-        u *= self.beta_2
-        xp.maximum(u, xp.abs(grad), out=u)
-        param -= lr_t * m / (u + self.epsilon)
+        fused.adamax_(param, grad, self.slots["m"][index], self.slots["u"][index], lr_t, self.beta_1,
+                      1.0 - self.beta_1, self.beta_2, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -190,21 +174,14 @@ class Nadam(Optimizer):
         return product
 
     def update_step(self, index, param, grad, lr):
-        xp = backend.get_array_module(param)
         t = self.iterations
         mu_t, mu_next = self._mu(t), self._mu(t + 1)
         m_schedule = self._momentum_schedule(t)
         m_schedule_next = m_schedule * mu_next
-        m, v = self.slots["m"][index], self.slots["v"][index]
-        m *= self.beta_1
-        m += (1.0 - self.beta_1) * grad
-        v *= self.beta_2
-        v += (1.0 - self.beta_2) * (grad * grad)
-        denom = xp.sqrt(v / (1.0 - self.beta_2 ** t))
-        denom += self.epsilon
-        m_bar = (lr * (1.0 - mu_t) / (1.0 - m_schedule)) * grad
-        m_bar += (lr * mu_next / (1.0 - m_schedule_next)) * m
-        param -= m_bar / denom
+        b1, b2 = self.beta_1, self.beta_2
+        fused.nadam_(param, grad, self.slots["m"][index], self.slots["v"][index], b1, 1.0 - b1, b2, 1.0 - b2,
+                     1.0 - b2 ** t, self.epsilon, lr * (1.0 - mu_t) / (1.0 - m_schedule),
+                     lr * mu_next / (1.0 - m_schedule_next))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

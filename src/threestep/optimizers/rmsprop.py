@@ -1,6 +1,5 @@
 """RMSprop: divide the gradient by a running average of its recent magnitude."""
-from .. import backend
-from ..ops import kernels
+from ..ops import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -45,24 +44,11 @@ class RMSprop(Optimizer):
         a = self.slots["velocity"][index]
         if not self.centered and not self.momentum and kernels.rmsprop_(param, grad, a, lr, self.rho, self.epsilon):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        xp = backend.get_array_module(param)
-        a *= self.rho
-        a += (1.0 - self.rho) * (grad * grad)
-        if self.centered:
-            mg = self.slots["average_gradient"][index]
-            mg *= self.rho
-            mg += (1.0 - self.rho) * grad
-            denom = xp.sqrt(xp.maximum(a - mg * mg, 0.0))  # >= 0 in exact arithmetic; guard rounding
-        else:
-            denom = xp.sqrt(a)
-        denom += self.epsilon
+        state = (self.slots["average_gradient"][index],) if self.centered else ()
         if self.momentum:
-            m = self.slots["momentum"][index]
-            m *= self.momentum
-            m += lr * grad / denom
-            param -= m
-        else:
-            param -= lr * grad / denom
+            state += (self.slots["momentum"][index], self.momentum)
+        fused.rmsprop_(param, grad, a, lr, self.rho, 1.0 - self.rho, self.epsilon, *state,  # one kernel on CuPy
+                       momentum=bool(self.momentum), centered=self.centered)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

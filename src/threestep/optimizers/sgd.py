@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..errors import ConfigError
-from ..ops import _blas, kernels
+from ..ops import _blas, fused, kernels
 from .base import Optimizer
 
 # Below this many elements (a bias, a small kernel) one core's Numba pass is quicker than the
@@ -68,7 +68,7 @@ class SGD(Optimizer):
         if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, x, alpha):
             return
         if not kernels.sgd_(param, x, -alpha):
-            param += alpha * x
+            fused.add_scaled_(param, x, alpha)  # NumPy/CuPy: one fused kernel on CuPy (ops.fused)
 
     def update_step(self, index, param, grad, lr):
         if not self.momentum:
@@ -77,12 +77,7 @@ class SGD(Optimizer):
         v = self.slots["momentum"][index]
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
             return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        v *= self.momentum
-        v -= lr * grad
-        if self.nesterov:
-            param += self.momentum * v - lr * grad
-        else:
-            param += v
+        fused.sgd_momentum_(param, grad, v, lr, self.momentum, nesterov=self.nesterov)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
