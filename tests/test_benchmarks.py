@@ -226,3 +226,16 @@ def test_optimizer_benchmark_compares_each_optimizer_with_pytorch():
         assert row["threestep_samples_per_s"] > 0 and row["pytorch_samples_per_s"] > 0
         assert row["ratio"] == pytest.approx(row["threestep_samples_per_s"] / row["pytorch_samples_per_s"], rel=0.01)
         assert len(row["runs"]["threestep"]) == len(row["runs"]["pytorch"]) == 1
+
+
+def test_launch_count_runs_the_cupy_path_on_the_fake_device(capsys):
+    """``benchmarks.launches``: kernels per training step on the CuPy path, counted by the fake
+    CuPy in subprocesses, with the chains of ops.fused fused (one launch each) and op by op."""
+    from benchmarks import launches
+
+    launches.main(["--workloads", "mlp,lstm", "--optimizers", "adam"])
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["launches_per_training_step"]
+    assert [(r["workload"], r["optimizer"]) for r in rows] == [("mlp", "adam"), ("lstm", "adam")]
+    for r in rows:
+        assert 0 < r["fused"]["kernels"] < r["op_by_op"]["kernels"]
+        assert r["fused"]["h2d"] == r["op_by_op"]["h2d"] and r["fused"]["d2h"] == r["op_by_op"]["d2h"]
