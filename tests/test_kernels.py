@@ -303,6 +303,7 @@ def test_kernels_that_cannot_load_fall_back_to_numpy_with_a_warning(monkeypatch)
             raise RuntimeError("cannot cache function: no locator available")
         return real_import(name, *args, **kwargs)
     monkeypatch.setattr(kernels, "_nb", [])
+    monkeypatch.delenv("THREESTEP_NUMBA", raising=False)  # the suite may run with the kernels off
     monkeypatch.delitem(sys.modules, "threestep.ops._numba_kernels", raising=False)
     monkeypatch.setattr(builtins, "__import__", failing)
     with pytest.warns(RuntimeWarning, match="Numba kernels could not be loaded"):
