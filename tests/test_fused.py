@@ -5,6 +5,8 @@ only what real CuPy fusion allows, and counts one kernel launch per call) every 
 NumPy's numbers and launch one kernel; ``THREESTEP_CUPY_FUSE=0`` runs it op by op. The chains'
 math on NumPy is the reference the optimizer and recurrent tests check against PyTorch.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -177,3 +179,26 @@ def test_max_of_pieces_chain_keeps_the_op_by_op_rules(cp):
     np.testing.assert_array_equal(idx.get(), want_idx)
     np.testing.assert_array_equal(idx.get(), [0, 1, 2, 0, 1, 0])
     np.testing.assert_array_equal(y.get(), want_y)
+
+
+def test_a_chain_cupy_cannot_fuse_runs_op_by_op_after_one_warning(cp):
+    """Should a CuPy version's tracer refuse a chain, the step still runs (the same function op by
+    op), with one warning naming it; a genuine error still raises."""
+    @fused.chain
+    def uses_shape(xp, a, b):  # ``shape`` is refused inside cupy.fuse
+        a += b * a.shape[0]
+
+    a, b = cp.ones((2, 3), np.float32), cp.ones((2, 3), np.float32)
+    with pytest.warns(RuntimeWarning, match="could not fuse uses_shape"):
+        uses_shape(a, b)
+    np.testing.assert_array_equal(a.get(), np.full((2, 3), 3.0, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning: remembered as unfusable
+        uses_shape(a, b)
+        np.testing.assert_array_equal(a.get(), np.full((2, 3), 5.0, np.float32))
+        with pytest.raises(ValueError, match="broadcast"):  # a genuine error raises, and warns of nothing
+            fused.add_scaled_(cp.ones((2, 3), np.float32), cp.ones((4,), np.float32), 1.0)
+    w = cp.ones((2, 3), np.float32)
+    cp._fake_reset_counts()
+    fused.add_scaled_(w, w, 1.0)  # and the chain it failed in stays fused
+    assert cp._fake_reset_counts()["kernels"] == 1

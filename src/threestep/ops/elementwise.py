@@ -6,7 +6,7 @@ NumPy, where a Numba kernel runs it) or else only the mask.
 """
 from .. import backend
 from ..autograd import Function
-from . import kernels
+from . import fused, kernels
 
 
 class Exp(Function):
@@ -88,15 +88,16 @@ class ReLU(Function):
         self.y = kernels.relu(x)  # one Numba pass for float32 (4x faster); None: NumPy below
         if self.y is not None:
             return self.y
+        if fused.on_gpu(x):  # one kernel each way: backward reads y > 0, which is x > 0
+            self.y = backend.get_array_module(x).maximum(x, 0)
+            return self.y
         self.mask = x > 0
         return backend.get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
         if self.y is not None:
             g = kernels.relu_grad(gy, self.y)
-            if g is not None:
-                return g
-            return gy * (self.y > 0)
+            return g if g is not None else fused.relu_grad(gy, self.y)
         return gy * self.mask
 
 

@@ -17,14 +17,16 @@ reference the tests check against PyTorch, and the GPU runs the very same math; 
 kernels (``ops.kernels``) stay the float32 CPU fast path and are tested against it.
 
 ``THREESTEP_CUPY_FUSE=0`` runs the chains unfused on CuPy (the same function, op by op with
-``xp = cupy``): the A/B switch for a GPU profile.
+``xp = cupy``): the A/B switch for a GPU profile. A chain that a CuPy version cannot fuse (its
+tracer refuses something) runs op by op too, after one warning, instead of failing the step.
 """
 import functools
 import os
+import warnings
 
 from .. import backend
 
-_kernels = {}  # (cupy module, function, static items) -> the cupy.fuse'd kernel
+_kernels = {}  # (cupy module, function, static items) -> the cupy.fuse'd kernel, or None: unfusable
 
 
 def _fuse_on_cupy():
@@ -47,13 +49,23 @@ def chain(fn):
         if xp.__name__ != "cupy" or not _fuse_on_cupy():
             return fn(xp, *args, **static)
         key = (xp, fn, tuple(sorted(static.items())))
-        kernel = _kernels.get(key)
-        if kernel is None:
+        kernel = _kernels.get(key, False)
+        if kernel is False:
             def traced(*a):
                 return fn(xp, *a, **static)
             traced.__name__ = fn.__name__
             kernel = _kernels[key] = xp.fuse(kernel_name=f"threestep_{fn.__name__}")(traced)
-        return kernel(*args)
+        if kernel is None:
+            return fn(xp, *args, **static)
+        try:
+            return kernel(*args)  # a refusal comes from tracing, before the kernel writes anything
+        except Exception as error:  # noqa: BLE001 -- told apart below
+            refusal = error
+        result = fn(xp, *args, **static)  # a genuine error (shapes that do not broadcast) raises here
+        _kernels[key] = None  # op by op worked: this CuPy cannot fuse the chain
+        warnings.warn(f"threestep: cupy.fuse could not fuse {fn.__name__} ({type(refusal).__name__}: {refusal}); "
+                      "running it op by op from now on (slower, same math).", RuntimeWarning, stacklevel=2)
+        return result
 
     return call
 
@@ -276,7 +288,8 @@ def max_of_pieces(xp, *pieces):
     (uint8), a NaN winning at its first piece as in argmax, without asking the host whether
     there is a NaN (the op-by-op code's ``isnan(y).any()`` waits for the GPU)."""
     y = xp.maximum(pieces[0], pieces[1])
-    idx = xp.where(pieces[1] > pieces[0], xp.uint8(1), xp.uint8(0))
+    idx = (pieces[1] > pieces[0]).astype(xp.uint8)  # typed by an array: CuPy's fusion may treat
+    # NumPy scalars as weak, so a where() of two uint8 scalars need not give uint8
     for p in range(2, len(pieces)):
         new = xp.maximum(y, pieces[p])
         idx = xp.where(new > y, xp.uint8(p), idx)
