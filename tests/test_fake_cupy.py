@@ -306,3 +306,34 @@ def _numpy_body(a, s):
     c = np.clip(b, -10, 10).astype(np.float64) + a.copy()[::-1][None, 0, ...]
     d = np.where(a >= 1, np.sqrt(a), 0) + np.sum(a, axis=1)[:, None] + np.amax(a) + a.min() + a.prod()
     return c, d, (a > 0).all(axis=0), np.any(a > 4), a.sum(dtype=np.float64)
+
+
+def test_on_the_device_the_loss_is_read_after_backward_is_queued(cp, monkeypatch):
+    """Reading the loss makes a GPU finish the forward pass; on the device fit reads it after
+    queueing backward (nothing is folded there, so backward leaves the weights alone), and a
+    non-finite loss still skips the update, keeping the last finite weights."""
+    from threestep import layers as L
+    from threestep.autograd import Tensor
+    from threestep.models import Sequential
+    from threestep.optimizers import SGD
+
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("cupy")
+        model = Sequential([L.Dense(4, activation="relu", input_dim=3), L.Dense(1)])
+        model.compile(loss="mse", optimizer=SGD(0.1))
+        x, y = np.ones((8, 3), np.float32), np.ones(8, np.float32)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        order = []
+        real_backward, real_float = Tensor.backward, cp.ndarray.__float__
+        monkeypatch.setattr(Tensor, "backward", lambda self, *a, **k: order.append("backward") or real_backward(self, *a, **k))
+        monkeypatch.setattr(cp.ndarray, "__float__", lambda self: order.append("read") or real_float(self))
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert order[:2] == ["backward", "read"], order
+        model.compile(loss="mse", optimizer=SGD(1e8))  # diverges: the loss overflows within a few steps
+        with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match=r"the loss is (nan|inf)"):
+            model.fit(x, np.full(8, 1e3, np.float32), batch_size=2, epochs=5, verbose=0)
+        assert all(np.isfinite(w).all() for w in model.get_weights())  # the last finite weights kept
+        assert all(w.grad is None for w in model.trainable_weights)
+    finally:
+        backend.set_backend(previous)

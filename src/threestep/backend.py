@@ -170,6 +170,11 @@ def is_array(obj):
     return isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy")
 
 
+def on_gpu(array):
+    """Whether ``array`` is a CuPy (device) array."""
+    return type(array).__module__.startswith("cupy")
+
+
 def _tune_malloc():
     """Keep freed array memory in the process instead of returning it to the OS at once.
 

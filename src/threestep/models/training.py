@@ -298,17 +298,28 @@ class Model(FitMixin, EvaluateMixin):
         if debug is not None:
             debug.start()
         loss, out = self._loss_and_output(xb, yb, wb, True, fused)
-        value = float(loss.data)
-        if not math.isfinite(value):
-            # Skip the update: the weights keep their last finite values.
-            if debug is not None:
-                debug.check_forward(loss_finite=False)
-            return {"loss": value}
+        # Reading the loss makes a GPU finish the forward pass first; there (where no update is
+        # folded into backward, so backward leaves the weights alone) it is read after backward
+        # is queued, so the device runs the forward pass while the host queues the backward one.
+        late = debug is None and backend.on_gpu(loss.data)
+        if not late:
+            value = float(loss.data)
+            if not math.isfinite(value):
+                # Skip the update: the weights keep their last finite values.
+                if debug is not None:
+                    debug.check_forward(loss_finite=False)
+                return {"loss": value}
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        updates = self.optimizer.backward_updates(params) if self._fold_updates else None
+        updates = self.optimizer.backward_updates(params) if self._fold_updates and not late else None
         folded = loss.backward(retain_grad=debug is not None, update=updates)
+        if late:
+            value = float(loss.data)
+            if not math.isfinite(value):
+                for p in params:  # skip the update: the weights keep their last finite values
+                    p.grad = None
+                return {"loss": value}
         if debug is not None:
             debug.check_backward()
         self.optimizer.apply_gradients(params, folded)

@@ -36,7 +36,7 @@ def _fuse_on_cupy():
 def on_gpu(x):
     """Whether ``x`` is a CuPy array: for the chains that only replace op-by-op CuPy code, where
     the NumPy code stays (measured faster on the CPU than the chain's temporaries)."""
-    return backend.get_array_module(x).__name__ == "cupy"
+    return backend.on_gpu(x)
 
 
 def chain(fn):
