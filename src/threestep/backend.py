@@ -160,10 +160,10 @@ def on_device(data):
     A NumPy subclass (a memory-mapped batch, np.matrix) becomes a plain ndarray view, so that
     it takes the same code paths as in-memory data (the fused kernels serve plain arrays only:
     memory-mapped labels once took the NumPy softmax-CE and trained a last ulp differently)."""
-    on_gpu = type(data).__module__.startswith("cupy")
+    gpu = on_gpu(data)
     if _state["name"] == "cupy":
-        return data if on_gpu else _state["xp"].asarray(data)
-    return data if type(data) is numpy.ndarray or on_gpu else numpy.asarray(data)
+        return data if gpu else _state["xp"].asarray(data)
+    return data if type(data) is numpy.ndarray or gpu else numpy.asarray(data)
 
 
 def is_array(obj):
