@@ -9,7 +9,6 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
-from . import fused
 from .arithmetic import add, matmul
 from .im2col import (
     from_channels_last, geometry, kernel_offsets, pad_spatial, to_channels_last, unpad, windows,
@@ -98,7 +97,7 @@ def _cols(x, g, ones=False):
     xp = backend.get_array_module(x)
     n, c = x.shape[0], x.shape[-1]
     rows, k, extra = n * math.prod(g.out_sizes), math.prod(g.kernel) * c, 1 if ones else 0
-    if c == 1 and not fused.on_gpu(x):
+    if c == 1 and not backend.on_gpu(x):
         buf = xp.empty((k + extra, n) + g.out_sizes, x.dtype)
         xpad = pad_spatial(x, g.pads)
         for i, (_, key) in enumerate(kernel_offsets(g)):

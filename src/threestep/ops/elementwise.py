@@ -88,7 +88,7 @@ class ReLU(Function):
         self.y = kernels.relu(x)  # one Numba pass for float32 (4x faster); None: NumPy below
         if self.y is not None:
             return self.y
-        if fused.on_gpu(x):  # one kernel each way: backward reads y > 0, which is x > 0
+        if backend.on_gpu(x):  # one kernel each way: backward reads y > 0, which is x > 0
             self.y = backend.get_array_module(x).maximum(x, 0)
             return self.y
         self.mask = x > 0

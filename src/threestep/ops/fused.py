@@ -33,12 +33,6 @@ def _fuse_on_cupy():
     return os.environ.get("THREESTEP_CUPY_FUSE", "1") != "0"
 
 
-def on_gpu(x):
-    """Whether ``x`` is a CuPy array: for the chains that only replace op-by-op CuPy code, where
-    the NumPy code stays (measured faster on the CPU than the chain's temporaries)."""
-    return backend.on_gpu(x)
-
-
 def chain(fn):
     """Make ``fn(xp, *args, **static)`` callable as ``fn(*args, **static)`` on NumPy or CuPy arrays
     (the array module comes from the first argument, an array); see the module docstring."""

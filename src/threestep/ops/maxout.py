@@ -43,7 +43,7 @@ def max_of_pieces(pieces, index=True):
     first = pieces[0]
     if len(pieces) == 1:
         return first.copy(), (xp.zeros(first.shape, xp.uint8) if index else None)
-    if index and len(pieces) < 256 and fused.on_gpu(first):
+    if index and len(pieces) < 256 and backend.on_gpu(first):
         return fused.max_of_pieces(*pieces)  # one kernel on CuPy, no host sync for the NaN rule
     y = xp.maximum(first, pieces[1])
     if not index:
@@ -70,7 +70,7 @@ def scatter_to_pieces(gy, idx, outs, accumulate=False):
     ``accumulate`` the pieces overlap (pooling windows with strides < pool_size) and are added.
     """
     xp = backend.get_array_module(gy)
-    if not accumulate and fused.on_gpu(gy):
+    if not accumulate and backend.on_gpu(gy):
         fused.scatter_to_pieces_(gy, idx, *outs)  # one kernel on CuPy
         return
     hit = xp.empty(idx.shape, bool)
