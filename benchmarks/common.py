@@ -46,8 +46,9 @@ def emit(result):
     print(json.dumps(result, indent=2))
 
 
-def torch_sgd_epoch(forward, params, x, y, batch, lr=0.01, device=None):
-    """One shuffled epoch of PyTorch SGD on softmax cross-entropy, as a closure for ``measure``.
+def torch_sgd_epoch(forward, params, x, y, batch, lr=0.01, device=None, make_optimizer=None):
+    """One shuffled epoch of PyTorch SGD on softmax cross-entropy, as a closure for ``measure``
+    (``make_optimizer(params)``: another optimizer than SGD(lr)).
 
     With a CUDA ``device`` each batch is copied there from host memory (as threestep's ``fit``
     does) and the epoch waits for queued kernels before it returns, so a timer sees the work.
@@ -55,7 +56,7 @@ def torch_sgd_epoch(forward, params, x, y, batch, lr=0.01, device=None):
     import numpy
     import torch
 
-    opt = torch.optim.SGD(params, lr=lr)
+    opt = torch.optim.SGD(params, lr=lr) if make_optimizer is None else make_optimizer(params)
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(numpy.int64))
     dev = torch.device(device or "cpu")

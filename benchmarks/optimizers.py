@@ -17,52 +17,16 @@ import subprocess
 import sys
 import time
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
+from .workloads import OPTIMIZERS
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where ``benchmarks`` imports from
-
-
-def _threestep(name, x, y, batch):
-    import threestep as ts
-    from threestep import layers as L
-    from threestep import optimizers as O
-    from threestep.models import Sequential
-
-    ts.backend.set_seed(0)
-    model = Sequential([L.Dense(500, activation="relu", input_dim=784), L.Dense(500, activation="relu"),
-                        L.Dense(10, activation="softmax")])
-    opt = {"sgd": lambda: O.SGD(0.01), "momentum": lambda: O.SGD(0.01, momentum=0.9), "adam": O.Adam,
-           "rmsprop": O.RMSprop, "adagrad": O.Adagrad}[name]()
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=opt)
-    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-
-
-def _pytorch(name, x, y, batch):
-    import torch
-
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 500), torch.nn.ReLU(), torch.nn.Linear(500, 500), torch.nn.ReLU(),
-                              torch.nn.Linear(500, 10))
-    params = net.parameters()
-    opt = {"sgd": lambda: torch.optim.SGD(params, 0.01), "momentum": lambda: torch.optim.SGD(params, 0.01, momentum=0.9),
-           "adam": lambda: torch.optim.Adam(params), "rmsprop": lambda: torch.optim.RMSprop(params),
-           "adagrad": lambda: torch.optim.Adagrad(params)}[name]()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype("int64"))
-
-    def epoch():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return epoch
 
 
 def worker(framework, name, threads, samples, repeats, batch=100):
     """One framework and optimizer in this process: the best training samples/s over ``repeats`` epochs."""
     from threadpoolctl import threadpool_limits
 
-    from .workloads import make_data
+    from .workloads import make_data, threestep_runners, torch_runners
 
     if framework == "pytorch":
         import torch
@@ -70,7 +34,8 @@ def worker(framework, name, threads, samples, repeats, batch=100):
         torch.set_num_threads(threads)
     x, y = make_data("mlp", samples)
     with threadpool_limits(threads):
-        train = (_threestep if framework == "threestep" else _pytorch)(name, x, y, batch)
+        train = (threestep_runners if framework == "threestep" else torch_runners)("mlp", x, y, batch,
+                                                                                    optimizer=name)[0]
         train()  # warm-up
         best = 0.0
         for _ in range(repeats):

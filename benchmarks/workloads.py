@@ -51,13 +51,32 @@ def make_data(name, samples, seed=0):
 
 
 # ---------------------------------------------------------------- threestep
-def threestep_runners(name, x, y, batch, device="cpu"):
+# The optimizers ``benchmarks.optimizers`` compares (the suite trains with "sgd"): each library's
+# own, with its defaults but for SGD's rate of 0.01.
+OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
+
+
+def _threestep_optimizer(name):
+    from threestep import optimizers as O
+
+    return {"sgd": lambda: O.SGD(0.01), "momentum": lambda: O.SGD(0.01, momentum=0.9), "adam": O.Adam,
+            "rmsprop": O.RMSprop, "adagrad": O.Adagrad}[name]()
+
+
+def _torch_optimizer(name):
+    import torch
+
+    o = torch.optim
+    return {"sgd": lambda p: o.SGD(p, 0.01), "momentum": lambda p: o.SGD(p, 0.01, momentum=0.9), "adam": o.Adam,
+            "rmsprop": o.RMSprop, "adagrad": o.Adagrad}[name]
+
+
+def threestep_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     """(train one epoch, infer all samples) for threestep through the Keras-style API; on
     ``device="gpu"`` the model moves to CuPy and ``fit``/``predict`` move NumPy batches themselves."""
     import threestep as ts
     from threestep import layers as L
     from threestep.models import Sequential
-    from threestep.optimizers import SGD
 
     ts.backend.set_seed(0)
     if name == "mlp":
@@ -70,7 +89,7 @@ def threestep_runners(name, x, y, batch, device="cpu"):
         cell = {"lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN}[name]
         stack = [cell(UNITS, input_shape=x.shape[1:])]
     model = Sequential(stack + [L.Dense(CLASSES, activation="softmax")])
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.01))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=_threestep_optimizer(optimizer))
     if device != "cpu":
         model.build((None,) + x.shape[1:])
         model.to(device)
@@ -105,7 +124,7 @@ class _LastStep:
         return self.head(out[:, -1])
 
 
-def torch_runners(name, x, y, batch, device="cpu"):
+def torch_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     """On ``device="gpu"`` the network lives on CUDA and each batch is copied there from host
     memory, as threestep's ``fit`` does, and an epoch waits for queued kernels before it returns."""
     import torch
@@ -127,7 +146,7 @@ def torch_runners(name, x, y, batch, device="cpu"):
     dev = torch.device("cuda" if device == "gpu" else "cpu")
     for module in ([net] if name in ("mlp", "cnn") else [net.rnn, net.head]):
         module.to(dev)
-    train = torch_sgd_epoch(net, params, x, y, batch, device=dev)
+    train = torch_sgd_epoch(net, params, x, y, batch, device=dev, make_optimizer=_torch_optimizer(optimizer))
     xt = torch.from_numpy(x)
 
     def infer():
