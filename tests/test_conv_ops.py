@@ -202,6 +202,90 @@ def test_patches_are_c_contiguous_and_col2im_is_their_adjoint():
     assert_close((cols * c).sum(), (x * back).sum(), 1e-9, 1e-5, "dot-product test")
 
 
+GATHER_GEOMETRIES = [  # (x shape, kernel, strides, dilation, padding)
+    ((3, 7, 6, 2), (3, 3), 1, 1, "valid"),
+    ((2, 9, 8, 3), (3, 2), 2, 1, "same"),
+    ((2, 10, 10, 1), (3, 3), (2, 3), (2, 1), ((1, 2), (0, 3))),
+    ((2, 11, 4), (4,), 3, 2, "causal"),
+    ((2, 8, 8, 5), (2, 2), 2, 1, "valid"),  # tiled: every cell in exactly one window
+    ((1, 5, 5, 2), (3, 3), 1, 1, "same"),
+    ((2, 4, 3, 2, 2), (2, 2, 2), 1, 1, "same"),  # 3-D
+]
+
+
+@pytest.mark.parametrize("per_offset", [True, False], ids=["per-offset", "shared"])
+@pytest.mark.parametrize("case", GATHER_GEOMETRIES, ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}-d{c[3]}-{c[4]}")
+def test_col2im_gather_sums_what_col2im_sums(case, per_offset):
+    """The GPU's col2im (a cached index, one gather, one sum) against the strided adds, exactly
+    up to summation order; ``per_offset=False`` is average pooling's one row per window."""
+    shape, kernel, strides, dilation, padding = case
+    g = im2col.geometry(shape, kernel, strides, dilation, padding)
+    n, c = shape[0], shape[-1]
+    r = np.random.default_rng(3)
+    if per_offset:
+        gcols = r.standard_normal((n,) + g.out_sizes + g.kernel + (c,))
+        want = im2col.col2im(np.moveaxis(gcols, tuple(range(1 + len(kernel), 1 + 2 * len(kernel))),
+                                         tuple(range(len(kernel)))), g)
+    else:
+        gcols = r.standard_normal((n,) + g.out_sizes + (c,))
+        want = im2col.col2im(np.broadcast_to(gcols, g.kernel + gcols.shape), g)
+    rows = np.concatenate([gcols.reshape(-1, c), np.zeros((1, c))])
+    got = im2col.col2im_gather(rows, g, n, per_offset=per_offset)
+    assert got.shape == shape
+    assert_close(got, want, 1e-12, 1e-12, "col2im_gather vs col2im")
+    index = im2col.window_sources(g, n, per_offset, np)
+    assert index.dtype == np.int32 and index.min() >= 0 and index.max() == rows.shape[0] - 1
+    assert im2col.col2im_gather(rows, g, n, per_offset=per_offset) is not got  # cached index, fresh result
+
+
+def test_col2im_gather_keeps_a_bounded_cache_of_indexes():
+    g = im2col.geometry((1, 6, 6, 1), (3, 3))
+    im2col._SOURCES.clear()
+    for batch in range(1, im2col._SOURCES_KEPT + 5):
+        im2col.col2im_gather(np.zeros((batch * 16 * 9 + 1, 1)), g, batch)
+    assert len(im2col._SOURCES) == im2col._SOURCES_KEPT
+    assert next(iter(im2col._SOURCES))[1] == 5  # the least recently used went first
+
+
+@pytest.mark.parametrize("padding, strides", [("valid", 1), ("same", 2)])
+def test_conv_and_avg_pool_backward_on_the_device_match_numpy_in_few_launches(fake_cupy, padding, strides):
+    """On CuPy the input gradient is one GEMM plus col2im_gather (4 launches whatever the kernel
+    size) and average pooling's is 4 launches too; the numbers are NumPy's path's."""
+    from threestep import backend
+    from threestep.ops.pool import avg_pool
+
+    r = np.random.default_rng(4)
+    x = r.standard_normal((3, 9, 8, 4)).astype(np.float32)
+    W = r.standard_normal((3, 3, 4, 5)).astype(np.float32)
+    gy = None
+    results = {}
+    for name in ("numpy", "cupy"):
+        backend.set_backend(name)
+        try:
+            for _ in range(2):  # the second round counts: the first builds and caches the gather index
+                xt, Wt = Tensor(backend.on_device(x), requires_grad=True), Tensor(backend.on_device(W))
+                y = conv2d(xt, Wt, strides=strides, padding=padding)
+                if gy is None:
+                    gy = r.standard_normal(y.shape).astype(np.float32)
+                gy_d = backend.on_device(gy)
+                fake_cupy._fake_reset_counts()
+                y.backward(gy_d)
+                launches = fake_cupy._fake_reset_counts()["kernels"]
+                pt = Tensor(backend.on_device(x), requires_grad=True)
+                p = avg_pool(pt, 3, strides=2, padding=padding)
+                ones = backend.on_device(np.ones(p.shape, np.float32))
+                fake_cupy._fake_reset_counts()
+                p.backward(ones)
+                pool_launches = fake_cupy._fake_reset_counts()["kernels"]
+            results[name] = (backend.to_numpy(xt.grad), backend.to_numpy(pt.grad), launches, pool_launches)
+        finally:
+            backend.set_backend("numpy")
+    (gx, gp, _, _), (gx_d, gp_d, launches, pool_launches) = results["numpy"], results["cupy"]
+    assert_close(gx_d, gx, 1e-5, 1e-5, "conv input gradient on the device")
+    assert_close(gp_d, gp, 1e-6, 1e-6, "avg-pool input gradient on the device")
+    assert (launches, pool_launches) == (4, 4)
+
+
 @pytest.mark.parametrize("size, k, s, pads", [(28, 3, 1, (1, 1)), (7, 2, 2, (0, 1)), (8, 3, 2, (0, 1)),
                                               (7, 4, 3, (1, 2)), (5, 1, 2, (0, 0)), (2, 5, 1, (2, 2))])
 def test_same_padding_follows_tensorflow(size, k, s, pads):

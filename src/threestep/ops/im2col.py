@@ -7,6 +7,7 @@ padding per spatial axis and the output size. Three array helpers work on it:
     view = windows(x, g)          # (N, *out, *kernel, C) strided view of the padded x (no copy)
     cols = patches(x, g)          # the same as a C-contiguous copy (one strided gather)
     gx = col2im(gcols, g)         # scatter-add (*kernel, N, *out, C) back to x's shape
+    gx = col2im_gather(rows, g, n) # the same sum as one gather, for the GPU
 
 ``pad_spatial``/``unpad`` add and remove the padding; ``kernel_offsets`` names the strided
 block of the padded input that each kernel offset sees (max pooling works on those blocks).
@@ -14,9 +15,12 @@ block of the padded input that each kernel offset sees (max pooling works on tho
 ``patches`` is the im2col of the lecture: ``cols.reshape(N*OH*OW, KH*KW*C)`` is the left
 operand of the convolution's single GEMM. ``col2im`` is its adjoint: one vectorised
 strided add per kernel offset (KH*KW adds), overlapping windows adding up, then the padding
-cropped off.
+cropped off. On a GPU each of those adds is a kernel launch, so there ``col2im_gather`` reads
+every input cell's window gradients through a cached index instead: one gather and one sum.
 """
 import itertools
+import math
+from collections import OrderedDict
 from typing import NamedTuple
 
 from .. import backend
@@ -143,6 +147,61 @@ def col2im(gcols, g):
     for offset, key in kernel_offsets(g):
         gx[key] += gcols[offset]
     return unpad(gx, g)
+
+
+def col2im_gather(rows, g, batch, per_offset=True):
+    """``col2im`` as a gather: gx (N, *in, C) where each input cell sums the rows of its windows.
+
+    ``rows`` is (batch * prod(out) * prod(kernel) + 1, C): the window gradients in patch order
+    ((n, *out, *kernel) flattened) and one last row of zeros, which the index names where a
+    kernel offset of an input cell falls in the padding or between strides. With
+    ``per_offset=False`` the rows are (batch * prod(out) + 1, C), one per window, shared by all
+    its cells (average pooling). Two kernels on CuPy (the gather and the sum over the offsets)
+    instead of one strided add per kernel offset; no padded buffer, so nothing to crop. The
+    index is built once per geometry, batch and device (a dozen small kernels) and cached.
+    """
+    xp = backend.get_array_module(rows)
+    key = (g, batch, per_offset, xp.__name__, str(getattr(rows, "device", "")))
+    index = _SOURCES.get(key)
+    if index is None:
+        index = _SOURCES[key] = window_sources(g, batch, per_offset, xp)
+        if len(_SOURCES) > _SOURCES_KEPT:
+            _SOURCES.popitem(last=False)
+    else:
+        _SOURCES.move_to_end(key)
+    return rows[index].sum(axis=-2)
+
+
+_SOURCES = OrderedDict()  # (geometry, batch, per_offset, array module, device) -> index, least recent first
+_SOURCES_KEPT = 16
+
+
+def window_sources(g, batch, per_offset, xp):
+    """The index of ``col2im_gather`` as an ``xp`` array: (batch, *in, prod(kernel)) row numbers.
+
+    Input cell p of axis i sees kernel offset k from output o = (p + lo - k * dilation) / stride
+    when that division is exact and 0 <= o < out; otherwise the entry names the zero row.
+    """
+    n, kern = len(g.kernel), math.prod(g.kernel)
+    out_flat, k_flat, valid = 0, 0, True
+    for i, (size, k, d, s, (lo, _), out) in enumerate(zip(g.in_sizes, g.kernel, g.dilation, g.strides,
+                                                          g.pads, g.out_sizes)):
+        num = xp.arange(size)[:, None] + lo - xp.arange(k)[None, :] * d  # (input cell, kernel offset)
+        o = num // s
+        ok = (num % s == 0) & (o >= 0) & (o < out)
+        shape = [1] * (2 * n)
+        shape[i], shape[n + i] = size, k
+        out_flat = out_flat * out + xp.where(ok, o, 0).reshape(shape)
+        k_flat = k_flat * k + xp.arange(k).reshape(shape[n:])
+        valid = valid & ok.reshape(shape)
+    per_sample = math.prod(g.out_sizes) * (kern if per_offset else 1)
+    zero = batch * per_sample
+    dtype = xp.int32 if zero < 2**31 else xp.int64
+    cells = (1, math.prod(g.in_sizes), kern)
+    local = xp.broadcast_to(out_flat * kern + k_flat if per_offset else out_flat, g.in_sizes + g.kernel)
+    index = xp.arange(batch, dtype=dtype)[:, None, None] * dtype(per_sample) + local.reshape(cells).astype(dtype)
+    index = xp.where(xp.broadcast_to(valid, g.in_sizes + g.kernel).reshape(cells), index, dtype(zero))
+    return index.reshape((batch,) + g.in_sizes + (kern,))
 
 
 def unpad(gx, g):
