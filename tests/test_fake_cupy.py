@@ -337,3 +337,174 @@ def test_on_the_device_the_loss_is_read_after_backward_is_queued(cp, monkeypatch
         assert all(w.grad is None for w in model.trainable_weights)
     finally:
         backend.set_backend(previous)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_a_recurrent_training_step_moves_nothing_but_the_loss_between_host_and_device(cp, layer, return_sequences):
+    """A copy from host memory waits for the device on CUDA (a pageable source) and so does a read:
+    one training step of data already on the device reads the loss and nothing else. The gate
+    blocks are reordered by stacking views (a list index would be a host->device copy), and
+    backward learns from the engine (``zero_grads``) which step outputs no one used instead of
+    reading them; a used sequence output counts as live at every step on the device."""
+    from threestep import layers as L
+    from threestep.models import Sequential
+
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("cupy")
+        backend.set_seed(0)
+        stack = [getattr(L, layer)(6, input_shape=(5, 3), return_sequences=return_sequences)]
+        if return_sequences:
+            stack.append(L.Flatten())
+        model = Sequential(stack + [L.Dense(2, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+        r = np.random.default_rng(0)
+        x = backend.on_device(r.standard_normal((12, 5, 3)).astype(np.float32))
+        y = backend.on_device(r.integers(0, 2, 12))
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # warm-up
+        counts = []
+        for n in (4, 12):  # one step, then three: the difference is two steps without fit's input checks
+            cp._fake_reset_counts()
+            model.fit(x[:n], y[:n], batch_size=4, epochs=1, verbose=0, shuffle=False)
+            counts.append(cp._fake_reset_counts())
+        assert (counts[1]["h2d"] - counts[0]["h2d"], counts[1]["d2h"] - counts[0]["d2h"]) == (0, 2), counts
+    finally:
+        backend.set_backend(previous)
+
+
+def test_the_engine_tells_backward_which_outputs_no_one_used():
+    from threestep.autograd import Function, Tensor
+
+    seen = []
+
+    class Two(Function):
+        def forward(self, x):
+            return x * 2, x * 3
+
+        def backward(self, g2, g3):
+            seen.append(self.zero_grads)
+            return g2 * 2 + g3 * 3
+
+    x = Tensor(backend.on_device(np.ones(3)), requires_grad=True)
+    a, _ = Two()(x)
+    a.sum().backward()
+    assert seen == [frozenset({1})] and np.array_equal(backend.to_numpy(x.grad), np.full(3, 2.0))
+    a, b = Two()(Tensor(backend.on_device(np.ones(3)), requires_grad=True))
+    (a + b).sum().backward()
+    assert seen[1] == frozenset()
+
+
+def _per_step_transfers(cp, make_model, x, y):
+    """Host<->device copies of two training steps on the device (data already there): fit over three
+    batches minus fit over one, so fit's once-per-call input checks cancel out; plus the weights."""
+    backend.set_seed(0)
+    model = make_model()
+    xd, yd = backend.on_device(x), backend.on_device(y)
+    model.fit(xd, yd, batch_size=4, epochs=1, verbose=0, shuffle=False)  # warm-up: slots, caches
+    counts = []
+    for n in (4, 12):
+        cp._fake_reset_counts()
+        model.fit(xd[:n], yd[:n], batch_size=4, epochs=1, verbose=0, shuffle=False)
+        counts.append(cp._fake_reset_counts())
+    return {k: counts[1][k] - counts[0][k] for k in ("h2d", "d2h")}, model.get_weights()
+
+
+@pytest.mark.parametrize("recipe", ["clipnorm", "global_clipnorm", "l2", "embedding-bidirectional"])
+def test_a_training_step_reads_only_what_it_must_from_the_device(cp, recipe):
+    """Gradient clipping keeps its scale min(1, limit / norm) on the device, a regularizer's Python
+    scalar becomes a fill instead of a host->device copy, a concatenation's backward splits at host
+    ints, and Embedding checks its ids in one read: per step the loss is read (and Embedding's
+    check), nothing is copied in, and the weights are NumPy's."""
+    from threestep import layers as L
+    from threestep.models import Sequential
+    from threestep.optimizers import SGD
+
+    r = np.random.default_rng(0)
+    y = r.integers(0, 3, 12)
+    if recipe == "embedding-bidirectional":
+        x = r.integers(1, 30, (12, 5))
+
+        def make_model():
+            model = Sequential([L.Embedding(30, 4, input_length=5), L.Bidirectional(L.LSTM(3)),
+                                L.Dense(3, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+            return model
+        reads = 2
+    else:
+        x = r.standard_normal((12, 6)).astype(np.float32) * 5
+        clip = {"clipnorm": {"clipnorm": 0.05}, "global_clipnorm": {"global_clipnorm": 0.05}}.get(recipe, {})
+        reg = "l2" if recipe == "l2" else None
+
+        def make_model(clip=clip):
+            model = Sequential([L.Dense(5, activation="tanh", input_dim=6, kernel_regularizer=reg),
+                                L.Dense(3, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.05, **clip))
+            return model
+        reads = 1
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("numpy")  # the same steps on NumPy, for the weights
+        backend.set_seed(0)
+        want, unclipped = ([_fit_like_per_step_transfers(f, x, y) for f in (make_model, lambda: make_model({}))]
+                           if recipe != "embedding-bidirectional" else [_fit_like_per_step_transfers(make_model, x, y)] * 2)
+        backend.set_backend("cupy")
+        moved, got = _per_step_transfers(cp, make_model, x, y)
+    finally:
+        backend.set_backend(previous)
+    assert moved == {"h2d": 0, "d2h": 2 * reads}, moved
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    if "clip" in recipe:  # the clipping acted
+        assert max(np.abs(w - u).max() for w, u in zip(want, unclipped)) > 1e-2
+
+
+def _fit_like_per_step_transfers(make_model, x, y):
+    """The weights after the same fits as ``_per_step_transfers``, on the current backend."""
+    backend.set_seed(0)
+    model = make_model()
+    for n in (12, 4, 12):
+        model.fit(x[:n], y[:n], batch_size=4, epochs=1, verbose=0, shuffle=False)
+    return model.get_weights()
+
+
+def _fit_transfers(cp, x, y, epochs, **fit_kwargs):
+    from threestep import layers as L
+    from threestep.models import Sequential
+
+    backend.set_seed(0)
+    model = Sequential([L.Dense(4, activation="relu", input_dim=3), L.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    cp._fake_reset_counts()
+    model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, **fit_kwargs)
+    return cp._fake_reset_counts()["h2d"], model.get_weights()
+
+
+def test_fit_moves_in_memory_training_data_to_the_device_once(cp, monkeypatch):
+    """On the GPU a host-to-device copy from ordinary (pageable) memory waits for the device, so
+    fit copies x, y and the sample weights once and each epoch's shuffled order once; the batches
+    are gathers on the device. The run is NumPy's, batch for batch. Over the budget
+    (THREESTEP_DEVICE_DATA_MB) every batch is copied as before."""
+    from threestep.errors import ConfigError
+
+    r = np.random.default_rng(0)
+    x, y = r.standard_normal((20, 3)).astype(np.float32), np.arange(20) % 2  # balanced: no label-shift hint
+    w = r.random(20).astype(np.float32)
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("numpy")
+        _, want = _fit_transfers(cp, x, y, 3, sample_weight=w, validation_split=0.2)
+        backend.set_backend("cupy")
+        copies = [_fit_transfers(cp, x, y, epochs, sample_weight=w, validation_split=0.2)[0] for epochs in (1, 3)]
+        _, got = _fit_transfers(cp, x, y, 3, sample_weight=w, validation_split=0.2)
+        monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "0")
+        per_batch = [_fit_transfers(cp, x, y, epochs)[0] for epochs in (1, 3)]
+        monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "lots")
+        with pytest.raises(ConfigError, match="THREESTEP_DEVICE_DATA_MB must be a number of megabytes"):
+            _fit_transfers(cp, x, y, 1)
+    finally:
+        backend.set_backend(previous)
+    assert copies[1] - copies[0] == 2 * (1 + 3), copies  # per epoch: its order, the validation batch (x, y, w)
+    assert per_batch[1] - per_batch[0] >= 2 * 5 * 2, per_batch  # per epoch: x and y of each of 5 batches
+    for g, v in zip(got, want):
+        np.testing.assert_allclose(g, v, rtol=1e-5, atol=1e-6)

@@ -27,6 +27,7 @@ class Function:
     held = None
     released = False
     fold_update = None
+    zero_grads = frozenset()  # outputs whose gradient backward got as zeros because nothing used them
 
     def __call__(self, *inputs):
         if not all([isinstance(x, Tensor) for x in inputs]):
@@ -63,8 +64,11 @@ class Function:
         raise NotImplementedError
 
     def run_backward(self, gys):
-        """Call ``backward``; missing output grads (unused outputs) become zeros."""
+        """Call ``backward``; missing output grads (unused outputs) become zeros, and their
+        indices ``self.zero_grads``, so that backward can skip them without reading them (a
+        read of a device array waits for the GPU)."""
         if len(gys) > 1 and any(g is None for g in gys):
+            self.zero_grads = frozenset(i for i, g in enumerate(gys) if g is None)
             xp = backend.get_array_module(next(g for g in gys if g is not None))
             gys = [g if g is not None else xp.zeros(shape, dtype) for g, (shape, dtype) in zip(gys, self.output_specs)]
         gxs = self.backward(*gys)

@@ -226,5 +226,9 @@ def as_tensor(obj, like=None):
     if like is not None and not backend.is_array(obj):
         # Only a float tensor imposes its dtype: int_tensor * 0.5 must not truncate 0.5 to 0.
         dtype = like.dtype if like.dtype.kind == "f" else None
-        return Tensor(backend.get_array_module(like.data).asarray(obj, dtype=dtype))
+        xp = backend.get_array_module(like.data)
+        if backend.on_gpu(like.data) and (type(obj) in (int, float, bool) or getattr(obj, "ndim", None) == 0):
+            # a Python or NumPy scalar: a fill kernel, not a host->device copy (which waits for the GPU)
+            return Tensor(xp.full((), obj, dtype=dtype or getattr(obj, "dtype", None)))
+        return Tensor(xp.asarray(obj, dtype=dtype))
     return Tensor(obj)

@@ -230,7 +230,7 @@ class MPIStrategy:
         if out is not None:
             preds = model._predictions_for_metrics(out.data, fused, metric_list)
             for m in metric_list:
-                m.update_state(backend.on_device(yb), preds, out.step_weights)
+                m.update_state(out.targets, preds, out.step_weights)
         return {"loss": global_loss, "size": total}
 
     def _warmup(self, optimizer):

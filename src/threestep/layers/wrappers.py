@@ -41,13 +41,18 @@ class Embedding(Layer):
     def call(self, x, training=None):
         ids = x.data
         xp = backend.get_array_module(ids)
-        if ids.dtype.kind == "f":
-            if not bool((ids == xp.round(ids)).all()):
+        if ids.size:  # the checks in one host read (on a GPU each read waits for the device)
+            parts = [ids.min(), ids.max()]
+            if ids.dtype.kind == "f":
+                parts.append((ids == xp.round(ids)).all().astype(ids.dtype))
+            lo, hi, *whole = backend.to_numpy(xp.stack(parts)).tolist()
+            if whole and not whole[0]:
                 raise ShapeError(f"Embedding layer {self.name!r} needs integer word ids; received fractional values.")
+            if lo < 0 or hi >= self.input_dim:
+                raise ShapeError(f"Embedding layer {self.name!r}: ids must be in 0..{self.input_dim - 1} "
+                                 f"(input_dim={self.input_dim}); found {int(lo)}..{int(hi)}.")
+        if ids.dtype.kind == "f":
             ids = ids.astype(xp.int64)
-        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.input_dim):
-            raise ShapeError(f"Embedding layer {self.name!r}: ids must be in 0..{self.input_dim - 1} "
-                             f"(input_dim={self.input_dim}); found {int(ids.min())}..{int(ids.max())}.")
         out = ops.getitem(self.embeddings, ids)
         if self.mask_zero:
             out.mask = ids != 0

@@ -8,7 +8,10 @@ memory. Each source hands the training loop ``(x, y, sample_weight)`` batches:
   mmap_mode="r")``) are never copied whole: each batch reads its rows (in sorted order,
   for locality on disk, then put back in the shuffled order so results are identical to
   in-memory training), is cast to the default float dtype and checked for NaN/inf, in a
-  background thread (``workers``).
+  background thread (``workers``). On the GPU (the CuPy backend), ``fit`` moves in-memory
+  training data of up to ``DEVICE_DATA_BYTES`` to the device once: each batch is then a
+  gather on the device through that epoch's shuffled order (itself one copy per epoch),
+  instead of a host gather and a host-to-device copy per step, which waits for the device.
 * ``SourceFeed`` — a Python generator or iterable of batches, or a Keras-style
   ``Sequence``. Each item is ``(x, y)`` or ``(x, y, sample_weight)`` (``predict`` also
   takes ``x`` alone); it is validated like array data.
@@ -17,6 +20,7 @@ Every feed can be sharded by a distributed strategy (``threestep.distributed``):
 rank then reads only its own part of every epoch.
 """
 import functools
+import os
 import warnings
 
 import numpy
@@ -26,6 +30,38 @@ from ..errors import ConfigError, DataError
 from . import checks
 from .data import n_samples, take
 from .prefetch import OrderedPrefetch, StreamPrefetch
+
+
+# In-memory training data up to this size (x, y and sample weights together) moves to the GPU
+# once per fit; THREESTEP_DEVICE_DATA_MB overrides it (0: copy every batch instead).
+DEVICE_DATA_BYTES = 1 << 30
+
+
+def _device_budget():
+    value = os.environ.get("THREESTEP_DEVICE_DATA_MB")
+    if value is None:
+        return DEVICE_DATA_BYTES
+    try:
+        return int(float(value) * (1 << 20))
+    except ValueError:
+        raise ConfigError(f"THREESTEP_DEVICE_DATA_MB must be a number of megabytes. Received: {value!r}.") from None
+
+
+def _flat(arrays):
+    """The arrays of (x, y, sw), where x may be a list and y, sw None."""
+    return [a for item in arrays if item is not None for a in (item if isinstance(item, list) else [item])]
+
+
+def _to_device_once(arrays):
+    """``arrays`` (host arrays, lists of them or None) moved to the GPU when the CuPy backend is on
+    and they fit the budget together; else None."""
+    if backend.backend_name() != "cupy":
+        return None
+    flat = _flat(arrays)
+    if not all(type(a) is numpy.ndarray for a in flat) or sum(a.nbytes for a in flat) > _device_budget():
+        return None  # already on the device, memory-mapped, or too large: batch by batch
+    return [None if item is None else [backend.on_device(a) for a in item] if isinstance(item, list)
+            else backend.on_device(item) for item in arrays]
 
 
 # ---------------------------------------------------------------------- what kind of data
@@ -119,6 +155,11 @@ class ArrayFeed:
         self.caller = caller
         self.strategy = None
         self.exhausted = False
+        moved = _to_device_once((x, y, sw)) if caller == "fit" and not self.lazy else None
+        if moved is not None:
+            self.x, self.y, self.sw = moved
+        # every array on the GPU: batches are gathers there, through a device copy of the order
+        self.device = all(backend.on_gpu(a) for a in _flat((self.x, self.y, self.sw)))
 
     def _batch(self, index):
         if self.lazy:
@@ -136,6 +177,8 @@ class ArrayFeed:
         if self.strategy is not None:
             return self._run(self.strategy.batch_indices(self.n, self.batch_size, shuffle, epoch))
         order = backend.host_rng().permutation(self.n) if shuffle else None
+        if order is not None and self.device:
+            order = backend.on_device(order)  # one copy per epoch; each batch a device view of it
         tasks = []
         for step in range(self.steps):
             start = (step * self.batch_size) % self.n

@@ -25,7 +25,7 @@ class EvaluateMixin:
                 count += len(out)
                 preds = self._predictions_for_metrics(out.data, fused, metric_list)
                 for m in metric_list:
-                    m.update_state(backend.on_device(yb), preds, out.step_weights)
+                    m.update_state(out.targets, preds, out.step_weights)
                 if callback_list is not None:
                     callback_list.on_test_batch_end(step, {"loss": total / count,
                                                            **{m.name: m.result() for m in metric_list}})

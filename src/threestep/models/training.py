@@ -236,7 +236,7 @@ class Model(FitMixin, EvaluateMixin):
         averaged over its real steps only, as Keras does.
         """
         out = self.forward(to_tensors(xb), training=training, logits=fused)
-        yb = backend.on_device(yb)  # labels live on the host until their batch is used
+        yb = out.targets = backend.on_device(yb)  # labels live on the host until their batch is used
         wb = None if wb is None else backend.on_device(wb)
         weights = None
         if fused and wb is None and getattr(out, "mask", None) is None:  # the plain mean, in one node
@@ -253,8 +253,9 @@ class Model(FitMixin, EvaluateMixin):
     def _weighted_mean(out, per_sample, weights):
         """Weighted losses over the real (unmasked) weight, or over the batch without a mask."""
         total = (per_sample * weights).sum()
-        if getattr(out, "mask", None) is not None:
-            return total / per_sample.dtype.type(max(float(weights.sum()), 1e-12))
+        if getattr(out, "mask", None) is not None:  # the real weight stays where it is (no device read)
+            xp = backend.get_array_module(weights)
+            return total / xp.maximum(weights.sum(), per_sample.dtype.type(1e-12)).astype(per_sample.dtype)
         return total / per_sample.dtype.type(per_sample.size)
 
     @staticmethod
@@ -325,7 +326,7 @@ class Model(FitMixin, EvaluateMixin):
         self.optimizer.apply_gradients(params, folded)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
-            m.update_state(backend.on_device(yb), preds, out.step_weights)
+            m.update_state(out.targets, preds, out.step_weights)
         return {"loss": value}
 
     def save(self, filepath, overwrite=True, include_optimizer=True):

@@ -214,8 +214,8 @@ class Recurrent(Function):
         xp = backend.get_array_module(M)
         u = M.shape[-1] // k
         M4 = xp.moveaxis(M.reshape(M.shape[:-1] + (k, u)), -2, 0)
-        if self.gate_order is not None:
-            M4 = M4[list(self.gate_order)]
+        if self.gate_order is not None:  # stacked views: a list index would be a host->device copy on CuPy
+            return xp.stack([M4[j] for j in self.gate_order])
         return xp.ascontiguousarray(M4)
 
     @staticmethod
@@ -229,7 +229,7 @@ class Recurrent(Function):
         """Gate blocks (k, rows, u) or (k, u) back to the Keras layout (rows, k*u) or (k*u,)."""
         xp = backend.get_array_module(g4)
         if self.gate_order is not None:
-            g4 = g4[[self.gate_order.index(j) for j in range(len(self.gate_order))]]
+            g4 = xp.stack([g4[self.gate_order.index(j)] for j in range(len(self.gate_order))])
         k, u = g4.shape[0], g4.shape[-1]
         return xp.moveaxis(g4, 0, -2).reshape(g4.shape[1:-1] + (k * u,))
 
@@ -280,10 +280,16 @@ class Recurrent(Function):
         T = out.shape[1]
         out[rows] = S[1 - self.off:T + 1 - self.off, rows].transpose(1, 0, 2)
 
-    @staticmethod
-    def _live(gout):
+    def _live(self, gout):
         """Which steps' outputs receive a gradient (the others are zeros, e.g. only the last state
-        is used), so that backward skips adding zeros: a boolean per step."""
+        is used), so that backward skips adding zeros: a boolean per step, or None for all.
+        When nothing used the sequence output (output 0) the engine says so and nothing is read;
+        on the GPU a used one counts as live everywhere, since reading it would wait for the
+        device in the middle of backward."""
+        if 0 in self.zero_grads:
+            return [False] * gout.shape[1]
+        if backend.on_gpu(gout):
+            return None
         return gout.any(axis=(0, 2)).tolist()
 
     def _arrive(self, t, dstate, gout, rows=slice(None), live=None):

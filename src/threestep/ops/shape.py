@@ -1,4 +1,6 @@
 """Shape ops: reshape, transpose, concatenate, stack, indexing (basic and integer-array)."""
+import itertools
+
 from .. import backend
 from ..autograd import Function, Tensor
 
@@ -40,9 +42,8 @@ class Concatenate(Function):
         return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        bounds = list(xp.cumsum(xp.asarray(self.sizes))[:-1].tolist())
-        return tuple(xp.split(gy, bounds, axis=self.axis))
+        bounds = list(itertools.accumulate(self.sizes))[:-1]  # host ints: no device round trip
+        return tuple(backend.get_array_module(gy).split(gy, bounds, axis=self.axis))
 
 
 class Stack(Function):

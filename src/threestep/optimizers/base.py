@@ -155,16 +155,24 @@ class Optimizer:
         if self.clipvalue is not None:
             grads = [backend.get_array_module(g).clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
-            out = []
-            for g in grads:
-                norm = math.sqrt(float((g * g).sum()))
-                out.append(g * (self.clipnorm / norm) if norm > self.clipnorm else g)
-            grads = out
-        if self.global_clipnorm is not None:
-            norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-            if norm > self.global_clipnorm:
-                grads = [g * (self.global_clipnorm / norm) for g in grads]
+            scales = [self._clip_scale([g], self.clipnorm) for g in grads]
+            grads = [g if scale is None else g * scale for g, scale in zip(grads, scales)]
+        if self.global_clipnorm is not None and grads:
+            scale = self._clip_scale(grads, self.global_clipnorm)
+            grads = grads if scale is None else [g * scale for g in grads]
         return grads
+
+    @staticmethod
+    def _clip_scale(group, limit):
+        """limit / norm when the L2 norm of all of ``group`` exceeds ``limit``, else None. On the GPU
+        the scale min(1, limit / norm) stays on the device: reading the norm would make the host
+        wait for backward at every step."""
+        first = group[0]
+        if backend.on_gpu(first):
+            xp = backend.get_array_module(first)
+            return xp.minimum(1.0, limit / xp.sqrt(sum((h * h).sum() for h in group))).astype(first.dtype)
+        norm = math.sqrt(sum(float((h * h).sum()) for h in group))
+        return limit / norm if norm > limit else None
 
     def _verify_slot_shapes(self, params):
         for name, arrays in self.slots.items():
