@@ -482,29 +482,39 @@ def _fit_transfers(cp, x, y, epochs, **fit_kwargs):
 
 def test_fit_moves_in_memory_training_data_to_the_device_once(cp, monkeypatch):
     """On the GPU a host-to-device copy from ordinary (pageable) memory waits for the device, so
-    fit copies x, y and the sample weights once and each epoch's shuffled order once; the batches
-    are gathers on the device. The run is NumPy's, batch for batch. Over the budget
-    (THREESTEP_DEVICE_DATA_MB) every batch is copied as before."""
+    fit copies x, y and the sample weights once, then the validation data while the budget
+    (THREESTEP_DEVICE_DATA_MB) lasts, and each epoch's shuffled order once; the batches are
+    gathers on the device. The run is NumPy's, batch for batch. Over the budget every batch is
+    copied as before."""
     from threestep.errors import ConfigError
 
     r = np.random.default_rng(0)
     x, y = r.standard_normal((20, 3)).astype(np.float32), np.arange(20) % 2  # balanced: no label-shift hint
     w = r.random(20).astype(np.float32)
+    fit = {"sample_weight": w, "validation_split": 0.2}
+
+    def per_epoch():  # copies of an epoch: fit for 3 epochs minus fit for 1, over 2
+        counts = [_fit_transfers(cp, x, y, epochs, **fit)[0] for epochs in (1, 3)]
+        return (counts[1] - counts[0]) / 2
     previous = backend.backend_name()
     try:
         backend.set_backend("numpy")
-        _, want = _fit_transfers(cp, x, y, 3, sample_weight=w, validation_split=0.2)
+        _, want = _fit_transfers(cp, x, y, 3, **fit)
         backend.set_backend("cupy")
-        copies = [_fit_transfers(cp, x, y, epochs, sample_weight=w, validation_split=0.2)[0] for epochs in (1, 3)]
-        _, got = _fit_transfers(cp, x, y, 3, sample_weight=w, validation_split=0.2)
+        everything = per_epoch()
+        _, got = _fit_transfers(cp, x, y, 3, **fit)
+        train_bytes = 16 * (3 * 4 + 8 + 4)  # x float32, y int64, w float32: 16 training samples
+        monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", str((train_bytes + 10) / 2**20))
+        training_only = per_epoch()
         monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "0")
-        per_batch = [_fit_transfers(cp, x, y, epochs)[0] for epochs in (1, 3)]
+        per_batch = per_epoch()
         monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "lots")
         with pytest.raises(ConfigError, match="THREESTEP_DEVICE_DATA_MB must be a number of megabytes"):
             _fit_transfers(cp, x, y, 1)
     finally:
         backend.set_backend(previous)
-    assert copies[1] - copies[0] == 2 * (1 + 3), copies  # per epoch: its order, the validation batch (x, y, w)
-    assert per_batch[1] - per_batch[0] >= 2 * 5 * 2, per_batch  # per epoch: x and y of each of 5 batches
+    assert everything == 1  # the epoch's order
+    assert training_only == 1 + 3  # and the validation batch's x, y and w
+    assert per_batch == 3 * 4 + 3  # x, y and w of each of 4 training batches and of the validation batch
     for g, v in zip(got, want):
         np.testing.assert_allclose(g, v, rtol=1e-5, atol=1e-6)

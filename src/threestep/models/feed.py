@@ -9,9 +9,10 @@ memory. Each source hands the training loop ``(x, y, sample_weight)`` batches:
   for locality on disk, then put back in the shuffled order so results are identical to
   in-memory training), is cast to the default float dtype and checked for NaN/inf, in a
   background thread (``workers``). On the GPU (the CuPy backend), ``fit`` moves in-memory
-  training data of up to ``DEVICE_DATA_BYTES`` to the device once: each batch is then a
-  gather on the device through that epoch's shuffled order (itself one copy per epoch),
-  instead of a host gather and a host-to-device copy per step, which waits for the device.
+  training data, then validation data, of up to ``DEVICE_DATA_BYTES`` together to the device
+  once: each batch is then a gather on the device through that epoch's shuffled order (itself
+  one copy per epoch), instead of a host gather and a host-to-device copy per step, which
+  waits for the device.
 * ``SourceFeed`` — a Python generator or iterable of batches, or a Keras-style
   ``Sequence``. Each item is ``(x, y)`` or ``(x, y, sample_weight)`` (``predict`` also
   takes ``x`` alone); it is validated like array data.
@@ -32,8 +33,8 @@ from .data import n_samples, take
 from .prefetch import OrderedPrefetch, StreamPrefetch
 
 
-# In-memory training data up to this size (x, y and sample weights together) moves to the GPU
-# once per fit; THREESTEP_DEVICE_DATA_MB overrides it (0: copy every batch instead).
+# In-memory training and validation data up to this size (x, y and sample weights together)
+# moves to the GPU once per fit; THREESTEP_DEVICE_DATA_MB overrides it (0: copy every batch instead).
 DEVICE_DATA_BYTES = 1 << 30
 
 
@@ -52,16 +53,24 @@ def _flat(arrays):
     return [a for item in arrays if item is not None for a in (item if isinstance(item, list) else [item])]
 
 
-def _to_device_once(arrays):
-    """``arrays`` (host arrays, lists of them or None) moved to the GPU when the CuPy backend is on
-    and they fit the budget together; else None."""
+def device_copies(groups):
+    """Each group of arrays ((x, y, sw): host arrays, lists of them, or None) copied to the GPU when
+    the CuPy backend is on, in order, while the groups copied so far fit the budget together; a
+    group that does not fit, or that holds memory-mapped or device arrays (or a generator), is
+    returned as it is."""
     if backend.backend_name() != "cupy":
-        return None
-    flat = _flat(arrays)
-    if not all(type(a) is numpy.ndarray for a in flat) or sum(a.nbytes for a in flat) > _device_budget():
-        return None  # already on the device, memory-mapped, or too large: batch by batch
-    return [None if item is None else [backend.on_device(a) for a in item] if isinstance(item, list)
-            else backend.on_device(item) for item in arrays]
+        return list(groups)
+    left, out = _device_budget(), []
+    for group in groups:
+        flat = _flat(group or ())
+        size = sum(a.nbytes for a in flat if type(a) is numpy.ndarray)
+        if not flat or not all(type(a) is numpy.ndarray for a in flat) or size > left:
+            out.append(group)
+            continue
+        left -= size
+        out.append(tuple(None if item is None else [backend.on_device(a) for a in item] if isinstance(item, list)
+                         else backend.on_device(item) for item in group))
+    return out
 
 
 # ---------------------------------------------------------------------- what kind of data
@@ -155,11 +164,8 @@ class ArrayFeed:
         self.caller = caller
         self.strategy = None
         self.exhausted = False
-        moved = _to_device_once((x, y, sw)) if caller == "fit" and not self.lazy else None
-        if moved is not None:
-            self.x, self.y, self.sw = moved
         # every array on the GPU: batches are gathers there, through a device copy of the order
-        self.device = all(backend.on_gpu(a) for a in _flat((self.x, self.y, self.sw)))
+        self.device = all(backend.on_gpu(a) for a in _flat((x, y, sw)))
 
     def _batch(self, index):
         if self.lazy:
@@ -398,6 +404,7 @@ def fit_inputs(model, x, y, sample_weight, class_weight, validation_split, valid
 
         (x, y, sw), validation_data = split_validation(x, y, sw, validation_split)
     val = _validation(model, validation_data, validation_steps, options, batch_size)
+    (x, y, sw), val = device_copies([(x, y, sw), val])  # on the GPU: the training data first, then validation
     return x, y, sw, val, ArrayFeed(x, y, sw, batch_size, steps_per_epoch, options, "fit")
 
 
