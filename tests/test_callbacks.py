@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from threestep.callbacks.base import Callback
 from threestep.callbacks.csv_logger import CSVLogger
 from threestep.callbacks.recipe import (EarlyStopping, LambdaCallback, LearningRateScheduler,
                                         ReduceLROnPlateau, TerminateOnNaN)
@@ -473,3 +474,79 @@ def test_fit_terminate_on_nan_stops_a_diverging_run(capsys):
         history = model.fit(X, 100 * T, batch_size=4, epochs=5, callbacks=[TerminateOnNaN()], verbose=0, seed=0)
     assert len(history.history["loss"]) == 1
     assert "Invalid loss, terminating training (epoch 1)." in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- metrics in batch logs
+class BatchSpy(Callback):
+    def __init__(self):
+        super().__init__()
+        self.keys = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.keys.append(sorted(logs))
+
+
+class EpochOnly(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.last = dict(logs)
+
+
+def _classifier():
+    model = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.1), metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("verbose, callbacks, per_batch", [
+    (0, lambda: [EpochOnly()], False),
+    (2, lambda: [EpochOnly()], False),  # one line per epoch: no live bar
+    (1, lambda: [EpochOnly()], True),   # the live bar shows them
+    (0, lambda: [BatchSpy()], True),    # a callback with its own on_train_batch_end
+    (0, lambda: [LambdaCallback(on_batch_end=lambda batch, logs: None)], True),
+    (0, lambda: [LambdaCallback(on_epoch_end=lambda epoch, logs: None)], False),
+])
+def test_fit_reads_the_metrics_after_each_batch_only_when_a_callback_reads_them(monkeypatch, capsys, verbose,
+                                                                                callbacks, per_batch):
+    """On a GPU each metric read waits for the device; fit reads them once per epoch unless a
+    callback reads batch logs (its own on_train_batch_end, or reads_batch_logs=True). The epoch's
+    logs and History are the same either way."""
+    from threestep import backend
+    from threestep.metrics import Metric
+
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    history = []
+    calls = []
+    for watch in (False, True):
+        if watch:
+            real = Metric.result
+            monkeypatch.setattr(Metric, "result", lambda self: calls.append(1) or real(self))
+        cbs = callbacks()
+        backend.set_seed(0)  # the same initial weights
+        history.append(_classifier().fit(X, labels, batch_size=16, epochs=2, verbose=verbose, seed=0,
+                                         callbacks=cbs).history)
+    steps = 2 * 4
+    assert len(calls) == (steps if per_batch else 2)
+    assert history[0] == history[1] and set(history[1]) == {"loss", "accuracy", "lr"}
+    if isinstance(cbs[0], BatchSpy):
+        assert cbs[0].keys == [["accuracy", "loss"]] * steps
+    if isinstance(cbs[0], EpochOnly):
+        assert set(cbs[0].last) >= {"loss", "accuracy"}
+    if verbose == 2:
+        assert "accuracy: " in capsys.readouterr().out
+
+
+def test_a_callback_can_say_it_reads_batch_logs():
+    from threestep.callbacks.base import reads_batch_logs
+    from threestep.callbacks.progress import ProgbarLogger
+
+    class Declared(Callback):
+        reads_batch_logs = True
+
+    class Quiet(BatchSpy):
+        reads_batch_logs = False
+
+    assert reads_batch_logs(Declared()) and not reads_batch_logs(Quiet()) and not reads_batch_logs(EpochOnly())
+    bar = ProgbarLogger()
+    for verbose, want in ((1, True), (2, False)):
+        bar.set_params({"verbose": verbose})
+        assert reads_batch_logs(bar) is want

@@ -518,3 +518,35 @@ def test_fit_moves_in_memory_training_data_to_the_device_once(cp, monkeypatch):
     assert per_batch == 3 * 4 + 3  # x, y and w of each of 4 training batches and of the validation batch
     for g, v in zip(got, want):
         np.testing.assert_allclose(g, v, rtol=1e-5, atol=1e-6)
+
+
+def test_metrics_and_validation_loss_are_summed_on_the_device_and_read_once(cp):
+    """With metrics and validation, a training step still reads only its loss: the metric sums and
+    the validation loss stay on the device until the epoch's logs read them. History matches NumPy's."""
+    from threestep import layers as L
+    from threestep.models import Sequential
+
+    r = np.random.default_rng(1)
+    x, y = r.standard_normal((40, 3)).astype(np.float32), np.arange(40) % 2
+
+    def run(epochs):
+        backend.set_seed(0)
+        model = Sequential([L.Dense(4, activation="relu", input_dim=3), L.Dense(2, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+        cp._fake_reset_counts()
+        history = model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, validation_split=0.2, seed=0).history
+        return cp._fake_reset_counts()["d2h"], history, model.evaluate(x, y, batch_size=4, verbose=0)
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("numpy")
+        _, want, want_eval = run(3)
+        backend.set_backend("cupy")
+        (one, _, _), (three, got, got_eval) = run(1), run(3)
+    finally:
+        backend.set_backend(previous)
+    # per epoch: 8 loss reads, then the epoch's logs: accuracy, val loss, val accuracy
+    assert (three - one) / 2 == 8 + 3
+    assert got.keys() == want.keys()
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(got_eval, want_eval, rtol=1e-5)

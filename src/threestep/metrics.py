@@ -29,14 +29,18 @@ class Metric:
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self.fn(y_true, y_pred)
         if sample_weight is None:
-            self.total += float(values.sum())
-            self.count += values.size
+            total, count = values.sum(), values.size
         else:
-            self.total += float((values * sample_weight).sum())
-            self.count += float(sample_weight.sum())
+            total, count = (values * sample_weight).sum(), sample_weight.sum()
+        if backend.on_gpu(total):  # the sums stay on the device until result() reads them
+            self.total, self.count = self.total + total, self.count + count
+        else:
+            self.total += float(total)
+            self.count += float(count)
 
     def result(self):
-        return self.total / self.count if self.count else 0.0
+        total, count = float(self.total), float(self.count)  # on a GPU: the one read
+        return total / count if count else 0.0
 
     def __repr__(self):
         return f"<Metric {self.name}>"

@@ -45,6 +45,11 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self._batch_size = None
 
+    @property
+    def reads_batch_logs(self):
+        """Only the live bar of ``verbose=1`` shows the metrics during an epoch."""
+        return self.mode == "train" and self._verbose() == 1
+
     # ------------------------------------------------------------------ training
     def on_train_begin(self, logs=None):
         self.progbar = None

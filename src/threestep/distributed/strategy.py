@@ -245,7 +245,7 @@ class MPIStrategy:
         return buf
 
     def _reduce_metrics(self, metric_list, extra=()):
-        buf = self._sum(list(extra) + [v for m in metric_list for v in (m.total, m.count)])
+        buf = self._sum(list(extra) + [float(v) for m in metric_list for v in (m.total, m.count)])  # read here
         k = len(extra)
         for i, m in enumerate(metric_list):
             m.total, m.count = float(buf[k + 2 * i]), float(buf[k + 2 * i + 1])

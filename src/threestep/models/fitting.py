@@ -118,6 +118,7 @@ class FitMixin:
                     initial_epoch, shuffle, validation_freq):
         dist = self._distributed
         callback_list.on_train_begin()
+        batch_metrics = callback_list.reads_batch_logs()  # else the metrics are read once per epoch
         for epoch in range(initial_epoch, epochs):
             for m in metric_list:
                 m.reset_state()
@@ -136,10 +137,14 @@ class FitMixin:
                     size = step_logs.get("size", len(yb))  # all ranks' samples when distributed
                     seen += size
                     loss_sum += step_logs["loss"] * size
-                    logs = {"loss": loss_sum / max(seen, 1), **{m.name: m.result() for m in metric_list}}
+                    logs = {"loss": loss_sum / max(seen, 1)}
+                    if batch_metrics:
+                        logs.update({m.name: m.result() for m in metric_list})
                     callback_list.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
+            if not batch_metrics and seen:
+                logs.update({m.name: m.result() for m in metric_list})
             if train.exhausted:
                 self.stop_training = True
             train.end_epoch()

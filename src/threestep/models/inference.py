@@ -21,7 +21,10 @@ class EvaluateMixin:
                 if len(yb) == 0:  # an empty shard on one rank of a distributed run
                     continue
                 loss, out = self._loss_and_output(xb, yb, wb, False, fused)
-                total += float(loss.data) * len(out)
+                if callback_list is None and backend.on_gpu(loss.data):  # summed on the device, read once
+                    total = total + loss.data.astype("float64") * len(out)
+                else:
+                    total += float(loss.data) * len(out)
                 count += len(out)
                 preds = self._predictions_for_metrics(out.data, fused, metric_list)
                 for m in metric_list:
@@ -29,6 +32,7 @@ class EvaluateMixin:
                 if callback_list is not None:
                     callback_list.on_test_batch_end(step, {"loss": total / count,
                                                            **{m.name: m.result() for m in metric_list}})
+        total = float(total)
         if dist is not None:
             total, count = dist.reduce_evaluation(total, count, metric_list)
         return {"loss": total / max(count, 1e-12), **{m.name: m.result() for m in metric_list}}
