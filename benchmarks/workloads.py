@@ -73,7 +73,8 @@ def _torch_optimizer(name):
 
 def threestep_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     """(train one epoch, infer all samples) for threestep through the Keras-style API; on
-    ``device="gpu"`` the model moves to CuPy and ``fit``/``predict`` move NumPy batches themselves."""
+    ``device="gpu"`` the model moves to CuPy, ``fit`` copies the NumPy data to the device once per
+    call (one epoch here) and ``predict`` copies each batch."""
     import threestep as ts
     from threestep import layers as L
     from threestep.models import Sequential
@@ -125,8 +126,9 @@ class _LastStep:
 
 
 def torch_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
-    """On ``device="gpu"`` the network lives on CUDA and each batch is copied there from host
-    memory, as threestep's ``fit`` does, and an epoch waits for queued kernels before it returns."""
+    """On ``device="gpu"`` the network lives on CUDA, each training epoch copies the data there
+    once, as threestep's ``fit`` does, and waits for queued kernels before it returns; inference
+    copies each batch, as ``predict`` does."""
     import torch
 
     nn = torch.nn
