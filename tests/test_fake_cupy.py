@@ -550,3 +550,55 @@ def test_metrics_and_validation_loss_are_summed_on_the_device_and_read_once(cp):
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-5, err_msg=key)
     np.testing.assert_allclose(got_eval, want_eval, rtol=1e-5)
+
+
+def test_evaluate_and_predict_copy_in_once_and_read_once(cp):
+    """evaluate and predict copy their inputs to the device once (under the same budget as fit);
+    evaluate reads its loss and metrics at the end unless a callback shows them after every batch;
+    predict concatenates the outputs on the device and copies the result to the host once."""
+    from threestep import layers as L
+    from threestep.callbacks.base import Callback
+    from threestep.models import Sequential
+
+    class TestBatches(Callback):
+        def __init__(self):
+            super().__init__()
+            self.logs = []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.logs.append(dict(logs))
+
+    r = np.random.default_rng(2)
+    x, y = r.standard_normal((40, 3)).astype(np.float32), np.arange(40) % 2
+
+    def run():
+        backend.set_seed(0)
+        model = Sequential([L.Dense(4, activation="relu", input_dim=3), L.Dense(2, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, seed=0)
+        results = {}
+        for name, call in (("evaluate", lambda: model.evaluate(x, y, batch_size=4, verbose=0)),
+                           ("predict", lambda: model.predict(x, batch_size=4))):
+            cp._fake_reset_counts()
+            results[name] = call(), cp._fake_reset_counts()
+        spy = TestBatches()
+        cp._fake_reset_counts()
+        results["watched"] = model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[spy]), cp._fake_reset_counts()
+        return results, spy.logs
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("numpy")
+        want, want_logs = run()
+        backend.set_backend("cupy")
+        got, got_logs = run()
+    finally:
+        backend.set_backend(previous)
+    for name in want:
+        np.testing.assert_allclose(got[name][0], want[name][0], rtol=1e-5, atol=1e-7, err_msg=name)
+    assert type(got["predict"][0]) is np.ndarray
+    assert got["predict"][1]["h2d"] == 1 and got["predict"][1]["d2h"] == 1  # x in, the predictions out
+    evaluate = got["evaluate"][1]
+    assert (evaluate["h2d"], evaluate["d2h"]) == (2, 2)  # x and y in; the loss and the accuracy out
+    assert got["watched"][1]["d2h"] >= 2 * 10  # loss and accuracy after each of the 10 batches
+    assert len(got_logs) == 10 and got_logs[-1].keys() == {"loss", "accuracy"}
+    np.testing.assert_allclose([d["loss"] for d in got_logs], [d["loss"] for d in want_logs], rtol=1e-5)

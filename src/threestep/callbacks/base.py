@@ -18,9 +18,10 @@ class Callback:
     """
 
     needs_gradients = False
-    # Whether the callback reads the metrics in the logs passed to ``on_train_batch_end``; None:
-    # whenever it overrides that hook. When no callback does, fit computes the metrics once per
-    # epoch instead of after every batch (on a GPU each such read waits for the device).
+    # Whether the callback reads the loss and metrics in the logs passed to ``on_train_batch_end``
+    # / ``on_test_batch_end``; None: whenever it overrides that hook. When no callback does, fit
+    # and evaluate compute them once per epoch / pass instead of after every batch (on a GPU
+    # each such read waits for the device).
     reads_batch_logs = None
 
     def __init__(self):
@@ -63,9 +64,9 @@ class CallbackList:
     def append(self, callback):
         self.callbacks.append(callback)
 
-    def reads_batch_logs(self):
-        """Whether any callback reads the metrics of the logs after each training batch."""
-        return any(reads_batch_logs(cb) for cb in self.callbacks)
+    def reads_batch_logs(self, hook="on_train_batch_end"):
+        """Whether any callback reads the logs that ``hook`` gets after each batch."""
+        return any(reads_batch_logs(cb, hook) for cb in self.callbacks)
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -167,11 +168,10 @@ class History(Callback):
         return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
 
 
-def reads_batch_logs(callback):
-    """``callback.reads_batch_logs`` where it says, else whether it has its own ``on_train_batch_end``
-    (a method of its class or, as ``LambdaCallback`` makes, a function set on the object)."""
+def reads_batch_logs(callback, hook="on_train_batch_end"):
+    """``callback.reads_batch_logs`` where it says, else whether it has its own ``hook`` (a method
+    of its class or, as ``LambdaCallback`` makes, a function set on the object)."""
     declared = getattr(callback, "reads_batch_logs", None)
     if declared is not None:
         return bool(declared)
-    hook = getattr(callback, "on_train_batch_end", None)
-    return getattr(hook, "__func__", None) is not Callback.on_train_batch_end
+    return getattr(getattr(callback, hook, None), "__func__", None) is not getattr(Callback, hook)

@@ -47,8 +47,8 @@ class ProgbarLogger(Callback):
 
     @property
     def reads_batch_logs(self):
-        """Only the live bar of ``verbose=1`` shows the metrics during an epoch."""
-        return self.mode == "train" and self._verbose() == 1
+        """Only the live bar of ``verbose=1`` shows the loss and metrics during an epoch or pass."""
+        return self._verbose() == 1
 
     # ------------------------------------------------------------------ training
     def on_train_begin(self, logs=None):

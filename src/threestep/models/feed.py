@@ -452,11 +452,11 @@ def eval_inputs(model, x, y, sample_weight, batch_size, steps, options, caller, 
         if not model.built and not model.layers:
             model._require_built(caller)
         _check(model, x, None, caller)
-        return x, None, None
+        return device_copies([(x, None, None)])[0]
     y = checks.prepare_targets(y, n_samples(x), caller, lazy=True)
     _check(model, x, y, caller)
     sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), caller, lazy=True)
-    return x, y, sw
+    return device_copies([(x, y, sw)])[0]  # on the GPU: one copy instead of one per batch
 
 
 def batches_in_order(x, y, sw, batch_size, options=None, strategy=None, caller="evaluate"):

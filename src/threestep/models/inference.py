@@ -13,6 +13,7 @@ class EvaluateMixin:
         metric_list = self._make_metrics()
         total = count = 0.0
         dist = self._distributed
+        per_batch = callback_list is not None and callback_list.reads_batch_logs("on_test_batch_end")
         with no_grad(), using_config("training", False), \
                 feed.batches_in_order(x, y, sw, batch_size, strategy=dist) as batches:
             for step, (xb, yb, wb) in enumerate(batches):
@@ -21,7 +22,7 @@ class EvaluateMixin:
                 if len(yb) == 0:  # an empty shard on one rank of a distributed run
                     continue
                 loss, out = self._loss_and_output(xb, yb, wb, False, fused)
-                if callback_list is None and backend.on_gpu(loss.data):  # summed on the device, read once
+                if not per_batch and backend.on_gpu(loss.data):  # summed on the device, read once
                     total = total + loss.data.astype("float64") * len(out)
                 else:
                     total += float(loss.data) * len(out)
@@ -30,8 +31,9 @@ class EvaluateMixin:
                 for m in metric_list:
                     m.update_state(out.targets, preds, out.step_weights)
                 if callback_list is not None:
-                    callback_list.on_test_batch_end(step, {"loss": total / count,
-                                                           **{m.name: m.result() for m in metric_list}})
+                    callback_list.on_test_batch_end(step, {"loss": total / count, **{m.name: m.result()
+                                                                                     for m in metric_list}}
+                                                    if per_batch else {})
         total = float(total)
         if dist is not None:
             total, count = dist.reduce_evaluation(total, count, metric_list)
@@ -81,18 +83,15 @@ class EvaluateMixin:
                 feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
             for xb, _, _ in batches:
                 out = self.forward(to_tensors(xb), training=False)
-                host = (lambda a: a) if return_device_array else backend.to_numpy  # noqa: E731
-                outs.append([host(o.data) for o in out] if isinstance(out, list) else host(out.data))
+                outs.append([o.data for o in out] if isinstance(out, list) else out.data)  # where they are
         if isinstance(x, feed.SourceFeed):
             x.close()
-        import numpy  # noqa: PLC0415  (results are returned to the user as NumPy)
-
-        xp = numpy
-        if return_device_array and outs:  # concatenate where the outputs are (the GPU)
-            xp = backend.get_array_module(outs[0][0] if isinstance(outs[0], list) else outs[0])
+        # Concatenated where the outputs are, then (on a GPU) one copy to the host.
+        host = (lambda a: a) if return_device_array else backend.to_numpy  # noqa: E731
+        xp = backend.get_array_module(*(outs[0] if outs and isinstance(outs[0], list) else outs))
         if outs and isinstance(outs[0], list):  # a model with several outputs
-            return [xp.concatenate(parts, axis=0) for parts in zip(*outs)]
-        return xp.concatenate(outs, axis=0)
+            return [host(xp.concatenate(parts, axis=0)) for parts in zip(*outs)]
+        return host(xp.concatenate(outs, axis=0))
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=n_samples(x))
