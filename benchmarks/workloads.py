@@ -74,7 +74,7 @@ def _torch_optimizer(name):
 def threestep_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     """(train one epoch, infer all samples) for threestep through the Keras-style API; on
     ``device="gpu"`` the model moves to CuPy, ``fit`` copies the NumPy data to the device once per
-    call (one epoch here) and ``predict`` copies each batch."""
+    call (one epoch here) and ``predict`` copies its inputs in once and its outputs out once."""
     import threestep as ts
     from threestep import layers as L
     from threestep.models import Sequential
@@ -128,7 +128,7 @@ class _LastStep:
 def torch_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     """On ``device="gpu"`` the network lives on CUDA, each training epoch copies the data there
     once, as threestep's ``fit`` does, and waits for queued kernels before it returns; inference
-    copies each batch, as ``predict`` does."""
+    copies the inputs once and the outputs back once, as ``predict`` does."""
     import torch
 
     nn = torch.nn
@@ -152,8 +152,9 @@ def torch_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     xt = torch.from_numpy(x)
 
     def infer():
+        xs = xt.to(dev)  # once, as threestep's predict does on a GPU (a no-op on the CPU)
         with torch.no_grad():
-            outs = [torch.softmax(net(xt[s:s + batch].to(dev)), dim=1) for s in range(0, len(xt), batch)]
+            outs = [torch.softmax(net(xs[s:s + batch]), dim=1) for s in range(0, len(xt), batch)]
         return torch.cat(outs).cpu().numpy()
 
     return train, infer
