@@ -550,3 +550,15 @@ def test_a_callback_can_say_it_reads_batch_logs():
     for verbose, want in ((1, True), (2, False)):
         bar.set_params({"verbose": verbose})
         assert reads_batch_logs(bar) is want
+
+
+def test_built_in_callbacks_that_read_only_the_batch_loss_do_not_ask_for_metrics(tmp_path):
+    """TerminateOnNaN, GradientMonitor and RunLogger read only the loss in batch logs, which fit
+    always passes, so with them fit still reads the metrics once per epoch."""
+    from threestep.callbacks.base import reads_batch_logs
+    from threestep.callbacks.gradient_monitor import GradientMonitor
+    from threestep.callbacks.run_logger import RunLogger
+
+    for cb in (TerminateOnNaN(), GradientMonitor(), RunLogger(tmp_path / "run")):
+        assert cb.__class__.on_train_batch_end is not Callback.on_train_batch_end
+        assert not reads_batch_logs(cb), cb

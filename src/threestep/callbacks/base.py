@@ -18,10 +18,11 @@ class Callback:
     """
 
     needs_gradients = False
-    # Whether the callback reads the loss and metrics in the logs passed to ``on_train_batch_end``
-    # / ``on_test_batch_end``; None: whenever it overrides that hook. When no callback does, fit
-    # and evaluate compute them once per epoch / pass instead of after every batch (on a GPU
-    # each such read waits for the device).
+    # Whether the callback reads the metrics in the logs of ``on_train_batch_end`` (fit always
+    # passes the running loss there) and the loss and metrics in those of ``on_test_batch_end``;
+    # None: whenever it has its own such hook. When no callback reads them, fit and evaluate
+    # compute them once per epoch / pass instead of after every batch (on a GPU each such read
+    # waits for the device).
     reads_batch_logs = None
 
     def __init__(self):

@@ -80,6 +80,7 @@ class GradientMonitor(Callback):
     """
 
     needs_gradients = True  # reads .grad after each monitored batch
+    reads_batch_logs = False  # the loss only, which fit always passes
 
     def __init__(self, every=10, layers=None, plot_path=None):
         super().__init__()

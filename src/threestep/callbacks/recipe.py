@@ -211,6 +211,8 @@ class TerminateOnNaN(Callback):
         >>> model.fit(x, y, callbacks=[TerminateOnNaN()])
     """
 
+    reads_batch_logs = False  # only the loss, which fit always passes
+
     def on_train_begin(self, logs=None):
         self._epoch = 0
 

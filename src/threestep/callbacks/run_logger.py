@@ -108,6 +108,8 @@ class RunLogger(Callback):
         >>> # then: threestep show runs/mlp ; threestep doctor runs/mlp
     """
 
+    reads_batch_logs = False  # its batch hook only hands the loss to the gradient monitor
+
     def __init__(self, directory, monitor="val_loss", mode="auto", gradient_every=10, save_models=True, plots=True,
                  run_info=None):
         super().__init__()

@@ -14,6 +14,8 @@ from .report import save_figure
 class _BatchLosses(Callback):
     """Collects the training loss after every mini-batch."""
 
+    reads_batch_logs = False  # the loss only: fit always passes it
+
     def __init__(self):
         super().__init__()
         self.losses = []
