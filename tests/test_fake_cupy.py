@@ -483,9 +483,9 @@ def _fit_transfers(cp, x, y, epochs, **fit_kwargs):
 def test_fit_moves_in_memory_training_data_to_the_device_once(cp, monkeypatch):
     """On the GPU a host-to-device copy from ordinary (pageable) memory waits for the device, so
     fit copies x, y and the sample weights once, then the validation data while the budget
-    (THREESTEP_DEVICE_DATA_MB) lasts, and each epoch's shuffled order once; the batches are
-    gathers on the device. The run is NumPy's, batch for batch. Over the budget every batch is
-    copied as before."""
+    (1 GiB and a quarter of the free device memory, or THREESTEP_DEVICE_DATA_MB) lasts, and each
+    epoch's shuffled order once; the batches are gathers on the device. The run is NumPy's,
+    batch for batch. Over the budget every batch is copied as before."""
     from threestep.errors import ConfigError
 
     r = np.random.default_rng(0)
@@ -508,13 +508,16 @@ def test_fit_moves_in_memory_training_data_to_the_device_once(cp, monkeypatch):
         training_only = per_epoch()
         monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "0")
         per_batch = per_epoch()
+        monkeypatch.delenv("THREESTEP_DEVICE_DATA_MB")
+        monkeypatch.setattr(cp.cuda.runtime, "memGetInfo", lambda: (4 * train_bytes, 80 << 30))
+        nearly_full = per_epoch()  # a quarter of the free memory holds only the training data
         monkeypatch.setenv("THREESTEP_DEVICE_DATA_MB", "lots")
         with pytest.raises(ConfigError, match="THREESTEP_DEVICE_DATA_MB must be a number of megabytes"):
             _fit_transfers(cp, x, y, 1)
     finally:
         backend.set_backend(previous)
     assert everything == 1  # the epoch's order
-    assert training_only == 1 + 3  # and the validation batch's x, y and w
+    assert training_only == nearly_full == 1 + 3  # and the validation batch's x, y and w
     assert per_batch == 3 * 4 + 3  # x, y and w of each of 4 training batches and of the validation batch
     for g, v in zip(got, want):
         np.testing.assert_allclose(g, v, rtol=1e-5, atol=1e-6)

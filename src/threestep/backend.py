@@ -50,6 +50,15 @@ def backend_name():
     return _state["name"]
 
 
+def free_device_memory():
+    """Bytes the current GPU can still hand out (the driver's free memory plus what CuPy's pool
+    holds unused), or None on the NumPy backend."""
+    if _state["name"] != "cupy":
+        return None
+    cupy = _state["xp"]
+    return int(cupy.cuda.runtime.memGetInfo()[0]) + int(cupy.get_default_memory_pool().free_bytes())
+
+
 def get_xp():
     """The current array namespace (``numpy`` or ``cupy``)."""
     return _state["xp"]

@@ -33,15 +33,16 @@ from .data import n_samples, take
 from .prefetch import OrderedPrefetch, StreamPrefetch
 
 
-# In-memory training and validation data up to this size (x, y and sample weights together)
-# moves to the GPU once per fit; THREESTEP_DEVICE_DATA_MB overrides it (0: copy every batch instead).
+# In-memory training and validation data up to this size (x, y and sample weights together),
+# and up to a quarter of the GPU's free memory, moves to the GPU once per fit;
+# THREESTEP_DEVICE_DATA_MB overrides both (0: copy every batch instead).
 DEVICE_DATA_BYTES = 1 << 30
 
 
 def _device_budget():
     value = os.environ.get("THREESTEP_DEVICE_DATA_MB")
-    if value is None:
-        return DEVICE_DATA_BYTES
+    if value is None:  # leave most of the device to the network's activations and gradients
+        return min(DEVICE_DATA_BYTES, backend.free_device_memory() // 4)
     try:
         return int(float(value) * (1 << 20))
     except ValueError:
