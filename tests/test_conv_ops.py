@@ -215,7 +215,7 @@ GATHER_GEOMETRIES = [  # (x shape, kernel, strides, dilation, padding)
 
 @pytest.mark.parametrize("per_offset", [True, False], ids=["per-offset", "shared"])
 @pytest.mark.parametrize("case", GATHER_GEOMETRIES, ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}-d{c[3]}-{c[4]}")
-def test_col2im_gather_sums_what_col2im_sums(case, per_offset):
+def test_col2im_gather_sums_what_col2im_sums(case, per_offset, monkeypatch):
     """The GPU's col2im (a cached index, one gather, one sum) against the strided adds, exactly
     up to summation order; ``per_offset=False`` is average pooling's one row per window."""
     shape, kernel, strides, dilation, padding = case
@@ -230,12 +230,17 @@ def test_col2im_gather_sums_what_col2im_sums(case, per_offset):
         gcols = r.standard_normal((n,) + g.out_sizes + (c,))
         want = im2col.col2im(np.broadcast_to(gcols, g.kernel + gcols.shape), g)
     rows = np.concatenate([gcols.reshape(-1, c), np.zeros((1, c))])
+    built = []
+    real = im2col.window_sources
+    monkeypatch.setattr(im2col, "window_sources", lambda *a: built.append(a) or real(*a))
+    im2col._SOURCES.clear()
     got = im2col.col2im_gather(rows, g, n, per_offset=per_offset)
     assert got.shape == shape
     assert_close(got, want, 1e-12, 1e-12, "col2im_gather vs col2im")
-    index = im2col.window_sources(g, n, per_offset, np)
+    assert_close(im2col.col2im_gather(rows, g, n, per_offset=per_offset), want, 1e-12, 1e-12, "again")
+    assert len(built) == 1  # the second call reused the cached index
+    index = real(g, n, per_offset, np)
     assert index.dtype == np.int32 and index.min() >= 0 and index.max() == rows.shape[0] - 1
-    assert im2col.col2im_gather(rows, g, n, per_offset=per_offset) is not got  # cached index, fresh result
 
 
 def test_col2im_gather_keeps_a_bounded_cache_of_indexes():
