@@ -241,3 +241,21 @@ def test_launch_count_runs_the_cupy_path_on_the_fake_device(capsys):
         assert 0 < r["fused"]["kernels"] < r["op_by_op"]["kernels"]
         for mode in ("fused", "op_by_op"):  # a step copies nothing in and reads only its loss
             assert (r[mode]["h2d"], r[mode]["d2h"]) == (0, 1), r
+
+
+def test_trace_chains_passes_every_fused_case_to_cupy_fuse(fake_cupy):
+    """``benchmarks.trace_chains`` asks the real CuPy's tracer about every chain of ops.fused on a
+    machine without a GPU (its result is in benchmarks/RESULTS.md). Here, on the fake CuPy, each
+    case's fused kernel runs, and the script itself refuses the fake."""
+    import test_fused
+    from benchmarks import trace_chains
+
+    import numpy as np
+
+    with np.errstate(all="ignore"):  # the arrays are uninitialised: only the tracing matters
+        rows = [trace_chains.trace_case(fake_cupy, test_fused.CASES, test_fused._call, name)
+                for name in sorted(test_fused.CASES)]
+    assert len(rows) == len(test_fused.CASES) >= 30
+    assert all(r["ok"] and r["path"] == "ran" for r in rows), [r for r in rows if not r["ok"]]
+    with pytest.raises(SystemExit, match="fake CuPy"):
+        trace_chains.main([])

@@ -1,0 +1,99 @@
+"""Trace every elementwise chain of ``threestep.ops.fused`` with the real ``cupy.fuse``, no GPU needed.
+
+The fake CuPy of the test suite imitates what CuPy's fusion accepts; this asks CuPy itself.
+With CuPy installed on a machine without a GPU (``pip install cupy-cuda12x cuda-pathfinder
+fastrlock`` in a scratch virtual environment), device memory is replaced by host memory through
+``cupy.cuda.set_allocator``, so CuPy can make arrays and trace the chain; the step after
+tracing, getting the device to compile and launch the kernel, then fails with a CUDA error.
+A chain passes when the error it ends with is such a CUDA error: one of CuPy's two fusion
+paths traced it (CuPy tries its first fusion and, if that refuses, the newer one; a refusal by
+the first is listed as a note). It fails when both refused: there threestep would run the
+chain op by op after a warning. The cases,
+with their dtypes, ranks and static variants, are those of ``tests/test_fused.py``.
+
+    python -m benchmarks.trace_chains          # prints one line per case and a JSON summary
+
+It does not compile the generated CUDA code (that needs a device) or check numbers; on a GPU,
+``benchmarks/gpu_check.sh`` runs ``tests/test_fused.py``'s real-CuPy test, which does both.
+"""
+import json
+import sys
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CUDA_ERRORS = ("CUDARuntimeError", "CUDADriverError")
+
+
+def _host_memory(cupy, numpy):
+    """An allocator that hands CuPy host memory (kept alive here) as if it were the device's."""
+    from cupy.cuda import memory
+
+    kept = []
+
+    def allocate(size):
+        block = numpy.zeros(max(size, 1) + 256, numpy.uint8)
+        kept.append(block)
+        return memory.MemoryPointer(memory.UnownedMemory(block.ctypes.data, size, block, device_id=0), 0)
+
+    cupy.cuda.set_allocator(allocate)
+
+
+def trace_case(cupy, cases, call, name):
+    """``{"case", "ok", "path", "errors"}`` for one case of ``tests/test_fused.CASES``."""
+    chain, arrays, scalars, static = cases[name]
+    fn = chain.__wrapped__
+
+    def traced(*args):
+        return fn(cupy, *args, **static)
+
+    traced.__name__ = fn.__name__
+    kernel = cupy.fuse(kernel_name=f"threestep_{fn.__name__}")(traced)
+
+    class Fused:  # what tests/test_fused._call expects: a named callable taking the chain's arguments
+        __name__ = chain.__name__
+
+        def __call__(self, *args, **_static):
+            return kernel(*args)
+
+    device_args = [cupy.ndarray(a.shape, a.dtype) for a in arrays]  # contents unused: tracing needs types
+    try:
+        call(Fused(), device_args, scalars, static)
+        return {"case": name, "ok": True, "path": "ran", "errors": []}
+    except Exception as error:  # noqa: BLE001 -- every error is reported
+        errors, exc = [], error
+        while exc is not None:  # CuPy tries its first fusion, then the newer one while handling a refusal
+            errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+            exc = exc.__context__
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        return {"case": name, "ok": type(error).__name__ in _CUDA_ERRORS,
+                "path": "new fusion" if "new_fusion" in frames else "fusion", "errors": errors}
+
+
+def main(argv=None):
+    import numpy
+
+    try:
+        import cupy
+    except ImportError:
+        sys.exit("trace_chains needs CuPy installed (no GPU needed): pip install cupy-cuda12x cuda-pathfinder fastrlock")
+    if getattr(cupy, "_FAKE", False):
+        sys.exit("trace_chains: this is the test suite's fake CuPy; run it where the real CuPy is installed")
+    _host_memory(cupy, numpy)
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_fused  # noqa: PLC0415  (the cases live with their tests)
+
+    rows = [trace_case(cupy, test_fused.CASES, test_fused._call, name) for name in sorted(test_fused.CASES)]
+    for row in rows:
+        verdict = f"traced by cupy.{row['path'].replace(' ', '_')}, stopped at the device" if row["ok"] else "REFUSED"
+        print(f"{row['case']:28s} {verdict}")
+        for e in row["errors"][1:] if row["ok"] else row["errors"]:  # notes: a refusal by the first fusion
+            print("    ", e)
+    summary = {"cupy": cupy.__version__, "cases": len(rows), "traced": sum(r["ok"] for r in rows),
+               "refused": [r["case"] for r in rows if not r["ok"]]}
+    print(json.dumps({"trace_chains": summary}))
+    return 0 if not summary["refused"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
