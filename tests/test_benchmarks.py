@@ -259,3 +259,6 @@ def test_trace_chains_passes_every_fused_case_to_cupy_fuse(fake_cupy):
     assert all(r["ok"] and r["path"] == "ran" for r in rows), [r for r in rows if not r["ok"]]
     with pytest.raises(SystemExit, match="fake CuPy"):
         trace_chains.main([])
+    names = trace_chains.used_xp_names()
+    assert {"zeros", "fuse", "lib.stride_tricks"} <= set(names) and len(names) >= 50
+    assert trace_chains.missing_names(np, ["zeros", "lib.stride_tricks", "no_such_function"]) == ["no_such_function"]

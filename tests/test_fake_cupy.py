@@ -605,3 +605,18 @@ def test_evaluate_and_predict_copy_in_once_and_read_once(cp):
     assert got["watched"][1]["d2h"] >= 2 * 10  # loss and accuracy after each of the 10 batches
     assert len(got_logs) == 10 and got_logs[-1].keys() == {"loss", "accuracy"}
     np.testing.assert_allclose([d["loss"] for d in got_logs], [d["loss"] for d in want_logs], rtol=1e-5)
+
+
+def test_fit_with_inputs_already_on_the_device_copies_the_host_labels_once(cp):
+    """x moved by the user (``backend.on_device`` / ``cupy.asarray``) with labels still on the
+    host: fit copies the labels once, so the batches are device gathers and a step copies nothing."""
+    r = np.random.default_rng(3)
+    x, y = r.standard_normal((20, 3)).astype(np.float32), np.arange(20) % 2
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("cupy")
+        xd = backend.on_device(x)
+        counts = [_fit_transfers(cp, xd, y, epochs)[0] for epochs in (1, 3)]
+    finally:
+        backend.set_backend(previous)
+    assert (counts[1] - counts[0]) / 2 == 1, counts  # per epoch: its shuffled order only

@@ -55,17 +55,18 @@ def _flat(arrays):
 
 
 def device_copies(groups):
-    """Each group of arrays ((x, y, sw): host arrays, lists of them, or None) copied to the GPU when
-    the CuPy backend is on, in order, while the groups copied so far fit the budget together; a
-    group that does not fit, or that holds memory-mapped or device arrays (or a generator), is
-    returned as it is."""
+    """Each group of arrays ((x, y, sw): host arrays, lists of them, or None) with its host arrays
+    copied to the GPU when the CuPy backend is on, in order, while the copies so far fit the
+    budget together (arrays already on the device stay there and cost nothing); a group that
+    does not fit, or that holds a memory map (or is a generator's feed), is returned as it is."""
     if backend.backend_name() != "cupy":
         return list(groups)
     left, out = _device_budget(), []
     for group in groups:
         flat = _flat(group or ())
-        size = sum(a.nbytes for a in flat if type(a) is numpy.ndarray)
-        if not flat or not all(type(a) is numpy.ndarray for a in flat) or size > left:
+        host = [a for a in flat if not backend.on_gpu(a)]
+        size = sum(a.nbytes for a in host if type(a) is numpy.ndarray)
+        if not host or not all(type(a) is numpy.ndarray for a in host) or size > left:
             out.append(group)
             continue
         left -= size
