@@ -11,13 +11,19 @@ the first is listed as a note). It fails when both refused: there threestep woul
 chain op by op after a warning. The cases,
 with their dtypes, ranks and static variants, are those of ``tests/test_fused.py``.
 
-    python -m benchmarks.trace_chains          # prints one line per case and a JSON summary
+    python -m benchmarks.trace_chains            # prints one line per case and a JSON summary
+    python -m benchmarks.trace_chains --compile  # also compiles each kernel with NVRTC (sm_90 PTX)
 
 It also lists every ``xp.<name>`` (and ``xp.<name>.<attr>``) that threestep's source uses and
 this CuPy lacks: the fake CuPy answers many NumPy functions by NumPy's, so it cannot tell.
 
-It does not compile the generated CUDA code (that needs a device) or check numbers; on a GPU,
-``benchmarks/gpu_check.sh`` runs ``tests/test_fused.py``'s real-CuPy test, which does both.
+``--compile`` goes one step further (``pip install nvidia-cuda-nvrtc-cu12`` too): it takes the
+ElementwiseKernel that CuPy's fusion made for the chain, has CuPy write its CUDA source for the
+case's argument types, and compiles that with NVRTC for compute capability 9.0 (the H100/H200
+of the GPU machines), passing the architecture itself where CuPy would ask the device. It uses
+CuPy internals (``Fusion._memo``, ``_kernel._ArgInfo``, ``_get_elementwise_kernel_code``) and
+says so when a CuPy version lacks them. Neither step runs a kernel or checks numbers; on a GPU,
+``benchmarks/gpu_check.sh`` runs ``tests/test_fused.py``'s real-CuPy test, which does.
 """
 import json
 import sys
@@ -42,8 +48,9 @@ def _host_memory(cupy, numpy):
     cupy.cuda.set_allocator(allocate)
 
 
-def trace_case(cupy, cases, call, name):
-    """``{"case", "ok", "path", "errors"}`` for one case of ``tests/test_fused.CASES``."""
+def trace_case(cupy, cases, call, name, compile_kernel=False):
+    """``{"case", "ok", "path", "errors"}`` for one case of ``tests/test_fused.CASES`` (and
+    ``"compiled"``: True or the error, with ``compile_kernel``)."""
     chain, arrays, scalars, static = cases[name]
     fn = chain.__wrapped__
 
@@ -57,8 +64,10 @@ def trace_case(cupy, cases, call, name):
         __name__ = chain.__name__
 
         def __call__(self, *args, **_static):
+            called.append(args)
             return kernel(*args)
 
+    called = []
     device_args = [cupy.ndarray(a.shape, a.dtype) for a in arrays]  # contents unused: tracing needs types
     try:
         call(Fused(), device_args, scalars, static)
@@ -69,8 +78,42 @@ def trace_case(cupy, cases, call, name):
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
             exc = exc.__context__
         frames = "".join(traceback.format_tb(error.__traceback__))
-        return {"case": name, "ok": type(error).__name__ in _CUDA_ERRORS,
-                "path": "new fusion" if "new_fusion" in frames else "fusion", "errors": errors}
+        row = {"case": name, "ok": type(error).__name__ in _CUDA_ERRORS,
+               "path": "new fusion" if "new_fusion" in frames else "fusion", "errors": errors}
+    if compile_kernel and row["ok"]:
+        row["compiled"] = _compile(cupy, kernel, called[0]) if row["path"] == "fusion" else "new fusion: not compiled here"
+    return row
+
+
+def _compile(cupy, kernel, args):
+    """True, or why not: the CUDA source of ``kernel``'s ElementwiseKernel for ``args``, by NVRTC."""
+    import numpy
+
+    try:
+        from cupy._core import _carray, _kernel, _scalar
+        from cupy._core import core as cupy_core
+        from cupy.cuda import compiler
+
+        (elementwise, _), = kernel._memo.values()
+        ndim = len(numpy.broadcast_shapes(*[a.shape for a in args if isinstance(a, cupy.ndarray)]))
+        infos = [_kernel._ArgInfo(1, cupy.ndarray, a.dtype, ndim, False, True) if isinstance(a, cupy.ndarray)
+                 else _kernel._ArgInfo(3, _scalar.CScalar, numpy.dtype(type(a)), 0, True, True) for a in args]
+        infos += [_kernel._ArgInfo(1, cupy.ndarray, p.dtype, ndim, False, True) for p in elementwise.out_params]
+        infos.append(_kernel._ArgInfo(2, _carray.Indexer, None, ndim, True, True))
+        _, _, type_map = elementwise._decide_params_type(tuple(i.dtype for i in infos[:len(args)]),
+                                                         tuple(p.dtype for p in elementwise.out_params))
+        code = _kernel._get_elementwise_kernel_code(tuple(infos), type_map, elementwise.params,
+                                                     elementwise.operation, elementwise.name, elementwise.preamble)
+        source = "".join(f"#include <{h}>\n" for h in cupy_core._cupy_header_list) + code
+        options = tuple(cupy_core.assemble_cupy_compiler_options(()))
+    except (AttributeError, TypeError, ValueError) as exc:
+        return f"this CuPy's internals differ ({type(exc).__name__}: {exc}); compile step not available"
+    compiler._get_arch_for_options_for_nvrtc = lambda arch=None: ("-arch=compute_90", "ptx")  # no device to ask
+    try:
+        compiler.compile_using_nvrtc(source, options=options, arch="90")
+    except Exception as exc:  # noqa: BLE001 -- NVRTC's message is the result
+        return f"{type(exc).__name__}: {str(exc)[:800]}"
+    return True
 
 
 def used_xp_names():
@@ -110,9 +153,13 @@ def main(argv=None):
     sys.path.insert(0, str(ROOT / "tests"))
     import test_fused  # noqa: PLC0415  (the cases live with their tests)
 
-    rows = [trace_case(cupy, test_fused.CASES, test_fused._call, name) for name in sorted(test_fused.CASES)]
+    compile_kernels = "--compile" in (sys.argv[1:] if argv is None else argv)
+    rows = [trace_case(cupy, test_fused.CASES, test_fused._call, name, compile_kernels)
+            for name in sorted(test_fused.CASES)]
     for row in rows:
         verdict = f"traced by cupy.{row['path'].replace(' ', '_')}, stopped at the device" if row["ok"] else "REFUSED"
+        if "compiled" in row:
+            verdict += "; NVRTC compiled it" if row["compiled"] is True else f"; NOT COMPILED: {row['compiled']}"
         print(f"{row['case']:28s} {verdict}")
         for e in row["errors"][1:] if row["ok"] else row["errors"]:  # notes: a refusal by the first fusion
             print("    ", e)
@@ -120,8 +167,11 @@ def main(argv=None):
     summary = {"cupy": cupy.__version__, "cases": len(rows), "traced": sum(r["ok"] for r in rows),
                "refused": [r["case"] for r in rows if not r["ok"]], "xp_names_used": len(names),
                "xp_names_missing": missing_names(cupy, names)}
+    if compile_kernels:
+        summary["compiled"] = sum(r.get("compiled") is True for r in rows)
+        summary["not_compiled"] = [r["case"] for r in rows if r.get("compiled", True) is not True]
     print(json.dumps({"trace_chains": summary}))
-    return 0 if not summary["refused"] and not summary["xp_names_missing"] else 1
+    return 0 if not (summary["refused"] or summary["xp_names_missing"] or summary.get("not_compiled")) else 1
 
 
 if __name__ == "__main__":
