@@ -123,8 +123,8 @@ def test_bundled_csv_found_without_importing_sklearn():
     assert path is not None and path.endswith("digits.csv.gz")
 
 
-@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(b"1,2,3\n4,5,6\n"),
-                                     gzip.compress(b"x,y\n")])
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(b"1,2,3\n4,5,6\n", mtime=0),
+                                     gzip.compress(b"x,y\n", mtime=0)])
 def test_corrupt_file_raises_dataset_error(monkeypatch, tmp_path, content):
     path = tmp_path / "digits.csv.gz"
     path.write_bytes(content)
