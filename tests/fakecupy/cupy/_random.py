@@ -34,11 +34,15 @@ class Generator:
         _count()
         return _wrap_np(result)
 
+    def _into(self, method, size, dtype, out):
+        """A draw written into the device array ``out`` (one kernel)."""
+        getattr(self._g, method)(size, dtype=dtype, out=out._a)
+        _count()
+        return out
+
     def random(self, size=None, dtype=_np.float64, out=None):
         if out is not None:
-            self._g.random(size, dtype=dtype, out=out._a)
-            _count()
-            return out
+            return self._into("random", size, dtype, out)
         return self._draw("random", size, dtype=dtype)
 
     def uniform(self, low=0.0, high=1.0, size=None, dtype=_np.float64):
@@ -50,9 +54,7 @@ class Generator:
 
     def standard_normal(self, size=None, dtype=_np.float64, out=None):
         if out is not None:
-            self._g.standard_normal(size, dtype=dtype, out=out._a)
-            _count()
-            return out
+            return self._into("standard_normal", size, dtype, out)
         return self._draw("standard_normal", size, dtype=dtype)
 
     def standard_exponential(self, size=None, dtype=_np.float64, method="inv", out=None):
