@@ -86,25 +86,49 @@ def trace_case(cupy, cases, call, name, compile_kernel=False):
 
 
 def _compile(cupy, kernel, args):
-    """True, or why not: the CUDA source of ``kernel``'s ElementwiseKernel for ``args``, by NVRTC."""
+    """True, or why not: the CUDA source of ``kernel``'s ElementwiseKernel (or ReductionKernel,
+    for a chain that ends in a sum) for ``args``, by NVRTC."""
     import numpy
 
     try:
-        from cupy._core import _carray, _kernel, _scalar
+        from cupy._core import _carray, _kernel, _reduction, _scalar
         from cupy._core import core as cupy_core
         from cupy.cuda import compiler
 
-        (elementwise, _), = kernel._memo.values()
+        (compiled, _), = kernel._memo.values()
         ndim = len(numpy.broadcast_shapes(*[a.shape for a in args if isinstance(a, cupy.ndarray)]))
-        infos = [_kernel._ArgInfo(1, cupy.ndarray, a.dtype, ndim, False, True) if isinstance(a, cupy.ndarray)
-                 else _kernel._ArgInfo(3, _scalar.CScalar, numpy.dtype(type(a)), 0, True, True) for a in args]
-        infos += [_kernel._ArgInfo(1, cupy.ndarray, p.dtype, ndim, False, True) for p in elementwise.out_params]
-        infos.append(_kernel._ArgInfo(2, _carray.Indexer, None, ndim, True, True))
-        _, _, type_map = elementwise._decide_params_type(tuple(i.dtype for i in infos[:len(args)]),
-                                                         tuple(p.dtype for p in elementwise.out_params))
-        code = _kernel._get_elementwise_kernel_code(tuple(infos), type_map, elementwise.params,
-                                                     elementwise.operation, elementwise.name, elementwise.preamble)
-        source = "".join(f"#include <{h}>\n" for h in cupy_core._cupy_header_list) + code
+
+        def info(a, rank):
+            if isinstance(a, cupy.ndarray):
+                return _kernel._ArgInfo(1, cupy.ndarray, a.dtype, rank, False, True)
+            return _kernel._ArgInfo(3, _scalar.CScalar, numpy.dtype(type(a)), 0, True, True)
+
+        if isinstance(compiled, _reduction.ReductionKernel):
+            # A full reduction: CuPy merges the contiguous input's axes into one and gives the
+            # 0-d output one axis; then the input and output indexers and the block stride, in
+            # the order of ReductionKernel's own parameter list.
+            infos = [info(a, 1) for a in args]
+            infos += [_kernel._ArgInfo(1, cupy.ndarray, p.dtype, 1, False, True) for p in compiled.out_params]
+            infos += [_kernel._ArgInfo(2, _carray.Indexer, None, 1, True, True),
+                      _kernel._ArgInfo(2, _carray.Indexer, None, 1, True, True), info(numpy.int32(1), 0)]
+            _, _, type_map = _reduction._decide_params_type(
+                compiled.in_params, compiled.out_params, tuple(i.dtype for i in infos[:len(args)]),
+                tuple(p.dtype for p in compiled.out_params))
+            code = _reduction._ReductionKernel_get_cached_function_code(
+                compiled.nin, compiled.nout, compiled._params, tuple(infos), type_map, compiled.name, 512,
+                compiled.reduce_type, compiled.identity, compiled.map_expr, compiled.reduce_expr,
+                compiled.post_map_expr, compiled.preamble, compiled.options)
+            # The reduction's index type comes with the call (32-bit for arrays under 2**31 elements).
+            code = "typedef int IndexT;\n" + str(code)
+        else:
+            infos = [info(a, ndim) for a in args]
+            infos += [_kernel._ArgInfo(1, cupy.ndarray, p.dtype, ndim, False, True) for p in compiled.out_params]
+            infos.append(_kernel._ArgInfo(2, _carray.Indexer, None, ndim, True, True))
+            _, _, type_map = compiled._decide_params_type(tuple(i.dtype for i in infos[:len(args)]),
+                                                          tuple(p.dtype for p in compiled.out_params))
+            code = _kernel._get_elementwise_kernel_code(tuple(infos), type_map, compiled.params,
+                                                         compiled.operation, compiled.name, compiled.preamble)
+        source = "".join(f"#include <{h}>\n" for h in cupy_core._cupy_header_list) + str(code)
         options = tuple(cupy_core.assemble_cupy_compiler_options(()))
     except (AttributeError, TypeError, ValueError) as exc:
         return f"this CuPy's internals differ ({type(exc).__name__}: {exc}); compile step not available"

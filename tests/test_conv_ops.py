@@ -131,6 +131,34 @@ def test_conv_gradcheck(case):
     check_gradcheck(lambda x, W, b: conv(x, W, b, **kwargs), make_inputs(x_shape, w_shape, True, np.float64))
 
 
+RELU_CASES = [c for c in CASES if c[0] in ("2d-valid", "2d-valid-nobias", "2d-same-stride2-odd", "2d-cin1",
+                                           "2d-cin1-nobias", "1d-causal-dilation2", "2d-cout1")]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", RELU_CASES, ids=[c[0] for c in RELU_CASES])
+def test_conv_with_relu_against_torch(case, dtype):
+    """``relu=True`` (Conv2D(activation="relu")): max(conv + b, 0) in one node, as torch's relu(conv)."""
+    _, x_shape, w_shape, kwargs, bias = case
+    nodes = []
+
+    def ours(x, W, b=None):
+        y = conv(x, W, b, relu=True, **kwargs)
+        nodes.append(type(y.creator).__name__)
+        return y
+
+    out, _ = check_against_torch(ours, lambda x, W, b=None: F.relu(torch_conv(x, W, b, **kwargs)),
+                                 make_inputs(x_shape, w_shape, bias, dtype))
+    assert nodes == ["Conv"]  # no separate ReLU node
+    assert (out.numpy() == 0).any() and (out.numpy() > 0).any()  # the ReLU acted on both sides
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_with_relu_gradcheck(bias):
+    x, W, *b = make_inputs((2, 5, 5, 2), (3, 3, 2, 3), bias, np.float64, seed=3)
+    check_gradcheck(lambda x, W, *b: conv(x, W, *b, padding="same", relu=True), [x, W, *b])
+
+
 def test_conv1d_conv2d_wrappers_and_channels_first():
     x, W, b = make_inputs((2, 3, 7, 6), (3, 3, 3, 4), True, np.float32)  # x is channels_first here
     conv_cf = lambda x, W, b: conv2d(x, W, b, padding="same", strides=2, data_format="channels_first")
@@ -289,6 +317,38 @@ def test_conv_and_avg_pool_backward_on_the_device_match_numpy_in_few_launches(fa
     assert_close(gx_d, gx, 1e-5, 1e-5, "conv input gradient on the device")
     assert_close(gp_d, gp, 1e-6, 1e-6, "avg-pool input gradient on the device")
     assert (launches, pool_launches) == (4, 4)
+
+
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+def test_conv_forward_and_weight_grads_on_the_device_match_numpy_in_few_launches(fake_cupy, bias, relu):
+    """On CuPy the bias is no column of the patches: forward is the patches gather, the GEMM and
+    one pass adding b (and the ReLU) -- 3 launches, 2 without b and ReLU; the kernel's and
+    bias's gradients are a GEMM and a column sum (plus the ReLU's mask). Numbers as on NumPy."""
+    from threestep import backend
+
+    x, W, *b = make_inputs((3, 9, 8, 4), (3, 3, 4, 5), bias, np.float32, seed=5)
+    gy = np.random.default_rng(6).standard_normal((3, 7, 6, 5)).astype(np.float32)
+    results = {}
+    for name in ("numpy", "cupy"):
+        backend.set_backend(name)
+        try:
+            params = [Tensor(backend.on_device(a), requires_grad=True) for a in [W, *b]]
+            xt = Tensor(backend.on_device(x))
+            fake_cupy._fake_reset_counts()
+            y = conv2d(xt, *params, relu=relu)
+            forward = fake_cupy._fake_reset_counts()["kernels"]
+            y.backward(backend.on_device(gy))
+            backward = fake_cupy._fake_reset_counts()["kernels"]
+            results[name] = ([backend.to_numpy(y.data)] + [backend.to_numpy(p.grad) for p in params],
+                             forward, backward)
+        finally:
+            backend.set_backend("numpy")
+    (host, _, _), (device, forward, backward) = results["numpy"], results["cupy"]
+    for what, a, d in zip(["y", "dW", "db"], host, device):
+        assert_close(d, a, 1e-5, 1e-5, f"{what} on the device")
+    assert forward == (3 if bias or relu else 2)
+    assert backward == 1 + bias + relu
 
 
 @pytest.mark.parametrize("size, k, s, pads", [(28, 3, 1, (1, 1)), (7, 2, 2, (0, 1)), (8, 3, 2, (0, 1)),

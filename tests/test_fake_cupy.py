@@ -607,3 +607,49 @@ def test_fit_with_inputs_already_on_the_device_copies_the_host_labels_once(cp):
     finally:
         backend.set_backend(previous)
     assert (counts[1] - counts[0]) / 2 == 1, counts  # per epoch: its shuffled order only
+
+
+@pytest.mark.parametrize("label_dtype, classes", [(np.int64, 10), (np.int32, 10), (np.uint8, 300)])
+def test_the_mean_cross_entropy_on_the_device_in_six_launches_with_any_integer_labels(cp, label_dtype, classes):
+    """The plain loss (softmax + sparse CE + batch mean, one node) on CuPy: two row reductions, a
+    gather and two fused chains forward, the last one also averaging (``fused.ce_mean``); one
+    chain backward against cached class indices. Integer labels are used as they come (uint8
+    labels with 300 classes still give the right one-hot); the numbers are NumPy's."""
+    from threestep import ops
+    from threestep.autograd import Tensor
+
+    r = np.random.default_rng(7)
+    logits = r.standard_normal((12, classes)).astype(np.float32)
+    labels = r.integers(0, min(classes, 256), 12).astype(label_dtype)
+    labels[0] = min(classes, 256) - 1  # a label above 255 - 44 would wrap if uint8 classes were compared
+    previous = backend.backend_name()
+    results = {}
+    try:
+        for name in ("numpy", "cupy"):
+            backend.set_backend(name)
+            for _ in range(2):  # the second round counts: the first makes the class indices
+                z = Tensor(backend.on_device(logits), requires_grad=True)
+                y = backend.on_device(labels)
+                cp._fake_reset_counts()
+                loss = ops.softmax_cross_entropy(z, y, reduction="mean")
+                forward = cp._fake_reset_counts()
+                loss.backward()
+                backward = cp._fake_reset_counts()
+            results[name] = (float(backend.to_numpy(loss.data)), backend.to_numpy(z.grad), forward, backward)
+    finally:
+        backend.set_backend(previous)
+    z64 = logits.astype(np.float64)
+    p = np.exp(z64 - z64.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(12)
+    want_loss = -np.log(p[rows, labels.astype(np.int64)]).mean()
+    want_grad = p.copy()
+    want_grad[rows, labels.astype(np.int64)] -= 1
+    want_grad /= 12
+    for name in ("numpy", "cupy"):
+        got_loss, got_grad = results[name][:2]
+        np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(got_grad, want_grad, rtol=1e-4, atol=1e-6, err_msg=name)
+    forward, backward = results["cupy"][2:]
+    assert (forward["kernels"], forward["h2d"], forward["d2h"]) == (5, 0, 0)
+    assert (backward["kernels"], backward["h2d"], backward["d2h"]) == (2, 0, 0)  # the seed's fill and ce_grad

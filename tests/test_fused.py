@@ -53,6 +53,7 @@ CASES = {
     "rnn_back_step_no_output_": (fused.rnn_back_step_, _arrays(2), (), {}),
     "exp_shifted": (fused.exp_shifted, _arrays(1) + _arrays(1, (3, 1)), (), {}),
     "ce_from_parts": (fused.ce_from_parts, [_positive(_arrays(1, (3, 1))[0])] + _arrays(2, (3, 1)), (), {}),
+    "ce_mean": (fused.ce_mean, [_positive(_arrays(1, (3, 1))[0])] + _arrays(2, (3, 1)), (np.float32(3),), {}),
     "ce_grad": (fused.ce_grad, [_positive(_arrays(1)[0]), _positive(_arrays(1, (3, 1))[0]), np.array([[0], [4], [2]]),
                                 np.arange(5)] + _arrays(1, (3, 1)), (1.0,), {}),
     "max_of_pieces": (fused.max_of_pieces, _arrays(4), (), {}),

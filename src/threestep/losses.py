@@ -8,7 +8,7 @@ same values, a stabler and faster gradient (softmax - target).
 Keras semantics kept: ``categorical_crossentropy`` on probabilities renormalises them and
 clips to [eps, 1-eps] with eps = 1e-7; ``binary_crossentropy`` clips the same way.
 """
-from . import ops
+from . import backend, ops
 from .errors import unknown_name
 
 EPSILON = 1e-7
@@ -109,6 +109,8 @@ class SparseCategoricalCrossentropy(Loss):
     def _labels(self, y_true, ndim):
         if y_true.ndim == ndim:  # Keras accepts labels shaped (batch, 1)
             y_true = y_true[..., 0]
+        if backend.on_gpu(y_true) and y_true.dtype.kind in "iu":
+            return y_true  # integer labels index as they are on CuPy: a cast would be a launch per step
         return y_true.astype("int64", copy=False)
 
     def per_sample(self, y_pred, y_true):
@@ -127,8 +129,6 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 def _arange_like(t):
-    from . import backend
-
     return backend.get_array_module(t.data).arange(t.shape[-1])
 
 

@@ -144,7 +144,11 @@ class Conv(Layer):
         return ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, self.data_format)
 
     def call(self, x, training=None):
-        y = self.activation(self.call_logits(x))
+        if self.activation is activations.relu:  # fused: the ReLU in the convolution's node (ops.Conv)
+            y = ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
+                         self.data_format, relu=True)
+        else:
+            y = self.activation(self.call_logits(x))
         self.record_activity(y)
         return y
 

@@ -251,6 +251,17 @@ def ce_from_parts(xp, s, m, picked):
 
 
 @chain
+def ce_mean(xp, s, m, picked, count):
+    """The batch mean of ``ce_from_parts``'s losses, each divided by ``count`` and then summed: one
+    reduction kernel on CuPy, where the per-sample losses, their sum and the division were three.
+    Dividing first keeps it in CuPy's first fusion path (``fusion.pyx``), whose kernels
+    ``benchmarks.trace_chains --compile`` checks: that path refuses a division of the sum by a
+    scalar ("Shape mismatch") and CuPy then tries its newer one. ``count`` in the losses' dtype
+    keeps the mean in it."""
+    return xp.sum((xp.log(s) - (picked - m)) / count)
+
+
+@chain
 def ce_grad(xp, e, s, labels, classes, gy, count):
     """dL/dz = (softmax(z) - onehot(label)) * (gy / count) with softmax = e / s (count: the batch
     mean's divisor, or 1); ``labels`` (N, 1) against ``classes`` = arange(C) makes the one-hot

@@ -129,14 +129,21 @@ class SoftmaxCrossEntropy(Function):
         loss = self._per_sample(logits, targets)
         if not self.mean:
             return loss
+        if isinstance(loss, tuple):  # the sparse path's parts: their mean in one reduction (fused.ce_mean)
+            self.shape = loss[0].shape[:-1]
+            return fused.ce_mean(*loss, loss[0].dtype.type(math.prod(self.shape)))
         self.shape = loss.shape  # the mean as ops.mean computes it: the sum over the count
         return loss.sum() / loss.dtype.type(loss.size)
 
     def _per_sample(self, logits, targets):
+        """The loss per sample; on the sparse path without the Numba kernel and with ``mean``, the
+        parts (s, m, picked) that ``forward`` averages without writing the per-sample losses."""
         self.sparse = targets.ndim == logits.ndim - 1
         if self.sparse:
             xp = backend.get_array_module(logits)
-            self.labels = targets.astype(xp.intp, copy=False)
+            # On CuPy integer labels index as they are: casting them was a launch per step.
+            keep = backend.on_gpu(targets) and targets.dtype.kind in "iu"
+            self.labels = targets if keep else targets.astype(xp.intp, copy=False)
             done = kernels.softmax_ce(logits, self.labels)  # float32 on NumPy: one Numba pass
             if done is not None:
                 loss, self.p = done
@@ -146,6 +153,8 @@ class SoftmaxCrossEntropy(Function):
             self.e = fused.exp_shifted(logits, m)
             self.s = self.e.sum(axis=-1, keepdims=True)
             picked = xp.take_along_axis(logits, self.labels[..., None], axis=-1)
+            if self.mean:
+                return self.s, m, picked
             return fused.ce_from_parts(self.s, m, picked)[..., 0]
         logp = _log_softmax(logits, -1)
         self.labels = targets = _float_like(targets, logits)
@@ -155,7 +164,7 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         if self.e is not None:  # the sparse path without Numba: one chain (with the mean's 1 / count)
-            classes = xp.arange(self.e.shape[-1], dtype=self.labels.dtype)
+            classes = _class_indices(xp, self.e.shape[-1], self.e)
             count = float(math.prod(self.shape)) if self.mean else 1.0
             return fused.ce_grad(self.e, self.s, self.labels[..., None], classes, gy[..., None], count), None
         if self.mean:  # d(mean)/d(loss_i) = 1 / count, as ops.mean's backward
@@ -170,6 +179,22 @@ class SoftmaxCrossEntropy(Function):
         if not self.sparse and self.needs_input_grad[1]:
             gt = -self.logp * gy[..., None]
         return g, gt
+
+
+def _class_indices(xp, n, like):
+    """arange(n) (int64) on ``like``'s device, made once per size and device: read-only, it spares
+    the cross-entropy's backward a launch per step on CuPy. Compared with labels of any integer
+    dtype, so uint8 labels and 300 classes give the right one-hot."""
+    key = (xp, n, str(getattr(like, "device", "")))
+    found = _CLASSES.get(key)
+    if found is None:
+        if len(_CLASSES) >= 32:
+            _CLASSES.clear()
+        found = _CLASSES[key] = xp.arange(n, dtype=xp.int64)
+    return found
+
+
+_CLASSES = {}  # (array module, classes, device) -> arange(classes)
 
 
 class SigmoidCrossEntropy(Function):
