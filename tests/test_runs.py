@@ -116,3 +116,17 @@ def test_missing_or_foreign_run_directory(tmp_path):
         load_run(tmp_path / "nope")
     with pytest.raises(ConfigError, match="no history.json"):
         load_run(tmp_path)
+
+
+def test_gradient_stats_survive_an_sgd_step_folded_into_backward(rng, tmp_path):
+    """Plain SGD folds its step into the dW GEMM on NumPy (and fit writes gradients into the
+    optimizer's packed buffer on the GPU), leaving no ``.grad``: a RunLogger sampling gradients
+    says it needs them, so fit keeps them, and every epoch has its gradient norm."""
+    x, y = _data(rng)
+    model = _model()
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    logger = RunLogger(tmp_path, gradient_every=1, plots=False, save_models=False)
+    assert logger.needs_gradients and not RunLogger(tmp_path, gradient_every=None).needs_gradients
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[logger])
+    norms = history.history[f"grad_norm/{model.layers[0].name}"]
+    assert len(norms) == 2 and all(n is not None and n > 0 for n in norms)

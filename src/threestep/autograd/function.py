@@ -10,7 +10,8 @@ e.g. the input data of the first layer never gets a gradient computed.
 ``{i: (target, alpha, beta)}`` for inputs whose owner asked for ``target = beta * target +
 alpha * gradient`` in place; an op that can fold that into its own backward does so, removes
 ``i`` and returns None for that gradient. An op that ignores it returns the gradient as usual
-(the leaf then gets ``.grad``).
+(the leaf then gets ``.grad``). ``(target, 1, 0)`` asks for the gradient itself, written into
+``target`` (a packed optimizer's gradient buffer on the GPU: ``gradient_target``).
 """
 import weakref
 
@@ -56,6 +57,22 @@ class Function:
             if len(outputs) > 1:  # an unused output may be gone by backward; its zero grad needs these
                 self.output_specs = [(out.shape, out.dtype) for out in outputs]
         return tuple(outputs)
+
+    def gradient_target(self, index, shape):
+        """The device array backward should write input ``index``'s gradient into, or None.
+
+        Set where the input's owner asked for its gradient in a buffer of its own
+        (``fold_update[index] == (target, 1, 0)``: an optimizer's packed gradient views,
+        ``optimizers.packing``), on the GPU, with ``shape``. Taking it removes the request, so
+        the engine counts the input as served and gives it no ``.grad``."""
+        fold = self.fold_update
+        if not fold or index not in fold:
+            return None
+        target, alpha, beta = fold[index]
+        if alpha != 1.0 or beta != 0.0 or tuple(target.shape) != tuple(shape) or not backend.on_gpu(target):
+            return None
+        del fold[index]
+        return target
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -14,7 +14,9 @@ class Callback:
 
     ``needs_gradients``: set True in a callback that reads the weights' ``.grad`` after a
     batch. Otherwise ``fit`` with SGD folds the update of Dense kernels into the
-    backward pass (faster; ``Tensor.backward(update=...)``) and those kernels keep no ``.grad``.
+    backward pass (faster; ``Tensor.backward(update=...)``), and on the GPU the backward pass
+    writes Dense and Conv gradients into the optimizer's packed buffer
+    (``optimizers.packing``); those weights keep no ``.grad``.
     """
 
     needs_gradients = False

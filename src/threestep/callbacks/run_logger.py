@@ -110,6 +110,12 @@ class RunLogger(Callback):
 
     reads_batch_logs = False  # its batch hook only hands the loss to the gradient monitor
 
+    @property
+    def needs_gradients(self):
+        """Its gradient monitor reads the weights' ``.grad``: fit must leave them there (not fold
+        SGD's step into backward on NumPy, nor write them into a packed buffer on the GPU)."""
+        return self.gradient_monitor is not None
+
     def __init__(self, directory, monitor="val_loss", mode="auto", gradient_every=10, save_models=True, plots=True,
                  run_info=None):
         super().__init__()

@@ -313,8 +313,13 @@ class Model(FitMixin, EvaluateMixin):
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        updates = self.optimizer.backward_updates(params) if self._fold_updates and not late else None
-        folded = loss.backward(retain_grad=debug is not None, update=updates)
+        updates = buffers = None
+        if self._fold_updates:
+            # NumPy: SGD's step folded into the dW GEMM; the GPU: gradients written into the
+            # optimizer's packed buffer, for one update kernel (optimizers.packing)
+            updates = self.optimizer.backward_updates(params) if not late else None
+            buffers = self.optimizer.gradient_buffers(params) if late else None
+        folded = loss.backward(retain_grad=debug is not None, update=updates or buffers)
         if late:
             value = float(loss.data)
             if not math.isfinite(value):
@@ -323,7 +328,10 @@ class Model(FitMixin, EvaluateMixin):
                 return {"loss": value}
         if debug is not None:
             debug.check_backward()
-        self.optimizer.apply_gradients(params, folded)
+        if buffers:
+            self.optimizer.apply_gradients(params, written=folded)
+        else:
+            self.optimizer.apply_gradients(params, folded)
         preds = self._predictions_for_metrics(out.data, fused, metric_list)
         for m in metric_list:
             m.update_state(out.targets, preds, out.step_weights)

@@ -77,8 +77,17 @@ class Conv(Function):
         if self.needs_input_grad[0]:
             gx = _input_grad(gy2, W, g, gy.shape[:-1])
         if self.needs_input_grad[1] and backend.on_gpu(gy2):  # the bias is no column there (forward)
-            gW = xp.matmul(self.cols.T, gy2).reshape(W.shape)
-            gb = gy2.sum(axis=0) if needs_b else None
+            target = self.gradient_target(1, W.shape)  # a packed optimizer's gradient view, if asked
+            if target is not None:
+                xp.matmul(self.cols.T, gy2, out=target.reshape(-1, W.shape[-1]))
+            else:
+                gW = xp.matmul(self.cols.T, gy2).reshape(W.shape)
+            if needs_b:
+                target = self.gradient_target(2, W.shape[-1:])
+                if target is not None:
+                    gy2.sum(axis=0, out=target)
+                else:
+                    gb = gy2.sum(axis=0)
         elif self.needs_input_grad[1]:
             # (gy^T @ patches)^T: OpenBLAS ran it in 4.2 ms against 5.0 ms for patches^T @ gy (layer 2).
             gWb = xp.ascontiguousarray((gy2.T @ self.cols).T)

@@ -57,13 +57,20 @@ class Linear(Function):
         if self.needs_input_grad[1]:
             x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
             fold = self.fold_update
-            if fold and 1 in fold and fold[1][0].shape == W.shape and _blas.gemm_update_(fold[1][0], x2, gy2,
-                                                                                          fold[1][1], fold[1][2]):
+            target = self.gradient_target(1, W.shape)  # the GPU: a packed optimizer's gradient view
+            if target is not None:
+                backend.get_array_module(gy2).matmul(x2.T, gy2, out=target)
+            elif fold and 1 in fold and fold[1][0].shape == W.shape and _blas.gemm_update_(fold[1][0], x2, gy2,
+                                                                                            fold[1][1], fold[1][2]):
                 del fold[1]  # target = beta * target + alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
             else:
                 gW = x2.T @ gy2
         if want_b and gb is None:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+            target = self.gradient_target(2, gy.shape[-1:])
+            if target is not None:
+                gy.reshape(-1, gy.shape[-1]).sum(axis=0, out=target)
+            else:
+                gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
         return gx, gW, gb
 
 

@@ -24,6 +24,7 @@ import warnings
 from .. import backend
 from ..errors import ConfigError
 from ..ops import _threads
+from .packing import Packing, packable
 
 
 EPSILON = 1e-7  # Keras's K.epsilon(), the default fuzz factor of every optimizer
@@ -86,6 +87,8 @@ class Optimizer:
         self._check_shapes = False
         self._rows_seen = None  # ops._threads.parallel_runs() after the last update
         self._threaded_blas = False  # whether updates may use BLAS's threads (see apply_gradients)
+        self._packing = None  # on the GPU: parameters, gradients and slots in flat buffers (packing.py)
+        self._buffers_offered = False  # whether a training loop asked for gradient buffers
 
     @property
     def lr(self):
@@ -194,12 +197,24 @@ class Optimizer:
     def finish_folded(self, index, param, lr):
         """The rest of the step of a parameter whose ``backward_updates`` the backward pass did."""
 
-    def apply_gradients(self, params, folded=()):
+    def gradient_buffers(self, params):
+        """``{param: (gradient view, 1, 0)}`` when this optimizer updates ``params`` packed (on the
+        GPU, from its second step on; ``packing``), so that the backward pass writes their
+        gradients into its flat buffer (``Function.gradient_target``) and ``apply_gradients(params,
+        written=...)`` updates them all in one kernel; else None."""
+        self._buffers_offered = True  # a training loop that can write gradients there: packing pays
+        packing = self._packing
+        if packing is None or self.clipnorm is not None or not packing.intact(params, self.slots):
+            return None
+        return {p: (g, 1.0, 0.0) for p, g in zip(params, packing.grads)}
+
+    def apply_gradients(self, params, folded=(), written=()):
         """One update of every parameter that has a gradient (``param.grad``); the parameters in
         ``folded`` were already updated by the backward pass (``backward_updates``) and count
-        as updated."""
-        if folded:
-            done = {id(p) for p in folded}
+        as updated; those in ``written`` have their gradient in the packed gradient buffer
+        (``gradient_buffers``)."""
+        done = {id(p) for p in folded or written}
+        if done:
             params = [p for p in params if p.grad is not None or id(p) in done]
         else:
             params = [p for p in params if p.grad is not None]
@@ -213,7 +228,8 @@ class Optimizer:
         if self._check_shapes:
             self._verify_slot_shapes(params)
         todo = [(i, p) for i, p in enumerate(params) if p.grad is not None] if folded else list(enumerate(params))
-        grads = self._clip([p.grad for _, p in todo])
+        in_buffer = {id(p) for p in written}
+        grads = [self._packing.grads[i] if id(p) in in_buffer else p.grad for i, p in todo]
         lr = self.current_lr()
         self.iterations += 1
         # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
@@ -222,14 +238,49 @@ class Optimizer:
         runs = _threads.parallel_runs()
         self._threaded_blas = self._rows_seen == runs
         self._rows_seen = runs
-        for (index, p), g in zip(todo, grads):
-            self.update_step(index, p.data, g, lr)
+        if folded or not self._packed_step(params, grads, lr):
+            grads = self._clip(grads)
+            for (index, p), g in zip(todo, grads):
+                self.update_step(index, p.data, g, lr)
+        for p in params:
             if getattr(p, "constraint", None) is not None:
                 p.data[...] = p.constraint(p.data)
         if folded:
             for index, p in enumerate(params):
                 if p.grad is None:
                     self.finish_folded(index, p.data, lr)
+
+    def _packed_step(self, params, grads, lr):
+        """The whole step as one ``update_step`` on flat buffers (``packing``; GPU only), where that
+        launches fewer kernels than a step per parameter; False (nothing done) where not.
+
+        The first eligible step after fit asked for ``gradient_buffers`` packs (copying the
+        parameters and slots once). A gradient that
+        backward did not write into the buffer (a recurrent layer's, a weight the loss also
+        regularises) is copied in, a kernel each. ``clipvalue`` and ``global_clipnorm`` apply to
+        the flat gradient (the same values; the global norm summed in another order); ``clipnorm``
+        needs each gradient's own norm, so it steps parameter by parameter. ``update_step`` sees
+        the flat arrays as parameter 0, its slots as ``self.slots[name][0]``."""
+        if self.clipnorm is not None or not packable(params):
+            return False
+        packing = self._packing
+        if packing is None or not packing.intact(params, self.slots):
+            if not self._buffers_offered:
+                return False  # called outside fit: nothing would write into the gradient buffer
+            packing = self._packing = Packing(params, self.slots)  # slot lists now hold views too
+        copies = [(view, g) for view, g in zip(packing.grads, grads) if g is not view]
+        if len(copies) + 1 >= len(params):
+            return False  # a kernel per parameter either way: step them one by one (on the views)
+        for view, g in copies:
+            view[...] = g
+        grad = self._clip([packing.grad])[0]
+        slots = self.slots
+        self.slots = {name: [flat] for name, flat in packing.slot_flats.items()}
+        try:
+            self.update_step(0, packing.flat, grad, lr)
+        finally:
+            self.slots = slots
+        return True
 
     def update_step(self, index, param, grad, lr):
         """Update ``param`` (an array) in place from ``grad``; slots are ``self.slots[name][index]``."""

@@ -1,0 +1,69 @@
+"""One update kernel for all parameters on the GPU: parameters, gradients and slots packed flat.
+
+On CuPy every update is a kernel launch, so an optimizer stepping a 3-layer MLP launched 6 kernels
+(8 for the lecture CNN) where the arithmetic of all of them together is one small pass. PyTorch's
+answer is its "foreach" multi-tensor kernels; here the arrays themselves are made contiguous: each
+parameter's ``data`` becomes a view into one flat buffer, each slot (momentum, Adam's m and v) a
+view into one flat buffer per slot name, and there is one flat gradient buffer whose views the
+backward pass writes into (``gradient_buffers``: Dense's and Conv's weight GEMM and bias sum
+write there directly, ``Function.gradient_target``). The optimizer's own update then runs once,
+on the flat arrays, and is the same elementwise math as parameter by parameter.
+
+The packing is checked at every step by identity (``p.data is`` its view, and every slot too):
+anything that rebinds a parameter (``model.to``, a loaded state, a user's assignment) makes the
+next step pack again from the current values. Used on CuPy only; NumPy keeps its per-parameter
+Numba/BLAS updates, which the CPU benchmarks were tuned with.
+"""
+from .. import backend
+
+
+class Packing:
+    """``params`` (Tensors of one dtype on one device) and ``slots`` (``{name: [array per
+    parameter]}``) copied into flat buffers, the parameters' ``data`` and the slot lists rebound
+    to views of them (values unchanged); ``grads`` holds one gradient view per parameter."""
+
+    def __init__(self, params, slots):
+        xp = backend.get_array_module(params[0].data)
+        dtype = params[0].data.dtype
+        self.params = list(params)
+        sizes = [p.data.size for p in params]
+        self.bounds = [(sum(sizes[:i]), sum(sizes[:i + 1])) for i in range(len(sizes))]
+        total = sum(sizes)
+        self.flat = xp.empty(total, dtype)
+        self.views = self._rebind(self.flat, [p.data for p in params])
+        for p, view in zip(params, self.views):
+            p.data = view
+        self.grad = xp.empty(total, dtype)
+        self.grads = [self.grad[lo:hi].reshape(p.data.shape) for (lo, hi), p in zip(self.bounds, params)]
+        self.slot_flats, self.slot_views = {}, {}
+        for name, arrays in slots.items():
+            flat = xp.empty(total, arrays[0].dtype)
+            self.slot_views[name] = slots[name] = self._rebind(flat, arrays)
+            self.slot_flats[name] = flat
+
+    def _rebind(self, flat, arrays):
+        views = []
+        for (lo, hi), a in zip(self.bounds, arrays):
+            view = flat[lo:hi].reshape(a.shape)
+            view[...] = a
+            views.append(view)
+        return views
+
+    def intact(self, params, slots):
+        """Whether ``params`` and ``slots`` are still exactly what was packed."""
+        if len(params) != len(self.params) or any(p is not q for p, q in zip(params, self.params)):
+            return False
+        if any(p.data is not v for p, v in zip(params, self.views)):
+            return False
+        if slots.keys() != self.slot_views.keys():
+            return False
+        return all(a is v for name, arrays in slots.items() for a, v in zip(arrays, self.slot_views[name]))
+
+
+def packable(params):
+    """Whether one flat update can serve ``params``: on the GPU, at least two, one dtype, each
+    parameter's data C-contiguous (so that a flat view can replace it)."""
+    if len(params) < 2 or not backend.on_gpu(params[0].data):
+        return False
+    dtype = params[0].data.dtype
+    return all(backend.on_gpu(p.data) and p.data.dtype == dtype and p.data.flags.c_contiguous for p in params)
