@@ -251,14 +251,27 @@ def ce_from_parts(xp, s, m, picked):
 
 
 @chain
-def ce_mean(xp, s, m, picked, count):
-    """The batch mean of ``ce_from_parts``'s losses, each divided by ``count`` and then summed: one
-    reduction kernel on CuPy, where the per-sample losses, their sum and the division were three.
-    Dividing first keeps it in CuPy's first fusion path (``fusion.pyx``), whose kernels
-    ``benchmarks.trace_chains --compile`` checks: that path refuses a division of the sum by a
-    scalar ("Shape mismatch") and CuPy then tries its newer one. ``count`` in the losses' dtype
-    keeps the mean in it."""
-    return xp.sum((xp.log(s) - (picked - m)) / count)
+def exp_sum(xp, z, m):
+    """sum(exp(z - m)) over the last axis (m the row maxima, keepdims): the softmax's
+    denominators in one reduction kernel, without writing exp(z - m) (backward recomputes it)."""
+    return xp.sum(xp.exp(z - m), axis=-1)
+
+
+@chain
+def ce_mean(xp, z, m, s, labels, classes, count):
+    """The batch mean of -log softmax(z)[label] = log(s) - (z[label] - m), s = sum(exp(z - m)):
+    every (row, class) cell's term times (class == label), divided by ``count`` and summed, in
+    one reduction kernel on CuPy -- no gather for z[label], no per-sample losses, no separate
+    division. Dividing before the sum keeps it in CuPy's first fusion path (``fusion.pyx``),
+    whose kernels ``benchmarks.trace_chains --compile`` checks: that path refuses a division of
+    the sum by a scalar ("Shape mismatch"). ``count`` in z's dtype keeps the mean in it."""
+    return xp.sum((xp.log(s) - (z - m)) / count * (labels == classes))
+
+
+@chain
+def ce_grad_logits(xp, z, m, s, labels, classes, gy, count):
+    """``ce_grad`` with softmax(z) = exp(z - m) / s recomputed from the logits (``ce_mean``'s path)."""
+    return (xp.exp(z - m) / s - (labels == classes)) * (gy / count)
 
 
 @chain

@@ -128,6 +128,7 @@ class SoftmaxCrossEntropy(Function):
 
     p = None  # softmax(logits), kept by the float32 kernel path (backward needs no exp then)
     e = s = None  # exp(logits - max) and its row sums, kept by the sparse path elsewhere
+    z = m = None  # the logits and their row maxima, kept instead of e by that path's mean
 
     def __init__(self, mean=False):
         self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
@@ -136,15 +137,17 @@ class SoftmaxCrossEntropy(Function):
         loss = self._per_sample(logits, targets)
         if not self.mean:
             return loss
-        if isinstance(loss, tuple):  # the sparse path's parts: their mean in one reduction (fused.ce_mean)
-            self.shape = loss[0].shape[:-1]
-            return fused.ce_mean(*loss, loss[0].dtype.type(math.prod(self.shape)))
+        if loss is None:  # the sparse path without Numba: the mean in one reduction (fused.ce_mean)
+            z = self.z
+            self.shape = z.shape[:-1]
+            classes = _class_indices(backend.get_array_module(z), z.shape[-1], z)
+            return fused.ce_mean(z, self.m, self.s, self.labels[..., None], classes, z.dtype.type(math.prod(self.shape)))
         self.shape = loss.shape  # the mean as ops.mean computes it: the sum over the count
         return loss.sum() / loss.dtype.type(loss.size)
 
     def _per_sample(self, logits, targets):
-        """The loss per sample; on the sparse path without the Numba kernel and with ``mean``, the
-        parts (s, m, picked) that ``forward`` averages without writing the per-sample losses."""
+        """The loss per sample; None on the sparse path without the Numba kernel with ``mean``,
+        which keeps what ``forward`` averages without writing per-sample losses."""
         self.sparse = targets.ndim == logits.ndim - 1
         if self.sparse:
             xp = backend.get_array_module(logits)
@@ -155,13 +158,16 @@ class SoftmaxCrossEntropy(Function):
             if done is not None:
                 loss, self.p = done
                 return loss
-            # NumPy without Numba, and CuPy: two reductions, a gather and two fused chains
+            # NumPy without Numba, and CuPy: the row maxima, then the mean in two fused reductions
+            # (backward recomputes exp); per sample, two reductions, a gather and two chains
             m = logits.max(axis=-1, keepdims=True)
+            if self.mean:
+                self.z, self.m = logits, m
+                self.s = fused.exp_sum(logits, m)[..., None]
+                return None
             self.e = fused.exp_shifted(logits, m)
             self.s = self.e.sum(axis=-1, keepdims=True)
             picked = xp.take_along_axis(logits, self.labels[..., None], axis=-1)
-            if self.mean:
-                return self.s, m, picked
             return fused.ce_from_parts(self.s, m, picked)[..., 0]
         logp = _log_softmax(logits, -1)
         self.labels = targets = _float_like(targets, logits)
@@ -170,6 +176,11 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
+        if self.z is not None:  # the mean on the sparse path without Numba: one chain
+            z = self.z
+            classes = _class_indices(xp, z.shape[-1], z)
+            count = float(math.prod(self.shape))
+            return fused.ce_grad_logits(z, self.m, self.s, self.labels[..., None], classes, gy[..., None], count), None
         if self.e is not None:  # the sparse path without Numba: one chain (with the mean's 1 / count)
             classes = _class_indices(xp, self.e.shape[-1], self.e)
             count = float(math.prod(self.shape)) if self.mean else 1.0
