@@ -255,9 +255,8 @@ class Optimizer:
         launches fewer kernels than a step per parameter; False (nothing done) where not.
 
         The first eligible step after fit asked for ``gradient_buffers`` packs (copying the
-        parameters and slots once). A gradient that
-        backward did not write into the buffer (a recurrent layer's, a weight the loss also
-        regularises) is copied in, a kernel each. ``clipvalue`` and ``global_clipnorm`` apply to
+        parameters and slots once). A gradient that backward did not write into the buffer (a
+        recurrent layer's, a weight the loss also regularises) is copied in, a kernel each. ``clipvalue`` and ``global_clipnorm`` apply to
         the flat gradient (the same values; the global norm summed in another order); ``clipnorm``
         needs each gradient's own norm, so it steps parameter by parameter. ``update_step`` sees
         the flat arrays as parameter 0, its slots as ``self.slots[name][0]``."""
