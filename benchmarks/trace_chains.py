@@ -18,11 +18,13 @@ It also lists every ``xp.<name>`` (and ``xp.<name>.<attr>``) that threestep's so
 this CuPy lacks: the fake CuPy answers many NumPy functions by NumPy's, so it cannot tell.
 
 ``--compile`` goes one step further (``pip install nvidia-cuda-nvrtc-cu12`` too): it takes the
-ElementwiseKernel that CuPy's fusion made for the chain, has CuPy write its CUDA source for the
-case's argument types, and compiles that with NVRTC for compute capability 9.0 (the H100/H200
-of the GPU machines), passing the architecture itself where CuPy would ask the device. It uses
-CuPy internals (``Fusion._memo``, ``_kernel._ArgInfo``, ``_get_elementwise_kernel_code``) and
-says so when a CuPy version lacks them. Neither step runs a kernel or checks numbers; on a GPU,
+ElementwiseKernel (or, for a chain ending in a sum, the ReductionKernel) that CuPy's first
+fusion path made for the chain, has CuPy write its CUDA source for the case's argument types,
+and compiles that with NVRTC for compute capability 9.0 (the H100/H200 of the GPU machines),
+passing the architecture itself where CuPy would ask the device. A chain only the newer fusion
+path took counts as not compiled. It uses CuPy internals (``Fusion._memo``, ``_kernel._ArgInfo``,
+``_get_elementwise_kernel_code``, ``_reduction._ReductionKernel_get_cached_function_code``)
+and says so when a CuPy version lacks them. Neither step runs a kernel or checks numbers; on a GPU,
 ``benchmarks/gpu_check.sh`` runs ``tests/test_fused.py``'s real-CuPy test, which does.
 """
 import json
