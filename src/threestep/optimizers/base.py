@@ -261,6 +261,7 @@ class Optimizer:
         needs each gradient's own norm, so it steps parameter by parameter. ``update_step`` sees
         the flat arrays as parameter 0, its slots as ``self.slots[name][0]``."""
         if self.clipnorm is not None or not packable(params):
+            self._packing = None  # e.g. the model moved to the CPU: let the device buffers go
             return False
         packing = self._packing
         if packing is None or not packing.intact(params, self.slots):
