@@ -207,3 +207,16 @@ def test_numpy_never_packs():
     finally:
         backend.set_backend(previous)
     assert model.optimizer._packing is None
+
+
+def test_training_on_after_a_move_to_the_cpu_lets_the_device_buffers_go(fake_cupy):
+    previous = backend.backend_name()
+    try:
+        _, model = _fit("cupy", _mlp, OPTIMIZERS["adam"], _data())
+        assert model.optimizer._packing is not None
+        model.to("cpu")
+        model.fit(*_data(), batch_size=16, epochs=1, verbose=0)
+        assert model.optimizer._packing is None
+        assert all(type(p.data) is np.ndarray for p in model.trainable_weights)
+    finally:
+        backend.set_backend(previous)
