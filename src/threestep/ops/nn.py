@@ -181,10 +181,9 @@ class SoftmaxCrossEntropy(Function):
             classes = _class_indices(xp, z.shape[-1], z)
             count = float(math.prod(self.shape))
             return fused.ce_grad_logits(z, self.m, self.s, self.labels[..., None], classes, gy[..., None], count), None
-        if self.e is not None:  # the sparse path without Numba: one chain (with the mean's 1 / count)
+        if self.e is not None:  # per sample on the sparse path without Numba: one chain
             classes = _class_indices(xp, self.e.shape[-1], self.e)
-            count = float(math.prod(self.shape)) if self.mean else 1.0
-            return fused.ce_grad(self.e, self.s, self.labels[..., None], classes, gy[..., None], count), None
+            return fused.ce_grad(self.e, self.s, self.labels[..., None], classes, gy[..., None], 1.0), None
         if self.mean:  # d(mean)/d(loss_i) = 1 / count, as ops.mean's backward
             gy = xp.full(self.shape, gy / gy.dtype.type(math.prod(self.shape)), gy.dtype)
         if self.p is not None:
