@@ -228,8 +228,8 @@ class Optimizer:
         if self._check_shapes:
             self._verify_slot_shapes(params)
         todo = [(i, p) for i, p in enumerate(params) if p.grad is not None] if folded else list(enumerate(params))
-        in_buffer = {id(p) for p in written}
-        grads = [self._packing.grads[i] if id(p) in in_buffer else p.grad for i, p in todo]
+        in_buffer = self._packing.grad_of if written else {}
+        grads = [in_buffer[id(p)] if id(p) in in_buffer and p.grad is None else p.grad for _, p in todo]
         lr = self.current_lr()
         self.iterations += 1
         # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
@@ -256,10 +256,11 @@ class Optimizer:
 
         The first eligible step after fit asked for ``gradient_buffers`` packs (copying the
         parameters and slots once). A gradient that backward did not write into the buffer (a
-        recurrent layer's, a weight the loss also regularises) is copied in, a kernel each. ``clipvalue`` and ``global_clipnorm`` apply to
-        the flat gradient (the same values; the global norm summed in another order); ``clipnorm``
-        needs each gradient's own norm, so it steps parameter by parameter. ``update_step`` sees
-        the flat arrays as parameter 0, its slots as ``self.slots[name][0]``."""
+        recurrent layer's, a weight the loss also regularises) is copied in, a kernel each.
+        ``clipvalue`` and ``global_clipnorm`` apply to the flat gradient (the same values; the
+        global norm summed in another order); ``clipnorm`` needs each gradient's own norm, so it
+        steps parameter by parameter. ``update_step`` sees the flat arrays as parameter 0, its
+        slots as ``self.slots[name][0]``."""
         if self.clipnorm is not None or not packable(params):
             self._packing = None  # e.g. the model moved to the CPU: let the device buffers go
             return False

@@ -37,6 +37,7 @@ class Packing:
             p.data = view
         self.grad = xp.empty(total, dtype)
         self.grads = [self.grad[lo:hi].reshape(p.data.shape) for (lo, hi), p in zip(self.bounds, params)]
+        self.grad_of = {id(p): g for p, g in zip(params, self.grads)}  # parameter -> its gradient view
         self.slot_flats, self.slot_views = {}, {}
         for name, arrays in slots.items():
             flat = xp.empty(total, arrays[0].dtype)
