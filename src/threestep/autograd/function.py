@@ -69,7 +69,8 @@ class Function:
         if not fold or index not in fold:
             return None
         target, alpha, beta = fold[index]
-        if alpha != 1.0 or beta != 0.0 or tuple(target.shape) != tuple(shape) or not backend.on_gpu(target):
+        if (alpha != 1.0 or beta != 0.0 or tuple(target.shape) != tuple(shape) or not backend.on_gpu(target)
+                or not target.flags.c_contiguous):
             return None
         del fold[index]
         return target

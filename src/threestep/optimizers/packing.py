@@ -36,7 +36,7 @@ class Packing:
         for p, view in zip(params, self.views):
             p.data = view
         self.grad = xp.empty(total, dtype)
-        self.grads = [self.grad[lo:hi].reshape(p.data.shape) for (lo, hi), p in zip(self.bounds, params)]
+        self.grads = [_view(self.grad, lo, hi, p.data) for (lo, hi), p in zip(self.bounds, params)]
         self.grad_of = {id(p): g for p, g in zip(params, self.grads)}  # parameter -> its gradient view
         self.slot_flats, self.slot_views = {}, {}
         for name, arrays in slots.items():
@@ -46,8 +46,8 @@ class Packing:
 
     def _rebind(self, flat, arrays):
         views = []
-        for (lo, hi), a in zip(self.bounds, arrays):
-            view = flat[lo:hi].reshape(a.shape)
+        for (lo, hi), a, p in zip(self.bounds, arrays, self.params):
+            view = _view(flat, lo, hi, p.data)
             view[...] = a
             views.append(view)
         return views
@@ -65,10 +65,20 @@ class Packing:
                    for name, arrays in slots.items())
 
 
+def _view(flat, lo, hi, like):
+    """``flat[lo:hi]`` shaped and laid out like ``like`` (C or Fortran order: a recurrent kernel
+    kept transposed stays so), so that element k of every view of one parameter -- the
+    parameter, its gradient, its slots -- is the same weight."""
+    if like.flags.c_contiguous:
+        return flat[lo:hi].reshape(like.shape)
+    return flat[lo:hi].reshape(like.shape[::-1]).T
+
+
 def packable(params):
     """Whether one flat update can serve ``params``: on the GPU, at least two, one dtype, each
-    parameter's data C-contiguous (so that a flat view can replace it)."""
+    parameter's data contiguous in C or Fortran order (so that a flat view can replace it)."""
     if len(params) < 2 or not backend.on_gpu(params[0].data):
         return False
     dtype = params[0].data.dtype
-    return all(backend.on_gpu(p.data) and p.data.dtype == dtype and p.data.flags.c_contiguous for p in params)
+    return all(backend.on_gpu(p.data) and p.data.dtype == dtype
+               and (p.data.flags.c_contiguous or p.data.flags.f_contiguous) for p in params)
