@@ -63,3 +63,23 @@ def fake_cupy(monkeypatch):
     yield module
     for name in _cupy_modules():
         del sys.modules[name]
+
+
+@pytest.fixture
+def gpu_cupy():
+    """The real CuPy on a GPU, as the backend for the test (the previous backend comes back);
+    skipped where CuPy is missing, where it is the fake (tests/fakecupy: no CUDA kernels), or
+    where it finds no usable GPU. For ``gpu``-marked tests, which CI deselects."""
+    from threestep import backend
+    from threestep.errors import BackendError
+
+    cupy = pytest.importorskip("cupy")
+    if getattr(cupy, "_FAKE", False):
+        pytest.skip("the fake CuPy: these tests need a GPU")
+    previous = backend.backend_name()
+    try:
+        backend.set_backend("cupy")
+    except BackendError as exc:
+        pytest.skip(str(exc))
+    yield cupy
+    backend.set_backend(previous)

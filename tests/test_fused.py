@@ -209,30 +209,13 @@ def test_a_chain_cupy_cannot_fuse_runs_op_by_op_after_one_warning(cp):
     assert cp._fake_reset_counts()["kernels"] == 1
 
 
-@pytest.fixture
-def real_cupy():
-    """CuPy on a GPU (not the fake), as the backend; skipped elsewhere."""
-    cupy = pytest.importorskip("cupy")
-    if getattr(cupy, "_FAKE", False):
-        pytest.skip("the fake CuPy: these tests need a GPU")
-    from threestep.errors import BackendError
-
-    previous = backend.backend_name()
-    try:
-        backend.set_backend("cupy")
-    except BackendError as exc:
-        pytest.skip(str(exc))
-    yield cupy
-    backend.set_backend(previous)
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_each_chain_fuses_under_real_cupy(case, real_cupy):
+def test_each_chain_fuses_under_real_cupy(case, gpu_cupy):
     """On a GPU machine (``pytest -m gpu``; benchmarks/gpu_check.sh runs it): every chain compiles
     as one ``cupy.fuse`` kernel (an unfusable one would warn and run op by op: an error here) and
     gives NumPy's numbers to the GPU's rounding of tanh, exp and sqrt."""
-    cp = real_cupy
+    cp = gpu_cupy
     chain, arrays, scalars, static = CASES[case]
     want_args, want_out = _run(chain, arrays, scalars, static)
     args = [cp.asarray(a.copy()) for a in arrays]

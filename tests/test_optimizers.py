@@ -269,24 +269,11 @@ def test_state_restore_continues_bit_identically(case):
         assert np.array_equal(a, b), f"{case}: parameter {i} differs after resuming, max diff {np.abs(a - b).max()}"
 
 
-@pytest.fixture
-def cupy_backend():
-    cupy = pytest.importorskip("cupy")
-    from threestep import backend
-    from threestep.errors import BackendError
-    try:
-        backend.set_backend("cupy")
-    except BackendError as exc:
-        pytest.skip(str(exc))
-    yield cupy
-    backend.set_backend("numpy")
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", list(CASES))
-def test_cupy_matches_numpy(case, cupy_backend):
+def test_cupy_matches_numpy(case, gpu_cupy):
     """The same update_step code on GPU arrays (marked gpu: run with `pytest -m gpu` on a GPU machine)."""
-    cp = cupy_backend
+    cp = gpu_cupy
     make = CASES[case][0]
     expected = run_ours(make())
     opt = make()
