@@ -109,8 +109,8 @@ class SparseCategoricalCrossentropy(Loss):
     def _labels(self, y_true, ndim):
         if y_true.ndim == ndim:  # Keras accepts labels shaped (batch, 1)
             y_true = y_true[..., 0]
-        if backend.on_gpu(y_true) and y_true.dtype.kind in "iu":
-            return y_true  # integer labels index as they are on CuPy: a cast would be a launch per step
+        if y_true.dtype.kind in "iu":
+            return y_true  # the op picks its index dtype (ops.SoftmaxCrossEntropy: intp on NumPy, as is on CuPy)
         return y_true.astype("int64", copy=False)
 
     def per_sample(self, y_pred, y_true):
