@@ -51,15 +51,17 @@ class Conv(Function):
         if backend.on_gpu(x):
             cols = _cols(x, self.g)
             y = cols @ kernel
-            if self.relu and b is not None:
+            if b is not None and self.relu:
                 fused.bias_relu_(y, b.astype(W.dtype, copy=False))
             elif b is not None:
                 y += b
+            elif self.relu:
+                xp.maximum(y, 0, out=y)
         else:
             cols = _cols(x, self.g, ones=b is not None)
             y = cols @ (kernel if b is None else xp.concatenate([kernel, b[None].astype(W.dtype, copy=False)]))
-        if self.relu and (b is None or not backend.on_gpu(x)) and not kernels.bias_relu_(y):
-            xp.maximum(y, 0, out=y)  # float32 on NumPy: one Numba pass in place (kernels.bias_relu_)
+            if self.relu and not kernels.bias_relu_(y):  # float32: one Numba pass in place
+                xp.maximum(y, 0, out=y)
         self.y = y if self.relu else None
         self.W, self.cols = W, cols if self.needs_input_grad[1] else None  # a frozen kernel needs no patches
         return y.reshape((x.shape[0],) + self.g.out_sizes + (W.shape[-1],))
