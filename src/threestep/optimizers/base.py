@@ -238,7 +238,7 @@ class Optimizer:
         runs = _threads.parallel_runs()
         self._threaded_blas = self._rows_seen == runs
         self._rows_seen = runs
-        if folded or not self._packed_step(params, grads, lr):
+        if folded or not self._packed_step(params, grads, lr, checked=bool(written)):
             grads = self._clip(grads)
             for (index, p), g in zip(todo, grads):
                 self.update_step(index, p.data, g, lr)
@@ -250,7 +250,7 @@ class Optimizer:
                 if p.grad is None:
                     self.finish_folded(index, p.data, lr)
 
-    def _packed_step(self, params, grads, lr):
+    def _packed_step(self, params, grads, lr, checked=False):
         """The whole step as one ``update_step`` on flat buffers (``packing``; GPU only), where that
         launches fewer kernels than a step per parameter; False (nothing done) where not.
 
@@ -260,12 +260,13 @@ class Optimizer:
         ``clipvalue`` and ``global_clipnorm`` apply to the flat gradient (the same values; the
         global norm summed in another order); ``clipnorm`` needs each gradient's own norm, so it
         steps parameter by parameter. ``update_step`` sees the flat arrays as parameter 0, its
-        slots as ``self.slots[name][0]``."""
+        slots as ``self.slots[name][0]``. ``checked``: this step's backward wrote into the
+        buffers that ``gradient_buffers`` had just found intact (nothing rebinds in between)."""
         if self.clipnorm is not None or not packable(params):
             self._packing = None  # e.g. the model moved to the CPU: let the device buffers go
             return False
         packing = self._packing
-        if packing is None or not packing.intact(params, self.slots):
+        if packing is None or not (checked or packing.intact(params, self.slots)):
             if not self._buffers_offered:
                 return False  # called outside fit: nothing would write into the gradient buffer
             packing = self._packing = Packing(params, self.slots)  # slot lists now hold views too
