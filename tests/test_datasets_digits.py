@@ -1,7 +1,9 @@
-"""threestep.datasets.digits: layout, the fixed stratified split, fallbacks and errors."""
+"""threestep.datasets.digits: layout, the fixed stratified split, the shipped file and errors."""
 import gzip
+import hashlib
+import os
+import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -94,49 +96,49 @@ def test_keras_namespace_exposes_digits():
     assert keras_digits.load_data is digits.load_data
 
 
-def _fake_sklearn(monkeypatch, table):
-    """Installs a fake ``sklearn.datasets`` whose load_digits returns ``table``."""
-    fake = types.ModuleType("sklearn.datasets")
-    fake.load_digits = lambda: types.SimpleNamespace(data=table[:, :64], target=table[:, 64])
-    monkeypatch.setitem(sys.modules, "sklearn", types.ModuleType("sklearn"))
-    monkeypatch.setitem(sys.modules, "sklearn.datasets", fake)
-
-
-def test_fallback_to_load_digits_when_file_missing(monkeypatch, data):
-    table = digits._load_table()
-    monkeypatch.setattr(digits, "_bundled_csv", lambda: None)
-    _fake_sklearn(monkeypatch, table)
-    (x_train, y_train), (x_test, y_test) = digits.load_data()
-    np.testing.assert_array_equal(x_train, data[0][0])
-    np.testing.assert_array_equal(y_test, data[1][1])
-
-
-def test_missing_sklearn_raises_with_install_hint(monkeypatch):
-    monkeypatch.setattr(digits.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
-    with pytest.raises(DatasetError, match="pip install scikit-learn"):
-        digits.load_data()
-
-
-def test_bundled_csv_found_without_importing_sklearn():
+def test_shipped_file_matches_its_checksum():
     path = digits._bundled_csv()
-    assert path is not None and path.endswith("digits.csv.gz")
+    assert os.path.isfile(path) and path.endswith(os.path.join("datasets", "data", "digits.csv.gz"))
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == digits.SHA256
+
+
+def test_loading_needs_no_scikit_learn():
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "from threestep.datasets import digits\n"
+            "(x, y), (xt, yt) = digits.load_data()\n"
+            "print(x.shape[0] + xt.shape[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1797"
+
+
+def test_missing_file_raises_with_reinstall_hint(monkeypatch, tmp_path):
+    monkeypatch.setattr(digits, "_bundled_csv", lambda: str(tmp_path / "absent.csv.gz"))
+    with pytest.raises(DatasetError, match="reinstall"):
+        digits.load_data()
 
 
 @pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(b"1,2,3\n4,5,6\n", mtime=0),
                                      gzip.compress(b"x,y\n", mtime=0)])
-def test_corrupt_file_raises_dataset_error(monkeypatch, tmp_path, content):
+def test_damaged_file_fails_its_checksum(monkeypatch, tmp_path, content):
     path = tmp_path / "digits.csv.gz"
     path.write_bytes(content)
     monkeypatch.setattr(digits, "_bundled_csv", lambda: str(path))
+    with pytest.raises(DatasetError, match="SHA-256"):
+        digits.load_data()
+
+
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(b"1,2,3\n4,5,6\n", mtime=0)])
+def test_unreadable_or_wrong_table_raises_dataset_error(monkeypatch, tmp_path, content):
+    path = tmp_path / "digits.csv.gz"
+    path.write_bytes(content)
+    monkeypatch.setattr(digits, "_bundled_csv", lambda: str(path))
+    monkeypatch.setattr(digits, "SHA256", hashlib.sha256(content).hexdigest())
     with pytest.raises(DatasetError, match="digits"):
         digits.load_data()
 
 
-def test_wrong_values_raise_dataset_error(monkeypatch):
+def test_wrong_values_raise_dataset_error():
     table = digits._load_table().copy()
     table[0, 0] = 17
-    monkeypatch.setattr(digits, "_bundled_csv", lambda: None)
-    _fake_sklearn(monkeypatch, table)
     with pytest.raises(DatasetError, match="0..16"):
-        digits.load_data()
+        digits._check_table(table, "test table")

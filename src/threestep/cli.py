@@ -22,7 +22,7 @@ def _demo(args):
     x_test = x_test.reshape(len(x_test), 64).astype("float32") / 16
     y_train, y_test = to_categorical(y_train, 10), to_categorical(y_test, 10)
     print(f"threestep {__version__} demo: handwritten digits (8x8), {len(x_train)} training and "
-          f"{len(x_test)} test images, embedded with scikit-learn (no download)")
+          f"{len(x_test)} test images, shipped with threestep (no download)")
 
     # Step 1: define a set of functions.
     model = Sequential()

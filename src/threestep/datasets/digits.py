@@ -1,9 +1,10 @@
-"""The handwritten digits bundled with scikit-learn: 1,797 images of 8x8 pixels, 10 classes.
+"""The handwritten digits: 1,797 images of 8x8 pixels, 10 classes, shipped inside threestep.
 
-A small MNIST that needs no download: the UCI "optical recognition of handwritten digits"
-test set, which scikit-learn ships as ``sklearn/datasets/data/digits.csv.gz``. The file is
-read directly (finding it without the slow ``import sklearn``); only if it is missing does
-this module fall back to ``sklearn.datasets.load_digits``.
+A small MNIST that needs no download: the test set of the UCI "Optical Recognition of
+Handwritten Digits" data (E. Alpaydin and C. Kaynak, 1998; UCI Machine Learning Repository,
+CC BY 4.0), in the ``digits.csv.gz`` layout that scikit-learn also distributes. The 57 KB file
+ships in ``threestep/datasets/data/`` and is checked against its SHA-256 on every load, so
+threestep needs neither scikit-learn nor a network to train its demo.
 
 Layout, as Keras's ``mnist.load_data()``:
 
@@ -27,7 +28,9 @@ Example:
     ((1437, 8, 8), (360, 8, 8))
     >>> x_train = x_train.reshape(len(x_train), 64).astype("float32") / 16
 """
-import importlib.util
+import gzip
+import hashlib
+import io
 import math
 import os
 import zlib
@@ -38,9 +41,9 @@ from ..errors import ConfigError, DatasetError
 
 NUM_SAMPLES = 1797
 NUM_CLASSES = 10
-_INSTALL_HINT = ("The digits dataset is the copy bundled with scikit-learn, which is not "
-                 "installed (it is a dependency of threestep). Install it with "
-                 "`pip install scikit-learn`.")
+SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+_REINSTALL = ("The file ships with threestep; reinstall it "
+              "(`pip install --force-reinstall threestep`).")
 
 
 def load_data(test_split=0.2, seed=0):
@@ -57,8 +60,7 @@ def load_data(test_split=0.2, seed=0):
         values 0..16 and ``uint8`` labels 0..9.
 
     Raises:
-        DatasetError: scikit-learn (which carries the data) is missing, or its file is
-            unreadable.
+        DatasetError: the shipped file is missing, damaged or not the expected data.
         ConfigError: ``test_split`` is not in (0, 1), or ``seed`` is not a non-negative int.
     """
     if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) \
@@ -92,44 +94,28 @@ def _stratified_test_mask(labels, test_split, seed):
 
 
 def _bundled_csv():
-    """The path of scikit-learn's ``digits.csv.gz``, or None (found without importing sklearn)."""
-    try:
-        spec = importlib.util.find_spec("sklearn")
-    except (ImportError, ValueError):
-        return None
-    for root in (spec.submodule_search_locations or []) if spec is not None else []:
-        path = os.path.join(root, "datasets", "data", "digits.csv.gz")
-        if os.path.isfile(path):
-            return path
-    return None
+    """The path of the ``digits.csv.gz`` that ships inside the package."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "digits.csv.gz")
 
 
 def _load_table():
     """The raw table: 1,797 rows of 64 pixel values and a label, as float64."""
     path = _bundled_csv()
-    if path is None:
-        table = _load_with_sklearn()
-        source = "sklearn.datasets.load_digits()"
-    else:
-        try:
-            table = numpy.loadtxt(path, delimiter=",", ndmin=2)
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            raise DatasetError(f"Could not read the digits file {path}: {exc}. The "
-                               "scikit-learn installation looks damaged; reinstall it with "
-                               "`pip install --force-reinstall scikit-learn`.") from exc
-        source = path
-    _check_table(table, source)
-    return table
-
-
-def _load_with_sklearn():
     try:
-        from sklearn.datasets import load_digits  # noqa: PLC0415  (slow import, fallback only)
-    except ImportError as exc:
-        raise DatasetError(_INSTALL_HINT) from exc
-    bunch = load_digits()
-    return numpy.column_stack([numpy.asarray(bunch.data, dtype=numpy.float64),
-                               numpy.asarray(bunch.target, dtype=numpy.float64)])
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise DatasetError(f"Could not read the digits file {path}: {exc}. {_REINSTALL}") from exc
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != SHA256:
+        raise DatasetError(f"The digits file {path} is damaged: its SHA-256 is {digest}, "
+                           f"expected {SHA256}. {_REINSTALL}")
+    try:
+        table = numpy.loadtxt(io.StringIO(gzip.decompress(raw).decode("ascii")), delimiter=",", ndmin=2)
+    except (OSError, EOFError, ValueError, zlib.error, UnicodeDecodeError) as exc:
+        raise DatasetError(f"Could not parse the digits file {path}: {exc}. {_REINSTALL}") from exc
+    _check_table(table, path)
+    return table
 
 
 def _check_table(table, source):
@@ -144,5 +130,4 @@ def _check_table(table, source):
         problem = "the labels are not the digits 0..9"
     if problem:
         raise DatasetError(f"The digits data from {source} is not the expected dataset: "
-                           f"{problem}. Reinstall scikit-learn "
-                           "(`pip install --force-reinstall scikit-learn`).")
+                           f"{problem}. {_REINSTALL}")
