@@ -135,3 +135,41 @@ def test_user_compiled_model_keeps_its_loss_with_a_new_optimizer(tmp_path, capsy
     assert cli.main(["train", str(path), "--epochs", "1", "--optimizer", "rmsprop", "--verbose", "0"]) == 0
     text = capsys.readouterr().out
     assert "Test loss" in text and "Test mae" in text and "Test accuracy" not in text
+
+
+INTEGER_LABELS_FILE = """
+from threestep.datasets import digits
+from threestep.layers import Dense
+from threestep.models import Sequential
+
+
+def build_model():
+    return Sequential([Dense(32, activation="relu", input_dim=64), Dense(10, activation="softmax")])
+
+
+def load_data():
+    (x, y), (xt, yt) = digits.load_data()
+    return (x.reshape(-1, 64) / 16.0, y), (xt.reshape(-1, 64) / 16.0, yt)
+"""
+
+
+def test_train_uncompiled_user_model_with_integer_labels_picks_sparse_loss(tmp_path, capsys):
+    path = tmp_path / "digits_model.py"
+    path.write_text(textwrap.dedent(INTEGER_LABELS_FILE))
+    out = tmp_path / "run"
+    assert cli.main(["train", str(path), "--epochs", "2", "--out", str(out), "--verbose", "0"]) == 0
+    accuracy = float(capsys.readouterr().out.split("Test accuracy:")[1].split()[0])
+    assert accuracy > 0.3  # it trained (before: "expects one-hot labels" and exit 2)
+
+
+@pytest.mark.parametrize("y, units, loss", [
+    ([0, 2, 1], 3, "sparse_categorical_crossentropy"),
+    ([[0], [1], [1]], 1, "binary_crossentropy"),
+    ([[1.0, 0.0], [0.0, 1.0]], 2, "categorical_crossentropy"),
+    ([0.5, 1.7, -2.0], 1, "mse"),
+    ([[0.5, 3.0], [1.0, 2.0]], 2, "mse"),
+])
+def test_loss_for_labels(y, units, loss):
+    import numpy as np
+
+    assert cli_runs.loss_for_labels(np.asarray(y), units) == loss

@@ -33,6 +33,28 @@ def load_dataset(name):
             (xt.astype("float32") / scale, to_categorical(yt, classes)))
 
 
+def loss_for_labels(y, output_units):
+    """The loss a Keras user would pick for these labels, for a model compiled by the CLI.
+
+    Integer class labels (shape ``(n,)`` or ``(n, 1)``) take ``sparse_categorical_crossentropy``
+    when the model has several output units and ``binary_crossentropy`` when it has one;
+    one-hot or probability rows take ``categorical_crossentropy``; anything else (real-valued
+    targets) takes ``mse``.
+    """
+    import numpy  # noqa: PLC0415  (host-side look at the labels)
+
+    y = numpy.asarray(y)
+    integral = y.dtype.kind in "iub" or (y.dtype.kind == "f" and y.size and bool(numpy.all(y == numpy.round(y))))
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+        if integral:
+            return "binary_crossentropy" if output_units == 1 else "sparse_categorical_crossentropy"
+        return "mse"
+    if y.ndim == 2 and y.dtype.kind == "f" and y.size and bool(numpy.all(y >= 0)) \
+            and numpy.allclose(y.sum(axis=1), 1.0, atol=1e-3):
+        return "categorical_crossentropy"
+    return "mse"
+
+
 def shape_for(kind, x):
     """Reshape inputs for a model kind: flat vectors (mlp), channels-last images (cnn),
     sequences of rows or of samples (lstm)."""
@@ -93,7 +115,8 @@ def prepare(spec):
         model = build_builtin(spec["model"], x.shape[1:], y.shape[-1], spec.get("activation", "relu"),
                               spec.get("hidden_layers", 2), spec.get("units", 500))
     if not model.compiled:
-        model.compile(loss="categorical_crossentropy", optimizer=make_optimizer(spec["optimizer"], spec.get("lr")),
+        units = model.output_shape[-1] if model.built and model.output_shape is not None else y.shape[-1]
+        model.compile(loss=loss_for_labels(y, units), optimizer=make_optimizer(spec["optimizer"], spec.get("lr")),
                       metrics=["accuracy"])
     elif spec.get("optimizer_given"):  # the user's loss and metrics, the command line's optimizer
         model.compile(loss=model.loss, optimizer=make_optimizer(spec["optimizer"], spec.get("lr")),
