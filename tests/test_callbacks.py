@@ -127,6 +127,9 @@ def test_early_stopping_restore_best_weights_restores_the_best_epoch(capsys):
     epochs, model, _ = drive(es, [1.0, 0.5, 0.7, 0.8, 0.1])
     assert epochs == 4 and es.best_epoch == 1
     assert model.w == 1.0  # the weights at the end of epoch 1, not of epoch 3
+    assert capsys.readouterr().out == ""  # verbose=0 prints nothing, as in Keras
+    es = EarlyStopping(patience=2, restore_best_weights=True, verbose=1)
+    drive(es, [1.0, 0.5, 0.7, 0.8, 0.1])
     assert "Restoring model weights from the end of the best epoch: 2." in capsys.readouterr().out
 
 

@@ -164,10 +164,10 @@ def _doctor(args):
     from .models.diagnosis import diagnose, overfit_one_batch
 
     run = load_run(args.run)
-    print(diagnose(run).report())
+    spec = read_json(os.path.join(args.run, RUN), {})
+    print(diagnose(run, optimizer=spec.get("optimizer")).report())
     if not args.overfit_one_batch:
         return 0
-    spec = read_json(os.path.join(args.run, RUN), {})
     if not spec.get("data") and not spec.get("file"):
         raise ConfigError(f"--overfit-one-batch needs to rebuild the model and data, but {args.run}/run.json does "
                           "not say how (runs written by `threestep train --out` do). Call "

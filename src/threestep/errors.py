@@ -54,3 +54,25 @@ def unknown_name(kind, name, valid):
 
 class NumericsError(ThreestepError, FloatingPointError):
     """A forward or backward pass produced NaN or infinity (raised by ``fit(debug_numerics=True)``)."""
+
+
+class ThreestepHint(UserWarning):
+    """Advice that is not an error (shown once per call site by Python's warning filter)."""
+
+
+def warn(message, category=None):
+    """Issue a warning attributed to the user's line: the first frame outside threestep.
+
+    A fixed ``stacklevel`` points into whichever threestep function happens to sit between
+    the user and the check (``fitting.py``, ``sys:1``), where Python's default filters hide
+    DeprecationWarnings and the user cannot see which of their lines caused it.
+    """
+    import os  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import warnings  # noqa: PLC0415
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category or ThreestepHint, stacklevel=level)

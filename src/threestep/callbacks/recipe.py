@@ -98,8 +98,8 @@ class EarlyStopping(Callback):
             beat it count towards ``patience`` from the first epoch on.
         restore_best_weights: when it stops training, set the weights back to those at
             the end of the best epoch and print "Restoring model weights from the end of
-            the best epoch: 3." (1-based, as Keras 3 prints it). It prints whenever it
-            restores, at any ``verbose``. As in Keras 2.3, nothing is restored when
+            the best epoch: 3." (1-based, as Keras 3 prints it) when ``verbose > 0``, as
+            Keras does. As in Keras 2.3, nothing is restored when
             training runs to the last epoch without stopping. If no epoch beat
             ``baseline``, the epoch with the best monitored value is restored (Keras 3).
         start_from_epoch: epochs before this one (0-based) are not monitored (warm-up).
@@ -187,7 +187,8 @@ class EarlyStopping(Callback):
                           f"of `{self.monitor}` (NaN?); the weights are not restored.", RuntimeWarning,
                           stacklevel=3)
             return
-        print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+        if self.verbose > 0:
+            print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
         self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs=None):

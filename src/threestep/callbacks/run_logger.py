@@ -157,6 +157,11 @@ class RunLogger(Callback):
         info.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
         info.update(self.run_info)
         info["model_name"] = getattr(self.model, "name", None)
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None:  # what trained, for `threestep doctor`'s advice
+            info["optimizer"] = type(optimizer).__name__.lower()
+            rate = getattr(optimizer, "learning_rate", None)
+            info["learning_rate"] = float(rate) if isinstance(rate, (int, float)) else None
         try:
             info.setdefault("model_config", json.loads(json.dumps(self.model.get_config())))
         except Exception:  # noqa: BLE001 - a model without a JSON config still gets a run

@@ -58,7 +58,7 @@ def _plot(rows, out_dir):
     ax.set_xlabel("parameters")
     ax.set_ylabel("test error (%)")
     ax.legend()
-    return save_figure(fig, out_dir, "deep_vs_fat.png")
+    return save_figure(fig, out_dir, "deep_vs_fat.png", "Deep and thin against shallow and fat: test accuracy")
 
 
 @experiment("sigmoid-depth", """Deeper is not always better: with sigmoid activations, a network with many
@@ -124,7 +124,7 @@ def _plot_depth(rows, out_dir):
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("training accuracy")
     ax.legend()
-    return save_figure(fig, out_dir, "train_accuracy_vs_depth.png")
+    return save_figure(fig, out_dir, "train_accuracy_vs_depth.png", "Training accuracy against depth")
 
 
 def _plot_norms(norms, out_dir):
@@ -134,4 +134,4 @@ def _plot_norms(norms, out_dir):
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel("gradient norm")
     ax.legend()
-    return save_figure(fig, out_dir, "gradient_norms.png")
+    return save_figure(fig, out_dir, "gradient_norms.png", "Gradient norm per layer")

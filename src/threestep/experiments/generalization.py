@@ -99,7 +99,7 @@ def _plot_dropout(curves, out_dir):
     ax.set_xlabel("epoch")
     ax.set_ylabel("training accuracy (during training)")
     ax.legend()
-    return save_figure(fig, out_dir, "dropout_training_accuracy.png")
+    return save_figure(fig, out_dir, "dropout_training_accuracy.png", "Dropout: training and test accuracy")
 
 
 # ---------------------------------------------------------------------------- L1 vs L2
@@ -146,7 +146,7 @@ def _plot_histograms(kernels, out_dir):
         ax.set_yscale("log")
         ax.set_title(f"penalty: {name}")
         ax.set_xlabel("weight")
-    return save_figure(fig, out_dir, "weight_histograms.png")
+    return save_figure(fig, out_dir, "weight_histograms.png", "First-layer weights with and without regularisation")
 
 
 # ---------------------------------------------------------------------------- early stopping
@@ -204,4 +204,4 @@ def _plot_losses(history, best, out_dir):
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
-    return save_figure(fig, out_dir, "early_stopping.png")
+    return save_figure(fig, out_dir, "early_stopping.png", "Early stopping: training and validation loss")

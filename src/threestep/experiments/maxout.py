@@ -103,4 +103,4 @@ def _plot(grid, acts, out_dir):
         ax.plot(grid, acts[:, j])
         ax.set_title(f"unit {j + 1}", fontsize=9)
         ax.set_xlabel("input x")
-    return save_figure(fig, out_dir, "maxout_activations.png")
+    return save_figure(fig, out_dir, "maxout_activations.png", "Activation functions learned by Maxout units")

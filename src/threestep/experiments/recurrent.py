@@ -79,4 +79,4 @@ def _plot(curves, lengths, kinds, out_dir):
         ax.set_xlabel("epoch")
     axes[0][0].set_ylabel("training MSE")
     axes[0][0].legend(fontsize=7)
-    return save_figure(fig, out_dir, "adding_problem.png")
+    return save_figure(fig, out_dir, "adding_problem.png", "Adding problem: training MSE per epoch")

@@ -8,8 +8,15 @@ import math
 import os
 
 
-def save_figure(fig, out_dir, filename):
-    """Save ``fig`` as ``out_dir/filename``; returns the file name."""
+def save_figure(fig, out_dir, filename, title=None):
+    """Save ``fig`` as ``out_dir/filename`` under a title; returns the file name.
+
+    A PNG opened on its own must say what it shows, so every figure gets a title: ``title``,
+    or the file name in words when none is given.
+    """
+    if title is None:
+        title = os.path.splitext(filename)[0].replace("_", " ").capitalize()
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, filename), dpi=90)
     return filename

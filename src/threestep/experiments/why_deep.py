@@ -86,7 +86,7 @@ def _plot_maps(truth, maps, sizes, out_dir):
         for j, n in enumerate(sizes):
             axes[j][i + 1].imshow(maps[name, n], origin="lower", cmap="coolwarm")
             axes[j][i + 1].set_title(f"{name}, {n} samples", fontsize=9)
-    return save_figure(fig, out_dir, "carpet_regions.png")
+    return save_figure(fig, out_dir, "carpet_regions.png", "The carpet function learned from more or fewer samples")
 
 
 # ---------------------------------------------------------------------------- parity
@@ -167,7 +167,8 @@ def _plot_parity(rows, depths, out_dir):
         ax.plot(ds, [numpy.nan if r[key] is None else r[key] for r in rows], "o-", label=key[14:])
     ax.plot(ds, [r["2-level logic gates (2^(d-1) ANDs + 1 OR)"] for r in rows], "k:", label="2-level logic gates")
     ax.plot(ds, [r["XNOR chain gates (d - 1)"] for r in rows], "k--", label="XNOR chain gates")
+    ax.set_xticks(ds)  # whole numbers of bits only
     ax.set_xlabel("d (bits)")
     ax.set_ylabel("units / gates")
     ax.legend(fontsize=8)
-    return save_figure(fig, out_dir, "parity_units.png")
+    return save_figure(fig, out_dir, "parity_units.png", "Parity: units needed against the number of bits")

@@ -11,7 +11,7 @@ import math
 from typing import NamedTuple
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from . import _ascent
 
 
@@ -46,8 +46,15 @@ def suggest_lr(lrs, losses, beta=0.98, method="steepest"):
     s = numpy.asarray(smooth(losses, beta))
     best = int(numpy.argmin(s))
     skip = max(1, len(s) // 10)
-    if method == "min/10" or best <= skip + 1:
-        return float(lrs[best]) / 10
+    if best <= skip + 1:
+        # The loss never fell: the model is already trained (or cannot learn at these rates).
+        # A tenth of the first rate would lie outside the range that was tried.
+        warn(f"find_lr: the loss did not fall over the range (its minimum is at the start, lr={float(lrs[best]):.3g}), "
+             "so there is no slope to read. The model may already be trained: run find_lr on a freshly built "
+             "model, or lower start_lr. The suggestion is the first rate tried.")
+        return float(lrs[0])
+    if method == "min/10":
+        return max(float(lrs[best]) / 10, float(lrs[0]))
     slopes = numpy.gradient(s, numpy.log(numpy.asarray(lrs, dtype=float)))
     return float(lrs[skip + int(numpy.argmin(slopes[skip:best]))])
 

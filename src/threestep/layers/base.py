@@ -6,13 +6,12 @@ computes; ``compute_output_shape`` answers shapes without data; ``get_config`` r
 exactly the ``__init__`` arguments so ``from_config(config)`` is ``cls(**config)``.
 """
 import re
-import warnings
 
 import numpy
 
 from .. import backend
 from ..autograd import Tensor
-from ..errors import ConfigError, NotBuiltError, ShapeError
+from ..errors import ConfigError, NotBuiltError, ShapeError, warn
 from . import initializers
 
 _name_counters = {}
@@ -38,9 +37,9 @@ def deprecated_arg(kwargs, old, new, layer):
     """Move a Keras-1 argument to its modern name, with a DeprecationWarning naming both."""
     if old not in kwargs:
         return None
-    warnings.warn(
+    warn(
         f"{layer}: the argument {old!r} is Keras 1 spelling; use {new!r} instead.",
-        DeprecationWarning, stacklevel=4,
+        DeprecationWarning,
     )
     return kwargs.pop(old)
 

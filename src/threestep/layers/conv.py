@@ -5,7 +5,7 @@ positions (property 2). ``Conv1D`` and ``Conv2D`` are thin names over one rank-g
 ``Conv`` base; the kernel has the Keras layout ``(*kernel_size, in_channels, filters)``.
 """
 from .. import ops
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, warn
 from ..ops.im2col import geometry, normalize_tuple
 from . import activations, initializers
 from .base import Layer, check_positive_int, deprecated_arg
@@ -230,10 +230,8 @@ class Convolution2D(Conv2D):
         if nb_row is not None:
             kernel_size = nb_row
         if nb_col is not None:
-            import warnings  # noqa: PLC0415
-
-            warnings.warn("Convolution2D(nb_filter, nb_row, nb_col) is Keras 1 spelling; use "
-                          "Conv2D(filters, (rows, cols)).", DeprecationWarning, stacklevel=2)
+            warn("Convolution2D(nb_filter, nb_row, nb_col) is Keras 1 spelling; use "
+                          "Conv2D(filters, (rows, cols)).", DeprecationWarning)
             kernel_size = (kernel_size, nb_col)
         super().__init__(filters, kernel_size, **kwargs)
 

@@ -3,17 +3,14 @@
 Every check raises a ``threestep.errors`` exception (or warns) that names the layer,
 the expected and received value, and what to change.
 """
-import warnings
 
 import numpy
 
 from .. import backend
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, DataError, ShapeError, ThreestepHint, warn
 from ..ops import kernels
 
 
-class ThreestepHint(UserWarning):
-    """Advice that is not an error (shown once per process by Python's warning filter)."""
 
 
 def as_array(data, role, caller):
@@ -131,10 +128,10 @@ def check_loss_activation(model, loss):
     name = getattr(loss, "name", "")
     if getattr(loss, "from_logits", False):
         if activation in ("softmax", "sigmoid"):
-            warnings.warn(
+            warn(
                 f"compile: loss {name!r} has from_logits=True but the last layer {last.name!r} already "
                 f"applies {activation}; the loss would apply it again. Use activation=None (linear) "
-                "or from_logits=False.", ThreestepHint, stacklevel=3)
+                "or from_logits=False.", ThreestepHint)
         return
     if activation == "softmax" and name == "binary_crossentropy":
         if units == 1:
@@ -142,20 +139,20 @@ def check_loss_activation(model, loss):
                 f"compile: the last layer {last.name!r} is a softmax over 1 unit, which always outputs 1.0, "
                 "so binary_crossentropy cannot learn. For two classes use Dense(1, activation='sigmoid') "
                 "with binary_crossentropy.")
-        warnings.warn(
+        warn(
             f"compile: softmax output (layer {last.name!r}) with binary_crossentropy treats each of the "
             f"{units} classes as a separate yes/no question and inflates 'accuracy'. For one label per "
             "sample use categorical_crossentropy (one-hot labels) or sparse_categorical_crossentropy "
-            "(integer labels).", ThreestepHint, stacklevel=3)
+            "(integer labels).", ThreestepHint)
     if activation == "sigmoid" and name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         if units == 1:
             raise ConfigError(
                 f"compile: {name} over a single sigmoid unit (layer {last.name!r}) is always 0 and cannot "
                 "learn. Use binary_crossentropy for a one-unit sigmoid output.")
-        warnings.warn(
+        warn(
             f"compile: sigmoid output (layer {last.name!r}) with {name}: the outputs do not sum to one. "
             "Use activation='softmax' on the last layer for single-label classification, or "
-            "binary_crossentropy for multi-label outputs.", ThreestepHint, stacklevel=3)
+            "binary_crossentropy for multi-label outputs.", ThreestepHint)
 
 
 _HINTED = set()
@@ -212,7 +209,7 @@ def check_targets(model, y, loss, caller):
             f"({where}).{hint}")
     if name == "mean_squared_error" and getattr(last, "output_activation", None) == "softmax" and "mse" not in _HINTED:
         _HINTED.add("mse")
-        warnings.warn(
+        warn(
             "Hint: mean squared error on a softmax output trains, but cross-entropy usually trains "
             "much faster (its gradient does not vanish when the output is confidently wrong). Try "
-            "loss='categorical_crossentropy'.", ThreestepHint, stacklevel=3)
+            "loss='categorical_crossentropy'.", ThreestepHint)

@@ -1,10 +1,9 @@
 """Helpers that prepare data for ``fit``: the validation split."""
-import warnings
 
 import numpy
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from .checks import ThreestepHint
 
 
@@ -43,11 +42,11 @@ def _warn_if_label_shift(y_train, y_val):
     classes = set(train) | set(val)
     distance = 0.5 * sum(abs(train.get(c, 0) - val.get(c, 0)) for c in classes)
     if distance > 0.25:
-        warnings.warn(
+        warn(
             f"fit: validation_split takes the last samples, and their labels are distributed very "
             f"differently from the training part (total variation distance {distance:.2f}; validation "
             f"classes {sorted(val)}). Is the data sorted by label? Shuffle it once before fit, or pass "
-            "validation_data=.", ThreestepHint, stacklevel=4)
+            "validation_data=.", ThreestepHint)
 
 
 def n_samples(x):

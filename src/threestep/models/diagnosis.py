@@ -118,8 +118,12 @@ def _gradient_evidence(history, grad_stats):
     return evidence
 
 
+ADAPTIVE = ("adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw")
+
+
 def diagnose(history, grad_stats=None, baseline=None, chance=None, good_train=0.8, max_gap=0.1, val_rise=1.25,
-             flat_fraction=0.9, diverge_factor=1.5, vanish_ratio=0.01, saturated_pct=20.0, dead_pct=50.0):
+             flat_fraction=0.9, diverge_factor=1.5, vanish_ratio=0.01, saturated_pct=20.0, dead_pct=50.0,
+             optimizer=None):
     """Diagnose a run from its per-epoch history (see the module docstring for criteria).
 
     Args:
@@ -128,6 +132,8 @@ def diagnose(history, grad_stats=None, baseline=None, chance=None, good_train=0.
             keys) when the history has no GradientMonitor columns.
         baseline: metrics before training (default: ``history.baseline`` if present).
         chance: chance-level accuracy (e.g. 0.1 for 10 balanced classes).
+        optimizer: the optimizer's name ('sgd', 'adam', ...) or object, so the advice fits
+            what the run used (default: a run's ``run.json`` entry, else unknown).
 
     Returns:
         a ``Diagnosis`` with ``verdict`` in ``('training-poor', 'overfitting', 'good')``.
@@ -138,6 +144,7 @@ def diagnose(history, grad_stats=None, baseline=None, chance=None, good_train=0.
         history = history.history
     if isinstance(history, dict) and "history" in history and "epochs" in history:  # a run's history.json
         baseline = baseline if baseline is not None else history.get("baseline")
+        optimizer = optimizer if optimizer is not None else history.get("optimizer")
         history = history["history"]
     from ..errors import ConfigError  # noqa: PLC0415
 
@@ -201,7 +208,13 @@ def diagnose(history, grad_stats=None, baseline=None, chance=None, good_train=0.
         if flat and not diverging and not vanishing and not dead:
             causes.append("learning rate too low or optimizer stuck (loss flat)")
         if not diverging:
-            advice.append("Use an adaptive learning rate: Adam or RMSProp (optimizer='adam').")
+            used = optimizer if optimizer is None or isinstance(optimizer, str) else type(optimizer).__name__
+            used = used.lower() if used else None
+            if used in ADAPTIVE:
+                advice.append(f"The run already uses an adaptive learning rate ({used}): try its learning rate "
+                              "3-10x larger or smaller, or a warm-up; check the inputs are normalised.")
+            else:
+                advice.append("Use an adaptive learning rate: Adam or RMSProp (optimizer='adam').")
             if flat:
                 advice.append("The loss barely moved from its starting value: raise the learning rate, "
                               "or check the data/labels with `threestep doctor RUN --overfit-one-batch`.")

@@ -9,14 +9,14 @@ import warnings
 
 from .. import backend
 from ..callbacks import Callback, CallbackList, History
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from . import checks, feed
 from .data import n_samples
 
 
 def _pop_legacy_epochs(epochs, kwargs, caller):
     if "nb_epoch" in kwargs:
-        warnings.warn(f"{caller}: 'nb_epoch' is Keras 1 spelling; use 'epochs'.", DeprecationWarning, stacklevel=3)
+        warn(f"{caller}: 'nb_epoch' is Keras 1 spelling; use 'epochs'.", DeprecationWarning)
         epochs = kwargs.pop("nb_epoch")
     if kwargs:
         raise TypeError(f"{caller}() got unexpected keyword argument(s): {sorted(kwargs)}.")
@@ -177,6 +177,7 @@ class FitMixin:
         history = history if history is not None else self.history
         if history is None:
             raise ConfigError("diagnose: no history. Call fit first or pass diagnose(history).")
+        kwargs.setdefault("optimizer", self.optimizer)
         return diagnose(history, grad_stats=grad_stats, **kwargs)
 
     def _stop_on_nonfinite(self, epoch, step, value):

@@ -19,10 +19,9 @@ added ``global_clipnorm`` for the joint one. threestep follows the later split: 
 ``clipvalue``, then ``clipnorm``, then ``global_clipnorm`` (as tf.keras 2.x).
 """
 import math
-import warnings
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from ..ops import _threads
 from .packing import Packing, packable
 
@@ -57,8 +56,8 @@ class Optimizer:
 
     def __init__(self, learning_rate=0.01, name=None, **kwargs):
         if "lr" in kwargs:
-            warnings.warn(f"{type(self).__name__}: 'lr' is deprecated; use 'learning_rate'.",
-                          DeprecationWarning, stacklevel=3)
+            warn(f"{type(self).__name__}: 'lr' is deprecated; use 'learning_rate'.",
+                          DeprecationWarning)
             learning_rate = kwargs.pop("lr")
         self.decay = check_range(type(self).__name__, "decay", kwargs.pop("decay", 0.0), 0.0, math.inf)
         self.clipnorm = kwargs.pop("clipnorm", None)
