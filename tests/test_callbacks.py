@@ -141,7 +141,7 @@ def test_early_stopping_restores_only_when_it_stops(capsys):
 
 
 def test_early_stopping_restore_when_nothing_beats_the_baseline(capsys):
-    es = EarlyStopping(baseline=0.1, patience=3, restore_best_weights=True)
+    es = EarlyStopping(baseline=0.1, patience=3, restore_best_weights=True, verbose=1)
     epochs, model, _ = drive(es, [0.5, 0.3, 0.4])
     assert epochs == 3 and model.w == 1.0 and es.best_epoch == 1
     assert "best epoch: 2." in capsys.readouterr().out
