@@ -1,5 +1,6 @@
 """Headless plots: learning curves with a baseline at epoch 0, line families, History.plot."""
 import builtins
+import os
 import sys
 
 import pytest
@@ -122,9 +123,36 @@ def test_live_plot_writes_png_each_epoch(rng, tmp_path):
     from threestep.callbacks.live_plot import in_notebook
 
     assert in_notebook() is False  # pytest is not a Jupyter kernel
-    live = LivePlot(tmp_path / "live.png")
+    live = LivePlot(tmp_path / "live.png", min_interval=0)
     _tiny_fit(rng, [live], epochs=3)
     assert live.draws == 3 and live.history["loss"] and _is_png(tmp_path / "live.png")
+
+
+def test_live_plot_redraws_at_most_once_per_interval_and_after_the_last_epoch(rng, tmp_path):
+    from threestep.callbacks import LivePlot
+
+    live = LivePlot(tmp_path / "live.png", min_interval=3600)
+    _tiny_fit(rng, [live], epochs=20)
+    assert live.draws == 2  # the first epoch, then the last one at the end of training
+    assert len(live.history["loss"]) == 20
+
+
+def test_live_plot_outside_a_notebook_needs_a_path(rng, tmp_path, monkeypatch):
+    from threestep.callbacks import LivePlot
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="LivePlot\\('curves.png'\\)"):
+        _tiny_fit(rng, [LivePlot()], epochs=1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_history_plot_outside_a_notebook_needs_a_path(rng, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    history = _tiny_fit(rng, [], epochs=1)
+    with pytest.raises(ConfigError, match="history.plot\\('history.png'\\)"):
+        history.plot()
+    assert os.listdir(tmp_path) == []
+    assert _is_png(history.plot(tmp_path / "h.png"))
 
 
 def test_live_plot_displays_in_a_notebook(rng, tmp_path, monkeypatch):
@@ -141,8 +169,11 @@ def test_live_plot_displays_in_a_notebook(rng, tmp_path, monkeypatch):
     display.display = lambda obj: shown.append(obj)
     monkeypatch.setitem(sys.modules, "IPython", fake)
     monkeypatch.setitem(sys.modules, "IPython.display", display)
-    _tiny_fit(rng, [LivePlot(tmp_path / "live.png")], epochs=2)
+    _tiny_fit(rng, [LivePlot(tmp_path / "live.png", min_interval=0)], epochs=2)
     assert shown == [("clear", True), ("image", str(tmp_path / "live.png"))] * 2
+    shown.clear()
+    _tiny_fit(rng, [LivePlot(min_interval=0)], epochs=1)  # no path: a temporary file, removed after
+    assert len(shown) == 2 and not os.path.exists(shown[1][1])
 
 
 def test_history_plot_draws_gradient_monitor_columns(tmp_path):

@@ -4,6 +4,9 @@ They talk to the loop only through ``logs`` (a dict of metric values) and
 ``model.stop_training``. Base hooks are no-ops; a callback resets its state in
 ``on_train_begin`` so the same object can be reused across ``fit`` calls.
 """
+import os
+
+from ..errors import ConfigError
 
 
 class Callback:
@@ -159,13 +162,29 @@ class History(Callback):
     def plot(self, path=None, metrics=None, title=None):
         """Learning curves as a PNG (loss panel, metric panel; training vs ``val_``).
 
-        The baseline (``fit(..., baseline=True)``) is drawn at epoch 0. ``path`` defaults
-        to ``history.png`` in the working directory; returns the path written.
+        The baseline (``fit(..., baseline=True)``) is drawn at epoch 0. Writes ``path`` and
+        returns it; in a Jupyter notebook ``path`` may be left out and the figure is shown
+        in the cell instead (nothing is written to the working directory).
+
+        Example:
+            >>> history = model.fit(x, y, epochs=10, validation_split=0.1, baseline=True)
+            >>> history.plot("curves.png")
         """
         from ..utils.plotting import plot_history  # noqa: PLC0415  (matplotlib is optional)
+        from .live_plot import in_notebook, show_in_notebook  # noqa: PLC0415
 
-        return plot_history(self.history, path or "history.png", baseline=self.baseline, title=title,
-                            metrics=metrics)
+        if path is not None:
+            return plot_history(self.history, path, baseline=self.baseline, title=title, metrics=metrics)
+        if not in_notebook():
+            raise ConfigError("History.plot: outside a Jupyter notebook the figure needs a file. Pass one, "
+                              "e.g. history.plot('history.png').")
+        import tempfile  # noqa: PLC0415
+
+        with tempfile.TemporaryDirectory(prefix="threestep-plot-") as folder:
+            target = plot_history(self.history, os.path.join(folder, "history.png"), baseline=self.baseline,
+                                  title=title, metrics=metrics)
+            show_in_notebook(target)
+        return None
 
     def __repr__(self):
         return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
