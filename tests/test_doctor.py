@@ -106,3 +106,25 @@ def test_bad_history():
         diagnose({"accuracy": [0.5]})
     with pytest.raises(ConfigError, match="Call fit first"):
         Sequential([Dense(1, input_dim=2)]).diagnose()
+
+
+@pytest.mark.parametrize("optimizer, adaptive", [("adam", True), ("rmsprop", True), ("sgd", False), (None, False)])
+def test_advice_fits_the_optimizer_the_run_used(optimizer, adaptive):
+    d = diagnose({"loss": [1.0, 0.99, 0.98]}, baseline={"loss": 1.0}, optimizer=optimizer)
+    text = " ".join(d.advice)
+    assert ("Use an adaptive learning rate" in text) is not adaptive
+    if adaptive:
+        assert f"already uses an adaptive learning rate ({optimizer})" in text
+
+
+def test_doctor_reads_the_optimizer_from_run_json(tmp_path, capsys):
+    from threestep import cli
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.json").write_text('{"format": 1, "epochs": [1, 2, 3], "history": {"loss": [1.0, 0.99, 0.98]},'
+                                      ' "baseline": {"loss": 1.0}, "best": null, "fits": []}')
+    (run / "run.json").write_text('{"optimizer": "adam"}')
+    assert cli.main(["doctor", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "already uses an adaptive learning rate (adam)" in out and "Use an adaptive learning rate" not in out

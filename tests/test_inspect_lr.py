@@ -102,3 +102,23 @@ def test_bad_arguments(data):
     bad[3, 3] = np.nan
     with pytest.raises(errors.DataError, match="NaN"):
         find_lr(model, bad, y)
+
+
+def test_find_lr_on_a_trained_model_stays_in_range_and_warns(data, tmp_path):
+    x, y = data
+    model = mlp(Adam())
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)  # the README's order: train, then look
+    with pytest.warns(UserWarning, match="did not fall") as record:
+        result = find_lr(model, x, y, start_lr=1e-7, end_lr=1e-3, steps=40, path=tmp_path / "lr.png", seed=0)
+    assert record[0].filename == __file__  # attributed to the caller's line, not lr_finder.py
+    assert 1e-7 <= result.suggested_lr <= 1e-3
+    assert min(result.lrs) <= result.suggested_lr <= max(result.lrs)
+
+
+def test_suggestion_never_leaves_the_range():
+    lrs = list(np.logspace(-7, -3, 50))
+    rising = list(np.linspace(0.1, 0.5, 50))  # minimum at the very start
+    with pytest.warns(UserWarning, match="did not fall"):
+        assert suggest_lr(lrs, rising, beta=0.0) == lrs[0]
+    with pytest.warns(UserWarning, match="did not fall"):
+        assert suggest_lr(lrs, rising, beta=0.0, method="min/10") == lrs[0]

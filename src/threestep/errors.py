@@ -72,7 +72,7 @@ def warn(message, category=None):
     import warnings  # noqa: PLC0415
 
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(1), 1
+    frame, level = sys._getframe(1), 2  # stacklevel 2 is warn()'s caller
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category or ThreestepHint, stacklevel=level)
