@@ -28,8 +28,7 @@ class Maxout(Layer):
     Args:
         units: number of output units.
         pieces: linear pieces per unit (>= 1, default 2).
-        use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Dense.
+        **kwargs: ``use_bias``, the initializers, regularizers and constraints, as ``Dense``.
 
     Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
 
