@@ -6,6 +6,7 @@ working directory (the same code the test suite runs).
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -24,9 +25,12 @@ def main():
             continue
         print(f"{page.relative_to(DOCS)}: {', '.join(sorted(shown))}")
         subprocess.run([sys.executable, "-c", code], cwd=img, env=env, check=True, stdout=subprocess.DEVNULL)
-        for name in os.listdir(img):  # keep only what a page shows
-            if name.endswith(".png") and not any(name in p.read_text() for p in DOCS.rglob("*.md")):
-                os.remove(img / name)
+    pages = "".join(p.read_text() for p in DOCS.rglob("*.md"))
+    for path in img.iterdir():  # keep only the figures a page shows (runs also leave reports, models)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif f"img/{path.name})" not in pages:
+            path.unlink()
 
 
 if __name__ == "__main__":
