@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from threestep import cli, cli_runs
+from threestep import cli
+from threestep.cli import runs as cli_runs
 from threestep.errors import DatasetError
 
 USER_FILE = """
@@ -173,3 +174,18 @@ def test_loss_for_labels(y, units, loss):
     import numpy as np
 
     assert cli_runs.loss_for_labels(np.asarray(y), units) == loss
+
+
+def test_user_file_importing_a_sibling_says_how_to_run_it(tmp_path, capsys):
+    """The user's file is loaded by path and the import path is left alone: a helper beside it is
+    not importable, and the error says how to run it (PYTHONPATH=folder)."""
+    import sys
+
+    (tmp_path / "helper_beside_model.py").write_text("UNITS = 4\n")
+    path = tmp_path / "model_with_helper.py"
+    path.write_text("from helper_beside_model import UNITS\n\ndef build_model():\n    return None\n")
+    before = list(sys.path)
+    assert cli.main(["train", str(path), "--epochs", "1", "--verbose", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "helper_beside_model" in err and f"PYTHONPATH={tmp_path}" in err
+    assert sys.path == before

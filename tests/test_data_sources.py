@@ -218,7 +218,7 @@ def test_stream_prefetch_stays_bounded_and_closes():
     time.sleep(0.2)
     assert len(produced) <= 3 + 2, len(produced)  # the queue, plus one in hand, plus one being put
     stream.close()
-    assert not stream._thread.is_alive()
+    assert not prefetch_threads()
 
 
 def test_ordered_prefetch_keeps_order_with_several_workers():

@@ -65,7 +65,7 @@ def assert_loaded(result, arrays):
 
 
 def no_temp_files(directory):
-    return not directory.exists() or not [p for p in os.listdir(directory) if p.endswith(".part")]
+    return not directory.exists() or not [p for p in os.listdir(directory) if p.endswith(".tmp")]
 
 
 @pytest.fixture

@@ -155,16 +155,14 @@ class ModelCheckpoint(Callback):
         self._write(filepath, epoch, logs, completed)
 
     def _write(self, filepath, epoch, logs, completed):
-        from .. import saving  # noqa: PLC0415
-
         directory = os.path.dirname(filepath)
         if directory:
             os.makedirs(directory, exist_ok=True)
         if self.save_weights_only:
-            saving.save_weights(self.model, filepath, overwrite=True)
+            self.model.save_weights(filepath, overwrite=True)
         else:
             state = self._training_state(epoch, logs, completed)
-            saving.save_model(self.model, filepath, overwrite=True, training_state=state)
+            self.model.save(filepath, overwrite=True, training_state=state)
 
     def _training_state(self, epoch, logs, completed):
         """Completed epochs, generator states and the history up to now, for an exact resume.
@@ -187,7 +185,7 @@ class ModelCheckpoint(Callback):
 
     def _rng_state(self):
         """The generators' states, or None (with a warning, once) where they cannot be saved."""
-        from ..saving.model_file import to_json  # noqa: PLC0415
+        from ..saving.archive import to_json  # noqa: PLC0415
 
         state = backend.get_rng_state()
         try:

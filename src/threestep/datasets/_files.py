@@ -21,19 +21,18 @@ contents: the Debian package's Fashion-MNIST archives differ from upstream's byt
 byte, yet hold the same IDX data.) A file that fails raises ``DatasetError`` naming it and
 the expected and actual values; a local file is never silently skipped.
 """
-import contextlib
 import dataclasses
 import gzip
 import hashlib
 import http.client
 import io
 import os
-import secrets
 import sys
 import urllib.request
 import zlib
 
 from ..errors import ConfigError, DatasetError
+from ..saving.atomic import atomic_write  # the package's one atomic writer
 
 DATA_ENV = "THREESTEP_DATA"
 DOWNLOAD_TIMEOUT = 30.0  # seconds without data before a download is abandoned
@@ -157,28 +156,6 @@ def read_local(path, info):
     data = decompress(raw, path, limit=info.size)
     verify(data, info, path)
     return data
-
-
-@contextlib.contextmanager
-def atomic_write(path):
-    """Yields a binary file that replaces ``path`` only if the block completes.
-
-    The data goes to a hidden temporary file in the same directory (``f.name``), which is
-    flushed, fsynced and renamed over ``path``; on any error it is removed instead.
-    """
-    path = os.path.abspath(os.fspath(path))
-    directory, base = os.path.split(path)
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    try:
-        with open(tmp, "xb") as f:  # "x": created fresh, with the usual umask permissions
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def download(name, info, mirrors, cache_dir, parse, timeout=None):

@@ -107,7 +107,7 @@ def _plot_dropout(curves, out_dir):
 subtracts a constant eta*lambda*sgn(w) every update and so drives many weights to (almost) exactly zero — a
 sparse result — while L2 shrinks each weight in proportion to its size, leaving many small but non-zero weights.""")
 def regularization(out_dir, quick, seed):
-    from .. import regularizers  # noqa: PLC0415
+    from ..layers import regularizers  # noqa: PLC0415
     from ..optimizers import SGD  # noqa: PLC0415
 
     data = common.image_data(quick, n_train=10000, n_test=5000, seed=seed)

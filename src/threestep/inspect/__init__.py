@@ -9,10 +9,18 @@
 - ``find_lr``: the learning-rate range test.
 - ``GradientMonitor``: per-layer gradient norms during ``fit`` (vanishing gradients).
 - ``layer_flops`` / ``model_flops``: the FLOP counts shown by ``model.summary()``.
+- ``diagnose`` / ``overfit_one_batch``: the lecture's recipe as a verdict on a run (the
+  doctor; ``model.diagnose()`` calls it).
+- ``evaluate_report`` / ``classification_report`` / ``confusion_matrix``: per-class
+  precision, recall and F1 (``model.evaluate_report(x, y)`` calls it).
 
-Per-class precision / recall lives on the model: ``model.evaluate_report(x, y)``.
+The doctor and the report are implemented in ``threestep.models.diagnosis`` and
+``threestep.models.report``: ``Model.diagnose`` and ``Model.evaluate_report`` call them,
+and models never import inspect (inspect looks at models from above).
 Plots need matplotlib (imported only when a plot is drawn, headless).
 """
+from ..models.diagnosis import Diagnosis, OverfitResult, diagnose, overfit_one_batch
+from ..models.report import classification_report, confusion_matrix, evaluate_report
 from ..models.summary import layer_flops, layer_memory, model_flops
 from .activation import activation_maximization, deep_dream, layer_activation, layer_norm
 from .lr_finder import LRRangeResult, find_lr, suggest_lr
@@ -21,7 +29,8 @@ from .projection import filter_images, plot_filters, project_hidden
 from .style import random_style_net, style_transfer
 from ._tap import layer_output, layer_outputs
 
-__all__ = ["GradientMonitor", "LRRangeResult", "activation_maximization", "deep_dream", "filter_images", "find_lr",
+__all__ = ["Diagnosis", "GradientMonitor", "LRRangeResult", "OverfitResult", "classification_report",
+           "confusion_matrix", "diagnose", "evaluate_report", "overfit_one_batch", "activation_maximization", "deep_dream", "filter_images", "find_lr",
            "layer_activation", "layer_flops", "layer_memory", "layer_norm", "layer_output", "layer_outputs",
            "model_flops", "plot_filters", "plot_image_grid", "plot_lr_range", "plot_projection", "project_hidden",
            "random_style_net", "style_transfer", "suggest_lr"]

@@ -1,5 +1,5 @@
 """Keras-style layers."""
-from . import activations, initializers
+from . import activations, initializers, regularizers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
@@ -25,7 +25,7 @@ __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Emb
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SymbolicTensor",
-           "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers"]
+           "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers", "regularizers"]
 
 
 def register_layer(cls):

@@ -67,7 +67,7 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        from .. import regularizers  # noqa: PLC0415  (regularizers import layers' helpers)
+        from . import regularizers  # noqa: PLC0415
 
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
@@ -97,7 +97,7 @@ class PReLU(Layer):
         return act_ops.prelu(x, self.alpha)
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {
             **super().get_config(),

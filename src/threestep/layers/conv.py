@@ -74,7 +74,7 @@ class Conv(Layer):
         use_bias = legacy.get("use_bias", use_bias)
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         self.filters = check_positive_int(where, "filters", filters)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
@@ -153,7 +153,7 @@ class Conv(Layer):
         return y
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,

@@ -76,7 +76,7 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        from .. import regularizers  # noqa: PLC0415  (regularizers import layers' helpers)
+        from . import regularizers  # noqa: PLC0415
 
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
@@ -130,7 +130,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {
             **super().get_config(),

@@ -41,7 +41,7 @@ class Maxout(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        from .. import regularizers  # noqa: PLC0415  (regularizers import layers' helpers)
+        from . import regularizers  # noqa: PLC0415
 
         self.units = check_positive_int("Maxout", "units", units)
         self.pieces = check_positive_int("Maxout", "pieces", pieces)
@@ -109,7 +109,7 @@ class Maxout(Layer):
         return layer
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {
             **super().get_config(),

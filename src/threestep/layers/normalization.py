@@ -37,7 +37,7 @@ class BatchNormalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.moving_mean_initializer = moving_mean_initializer
         self.moving_variance_initializer = moving_variance_initializer
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
@@ -75,7 +75,7 @@ class BatchNormalization(Layer):
         return y
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
         from . import initializers  # noqa: PLC0415
 
         def init(v):

@@ -35,7 +35,7 @@ class RNN(Layer):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, **kwargs):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
@@ -162,7 +162,7 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ config
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {**super().get_config(), "units": self.units, "activation": self.activation_name,
                 "use_bias": self.use_bias,

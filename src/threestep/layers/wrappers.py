@@ -21,7 +21,7 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         where = f"Embedding layer {self.name!r}"
         self.input_dim = check_positive_int(where, "input_dim", input_dim)
@@ -59,7 +59,7 @@ class Embedding(Layer):
         return out
 
     def get_config(self):
-        from .. import regularizers  # noqa: PLC0415
+        from . import regularizers  # noqa: PLC0415
 
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),

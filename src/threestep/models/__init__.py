@@ -1,14 +1,6 @@
 """Models: Sequential, and the training loop every model shares."""
 from .sequential import Sequential
 from .training import Model
+from .persist import load_model, save_model
 
-
-
-def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Keras's name)
-    """Load a model saved with ``model.save`` (architecture, weights, optimizer state)."""
-    from ..saving import load_model as _load  # noqa: PLC0415
-
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
-
-
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model", "save_model"]

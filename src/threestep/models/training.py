@@ -337,24 +337,27 @@ class Model(FitMixin, EvaluateMixin):
             m.update_state(out.targets, preds, out.step_weights)
         return {"loss": value}
 
-    def save(self, filepath, overwrite=True, include_optimizer=True):
+    def save(self, filepath, overwrite=True, include_optimizer=True, training_state=None):
         """Save architecture, weights, compile settings and optimizer state to one file.
 
-        The file is a zip of ``config.json`` and safetensors weights; see ``threestep.saving``.
+        The file is a zip of ``config.json`` and safetensors weights, written atomically
+        (see ``threestep.models.persist`` and ``threestep.saving``). ``training_state``
+        (JSON data) lets ``fit`` resume exactly; ``ModelCheckpoint`` fills it in.
         """
-        from ..saving import save_model  # noqa: PLC0415
+        from .persist import save_model  # noqa: PLC0415
 
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                   training_state=training_state)
 
     def save_weights(self, filepath, overwrite=True):
         """Save only the weights (a safetensors file)."""
-        from ..saving import save_weights  # noqa: PLC0415
+        from .persist import save_weights  # noqa: PLC0415
 
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath):
         """Load weights saved by ``save_weights`` (or from a full model file)."""
-        from ..saving import load_weights  # noqa: PLC0415
+        from .persist import load_weights  # noqa: PLC0415
 
         load_weights(self, filepath)
 

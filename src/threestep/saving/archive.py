@@ -17,8 +17,9 @@ import os
 import zipfile
 import zlib
 
-from ..errors import ModelFileError
+from ..errors import ConfigError, ModelFileError
 from . import safetensors
+from .atomic import atomic_write
 from .sniff import describe_foreign_file, looks_like_pickle
 
 FORMAT = "threestep-model"
@@ -33,6 +34,60 @@ def version_string():
     return __version__
 
 
+def _json_default(obj):
+    if hasattr(obj, "item") and getattr(obj, "shape", None) == ():  # numpy scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{obj!r} (of type {type(obj).__name__}) is not JSON data")
+
+
+def to_json(data, what):
+    """``data`` as JSON text; ConfigError naming ``what`` when it holds something JSON cannot."""
+    try:
+        return json.dumps(data, default=_json_default, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"save_model: {what} cannot be written as JSON: {exc}. It must hold plain data "
+                          "(numbers, strings, lists, dicts).") from None
+
+
+# ---------------------------------------------------------------------- writing
+def weights_metadata():
+    return {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION), "threestep_version": version_string()}
+
+
+def _write_member(zf, name, tensors, metadata=None):
+    big = sum(getattr(a, "nbytes", 0) for a in tensors.values()) > 2**31 - 2**20
+    with zf.open(name, "w", force_zip64=big) as member:
+        safetensors.write(member, tensors, metadata)
+
+
+def write_model_file(filepath, config, weights, optimizer=None, overwrite=True):
+    """Write one model file atomically.
+
+    Args:
+        config: the ``config.json`` payload without its format fields (``model``,
+            ``compile``, ``training_state``), which are added here.
+        weights: ``{name: array}`` of every weight, in order.
+        optimizer: ``(tensors, metadata)`` of the optimizer state, or None.
+    """
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "threestep_version": version_string(), **config}
+    model_name = (config.get("model") or {}).get("config", {}).get("name")
+    text = to_json(payload, f"the configuration of model {model_name!r} (get_config() of its layers)").encode()
+    with atomic_write(filepath, overwrite) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(CONFIG, text)
+        _write_member(zf, WEIGHTS, weights, weights_metadata())
+        if optimizer is not None:
+            _write_member(zf, OPTIMIZER, *optimizer)
+
+
+def write_weights_file(filepath, weights, overwrite=True):
+    """Write ``{name: array}`` as one safetensors file, atomically."""
+    with atomic_write(filepath, overwrite) as stream:
+        safetensors.write(stream, weights, weights_metadata())
+
+
+# ---------------------------------------------------------------------- reading
 def open_archive(filepath):
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
@@ -107,23 +162,4 @@ def ordered(tensors, source):
     if [i for i, _, _ in items] != list(range(len(items))):
         raise ModelFileError(f"{source}: the weight indices {[i for i, _, _ in items]} do not run 0..{len(items) - 1}.")
     return [(name, array) for _, name, array in items]
-
-
-def set_weights(model, tensors, source, strict_names):
-    expected = model.weights
-    if len(tensors) != len(expected):
-        hint = "" if expected or getattr(model, "built", True) else (
-            " The model is not built yet: give its first layer input_shape= before loading weights.")
-        raise ModelFileError(f"{source} holds {len(tensors)} weight arrays but model {model.name!r} has "
-                             f"{len(expected)}.{hint}")
-    values = []
-    for i, ((name, array), w) in enumerate(zip(ordered(tensors, source), expected)):
-        want = f"{i:04d}:{w.name}"
-        if strict_names and name != want:
-            raise ModelFileError(f"{source} holds weight {name!r} where the architecture expects {want!r}.")
-        if tuple(array.shape) != tuple(w.shape):
-            raise ModelFileError(f"{source}: weight {name!r} has shape {tuple(array.shape)} but {w.name!r} of model "
-                                 f"{model.name!r} has shape {tuple(w.shape)}.")
-        values.append(array)
-    model.set_weights(values)
 

@@ -36,6 +36,10 @@ def _fsync_directory(directory):
 def atomic_write(filepath, overwrite=True):
     """A binary stream whose contents replace ``filepath`` only if the block completes.
 
+    The stream is the temporary file (its ``name`` is that file's path, so a caller can
+    read back and verify what landed on disk before the rename). Every file threestep
+    writes goes through here: model files, weight files, run logs, downloaded datasets.
+
     Raises ``FileExistsError`` when ``overwrite=False`` and the file exists, and
     ``FileNotFoundError`` naming the directory when it does not exist.
     """
@@ -46,8 +50,9 @@ def atomic_write(filepath, overwrite=True):
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save to {filepath}: the directory {directory} does not exist.")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
+    os.close(fd)  # reopened by path, so that ``stream.name`` is the temporary file's path
     try:
-        with os.fdopen(fd, "wb") as stream:
+        with open(tmp, "wb") as stream:
             os.chmod(tmp, _default_mode(filepath))
             yield stream
             stream.flush()

@@ -12,7 +12,7 @@ writes PNG grids to ``--out``:
 import os
 import sys
 
-from .errors import ConfigError, ThreestepError
+from ..errors import ConfigError, ThreestepError
 
 _WHAT = {"filters": "filter", "neurons": "neuron", "classes": "class"}
 
@@ -37,7 +37,7 @@ def add_visualize_parser(sub):
 
 
 def _default_layer(model, what):
-    from .inspect._tap import output_layer  # noqa: PLC0415
+    from ..inspect._tap import output_layer  # noqa: PLC0415
 
     if what == "classes":
         return output_layer(model)
@@ -53,10 +53,10 @@ def _default_layer(model, what):
 
 
 def visualize(args):
-    from .inspect import activation_maximization, plot_filters, plot_image_grid  # noqa: PLC0415
-    from .inspect._tap import find_layer  # noqa: PLC0415
-    from .inspect.activation import _n_units, _resolve_what  # noqa: PLC0415
-    from .models import load_model  # noqa: PLC0415
+    from ..inspect import activation_maximization, plot_filters, plot_image_grid  # noqa: PLC0415
+    from ..inspect._tap import find_layer  # noqa: PLC0415
+    from ..inspect.activation import _n_units, _resolve_what  # noqa: PLC0415
+    from ..models import load_model  # noqa: PLC0415
 
     try:
         model = load_model(args.model_file, compile=False)

@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 
-from .models.builtin import MODELS, build_builtin
+from ..models.builtin import MODELS, build_builtin
 
 DATASETS = ("digits", "fashion_mnist", "mnist", "mnist1d")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
@@ -20,9 +20,9 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam"
 def load_dataset(name):
     """``(x_train, y_train), (x_test, y_test)``: float32 inputs in [0, 1] (images (n, h, w),
     MNIST-1D signals (n, 40)) and one-hot labels."""
-    from . import datasets
-    from .errors import unknown_name
-    from .utils import to_categorical
+    from .. import datasets
+    from ..errors import unknown_name
+    from ..utils import to_categorical
 
     if name not in DATASETS:
         raise unknown_name("dataset", name, DATASETS)
@@ -65,24 +65,29 @@ def shape_for(kind, x):
         return x.reshape(x.shape + (1,))
     if kind == "lstm":
         return x if x.ndim == 3 else x.reshape(n, -1, 1)
-    from .errors import unknown_name
+    from ..errors import unknown_name
 
     raise unknown_name("model", kind, MODELS)
 
 
 def load_user_file(path):
     """Import a user's Python file; it must define ``build_model()`` (``load_data()`` optional)."""
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     if not os.path.isfile(path):
         raise ConfigError(f"threestep train: no such file: {path!r}. Pass a Python file that defines build_model().")
     spec = importlib.util.spec_from_file_location("threestep_user_model", path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
+    except ModuleNotFoundError as exc:
+        folder = os.path.dirname(os.path.abspath(path))
+        if exc.name and (os.path.isfile(os.path.join(folder, exc.name.partition(".")[0] + ".py"))
+                         or os.path.isdir(os.path.join(folder, exc.name.partition(".")[0]))):
+            raise ConfigError(f"{path} imports {exc.name!r}, which sits beside it in {folder}; threestep train "
+                              "loads the one file you name and leaves the import path alone. Run it as "
+                              f"`PYTHONPATH={folder} threestep train {path}` (or install your helpers).") from exc
+        raise
     if not callable(getattr(module, "build_model", None)):
         raise ConfigError(f"{path} does not define build_model(). Add a function `def build_model(): ...` that "
                           "returns a (compiled or uncompiled) threestep model.")
@@ -90,14 +95,14 @@ def load_user_file(path):
 
 
 def make_optimizer(name, lr):
-    from . import optimizers
+    from .. import optimizers
 
     return optimizers.get({"class_name": name, "config": {} if lr is None else {"learning_rate": lr}})
 
 
 def prepare(spec):
     """(model, (x, y), (x_test, y_test)) from a run spec: the ``train`` options as a dict."""
-    from . import backend
+    from .. import backend
 
     backend.set_seed(spec.get("seed", 0))
     user = load_user_file(spec["file"]) if spec.get("file") else None
@@ -126,7 +131,7 @@ def prepare(spec):
 
 # ---------------------------------------------------------------------- commands
 def _train(args):
-    from .callbacks import RunLogger
+    from ..callbacks import RunLogger
 
     path = args.file or args.path
     spec = {"data": args.data, "model": args.model, "file": os.path.abspath(path) if path else None,
@@ -151,7 +156,7 @@ def _train(args):
 
 
 def _show(args):
-    from .callbacks.run_logger import plot_run
+    from ..callbacks.run_logger import plot_run
 
     for path in plot_run(args.run):
         print(path)
@@ -159,9 +164,9 @@ def _show(args):
 
 
 def _doctor(args):
-    from .callbacks.run_logger import RUN, load_run, read_json
-    from .errors import ConfigError
-    from .models.diagnosis import diagnose, overfit_one_batch
+    from ..callbacks.run_logger import RUN, load_run, read_json
+    from ..errors import ConfigError
+    from ..models.diagnosis import diagnose, overfit_one_batch
 
     run = load_run(args.run)
     spec = read_json(os.path.join(args.run, RUN), {})
@@ -213,7 +218,7 @@ def add_commands(sub):
 
 def run_command(args, argv):
     """Run a parsed run command; threestep errors become one line on stderr and exit code 2."""
-    from .errors import ThreestepError
+    from ..errors import ThreestepError
 
     if args.func is _train:
         args.argv = list(argv if argv is not None else sys.argv[1:])

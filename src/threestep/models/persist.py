@@ -1,30 +1,24 @@
-"""Saving and loading whole models (``save_model`` / ``load_model``) and their weights.
+"""A model to and from its file: ``save_model`` / ``load_model``, ``save_weights`` / ``load_weights``.
 
-Loading reads JSON and raw bytes only (``json.loads`` and ``numpy.frombuffer``): nothing
-in a file is unpickled, imported or executed. Writes are atomic (see ``atomic.py``); the
-file layout is described in ``archive.py``.
+``Model.save``, ``Model.save_weights`` and ``Model.load_weights`` call these. The file
+layout and its validated reading live in ``threestep.saving`` (which knows nothing of
+models); this module turns a model into that file's parts and back. Loading reads JSON
+and raw bytes only: nothing in a file is unpickled, imported or executed.
 """
-import json
 import os
 import warnings
-import zipfile
 
 from .. import backend
 from ..errors import ConfigError, ModelFileError, ShapeError
-from . import safetensors
-from .atomic import atomic_write
-from .archive import (CONFIG, FORMAT, FORMAT_VERSION, OPTIMIZER, WEIGHTS, WEIGHTS_FORMAT, open_archive,
-                      read_config, read_member, read_tensors, set_weights, version_string)
-from .sniff import describe_foreign_file, looks_like_pickle
+from ..saving import safetensors
+from ..saving.archive import (CONFIG, FORMAT_VERSION, OPTIMIZER, WEIGHTS, WEIGHTS_FORMAT, open_archive, ordered,
+                              read_config, read_member, read_tensors, to_json, write_model_file, write_weights_file)
+from ..saving.sniff import describe_foreign_file, looks_like_pickle
 
 
 # ---------------------------------------------------------------------- saving
 def _weight_tensors(model):
     return {f"{i:04d}:{w.name}": backend.to_numpy(w.data) for i, w in enumerate(model.weights)}
-
-
-def _weights_metadata():
-    return {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION), "threestep_version": version_string()}
 
 
 def _optimizer_tensors(optimizer):
@@ -37,75 +31,45 @@ def _optimizer_tensors(optimizer):
     return tensors, {"iterations": str(int(state.get("iterations", 0)))}
 
 
-def _json_default(obj):
-    if hasattr(obj, "item") and getattr(obj, "shape", None) == ():  # numpy scalars
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"{obj!r} (of type {type(obj).__name__}) is not JSON data")
-
-
-def to_json(data, what):
-    """``data`` as JSON text; ConfigError naming ``what`` when it holds something JSON cannot."""
-    try:
-        return json.dumps(data, default=_json_default, indent=1)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"save_model: {what} cannot be written as JSON: {exc}. It must hold plain data "
-                          "(numbers, strings, lists, dicts).") from None
-
-
-def _config_bytes(model, training_state):
+def _file_config(model, training_state):
     compile_config = model.compile_config()
     if compile_config is not None and compile_config.get("loss") is None:
         # a user's loss function: keep its name so load_model(custom_objects=...) can find it
         compile_config["custom_loss"] = getattr(model.loss, "name", None)
     to_json(training_state, "training_state")
     to_json(compile_config, "the compile settings")
-    payload = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "threestep_version": version_string(),
-        "model": {"class_name": type(model).__name__, "config": model.get_config()},
-        "compile": compile_config,
-        "training_state": training_state,
-    }
-    return to_json(payload, f"the configuration of model {model.name!r} (get_config() of its layers)").encode()
-
-
-def _write_member(zf, name, tensors, metadata=None):
-    big = sum(getattr(a, "nbytes", 0) for a in tensors.values()) > 2**31 - 2**20
-    with zf.open(name, "w", force_zip64=big) as member:
-        safetensors.write(member, tensors, metadata)
+    return {"model": {"class_name": type(model).__name__, "config": model.get_config()},
+            "compile": compile_config, "training_state": training_state}
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, training_state=None):
     """Save architecture, weights, compile settings, optimizer state (and a training state).
 
     Args:
-        model: a ``Sequential`` model.
+        model: a ``Sequential`` or functional ``Model``.
         filepath: where to write the single-file model (any extension; '.zip' or '.ts' suit).
         overwrite: when False and the file exists, raise ``FileExistsError``.
         include_optimizer: also save the optimizer's slots and step count.
         training_state: JSON data that lets ``fit`` resume exactly: ``{"epoch", "rng",
             "history", "history_epochs"}`` (``ModelCheckpoint`` fills it in).
 
-    A crash mid-save leaves the previous file at ``filepath`` intact.
+    A crash mid-save leaves the previous file at ``filepath`` intact (the file layout is
+    ``threestep.saving.archive``; the writes go through ``threestep.saving.atomic``).
+
+    Example:
+        >>> save_model(model, "mlp.ts")      # the same as model.save("mlp.ts")
     """
-    config = _config_bytes(model, training_state)
+    config = _file_config(model, training_state)
     weights = _weight_tensors(model)
     optimizer = None
     if include_optimizer and getattr(model, "optimizer", None) is not None:
         optimizer = _optimizer_tensors(model.optimizer)
-    with atomic_write(filepath, overwrite) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr(CONFIG, config)
-        _write_member(zf, WEIGHTS, weights, _weights_metadata())
-        if optimizer is not None:
-            _write_member(zf, OPTIMIZER, *optimizer)
+    write_model_file(filepath, config, weights, optimizer, overwrite)
 
 
 def save_weights(model, filepath, overwrite=True):
     """Save only the weights, as one safetensors file (readable by any safetensors library)."""
-    weights = _weight_tensors(model)
-    with atomic_write(filepath, overwrite) as stream:
-        safetensors.write(stream, weights, _weights_metadata())
+    write_weights_file(filepath, _weight_tensors(model), overwrite)
 
 
 def _register_custom_activations(model_config, custom_objects):
@@ -120,8 +84,8 @@ def _register_custom_activations(model_config, custom_objects):
 
 
 def _build_model(spec, custom_objects, filepath):
-    from ..models.sequential import Sequential  # noqa: PLC0415  (models import saving lazily too)
-    from ..models.training import Model  # noqa: PLC0415
+    from .sequential import Sequential  # noqa: PLC0415  (sequential imports training, which imports this module)
+    from .training import Model  # noqa: PLC0415
 
     classes = {"Sequential": Sequential, "Model": Model}
     cls = classes.get(spec.get("class_name"))
@@ -221,7 +185,7 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     if weights_raw is None:
         raise ModelFileError(f"{filepath}: the model file has no {WEIGHTS} (truncated or not written by threestep).")
     model = _build_model(config["model"], custom_objects, filepath)
-    set_weights(model, read_tensors(weights_raw, WEIGHTS, filepath)[0], f"{filepath}:{WEIGHTS}", strict_names=True)
+    _set_weights(model, read_tensors(weights_raw, WEIGHTS, filepath)[0], f"{filepath}:{WEIGHTS}", strict_names=True)
     if compile and config.get("compile"):
         if _compile(model, config["compile"], custom_objects, filepath) and optimizer_raw is not None:
             _restore_optimizer(model, optimizer_raw, filepath)
@@ -264,4 +228,24 @@ def load_weights(model, filepath):
             and int(file_version) > FORMAT_VERSION):
         raise ModelFileError(f"{filepath} was written by a newer threestep (weights format_version {file_version}); "
                              "upgrade threestep to load it.")
-    set_weights(model, tensors, source, strict_names=False)
+    _set_weights(model, tensors, source, strict_names=False)
+
+
+def _set_weights(model, tensors, source, strict_names):
+    expected = model.weights
+    if len(tensors) != len(expected):
+        hint = "" if expected or getattr(model, "built", True) else (
+            " The model is not built yet: give its first layer input_shape= before loading weights.")
+        raise ModelFileError(f"{source} holds {len(tensors)} weight arrays but model {model.name!r} has "
+                             f"{len(expected)}.{hint}")
+    values = []
+    for i, ((name, array), w) in enumerate(zip(ordered(tensors, source), expected)):
+        want = f"{i:04d}:{w.name}"
+        if strict_names and name != want:
+            raise ModelFileError(f"{source} holds weight {name!r} where the architecture expects {want!r}.")
+        if tuple(array.shape) != tuple(w.shape):
+            raise ModelFileError(f"{source}: weight {name!r} has shape {tuple(array.shape)} but {w.name!r} of model "
+                                 f"{model.name!r} has shape {tuple(w.shape)}.")
+        values.append(array)
+    model.set_weights(values)
+

@@ -1,0 +1,87 @@
+"""Weight penalties (the lecture's L1 and L2 regularization), added to the training loss."""
+import math
+import numbers
+
+from .. import backend, ops
+from ..autograd import Tensor
+from ..errors import ConfigError, unknown_name
+
+
+class Regularizer:
+    """Base: ``penalty = regularizer(weight_tensor)`` (a scalar Tensor)."""
+
+    def __call__(self, x):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    """l1 * sum(|w|) + l2 * sum(w^2) (Keras 2 convention: no 1/2 factor)."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0 \
+                    or not math.isfinite(value):
+                raise ConfigError(f"L1L2: {name} must be a finite number >= 0. Received: {name}={value!r}.")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, x):
+        penalty = None
+        if self.l1:
+            penalty = ops.sum(ops.abs(x)) * self.l1
+        if self.l2:
+            square = ops.sum(x * x) * self.l2
+            penalty = square if penalty is None else penalty + square
+        if penalty is None:  # a scalar Tensor, never a bare 0: callers read .data
+            xp = backend.get_array_module(x.data)
+            penalty = Tensor(xp.zeros((), dtype=x.dtype))
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"L1L2(l1={self.l1}, l2={self.l2})"
+
+
+def l1(l=0.01):  # noqa: E741  (Keras's argument name)
+    return L1L2(l1=l)
+
+
+def l2(l=0.01):  # noqa: E741
+    return L1L2(l2=l)
+
+
+def l1_l2(l1=0.01, l2=0.01):  # noqa: A002
+    return L1L2(l1=l1, l2=l2)
+
+
+_REGISTRY = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1L2": L1L2}
+
+
+def get(identifier):
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _REGISTRY:
+            raise unknown_name("regularizer", identifier, _REGISTRY)
+        return _REGISTRY[identifier]()
+    if isinstance(identifier, dict):
+        return L1L2.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise ConfigError(f"Could not interpret regularizer: {identifier!r}.")
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    if isinstance(regularizer, Regularizer):
+        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    raise ConfigError(f"Cannot serialize custom regularizer {regularizer!r}; subclass Regularizer.")
