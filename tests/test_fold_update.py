@@ -1,5 +1,5 @@
 """Plain SGD's step folded into the backward pass (``Tensor.backward(update=...)``): a Dense
-kernel used once is updated inside its dW GEMM (``ops._blas.gemm_update_``, beta = 1) instead
+kernel used once is updated inside its dW GEMM (``accel.blas.gemm_update_``, beta = 1) instead
 of getting ``.grad``. Checked against the unfolded step, against PyTorch, and for every case
 that must not fold (a weight used twice, a regularizer, momentum, clipping, a constraint,
 float64, a callback that reads gradients, ``train_on_batch``)."""
@@ -13,7 +13,7 @@ from threestep import ops
 from threestep.autograd import Tensor
 from threestep.callbacks import Callback, LambdaCallback
 from threestep.models import Model, Sequential
-from threestep.ops import _blas
+from threestep.accel import blas as _blas
 from threestep.optimizers import SGD
 from helpers import numpy_only, to_host
 

@@ -9,7 +9,7 @@ import numpy
 
 from .. import backend
 from ..errors import ConfigError, DataError, ShapeError
-from ..ops import kernels
+from ..accel import kernels
 
 
 class ThreestepHint(UserWarning):

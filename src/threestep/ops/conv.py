@@ -9,7 +9,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
-from . import fused, kernels
+from ..accel import fused, kernels
 from .arithmetic import add, matmul
 from .im2col import (
     col2im_gather, from_channels_last, geometry, kernel_offsets, pad_spatial, to_channels_last, unpad, windows,

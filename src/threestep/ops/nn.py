@@ -8,7 +8,7 @@ import math
 from .. import backend
 from ..autograd import Function
 from ..errors import ConfigError
-from . import _blas, fused, kernels
+from ..accel import blas, fused, kernels
 
 
 def _float_like(t, x):
@@ -60,7 +60,7 @@ class Linear(Function):
             target = self.gradient_target(1, W.shape)  # the GPU: a packed optimizer's gradient view
             if target is not None:
                 backend.get_array_module(gy2).matmul(x2.T, gy2, out=target)
-            elif fold and 1 in fold and fold[1][0].shape == W.shape and _blas.gemm_update_(fold[1][0], x2, gy2,
+            elif fold and 1 in fold and fold[1][0].shape == W.shape and blas.gemm_update_(fold[1][0], x2, gy2,
                                                                                             fold[1][1], fold[1][2]):
                 del fold[1]  # target = beta * target + alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
             else:

@@ -23,7 +23,7 @@ import warnings
 
 from .. import backend
 from ..errors import ConfigError
-from ..ops import _threads
+from ..accel import threads
 from .packing import Packing, packable
 
 
@@ -85,7 +85,7 @@ class Optimizer:
         self.slots = {}
         self._built_for = None
         self._check_shapes = False
-        self._rows_seen = None  # ops._threads.parallel_runs() after the last update
+        self._rows_seen = None  # ops.threads.parallel_runs() after the last update
         self._threaded_blas = False  # whether updates may use BLAS's threads (see apply_gradients)
         self._packing = None  # on the GPU: parameters, gradients and slots in flat buffers (packing.py)
         self._buffers_offered = False  # whether a training loop asked for gradient buffers
@@ -233,9 +233,9 @@ class Optimizer:
         lr = self.current_lr()
         self.iterations += 1
         # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
-        # recurrent layer's row-parallel loops in the next step 2x (ops._threads): updates use
-        # BLAS's threads (ops._blas) only after a step that ran no such loop.
-        runs = _threads.parallel_runs()
+        # recurrent layer's row-parallel loops in the next step 2x (accel.threads): updates use
+        # BLAS's threads (accel.blas) only after a step that ran no such loop.
+        runs = threads.parallel_runs()
         self._threaded_blas = self._rows_seen == runs
         self._rows_seen = runs
         if folded or not self._packed_step(params, grads, lr, checked=bool(written)):

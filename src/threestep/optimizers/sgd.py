@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..errors import ConfigError
-from ..ops import _blas, fused, kernels
+from ..accel import blas, fused, kernels
 from .base import Optimizer
 
 # Below this many elements (a bias, a small kernel) one core's Numba pass is quicker than the
@@ -64,11 +64,11 @@ class SGD(Optimizer):
 
     def _add_(self, param, x, alpha):
         """param += alpha * x: BLAS's axpy on NumPy's own thread pool for large float32 arrays
-        (ops._blas says why), else one Numba pass, else NumPy."""
-        if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, x, alpha):
+        (accel.blas says why), else one Numba pass, else NumPy."""
+        if self._threaded_blas and param.size >= _BLAS_MIN and blas.axpy_(param, x, alpha):
             return
         if not kernels.sgd_(param, x, -alpha):
-            fused.add_scaled_(param, x, alpha)  # NumPy/CuPy: one fused kernel on CuPy (ops.fused)
+            fused.add_scaled_(param, x, alpha)  # NumPy/CuPy: one fused kernel on CuPy (accel.fused)
 
     def update_step(self, index, param, grad, lr):
         if not self.momentum:
@@ -76,7 +76,7 @@ class SGD(Optimizer):
             return
         v = self.slots["momentum"][index]
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
-            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+            return  # float32 on NumPy: the same update in one Numba pass (accel.kernels)
         fused.sgd_momentum_(param, grad, v, lr, self.momentum, nesterov=self.nesterov)
 
     def get_config(self):

@@ -1,4 +1,4 @@
-"""The Numba kernels behind ``ops.kernels`` (imported only on first use: importing Numba
+"""The Numba kernels behind ``accel.kernels`` (imported only on first use: importing Numba
 costs ~0.5 s, which ``import threestep`` should not pay). See ``kernels`` for why and how."""
 import numba
 import numpy as np

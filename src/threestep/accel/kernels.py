@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from . import switches
+
 _nb = []  # [the kernels module, or None where Numba is missing or disabled], once looked for
 
 
@@ -32,7 +34,7 @@ def available():
     """Whether the Numba kernels can run (imports them on the first call)."""
     if not _nb:
         kernels = None
-        if os.environ.get("THREESTEP_NUMBA", "1") != "0":
+        if switches.NUMBA:
             try:
                 from . import _numba_kernels as kernels
             except ImportError:  # no Numba: the NumPy path runs instead

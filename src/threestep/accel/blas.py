@@ -14,7 +14,7 @@ splits large updates over both cores, and left the GEMMs ~3 % slower while takin
 time of the single-core update. Results agree with the Numba kernel's to one ulp (both use
 fused multiply-adds; a few tail elements may not).
 
-Not after a recurrent layer's row-parallel loops (``ops._threads``): the saxpy's threads spin
+Not after a recurrent layer's row-parallel loops (``accel.threads``): the saxpy's threads spin
 for ~0.1 s after it returns and took a core from the next step's loops (LSTM(128) training at
 2 threads fell from 5.7k to 3.2k samples/s), so the optimizers use it only after a step that
 ran none (``Optimizer.apply_gradients``).
@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from . import _threads
+from . import switches, threads
 
 _axpy = []  # [the saxpy function, or None], once looked for
 _gemm = []  # [the sgemm function, or None], once looked for
@@ -45,7 +45,7 @@ _MAX = 2**31  # sizes and leading dimensions stay below the 32-bit builds' limit
 
 def _numpy_openblas():
     """The file of the OpenBLAS NumPy uses, or None where that cannot be told for sure."""
-    libs = _threads.numpy_blas()  # NumPy's own BLAS libraries, else every BLAS library loaded
+    libs = threads.numpy_blas()  # NumPy's own BLAS libraries, else every BLAS library loaded
     own = [c.filepath for c in libs if c.internal_api == "openblas"]
     if len(own) != 1:
         return None
@@ -57,7 +57,7 @@ def _numpy_openblas():
 
 
 def _library():
-    if os.environ.get("THREESTEP_BLAS_UPDATE", "1") == "0":
+    if not switches.BLAS_UPDATE:
         return None
     path = _numpy_openblas()
     if path is None:
