@@ -1,9 +1,8 @@
 """NumPy's own BLAS, called for what NumPy does not expose: axpy (y += a x), the plain SGD
 update, and GEMM with a beta (C = b C + a A^T B), the dW GEMM with SGD's step folded in
-(``gemm_update_``, used by ``ops.Linear`` when the backward pass is asked to apply the step:
-``Tensor.backward(update=...)``; C is the weight, or momentum's velocity). Folded, the MLP's
-training step ran ~10 % faster than GEMM + saxpy at 2 threads and 7 % at 1 (in a NumPy
-prototype even faster than with no update at all: dL/dW is never written to fresh memory).
+(``gemm_update_``: ``SGD.fold_matmul``, when a weight's gradient sink is handed the dW GEMM of
+``ops.Linear``; C is the weight, or momentum's velocity). Folded, dL/dW is never written to
+fresh memory (benchmarks/RESULTS.md has the figures).
 
 Why, measured on the 2-core machine (MLP 784-500-500-10, 2 BLAS threads): after an update
 written by one core (NumPy or a Numba loop), the next step's GEMMs ran 13 % slower than with
