@@ -6,7 +6,7 @@
 #
 # 1. installs threestep without dependencies (nothing can be downloaded there),
 # 2. runs the test suite on the CuPy backend (THREESTEP_BACKEND=cupy), the GPU-marked tests
-#    included (each chain of ops.fused under the real cupy.fuse, the optimizers on the GPU): first
+#    included (each chain of accel.fused under the real cupy.fuse, the optimizers on the GPU): first
 #    the files closest to the GPU code (capped at 2 min), then the rest (1.5 min). pytest-xdist
 #    (in the image) spreads them over 8 processes, since a cold CuPy compiles every new kernel;
 #    no -x, so one run reports every failure it reaches; `timeout -s INT` lets pytest print its
@@ -15,7 +15,7 @@
 #    >= 0.5x PyTorch CUDA training throughput on the MLP and CNN; the LSTM for the recurrent
 #    path), 2 rounds: 12 worker processes of ~5 s start-up each, capped at 2.5 min (each
 #    worker's figures are logged as it finishes),
-# 4. the same for the MLP and LSTM with the elementwise chains of ops.fused unfused
+# 4. the same for the MLP and LSTM with the elementwise chains of accel.fused unfused
 #    (THREESTEP_CUPY_FUSE=0): the GPU profile that says whether the fusion pays, capped at 1 min.
 # About 7.5 minutes in all, which leaves a 15-minute device budget room to start the machine.
 # Record the tables in benchmarks/RESULTS.md with the date and the device they name.

@@ -6,7 +6,7 @@ shrink before a GPU can be profiled. This runs the suite's workloads (``workload
 suite's strict CuPy stand-in (``tests/fakecupy``: NumPy behind a device-array type that counts
 every kernel it would launch; one ``cupy.fuse`` call counts one) and prints, per workload, the
 kernels and host<->device copies of one training step (``fit`` over three batches minus ``fit``
-over one, halved, so that ``fit``'s once-per-call input checks drop out; after a warm-up), with the elementwise chains of ``threestep.ops.fused`` fused and, for comparison, run op
+over one, halved, so that ``fit``'s once-per-call input checks drop out; after a warm-up), with the elementwise chains of ``threestep.accel.fused`` fused and, for comparison, run op
 by op (``THREESTEP_CUPY_FUSE=0``: the same chains unfused, which is more launches than the
 in-place code the chains replaced), as JSON. Optimizer: the suite's SGD, plus Adam.
 

@@ -1,4 +1,4 @@
-"""Trace every elementwise chain of ``threestep.ops.fused`` with the real ``cupy.fuse``, no GPU needed.
+"""Trace every elementwise chain of ``threestep.accel.fused`` with the real ``cupy.fuse``, no GPU needed.
 
 The fake CuPy of the test suite imitates what CuPy's fusion accepts; this asks CuPy itself.
 With CuPy installed on a machine without a GPU (``pip install cupy-cuda12x cuda-pathfinder

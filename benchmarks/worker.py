@@ -92,8 +92,11 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
     lib = importlib.import_module({"threestep": "threestep", "pytorch": "torch", "tinygrad": "tinygrad"}[framework])
     if framework == "pytorch":
         lib.set_num_threads(threads)
-    if framework == "threestep" and importlib.util.find_spec("threestep.ops.kernels"):
-        importlib.import_module("threestep.ops.kernels").warm_up()  # compiled Numba code is library too
+    # (threestep.ops.kernels before the accel room existed: --baseline may run such a revision)
+    for where in ("threestep.accel.kernels", "threestep.ops.kernels"):
+        if framework == "threestep" and importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where):
+            importlib.import_module(where).warm_up()
+            break  # compiled Numba code is library too
     x, y = make_data(workload, samples)
     batch = batch or WORKLOADS[workload][1]
     base = current_rss_mb()  # interpreter + framework + data, before any model exists

@@ -233,7 +233,7 @@ def test_optimizer_benchmark_compares_each_optimizer_with_pytorch():
 
 def test_launch_count_runs_the_cupy_path_on_the_fake_device(capsys):
     """``benchmarks.launches``: kernels per training step on the CuPy path, counted by the fake
-    CuPy in subprocesses, with the chains of ops.fused fused (one launch each) and op by op, and the
+    CuPy in subprocesses, with the chains of accel.fused fused (one launch each) and op by op, and the
     host<->device copies of a step."""
     from benchmarks import launches
 
@@ -247,7 +247,7 @@ def test_launch_count_runs_the_cupy_path_on_the_fake_device(capsys):
 
 
 def test_trace_chains_passes_every_fused_case_to_cupy_fuse(fake_cupy):
-    """``benchmarks.trace_chains`` asks the real CuPy's tracer about every chain of ops.fused on a
+    """``benchmarks.trace_chains`` asks the real CuPy's tracer about every chain of accel.fused on a
     machine without a GPU (its result is in benchmarks/RESULTS.md). Here, on the fake CuPy, each
     case's fused kernel runs, and the script itself refuses the fake."""
     import test_fused

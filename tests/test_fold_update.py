@@ -1,7 +1,7 @@
-"""Plain SGD's step folded into the backward pass (``Tensor.backward(update=...)``): a Dense
-kernel used once is updated inside its dW GEMM (``ops._blas.gemm_update_``, beta = 1) instead
-of getting ``.grad``. Checked against the unfolded step, against PyTorch, and for every case
-that must not fold (a weight used twice, a regularizer, momentum, clipping, a constraint,
+"""The optimizer's step in the backward pass: gradient sinks (``autograd.sink``), ``Optimizer.minimize``
+updating each weight as its gradient arrives, and plain SGD's step folded into a Dense kernel's dW GEMM
+(``accel.blas.gemm_update_``) instead of giving it ``.grad``. Checked against the unfolded step,
+against PyTorch, and for every case that must not fold (a weight used twice, a regularizer, momentum, clipping, a constraint,
 float64, a callback that reads gradients, ``train_on_batch``)."""
 import numpy as np
 import pytest
@@ -10,10 +10,11 @@ import torch
 import threestep as ts
 from threestep import layers as L
 from threestep import ops
-from threestep.autograd import Tensor
+import threestep.optimizers as O
+from threestep.autograd import GradientSink, Tensor, attach_sinks
 from threestep.callbacks import Callback, LambdaCallback
 from threestep.models import Model, Sequential
-from threestep.ops import _blas
+from threestep.accel import blas as _blas
 from threestep.optimizers import SGD
 from helpers import numpy_only, to_host
 
@@ -70,105 +71,150 @@ def test_gemm_update_refuses_what_it_cannot_serve():
         np.testing.assert_array_equal(args[0], before)
 
 
-# ---------------------------------------------------------------- the engine
+# ---------------------------------------------------------------- the engine's sinks
+class Collect(GradientSink):
+    """Records what backward hands over, and in which form."""
+
+    def __init__(self):
+        self.got, self.forms = None, []
+
+    def take(self, g):
+        self.forms.append("array")
+        self.got = to_host(g) if self.got is None else self.got + to_host(g)
+
+    def take_matmul(self, a, b):
+        self.forms.append("matmul")
+        self.got = to_host(a.T @ b)
+
+    def take_rowsum(self, g):
+        self.forms.append("rowsum")
+        self.got = to_host(g.sum(axis=0))
+
+
 def _linear_graph(W, b, x, extra=None):
     y = ops.linear(x, W, b, relu=True)
     loss = (y * y).mean()
     return loss if extra is None else loss + extra
 
 
-@numpy_only("the fold is NumPy's BLAS")
-@needs_blas
-def test_a_weight_used_once_is_updated_in_backward_and_gets_no_grad():
+def _reference_grads(make_loss, *leaves):
+    copies = [Tensor(leaf.data.copy(), requires_grad=True) for leaf in leaves]
+    make_loss(*copies).backward()
+    return [to_host(c.grad) for c in copies]
+
+
+def test_a_weight_used_once_hands_its_gemm_and_bias_sum_to_its_sink():
     rng = np.random.default_rng(1)
-    x = Tensor(rng.standard_normal((16, 8)).astype(np.float32))
-    w0, b0 = rng.standard_normal((8, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
-    ref_W, ref_b = Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)
-    _linear_graph(ref_W, ref_b, x).backward()
-    W, b = Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)
-    folded = _linear_graph(W, b, x).backward(update={W: sgd_step(W, 0.1), b: sgd_step(b, 0.1)})
-    assert len(folded) == 1 and folded[0] is W  # the bias's gradient is not a GEMM: it keeps .grad
-    assert W.grad is None
-    np.testing.assert_allclose(W.data, w0 - 0.1 * ref_W.grad, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(b.grad, ref_b.grad, rtol=1e-6)
-    np.testing.assert_array_equal(b.data, b0)  # the caller's optimizer updates what was not folded
+    x = Tensor(dev(rng.standard_normal((16, 8)).astype(np.float32)))
+    W = Tensor(dev(rng.standard_normal((8, 5)).astype(np.float32)), requires_grad=True)
+    b = Tensor(dev(rng.standard_normal(5).astype(np.float32)), requires_grad=True)
+    want_W, want_b = _reference_grads(lambda W, b: _linear_graph(W, b, x), W, b)
+    with attach_sinks({W: Collect(), b: Collect()}) as sinks:
+        _linear_graph(W, b, x).backward()
+    assert W.grad is None and b.grad is None
+    assert sinks[W].forms == ["matmul"]
+    assert sinks[b].forms in (["rowsum"], ["array"])  # the Numba pass computes dL/db with the ReLU's
+    np.testing.assert_allclose(sinks[W].got, want_W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sinks[b].got, want_b, rtol=1e-5, atol=1e-6)
+    _linear_graph(W, b, x).backward()  # detached on leaving the block: .grad as usual
+    np.testing.assert_allclose(to_host(W.grad), want_W, rtol=1e-5, atol=1e-6)
 
 
-def test_a_weight_used_twice_or_by_an_op_that_cannot_fold_keeps_its_grad():
+def test_a_weight_used_twice_gets_its_summed_gradient_once_at_the_end():
     rng = np.random.default_rng(2)
     x = Tensor(dev(rng.standard_normal((6, 4)).astype(np.float32)))
-    w0 = rng.standard_normal((4, 3)).astype(np.float32)
+    W = Tensor(dev(rng.standard_normal((4, 3)).astype(np.float32)), requires_grad=True)
     b = Tensor(dev(np.zeros(3, np.float32)), requires_grad=True)
-
-    W = Tensor(dev(w0.copy()), requires_grad=True)  # the L2 penalty reads W too: folding would change its gradient
-    loss = _linear_graph(W, b, x, extra=(W * W).sum() * 0.01)
-    assert loss.backward(update={W: sgd_step(W, 0.1)}) == []
-    assert W.grad is not None
-    np.testing.assert_array_equal(to_host(W.data), w0)
+    penalised = lambda W, b: _linear_graph(W, b, x, extra=(W * W).sum() * 0.01)  # noqa: E731
+    want = _reference_grads(penalised, W, b)
+    with attach_sinks({W: Collect()}) as sinks:
+        penalised(W, b).backward()
+    assert sinks[W].forms == ["array"] and W.grad is None
+    np.testing.assert_allclose(sinks[W].got, want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_host(b.grad), want[1], rtol=1e-5, atol=1e-6)  # no sink: .grad
 
     S = Tensor(dev(rng.standard_normal((4, 4)).astype(np.float32)), requires_grad=True)  # one layer applied twice
     b4 = Tensor(dev(np.zeros(4, np.float32)), requires_grad=True)
-    assert ops.linear(ops.linear(x, S, b4), S, b4).sum().backward(update={S: sgd_step(S, 0.1)}) == []
-    assert S.grad is not None
+    twice = lambda S, b4: ops.linear(ops.linear(x, S, b4), S, b4).sum()  # noqa: E731
+    want = _reference_grads(twice, S, b4)
+    with attach_sinks({S: Collect(), b4: Collect()}) as sinks:
+        twice(S, b4).backward()
+    np.testing.assert_allclose(sinks[S].got, want[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sinks[b4].got, want[1], rtol=1e-5, atol=1e-5)
 
-    V = Tensor(dev(w0.copy()), requires_grad=True)  # used once, by an op without a fold (matmul)
-    assert (x @ V).sum().backward(update={V: sgd_step(V, 0.1)}) == []
-    np.testing.assert_allclose(to_host(V.grad), np.broadcast_to(to_host(x.data).sum(axis=0)[:, None], w0.shape), rtol=1e-5)
 
-
-def test_float64_and_leaves_not_asked_for_keep_their_grad():
+def test_an_op_without_a_gemm_form_hands_its_gradient_as_an_array():
     rng = np.random.default_rng(3)
     x = Tensor(rng.standard_normal((6, 4)))
-    W = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
-    b = Tensor(np.zeros(3), requires_grad=True)
-    assert _linear_graph(W, b, x).backward(update={W: sgd_step(W, 0.1)}) == []  # sgemm is float32 only
-    assert W.grad is not None
-    x32 = Tensor(x.data.astype(np.float32))
-    W32 = Tensor(W.data.astype(np.float32), requires_grad=True)
-    b32 = Tensor(np.zeros(3, np.float32), requires_grad=True)
-    assert _linear_graph(W32, b32, x32).backward(update={b32: sgd_step(b32, 0.1)}) == []
-    assert W32.grad is not None and b32.grad is not None
+    V = Tensor(rng.standard_normal((4, 3)), requires_grad=True)  # float64, used once, by matmul
+    with attach_sinks({V: Collect()}) as sinks:
+        (x @ V).sum().backward()
+    assert sinks[V].forms == ["array"]
+    np.testing.assert_allclose(sinks[V].got, np.broadcast_to(x.data.sum(axis=0)[:, None], (4, 3)))
 
 
 # ---------------------------------------------------------------- the optimizer
-def test_only_sgd_without_nesterov_or_clipping_offers_backward_updates():
-    import threestep.optimizers as O
-
-    params = [Tensor(dev(np.ones(3, np.float32)), requires_grad=True),
-              Tensor(dev(np.ones(2, np.float32)), requires_grad=True)]
-    params[1].constraint = lambda w: w
-    sgd = SGD(learning_rate=0.5)
-    updates = sgd.backward_updates(params)
-    assert list(updates) == [params[0]]  # a constrained weight is left to apply_gradients
-    target, alpha, beta = updates[params[0]]
-    assert target is params[0].data and alpha == -0.5 and beta == 1.0
-    for opt in (SGD(0.5, momentum=0.9, nesterov=True), SGD(0.5, clipnorm=1.0), SGD(0.5, clipvalue=1.0),
-                SGD(0.5, global_clipnorm=1.0), O.Adam(), O.RMSprop(), O.Adagrad()):
-        assert opt.backward_updates(params) is None
-    scheduled = SGD(learning_rate=0.5, decay=1.0)
-    scheduled.iterations = 1
-    assert scheduled.backward_updates(params[:1])[params[0]][1] == -0.25  # the step's own rate
-
-    momentum = SGD(learning_rate=0.5, momentum=0.9)
-    assert momentum.backward_updates(params[:1]) is None  # no velocity before the first step
-    params[0].grad = dev(np.ones(3, np.float32))
-    momentum.apply_gradients(params[:1])
-    target, alpha, beta = momentum.backward_updates(params[:1])[params[0]]
-    assert target is momentum.slots["momentum"][0] and alpha == -0.5 and beta == 0.9
+OPTIMIZERS = {
+    "sgd": lambda: SGD(0.5),
+    "momentum": lambda: SGD(0.5, momentum=0.9),
+    "nesterov": lambda: SGD(0.5, momentum=0.9, nesterov=True),
+    "clipnorm": lambda: SGD(0.5, clipnorm=0.1),
+    "global_clipnorm": lambda: SGD(0.5, global_clipnorm=0.1),
+    "schedule": lambda: SGD(0.5, decay=1.0),
+    "adam": lambda: O.Adam(0.01),
+    "rmsprop": lambda: O.RMSprop(0.01),
+}
 
 
-def test_apply_gradients_counts_folded_parameters_as_updated():
-    params = [Tensor(dev(np.ones(3, np.float32)), requires_grad=True) for _ in range(3)]
-    opt = SGD(learning_rate=0.5)
-    params[0].grad = dev(np.ones(3, np.float32))
-    params[2].grad = dev(np.ones(3, np.float32))
-    opt.apply_gradients(params, folded=[params[1]])
-    assert opt.iterations == 1 and opt._built_for == 3
-    np.testing.assert_array_equal(to_host(params[0].data), 0.5)
-    np.testing.assert_array_equal(to_host(params[1].data), 1.0)  # already updated by the backward pass: untouched
-    params[1].grad = dev(np.ones(3, np.float32))  # the next step without a fold: the same 3 parameters
-    opt.apply_gradients(params)
-    np.testing.assert_array_equal(to_host(params[1].data), 0.5)
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_minimize_without_kept_gradients_steps_like_backward_then_apply_gradients(name):
+    """Whatever the optimizer decides (its update as each gradient arrives, inside the GEMM for
+    SGD), three steps end with the weights of loss.backward() + apply_gradients(), and a
+    constrained weight stays constrained."""
+    rng = np.random.default_rng(4)
+    x = Tensor(dev(rng.standard_normal((16, 8)).astype(np.float32)))
+    start = [rng.standard_normal((8, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32),
+             rng.standard_normal((5, 3)).astype(np.float32)]
+
+    def run(step):
+        params = [Tensor(dev(a.copy()), requires_grad=True) for a in start]
+        params[2].constraint = lambda w: w.clip(-0.3, 0.3)
+        opt = OPTIMIZERS[name]()
+        for _ in range(3):
+            h = ops.linear(x, params[0], params[1], relu=True)
+            step(opt, (ops.linear(h, params[2]) ** 2).mean(), params)
+        return [to_host(p.data) for p in params]
+
+    def plain(opt, loss, params):
+        for p in params:
+            p.grad = None
+        loss.backward()
+        opt.apply_gradients(params)
+
+    want = run(plain)
+    got = run(lambda opt, loss, params: opt.minimize(loss, params, keep_gradients=False))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    assert np.abs(got[2]).max() <= 0.3 + 1e-7
+
+
+def test_minimize_skips_a_non_finite_loss_and_keeps_the_weights():
+    W = Tensor(dev(np.ones((3, 2), np.float32)), requires_grad=True)
+    x = Tensor(dev(np.full((4, 3), np.inf, np.float32)))
+    opt = SGD(0.1)
+    with np.errstate(invalid="ignore"):
+        value = opt.minimize(ops.linear(x, W).sum(), [W], keep_gradients=False)
+    assert not np.isfinite(value) and opt.iterations == 0
+    np.testing.assert_array_equal(to_host(W.data), 1.0)
+
+
+def test_minimize_keeps_gradients_when_asked():
+    rng = np.random.default_rng(6)
+    x = Tensor(dev(rng.standard_normal((6, 4)).astype(np.float32)))
+    W = Tensor(dev(rng.standard_normal((4, 3)).astype(np.float32)), requires_grad=True)
+    want = _reference_grads(lambda W: ops.linear(x, W).sum(), W)[0]
+    SGD(0.1).minimize(ops.linear(x, W).sum(), [W])
+    np.testing.assert_allclose(to_host(W.grad), want, rtol=1e-5)
 
 
 # ---------------------------------------------------------------- fit
@@ -249,7 +295,7 @@ def test_folded_float32_training_matches_pytorch(monkeypatch):
 
 @numpy_only("the fold is NumPy's BLAS")
 @needs_blas
-def test_momentum_folds_its_velocity_from_the_second_step_and_matches_pytorch(monkeypatch):
+def test_momentum_folds_its_velocity_and_matches_pytorch(monkeypatch):
     """v = momentum * v - lr * g in the dW GEMM (beta = momentum), then w += v: the same
     weights as the unfolded step and as torch.optim.SGD(momentum=0.9)."""
     x, y = _data()
@@ -262,7 +308,7 @@ def test_momentum_folds_its_velocity_from_the_second_step_and_matches_pytorch(mo
     folded = make()
     w0 = folded.get_weights()
     folded.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
-    assert calls["served"] == (2 * 6 - 1) * 3  # every kernel, every step after the first
+    assert calls["served"] == 2 * 6 * 3  # every kernel, every step (the velocities exist from the start)
     watched = make()
     watched.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[ReadsGradients()])
     for a, b in zip(folded.get_weights(), watched.get_weights()):

@@ -1,4 +1,4 @@
-"""ops.fused: the elementwise chains written once, one cupy.fuse kernel on CuPy, NumPy elsewhere.
+"""accel.fused: the elementwise chains written once, one cupy.fuse kernel on CuPy, NumPy elsewhere.
 
 On the fake device (tests/fakecupy: its ``cupy.fuse`` traces the function with proxies that allow
 only what real CuPy fusion allows, and counts one kernel launch per call) every chain must give
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from threestep import backend
-from threestep.ops import fused
+from threestep.accel import fused, switches
 
 rng = np.random.default_rng(0)
 
@@ -117,7 +117,7 @@ def test_each_chain_is_one_kernel_on_the_device_with_numpys_numbers(case, cp, mo
             np.testing.assert_array_equal(got.get(), want)
 
     # THREESTEP_CUPY_FUSE=0: the same function op by op on the device, for a GPU's A/B
-    monkeypatch.setenv("THREESTEP_CUPY_FUSE", "0")
+    monkeypatch.setattr(switches, "CUPY_FUSE", False)
     args = [cp.asarray(a.copy()) for a in arrays]
     cp._fake_reset_counts()
     _call(chain, args, scalars, static)

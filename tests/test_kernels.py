@@ -1,4 +1,4 @@
-"""The fused Numba kernels (ops.kernels) against the NumPy path they replace, in float32."""
+"""The fused Numba kernels (accel.kernels) against the NumPy path they replace, in float32."""
 import os
 import subprocess
 import sys
@@ -6,8 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-import threestep.ops._threads as threads
-import threestep.ops.kernels as kernels
+import threestep.accel.threads as threads
+import threestep.accel.kernels as kernels
+from threestep.accel import switches
 from threestep.autograd import Tensor
 from test_recurrent_ops import general_mask, make_inputs
 from test_recurrent_threads import run_cell
@@ -133,7 +134,7 @@ def test_gru_kernel_serves_only_reset_after_sigmoid_tanh_float32(monkeypatch):
 
 def test_threestep_numba_0_turns_the_kernels_off():
     env = dict(os.environ, THREESTEP_NUMBA="0")
-    out = subprocess.run([sys.executable, "-c", "import threestep.ops.kernels as k; print(k.available())"],
+    out = subprocess.run([sys.executable, "-c", "import threestep.accel.kernels as k; print(k.available())"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -196,7 +197,7 @@ def test_optimizer_kernels_match_the_numpy_updates(make, monkeypatch):
     Nesterov, Adam and AdamW, plain RMSprop, Adagrad) and BLAS's axpy (plain SGD) equal the NumPy
     code's to float32 rounding; AMSGrad, Nadam and centered or momentum RMSprop keep NumPy."""
     import threestep.optimizers as O
-    from threestep.ops import _blas
+    from threestep.accel import blas as _blas
 
     rng = np.random.default_rng(0)
     shapes = [(7, 5), (5,), (3, 2, 4), (130, 128)]  # the last one is large enough for BLAS's axpy
@@ -262,7 +263,7 @@ def test_flat_addresses_views_of_the_root_buffer():
 def test_warm_up_compiles_every_kernel():
     assert kernels.warm_up() is True
     # every jitted kernel now has a compiled specialization
-    from threestep.ops import _numba_kernels as nk
+    from threestep.accel import _numba_kernels as nk
     jitted = [f for f in vars(nk).values() if hasattr(f, "signatures") and not f.__name__.startswith("_")]
     assert len(jitted) >= 9 and all(f.signatures for f in jitted)
 
@@ -303,8 +304,8 @@ def test_kernels_that_cannot_load_fall_back_to_numpy_with_a_warning(monkeypatch)
             raise RuntimeError("cannot cache function: no locator available")
         return real_import(name, *args, **kwargs)
     monkeypatch.setattr(kernels, "_nb", [])
-    monkeypatch.delenv("THREESTEP_NUMBA", raising=False)  # the suite may run with the kernels off
-    monkeypatch.delitem(sys.modules, "threestep.ops._numba_kernels", raising=False)
+    monkeypatch.setattr(switches, "NUMBA", True)  # the suite may run with the kernels off
+    monkeypatch.delitem(sys.modules, "threestep.accel._numba_kernels", raising=False)
     monkeypatch.setattr(builtins, "__import__", failing)
     with pytest.warns(RuntimeWarning, match="Numba kernels could not be loaded"):
         assert kernels.available() is False
@@ -590,7 +591,7 @@ def test_max_pool_kernel_matches_the_numpy_path(shape, pool, strides, padding, m
 
 # ---------------------------------------------------------------- BLAS axpy (plain SGD)
 def test_blas_axpy_updates_in_place_like_the_numba_kernel():
-    from threestep.ops import _blas
+    from threestep.accel import blas as _blas
 
     rng = np.random.default_rng(0)
     for n in (1, 7, 33, 1000, 300_000):  # 300k: OpenBLAS splits it over its threads
@@ -613,7 +614,7 @@ def test_blas_axpy_updates_in_place_like_the_numba_kernel():
 
 
 def test_blas_axpy_finds_numpys_own_openblas():
-    from threestep.ops import _blas
+    from threestep.accel import blas as _blas
 
     blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", "")
     if "scipy-openblas" not in str(blas):
@@ -623,7 +624,7 @@ def test_blas_axpy_finds_numpys_own_openblas():
 
 
 def test_threestep_blas_update_0_turns_axpy_and_the_folded_gemm_off():
-    code = ("import numpy as np; from threestep.ops import _blas; o = np.ones((3, 3), np.float32); "
+    code = ("import numpy as np; from threestep.accel import blas as _blas; o = np.ones((3, 3), np.float32); "
             "print(_blas.axpy_(np.ones(3, np.float32), np.ones(3, np.float32), 1.0), "
             "_blas.gemm_update_(o.copy(), o, o, 1.0))")
     env = dict(os.environ, THREESTEP_BLAS_UPDATE="0")
@@ -635,7 +636,7 @@ def test_sgd_uses_blas_threads_only_after_steps_without_row_parallel_loops(monke
     """A threaded saxpy right before a recurrent layer's row-parallel loop slows that loop (its
     workers keep spinning): SGD takes the BLAS path only after a step that ran no such loop."""
     import threestep.optimizers as O
-    from threestep.ops import _blas, _threads
+    from threestep.accel import blas as _blas, threads as _threads
 
     calls = []
     real = _blas.axpy_

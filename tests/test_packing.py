@@ -109,30 +109,44 @@ def test_the_cnn_writes_its_gradients_into_the_buffer(fake_cupy):
 
 
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
-def test_the_update_is_one_kernel_and_backward_writes_every_dense_gradient_in_place(fake_cupy, opt, monkeypatch):
-    """After the first step packs: no parameter gets a ``.grad`` (Dense's GEMM and bias sum wrote
-    into the buffer) and ``apply_gradients`` launches one kernel."""
+def test_the_update_is_one_kernel_and_backward_writes_every_dense_gradient_in_place(fake_cupy, opt):
+    """A packed step launches the kernels of forward and backward plus ONE update kernel: n - 1
+    fewer than backward followed by a per-parameter update (``apply_gradients``), so backward
+    wrote every Dense gradient into the buffer (a copy would be a launch more) and the update
+    ran once on the flat arrays. Afterwards ``.grad`` reads each parameter's gradient."""
+    from threestep import losses
+
     previous = backend.backend_name()
-    launches, grads = [], []
     try:
         backend.set_backend("cupy")
+        backend.set_seed(0)
         model = _mlp()
         optimizer = OPTIMIZERS[opt]()
-        model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer)
-        apply = optimizer.apply_gradients
+        x, y = _data()
+        xb, yb = backend.on_device(x[:16]), backend.on_device(y[:16])
+        loss_fn = losses.get("sparse_categorical_crossentropy")
+        params = model.trainable_weights
 
-        def counted(params, *args, **kwargs):
-            grads.append([p.grad is None for p in params])
+        def launches(step):
+            loss = loss_fn(yb, model(xb, training=True))
             fake_cupy._fake_reset_counts()
-            apply(params, *args, **kwargs)
-            launches.append(fake_cupy._fake_reset_counts()["kernels"])
+            step(loss)
+            return fake_cupy._fake_reset_counts()["kernels"]
 
-        monkeypatch.setattr(optimizer, "apply_gradients", counted)
-        model.fit(*_data(), batch_size=16, epochs=1, verbose=0)
+        optimizer.minimize(loss_fn(yb, model(xb, training=True)), params)  # the first step packs
+        packed = launches(lambda loss: optimizer.minimize(loss, params))
+        grads = [backend.to_numpy(p.grad).copy() for p in params]
+
+        def per_parameter(loss):
+            for p in params:
+                p.grad = None
+            loss.backward()
+            optimizer.apply_gradients(params)
+        plain = launches(per_parameter)
     finally:
         backend.set_backend(previous)
-    assert launches[0] > 6 and launches[1:] == [1] * 3  # the first step packs (copies), then one kernel
-    assert grads[1:] == [[True] * 6] * 3
+    assert packed == plain - len(params) + 1, (packed, plain)
+    assert all(np.abs(g).sum() > 0 for g in grads)
 
 
 def test_gradients_backward_cannot_write_are_copied_in(fake_cupy):

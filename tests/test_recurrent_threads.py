@@ -1,8 +1,8 @@
-"""Row-parallel recurrent loops (ops._threads): blocks of batch rows in parallel threads give the one-block results."""
+"""Row-parallel recurrent loops (accel.threads): blocks of batch rows in parallel threads give the one-block results."""
 import numpy as np
 import pytest
 
-import threestep.ops._threads as threads
+import threestep.accel.threads as threads
 import threestep.ops.recurrent_base as recurrent_base
 import threestep.ops.recurrent_gated as recurrent_gated
 from threestep.autograd import Tensor
@@ -33,7 +33,7 @@ def run_cell(kind, arrays, **kwargs):
                          ids=["lstm", "lstm-peephole", "gru", "gru-keras2"])
 def test_row_parallel_blocks_match_one_block(kind, kwargs, masked, reverse, monkeypatch):
     """With several BLAS threads the gated cells run their time loops (and the GEMMs around
-    them) on row blocks in parallel threads (ops._threads). Forced on a 7-row batch in 3 blocks,
+    them) on row blocks in parallel threads (accel.threads). Forced on a 7-row batch in 3 blocks,
     outputs and every gradient equal the one-block run's."""
     rng = np.random.default_rng(0)
     opts = {"peephole": kwargs.get("peephole", False), "reset_after": kwargs.get("reset_after", True)}

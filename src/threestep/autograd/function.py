@@ -6,12 +6,9 @@ Forward stores in ``self`` only what backward needs (sigmoid keeps y, not x).
 ``self.needs_input_grad[i]`` tells backward which input gradients are asked for, so
 e.g. the input data of the first layer never gets a gradient computed.
 
-``self.fold_update`` (set by ``Tensor.backward(update=...)`` just for the call):
-``{i: (target, alpha, beta)}`` for inputs whose owner asked for ``target = beta * target +
-alpha * gradient`` in place; an op that can fold that into its own backward does so, removes
-``i`` and returns None for that gradient. An op that ignores it returns the gradient as usual
-(the leaf then gets ``.grad``). ``(target, 1, 0)`` asks for the gradient itself, written into
-``target`` (a packed optimizer's gradient buffer on the GPU: ``gradient_target``).
+``self.sink(i)``: the gradient sink of input ``i`` when backward may hand that input's
+gradient to it directly (``autograd.sink``), else None. An op that uses it returns None for
+that gradient.
 """
 import weakref
 
@@ -27,7 +24,7 @@ class Function:
     generation = 0
     held = None
     released = False
-    fold_update = None
+    sinks = None  # {input index: GradientSink} during backward, where the engine offers one
     zero_grads = frozenset()  # outputs whose gradient backward got as zeros because nothing used them
 
     def __call__(self, *inputs):
@@ -58,22 +55,10 @@ class Function:
                 self.output_specs = [(out.shape, out.dtype) for out in outputs]
         return tuple(outputs)
 
-    def gradient_target(self, index, shape):
-        """The device array backward should write input ``index``'s gradient into, or None.
-
-        Set where the input's owner asked for its gradient in a buffer of its own
-        (``fold_update[index] == (target, 1, 0)``: an optimizer's packed gradient views,
-        ``optimizers.packing``), on the GPU, with ``shape``. Taking it removes the request, so
-        the engine counts the input as served and gives it no ``.grad``."""
-        fold = self.fold_update
-        if not fold or index not in fold:
-            return None
-        target, alpha, beta = fold[index]
-        if (alpha != 1.0 or beta != 0.0 or tuple(target.shape) != tuple(shape) or not backend.on_gpu(target)
-                or not target.flags.c_contiguous):
-            return None
-        del fold[index]
-        return target
+    def sink(self, index):
+        """The gradient sink input ``index``'s gradient may go to directly, or None (``autograd.sink``)."""
+        sinks = self.sinks
+        return sinks.get(index) if sinks else None
 
     def forward(self, *xs):
         raise NotImplementedError

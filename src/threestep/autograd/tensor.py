@@ -7,6 +7,7 @@ that consume its outputs, and recursion depth never grows with the graph.
 import heapq
 
 from .. import backend
+from .sink import sinks_attached
 
 
 class Tensor:
@@ -20,6 +21,7 @@ class Tensor:
     """
 
     __array_priority__ = 200  # numpy_array * tensor -> Tensor.__rmul__
+    sink = None  # a leaf's gradient sink while one is attached (autograd.sink)
 
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
@@ -76,23 +78,16 @@ class Tensor:
         self.grad = None
 
     # ----------------------------------------------------------------- backward
-    def backward(self, grad=None, retain_graph=False, retain_grad=False, update=None):
+    def backward(self, grad=None, retain_graph=False, retain_grad=False):
         """Backpropagate from this tensor: the backward pass of the lecture.
 
         Args:
             grad: dL/d(self); defaults to ones (so a scalar loss needs nothing).
             retain_graph: keep saved values so backward can run again on this graph.
             retain_grad: keep ``.grad`` on intermediate tensors too (leaves always keep it).
-            update: ``{leaf: (target, alpha, beta)}``, the optimizer step folded into the
-                backward pass (PyTorch's "optimizer step in backward"): for a leaf here that
-                this graph uses exactly once, as an input of an op that can fold it into its
-                own backward (``Function.fold_update``: ``ops.Linear``'s weight, in its dW
-                GEMM), that op writes ``target = beta * target + alpha * dL/dleaf`` in place
-                (``target`` is ``leaf.data`` for plain SGD, the velocity for momentum) and the
-                leaf gets no ``.grad``; every other leaf gets ``.grad`` as usual.
 
-        Returns:
-            The leaves of ``update`` that were updated in place (a list; empty without ``update``).
+        A leaf with a gradient sink attached (``autograd.sink``) gets its gradient delivered
+        to the sink instead of ``.grad``.
         """
         xp = backend.get_array_module(self.data)
         if grad is None:
@@ -102,14 +97,16 @@ class Tensor:
         else:  # a NumPy upstream gradient for a tensor on the GPU moves there
             grad = backend.on_device(grad)
         if self.creator is None:
-            self.grad = grad if self.grad is None else self.grad + grad  # leaves accumulate
-            return []
+            if self.sink is not None and sinks_attached():
+                self.sink.take(grad)
+            else:
+                self.grad = grad if self.grad is None else self.grad + grad  # leaves accumulate
+            return
         self.grad = grad  # a non-leaf's grad belongs to this pass (retain_graph reruns must not add up)
         heap, seen, counter = [], set(), 0
-        folded = []
-        # Only a leaf with one use folds: that op makes its whole gradient, and where the leaf
-        # itself is updated no other op reads it afterwards.
-        folds = _folds(self.creator, update) if update else None
+        # Leaves with a sink: an op that is a leaf's only user may hand its gradient to the sink
+        # itself (`direct`); the gradients of the others are summed here and delivered at the end.
+        direct, pending = _sink_uses(self.creator) if sinks_attached() else (None, None)
 
         def push(func):
             nonlocal counter
@@ -140,12 +137,11 @@ class Tensor:
                     f"backward() reached {func!r} a second time, but the first backward() freed "
                     "its saved values. Pass retain_graph=True to the first backward() call."
                 )
-            fold = folds.get(func) if folds else None
-            if fold:
-                func.fold_update = dict(fold)  # the op removes what it applied
+            offered = direct.get(func) if direct else None
+            if offered:
+                func.sinks = offered
                 gxs = func.run_backward(gys)
-                folded += [func.inputs[i] for i in fold if i not in func.fold_update]
-                func.fold_update = None
+                func.sinks = None
             else:
                 gxs = func.run_backward(gys)
             for x, gx in zip(func.inputs, gxs):
@@ -155,7 +151,12 @@ class Tensor:
                     gx = sum_to(gx, x.data.shape)
                 creator = x.creator
                 if creator is None:
-                    if x.grad is not None:
+                    if pending is not None and x.sink is not None:
+                        if id(x) in pending:  # used more than once: summed, delivered at the end
+                            pending[id(x)][1].append(gx)
+                        else:  # its only user returned the gradient instead of handing it over
+                            x.sink.take(gx)
+                    elif x.grad is not None:
                         x.grad = x.grad + gx
                     else:  # a leaf's grad may be changed in place later: never a read-only or broadcast
                         # view (CuPy has no `writeable` flag, so a broadcast shows as a 0 stride there)
@@ -181,30 +182,37 @@ class Tensor:
                         o.grad = None
             if not retain_graph:
                 func.release()
-        return folded
+        for x, parts in (pending or {}).values():
+            if parts:
+                total = parts[0]
+                for g in parts[1:]:
+                    total = total + g
+                x.sink.take(total)
 
 
-def _folds(root, update):
-    """``{op: {input index: (target, alpha, beta)}}`` for the leaves in ``update`` that are an
-    input of exactly one op of the graph below ``root`` (one walk over the graph's ops, each once)."""
-    steps = {id(x): step for x, step in update.items()}
+def _sink_uses(root):
+    """For the leaves with a sink in the graph below ``root`` (one walk over its ops, each once):
+    ``{op: {input index: sink}}`` for those that are an input of exactly one op, once, and
+    ``{id(leaf): (leaf, [])}`` for the others, whose gradient contributions backward collects."""
     uses, seen, stack = {}, {root}, [root]
     while stack:
         func = stack.pop()
         for i, x in enumerate(func.inputs):
             creator = x.creator
             if creator is None:
-                if id(x) in steps:
-                    uses.setdefault(id(x), []).append((func, i))
+                if x.sink is not None and x.requires_grad:
+                    uses.setdefault(id(x), (x, []))[1].append((func, i))
             elif creator not in seen:
                 seen.add(creator)
                 stack.append(creator)
-    folds = {}
-    for key, found in uses.items():
+    direct, pending = {}, {}
+    for x, found in uses.values():
         if len(found) == 1:
             func, i = found[0]
-            folds.setdefault(func, {})[i] = steps[key]
-    return folds
+            direct.setdefault(func, {})[i] = x.sink
+        else:
+            pending[id(x)] = (x, [])
+    return direct, pending
 
 
 def sum_to(gx, shape):

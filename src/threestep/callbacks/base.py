@@ -16,10 +16,9 @@ class Callback:
     ``verbose``, ``batch_size``, ``samples``, ``metrics``).
 
     ``needs_gradients``: set True in a callback that reads the weights' ``.grad`` after a
-    batch. Otherwise ``fit`` with SGD folds the update of Dense kernels into the
-    backward pass (faster; ``Tensor.backward(update=...)``), and on the GPU the backward pass
-    writes Dense and Conv gradients into the optimizer's packed buffer
-    (``optimizers.packing``); those weights keep no ``.grad``.
+    batch. Otherwise ``fit`` lets the optimizer update each weight on the CPU as soon as
+    backward delivers its gradient (``Optimizer.minimize``; SGD inside the Dense kernel's dW
+    GEMM), and those weights keep no ``.grad``.
     """
 
     needs_gradients = False

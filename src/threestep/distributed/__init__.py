@@ -8,7 +8,7 @@ sums the gradients with one MPI ``Allreduce`` and takes the identical optimizer 
 everywhere — the same result as one process with a global batch of ``R * batch_size``.
 
 This room sits beside ``models``: the training loop calls a strategy through a small hook
-interface (``setup``, ``train_step``, ``end_epoch``, ``reduce_evaluation``, ``fail``, and
+interface (``setup``, ``gradient_hook``, ``end_epoch``, ``reduce_evaluation``, ``fail``, and
 the feeds' ``batch_indices`` / ``eval_indices``) and never imports MPI itself.
 """
 from .sharding import epoch_batches, eval_batches, shard

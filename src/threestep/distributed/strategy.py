@@ -5,7 +5,7 @@ What each hook does (``models.training`` calls them):
 * ``setup`` — broadcast rank 0's weights and optimizer state (one flat buffer each) so
   every rank starts from the same function; agree on the shuffling seed; keep progress
   output and file-writing callbacks (checkpoints, CSV logs, run directories) on rank 0.
-* ``train_step`` — forward and backward on this rank's batch, then ONE ``Allreduce`` of
+* ``gradient_hook`` — after forward and backward on this rank's batch (``Model.train_step``), ONE ``Allreduce`` of
   one contiguous buffer holding every gradient (weighted by the rank's sample count), the
   loss sum and the sample count; the optimizer (and its clipping) then sees the global
   mean gradient, so clipping happens after the reduction.
@@ -94,6 +94,7 @@ class MPIStrategy:
         self.average_moving_stats, self.abort_on_error = average_moving_stats, abort_on_error
         self._steps = None
         self._target_lr = None
+        self.last_size = 0.0  # the samples of all ranks in the last step (gradient_hook)
 
     @property
     def is_root(self):
@@ -196,42 +197,31 @@ class MPIStrategy:
         return sharding.eval_batches(n, batch_size, self.rank, self.world)
 
     # ------------------------------------------------------------------ one step
-    def train_step(self, model, xb, yb, wb, fused, metric_list):
-        """Local forward/backward, one Allreduce of all gradients, the same update on every rank."""
-        n_local = len(yb)
-        params = model.trainable_weights
-        value, out = 0.0, None
-        for p in params:
-            p.grad = None
-        if n_local:
-            loss, out = model._loss_and_output(xb, yb, wb, True, fused)
-            value = float(loss.data)
-            if math.isfinite(value):
-                loss.backward()
-        buf = self._grad_buffer
-        for p, (a, b, _) in zip(params, self._slices):
-            if p.grad is None or not math.isfinite(value):
-                buf[a:b] = 0
-            else:
-                numpy.multiply(backend.to_numpy(p.grad).ravel(), n_local, out=buf[a:b])
-        buf[-2] = value * n_local
-        buf[-1] = n_local
-        self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
-        total = float(buf[-1])
-        global_loss = float(buf[-2]) / max(total, 1.0)
-        if not math.isfinite(global_loss):
-            return {"loss": global_loss, "size": total}  # every rank skips this update
-        numpy.divide(buf, total, out=buf)
-        xp = backend.get_xp()
-        for p, (a, b, shape) in zip(params, self._slices):
-            p.grad = xp.asarray(buf[a:b].reshape(shape))
-        self._warmup(model.optimizer)
-        model.optimizer.apply_gradients(params)
-        if out is not None:
-            preds = model._predictions_for_metrics(out.data, fused, metric_list)
-            for m in metric_list:
-                m.update_state(out.targets, preds, out.step_weights)
-        return {"loss": global_loss, "size": total}
+    def gradient_hook(self, n_local, optimizer):
+        """The hook of one step for ``Optimizer.minimize``: ONE Allreduce of every local gradient
+        (weighted by this rank's ``n_local`` samples), the loss sum and the sample count, giving
+        the global mean gradients and loss (the same update on every rank). ``last_size`` is
+        then the samples of all ranks."""
+        def reduce(grads, value):
+            buf = self._grad_buffer
+            for g, (a, b, _) in zip(grads, self._slices):
+                if g is None or not math.isfinite(value):
+                    buf[a:b] = 0
+                else:
+                    numpy.multiply(backend.to_numpy(g).ravel(), n_local, out=buf[a:b])
+            buf[-2] = value * n_local
+            buf[-1] = n_local
+            self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
+            total = self.last_size = float(buf[-1])
+            global_loss = float(buf[-2]) / max(total, 1.0)
+            if not math.isfinite(global_loss):
+                return grads, global_loss  # every rank skips this update
+            numpy.divide(buf, total, out=buf)
+            xp = backend.get_xp()
+            grads = [xp.asarray(buf[a:b].reshape(shape)) for a, b, shape in self._slices]
+            self._warmup(optimizer)
+            return grads, global_loss
+        return reduce
 
     def _warmup(self, optimizer):
         if self.warmup_steps and self._target_lr is not None:

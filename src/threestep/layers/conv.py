@@ -143,10 +143,15 @@ class Conv(Layer):
     def call_logits(self, x, training=None):
         return ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, self.data_format)
 
+    def call_relu(self, x, training=None):
+        """max(conv(x) + b, 0) as one node: this layer followed by ``Activation("relu")``
+        (``models.fusion``)."""
+        return ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
+                        self.data_format, relu=True)
+
     def call(self, x, training=None):
         if self.activation is activations.relu:  # fused: the ReLU in the convolution's node (ops.Conv)
-            y = ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                         self.data_format, relu=True)
+            y = self.call_relu(x)
         else:
             y = self.activation(self.call_logits(x))
         self.record_activity(y)

@@ -118,6 +118,11 @@ class Dense(Layer):
         self.record_activity(lambda: self.activation(z))
         return z
 
+    def call_relu(self, x, training=None):
+        """max(x @ W + b, 0) as one node: this layer followed by ``Activation("relu")``
+        (``models.fusion``)."""
+        return ops.linear(x, self.kernel, self.bias, relu=True)
+
     def call(self, x, training=None):
         if self.activation is activations.relu:  # fused: bias and ReLU in one pass, one graph node
             y = ops.linear(x, self.kernel, self.bias, relu=True)

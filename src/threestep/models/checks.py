@@ -7,8 +7,8 @@ the expected and received value, and what to change.
 import numpy
 
 from .. import backend
+from ..accel import kernels
 from ..errors import ConfigError, DataError, ShapeError, ThreestepHint, warn
-from ..ops import kernels
 
 
 

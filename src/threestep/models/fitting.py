@@ -93,28 +93,27 @@ class FitMixin:
             from .numerics import NumericsDebugger  # noqa: PLC0415
 
             debug = NumericsDebugger(self)
-        self._distributed = dist
-        # SGD's step may be folded into the backward pass (Optimizer.backward_updates);
-        # then those weights keep no .grad, so not for a callback that reads it or for the debugger.
-        self._fold_updates = debug is None and not any(getattr(cb, "needs_gradients", False) for cb in callback_list)
+        self._distributed, self._numerics = dist, debug
+        # The optimizer may update a weight as its gradient arrives (Optimizer.minimize); then the
+        # weights keep no .grad, so not for a callback that reads it.
+        keep_gradients = any(getattr(cb, "needs_gradients", False) for cb in callback_list)
         try:
             if baseline and not initial_epoch:
                 self.history.baseline = self._baseline(x, y, sw, val, batch_size, fused)
-            self._fit_epochs(train, val, callback_list, metric_list, fused, debug, batch_size, epochs,
+            self._fit_epochs(train, val, callback_list, metric_list, keep_gradients, debug, batch_size, epochs,
                              initial_epoch, shuffle, validation_freq)
         except BaseException as exc:
             if dist is not None:
                 dist.fail(exc)  # aborts every rank, with this rank's traceback shown
             raise
         finally:
-            self._distributed = None
-            self._fold_updates = False
+            self._distributed = self._numerics = None
             train.close()
             if val is not None and isinstance(val[0], feed.SourceFeed):
                 val[0].close()
         return self.history
 
-    def _fit_epochs(self, train, val, callback_list, metric_list, fused, debug, batch_size, epochs,
+    def _fit_epochs(self, train, val, callback_list, metric_list, keep_gradients, debug, batch_size, epochs,
                     initial_epoch, shuffle, validation_freq):
         dist = self._distributed
         callback_list.on_train_begin()
@@ -131,7 +130,7 @@ class FitMixin:
                     callback_list.on_train_batch_begin(step, {"batch": step, "size": len(yb)})
                     if debug is not None:
                         debug.where = (epoch, step)
-                    step_logs = self._train_step(xb, yb, wb, fused, metric_list, debug)
+                    step_logs = self.train_step(xb, yb, wb, metrics=metric_list, keep_gradients=keep_gradients)
                     if not math.isfinite(step_logs["loss"]):
                         self._stop_on_nonfinite(epoch, step, step_logs["loss"])
                     size = step_logs.get("size", len(yb))  # all ranks' samples when distributed
@@ -153,7 +152,7 @@ class FitMixin:
             epoch_logs = dict(logs)
             epoch_logs["lr"] = lr
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_values = self._evaluate_arrays(*val, batch_size, fused)
+                val_values = self._evaluate_arrays(*val, batch_size, self._fused())
                 epoch_logs.update({"val_" + k: v for k, v in val_values.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:

@@ -12,6 +12,7 @@ layer the values of its input tensors. A layer used twice shares its weights.
 from ..errors import ConfigError, ShapeError
 from ..layers.base import carry_mask
 from ..layers.symbolic import SymbolicTensor, flatten
+from .fusion import graph_pairs
 
 
 def _as_list(x):
@@ -70,15 +71,17 @@ class GraphNetwork:
         """The forward pass on Tensors ``x`` (one per input)."""
         last = self.outputs[0].node if len(self.outputs) == 1 else None
         values = {}
-        for _ in self.steps(x, training, logits_node=last if logits else None, values=values):
+        for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True):
             pass
         outs = [values[t.uid] for t in self.outputs]
         return outs if len(outs) > 1 else outs[0]
 
-    def steps(self, x, training, logits_node=None, values=None):
+    def steps(self, x, training, logits_node=None, values=None, fuse=False):
         """The forward pass one node at a time: yields ``(node, out)`` after each layer call,
         so a caller can stop at a hidden layer (``threestep.inspect``). ``logits_node`` stops
-        before its activation; ``values`` (a dict, filled in) maps tensor uids to Tensors."""
+        before its activation; ``values`` (a dict, filled in) maps tensor uids to Tensors.
+        ``fuse``: a layer whose output only an ``Activation("relu")`` reads runs with it as one
+        node (``models.fusion``); the pair then yields once, as the activation's node."""
         x = _as_list(x)
         if len(x) != len(self.inputs):
             raise ShapeError(f"The model has {len(self.inputs)} input(s) but received {len(x)}.")
@@ -90,7 +93,18 @@ class GraphNetwork:
                 return [value(s) for s in structure]
             return values[structure.uid] if isinstance(structure, SymbolicTensor) else structure
 
+        pairs = self._fusion_pairs() if fuse else {}
+        merged = set()
         for node in self.nodes:
+            if id(node) in merged:
+                continue
+            then = pairs.get(id(node))
+            if then is not None and then is not logits_node:
+                merged.add(id(then))
+                out = carry_mask(value(node.inputs), node.layer.call_relu(value(node.inputs), training=training))
+                values[then.outputs[0].uid] = out
+                yield then, out
+                continue
             kwargs = {k: value(v) for k, v in node.kwargs.items()}
             if node is logits_node:
                 out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
@@ -101,6 +115,11 @@ class GraphNetwork:
             for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[t.uid] = v
             yield node, out
+
+    def _fusion_pairs(self):
+        if self.__dict__.get("_pairs") is None:
+            self._pairs = graph_pairs(self.nodes, self.outputs)
+        return self._pairs
 
     # ------------------------------------------------------------------ config
     def get_config(self, name):

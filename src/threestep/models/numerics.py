@@ -1,5 +1,7 @@
 """``fit(debug_numerics=True)``: find the first layer whose forward or backward pass
 produced NaN or infinity, and name it."""
+import math
+
 from .. import backend
 from ..errors import NumericsError
 
@@ -40,6 +42,14 @@ class NumericsDebugger:
                 f"Epoch {epoch + 1}, batch {step + 1}: every layer's output is finite but the loss "
                 f"({name}) is not: the outputs or targets are so large that the loss overflows. "
                 "Lower the learning rate or rescale the targets.")
+
+    def gradient_hook(self, grads, value):
+        """``Optimizer.minimize``'s hook: check the step after backward, before the update."""
+        if not math.isfinite(value):
+            self.check_forward(loss_finite=False)
+        else:
+            self.check_backward()
+        return grads, value
 
     def check_backward(self):
         self.check_forward()

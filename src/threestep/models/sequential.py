@@ -9,6 +9,7 @@ from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer, carry_mask, unique_name
 from ..layers.core import InputLayer
 from ..layers.symbolic import SymbolicTensor
+from .fusion import sequential_steps
 from .training import Model
 
 
@@ -110,13 +111,17 @@ class Sequential(Model):
             shape = layer.output_shape
 
     def forward(self, x, training=False, logits=False):
-        """The forward pass; with ``logits=True`` the last layer stops before its activation."""
+        """The forward pass; with ``logits=True`` the last layer stops before its activation.
+        A layer followed by ``Activation("relu")`` runs as one fused node (``models.fusion``)."""
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        last = len(self.layers) - 1
-        trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True)
-        for i, layer in enumerate(self.layers):
-            if logits and i == last:
+        trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True): every layer's output
+        steps = self._fused_steps() if trace is None else [(layer, None) for layer in self.layers]
+        last = len(steps) - 1
+        for i, (layer, then) in enumerate(steps):
+            if then is not None:
+                out = layer.call_relu(x, training=training)
+            elif logits and i == last:
                 out = layer.call_logits(x, training=training)
             else:
                 out = layer.call(x, training=training)
@@ -124,6 +129,14 @@ class Sequential(Model):
             if trace is not None:
                 trace.append((layer, x))
         return x
+
+    def _fused_steps(self):
+        """``models.fusion.sequential_steps`` of the current layers (made again when they change)."""
+        key = tuple(map(id, self.layers))
+        cached = self.__dict__.get("_steps_cache")
+        if cached is None or cached[0] != key:
+            cached = self._steps_cache = (key, sequential_steps(self.layers))
+        return cached[1]
 
     def get_config(self):
         from ..layers import serialize_layer  # noqa: PLC0415

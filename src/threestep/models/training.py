@@ -29,7 +29,7 @@ class Model(FitMixin, EvaluateMixin):
     """
 
     _distributed = None  # a distributed strategy, set by fit(distributed=...) while it trains
-    _fold_updates = False  # fit sets it while it trains: may SGD fold its step into backward?
+    _numerics = None  # a NumericsDebugger, set by fit(debug_numerics=True) while it trains
 
     def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
@@ -282,60 +282,60 @@ class Model(FitMixin, EvaluateMixin):
             return act(Tensor(out)).data
 
     def train_on_batch(self, x, y, sample_weight=None):
-        """One gradient-descent step on one batch; returns the loss (and metrics)."""
+        """One gradient-descent step on one batch; returns the loss (and metrics). Every
+        weight's gradient stays readable in ``.grad`` afterwards."""
         self._require_compiled("train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
         self._ensure_built(x)
         metric_list = self._make_metrics()
-        logs = self._train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
-                                self._fused(), metric_list)
+        logs = self.train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
+                               metrics=metric_list)
         values = [logs["loss"]] + [m.result() for m in metric_list]
         return values if metric_list else values[0]
 
-    def _train_step(self, xb, yb, wb, fused, metric_list, debug=None):
-        if self._distributed is not None:  # data-parallel: gradients averaged over ranks
-            return self._distributed.train_step(self, xb, yb, wb, fused, metric_list)
+    def train_step(self, x, y, sample_weight=None, metrics=(), keep_gradients=True):
+        """One step of gradient descent on one batch: forward, loss, then ``optimizer.minimize``
+        (backward and the update). ``fit`` runs it for every batch, ``train_on_batch`` for its
+        one, and a data-parallel ``fit`` the same, with the strategy's all-reduce as the
+        optimizer's hook.
+
+        Args:
+            x, y, sample_weight: one batch (NumPy or device arrays), as ``fit`` feeds them.
+            metrics: metric objects to update with this batch's predictions.
+            keep_gradients: leave each weight's gradient in ``.grad``. ``fit`` passes False
+                (unless a callback reads gradients), so the optimizer may update each weight as
+                its gradient arrives, inside the weight's GEMM where it can.
+
+        Returns:
+            ``{"loss": value}``; with a distributed strategy also ``"size"``, the samples of
+            all ranks. Where the loss is not finite the weights are left as they were.
+
+        Example:
+            >>> logs = model.train_step(x[:32], y[:32])
+        """
+        dist, debug = self._distributed, self._numerics
+        fused = self._fused()
         if debug is not None:
             debug.start()
-        loss, out = self._loss_and_output(xb, yb, wb, True, fused)
-        # Reading the loss makes a GPU finish the forward pass first; there (where no update is
-        # folded into backward, so backward leaves the weights alone) it is read after backward
-        # is queued, so the device runs the forward pass while the host queues the backward one.
-        late = debug is None and backend.on_gpu(loss.data)
-        if not late:
-            value = float(loss.data)
-            if not math.isfinite(value):
-                # Skip the update: the weights keep their last finite values.
-                if debug is not None:
-                    debug.check_forward(loss_finite=False)
-                return {"loss": value}
-        params = self.trainable_weights
-        for p in params:
-            p.grad = None
-        updates = buffers = None
-        if self._fold_updates:
-            # NumPy: SGD's step folded into the dW GEMM; the GPU: gradients written into the
-            # optimizer's packed buffer, for one update kernel (optimizers.packing)
-            updates = self.optimizer.backward_updates(params) if not late else None
-            buffers = self.optimizer.gradient_buffers(params) if late else None
-        folded = loss.backward(retain_grad=debug is not None, update=updates or buffers)
-        if late:
-            value = float(loss.data)
-            if not math.isfinite(value):
-                for p in params:  # skip the update: the weights keep their last finite values
-                    p.grad = None
-                return {"loss": value}
-        if debug is not None:
-            debug.check_backward()
-        if buffers:
-            self.optimizer.apply_gradients(params, written=folded)
-        else:
-            self.optimizer.apply_gradients(params, folded)
-        preds = self._predictions_for_metrics(out.data, fused, metric_list)
-        for m in metric_list:
-            m.update_state(out.targets, preds, out.step_weights)
-        return {"loss": value}
+        loss = out = None
+        if dist is None or len(y):  # a rank whose shard has no batch still joins the all-reduce
+            loss, out = self._loss_and_output(x, y, sample_weight, True, fused)
+        hook = None
+        if dist is not None:
+            hook = dist.gradient_hook(len(y), self.optimizer)
+        elif debug is not None:
+            hook = debug.gradient_hook
+        value = self.optimizer.minimize(loss, self.trainable_weights, keep_gradients=keep_gradients or debug is not None,
+                                        hook=hook, retain_grad=debug is not None)
+        logs = {"loss": value}
+        if dist is not None:
+            logs["size"] = dist.last_size
+        if out is not None and math.isfinite(value):
+            preds = self._predictions_for_metrics(out.data, fused, metrics)
+            for m in metrics:
+                m.update_state(out.targets, preds, out.step_weights)
+        return logs
 
     def save(self, filepath, overwrite=True, include_optimizer=True, training_state=None):
         """Save architecture, weights, compile settings and optimizer state to one file.

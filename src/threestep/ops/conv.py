@@ -7,9 +7,9 @@ flipped). ``conv_simple`` is the readable twin built from pad, slicing and matmu
 import math
 
 from .. import backend
+from ..accel import dispatch as accel
 from ..autograd import Function
 from ..errors import ShapeError
-from . import fused, kernels
 from .arithmetic import add, matmul
 from .im2col import (
     col2im_gather, from_channels_last, geometry, kernel_offsets, pad_spatial, to_channels_last, unpad, windows,
@@ -51,17 +51,15 @@ class Conv(Function):
         if backend.on_gpu(x):
             cols = _cols(x, self.g)
             y = cols @ kernel
-            if b is not None and self.relu:
-                fused.bias_relu_(y, b.astype(W.dtype, copy=False))
+            if self.relu:
+                accel.bias_relu_(y, None if b is None else b.astype(W.dtype, copy=False))
             elif b is not None:
                 y += b
-            elif self.relu:
-                xp.maximum(y, 0, out=y)
         else:
             cols = _cols(x, self.g, ones=b is not None)
             y = cols @ (kernel if b is None else xp.concatenate([kernel, b[None].astype(W.dtype, copy=False)]))
-            if self.relu and not kernels.bias_relu_(y):  # float32: one Numba pass in place
-                xp.maximum(y, 0, out=y)
+            if self.relu:
+                accel.bias_relu_(y)  # the bias came with the GEMM
         self.y = y if self.relu else None
         self.W, self.cols = W, cols if self.needs_input_grad[1] else None  # a frozen kernel needs no patches
         return y.reshape((x.shape[0],) + self.g.out_sizes + (W.shape[-1],))
@@ -71,23 +69,22 @@ class Conv(Function):
         W, g = self.W, self.g
         gy2 = gy.reshape(-1, gy.shape[-1])
         if self.relu:  # dL/dz = dL/dy where y > 0 (PyTorch's subgradient at 0), as ops.ReLU
-            masked = kernels.relu_grad(gy2, self.y)
-            gy2 = masked if masked is not None else fused.relu_grad(gy2, self.y)
+            gy2 = accel.relu_grad(gy2, self.y)
             gy = gy2.reshape(gy.shape)
         gx = gW = gb = None
         needs_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         if self.needs_input_grad[0]:
             gx = _input_grad(gy2, W, g, gy.shape[:-1])
         if self.needs_input_grad[1] and backend.on_gpu(gy2):  # the bias is no column there (forward)
-            target = self.gradient_target(1, W.shape)  # a packed optimizer's gradient view, if asked
-            if target is not None:
-                xp.matmul(self.cols.T, gy2, out=target.reshape(-1, W.shape[-1]))
+            sink = self.sink(1)  # where offered, the GEMM goes to W's gradient sink (autograd.sink)
+            if sink is not None:
+                sink.take_matmul(self.cols, gy2)
             else:
                 gW = xp.matmul(self.cols.T, gy2).reshape(W.shape)
             if needs_b:
-                target = self.gradient_target(2, W.shape[-1:])
-                if target is not None:
-                    gy2.sum(axis=0, out=target)
+                sink = self.sink(2)
+                if sink is not None:
+                    sink.take_rowsum(gy2)
                 else:
                     gb = gy2.sum(axis=0)
         elif self.needs_input_grad[1]:

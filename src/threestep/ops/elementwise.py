@@ -6,7 +6,7 @@ NumPy, where a Numba kernel runs it) or else only the mask.
 """
 from .. import backend
 from ..autograd import Function
-from . import fused, kernels
+from ..accel import fused, kernels
 
 
 class Exp(Function):

@@ -18,7 +18,7 @@ first maximal element (``argmax``), as in torch.max(dim) and max pooling — unl
 from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
-from . import fused
+from ..accel import fused
 from .nn import linear
 from .shape import reshape
 

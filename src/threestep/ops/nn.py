@@ -3,12 +3,10 @@
 Each fused op has a ``*_simple`` twin in ``simple.py`` built from primitives; the tests
 check one against the other.
 """
-import math
-
 from .. import backend
+from ..accel import dispatch as accel
 from ..autograd import Function
 from ..errors import ConfigError
-from . import _blas, fused, kernels
 
 
 def _float_like(t, x):
@@ -23,9 +21,9 @@ class Linear(Function):
     Backward is the lecture's "reverse network": dL/dx = dL/dy @ W^T, and
     dL/dW = x^T @ dL/dy (forward value times backward value). dL/dx is skipped when
     x needs no gradient (the first layer's input data). With the ReLU, dL/dy first passes
-    where y > 0 only (PyTorch's subgradient: 0 at 0). Asked to fold an update of W into backward
-    (``Tensor.backward(update=...)``), the dW GEMM writes beta * target + alpha * dL/dW into the
-    target (W itself, or momentum's velocity) instead of returning dL/dW.
+    where y > 0 only (PyTorch's subgradient: 0 at 0). Where the engine offers W's or b's
+    gradient sink (``autograd.sink``), dL/dW goes to it as the GEMM ``x^T @ dL/dy`` and
+    dL/db as the row sum, so that the sink may compute them into its own storage.
     """
 
     def __init__(self, relu=False):
@@ -35,42 +33,35 @@ class Linear(Function):
         self.x, self.W = x, W
         y = x @ W
         if self.relu:
-            if not kernels.bias_relu_(y, b):  # float32 on NumPy: one Numba pass
-                if b is not None:
-                    fused.bias_relu_(y, b)  # one kernel on CuPy
-                else:
-                    backend.get_array_module(y).maximum(y, 0, out=y)
+            accel.bias_relu_(y, b)
             self.y = y
         elif b is not None:
             y += b
         return y
 
     def backward(self, gy):
-        want_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        needs = self.needs_input_grad
+        want_b = len(needs) > 2 and needs[2]
         gb = None
         if self.relu:
-            both = kernels.relu_grad_bias(gy, self.y, want_b)  # float32: the ReLU and dL/db in one pass
-            gy, gb = both if both is not None else (fused.relu_grad(gy, self.y), None)
+            gy, gb = accel.relu_grad_bias(gy, self.y, want_b)  # dL/db from the same pass where it can
         x, W = self.x, self.W
-        gx = gy @ W.T if self.needs_input_grad[0] else None  # before any folded update of W
+        gx = gy @ W.T if needs[0] else None  # before a sink may update W
         gW = None
-        if self.needs_input_grad[1]:
+        if needs[1]:
             x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
-            fold = self.fold_update
-            target = self.gradient_target(1, W.shape)  # the GPU: a packed optimizer's gradient view
-            if target is not None:
-                backend.get_array_module(gy2).matmul(x2.T, gy2, out=target)
-            elif fold and 1 in fold and fold[1][0].shape == W.shape and _blas.gemm_update_(fold[1][0], x2, gy2,
-                                                                                            fold[1][1], fold[1][2]):
-                del fold[1]  # target = beta * target + alpha * x^T @ dL/dy in the GEMM itself (float32 NumPy)
-            else:
+            sink = self.sink(1)
+            if sink is None:
                 gW = x2.T @ gy2
-        if want_b and gb is None:
-            target = self.gradient_target(2, gy.shape[-1:])
-            if target is not None:
-                gy.reshape(-1, gy.shape[-1]).sum(axis=0, out=target)
             else:
-                gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+                sink.take_matmul(x2, gy2)
+        if want_b and gb is None:
+            gy2 = gy.reshape(-1, gy.shape[-1])
+            sink = self.sink(2)
+            if sink is None:
+                gb = gy2.sum(axis=0)
+            else:
+                sink.take_rowsum(gy2)
         return gx, gW, gb
 
 
@@ -121,97 +112,51 @@ class SoftmaxCrossEntropy(Function):
     """Per-sample cross-entropy of softmax(logits) against targets, from the logits.
 
     ``targets`` are integer class labels shaped like ``logits.shape[:-1]`` or
-    probabilities (one-hot) shaped like ``logits``. Returns a loss per sample (the
-    caller averages or weights them). dL/dlogits = softmax - target: the reason the
-    fused form is both faster and stabler than softmax followed by log.
-    """
+    probabilities (one-hot) shaped like ``logits``. Returns a loss per sample (with
+    ``mean=True`` their batch mean, in the same node). dL/dlogits = softmax * sum(target) -
+    target: the reason the fused form is both faster and stabler than softmax followed by log.
 
-    p = None  # softmax(logits), kept by the float32 kernel path (backward needs no exp then)
-    e = s = None  # exp(logits - max) and its row sums, kept by the sparse path elsewhere
-    z = m = None  # the logits and their row maxima, kept instead of e by that path's mean
+    The reference below is NumPy's log-softmax; ``accel.dispatch`` serves the same math in one
+    pass where it can (float32 on NumPy, and integer labels on CuPy).
+    """
 
     def __init__(self, mean=False):
         self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
 
     def forward(self, logits, targets):
-        loss = self._per_sample(logits, targets)
-        if not self.mean:
-            return loss
-        if loss is None:  # the sparse path without Numba: the mean in one reduction (fused.ce_mean)
-            z = self.z
-            self.shape = z.shape[:-1]
-            classes = _class_indices(backend.get_array_module(z), z.shape[-1], z)
-            return fused.ce_mean(z, self.m, self.s, self.labels[..., None], classes, z.dtype.type(math.prod(self.shape)))
-        self.shape = loss.shape  # the mean as ops.mean computes it: the sum over the count
-        return loss.sum() / loss.dtype.type(loss.size)
-
-    def _per_sample(self, logits, targets):
-        """The loss per sample; None on the sparse path without the Numba kernel with ``mean``,
-        which keeps what ``forward`` averages without writing per-sample losses."""
-        self.sparse = targets.ndim == logits.ndim - 1
-        if self.sparse:
-            xp = backend.get_array_module(logits)
+        if targets.ndim == logits.ndim - 1:  # integer class labels
             # On CuPy integer labels index as they are: casting them was a launch per step.
             keep = backend.on_gpu(targets) and targets.dtype.kind in "iu"
-            self.labels = targets if keep else targets.astype(xp.intp, copy=False)
-            done = kernels.softmax_ce(logits, self.labels)  # float32 on NumPy: one Numba pass
-            if done is not None:
-                loss, self.p = done
-                return loss
-            # NumPy without Numba, and CuPy: the row maxima, then the mean in two fused reductions
-            # (backward recomputes exp); per sample, two reductions, a gather and two chains
-            m = logits.max(axis=-1, keepdims=True)
-            if self.mean:
-                self.z, self.m = logits, m
-                self.s = fused.exp_sum(logits, m)[..., None]
-                return None
-            self.e = fused.exp_shifted(logits, m)
-            self.s = self.e.sum(axis=-1, keepdims=True)
-            picked = xp.take_along_axis(logits, self.labels[..., None], axis=-1)
-            return fused.ce_from_parts(self.s, m, picked)[..., 0]
-        logp = _log_softmax(logits, -1)
-        self.labels = targets = _float_like(targets, logits)
-        self.logp = logp
-        return -(targets * logp).sum(axis=-1)
+            labels = targets if keep else targets.astype(backend.get_array_module(logits).intp, copy=False)
+            loss, self.grad_logits = accel.sparse_softmax_ce(logits, labels, self.mean)
+            return loss
+        targets = _float_like(targets, logits)
+        fast = None if self.needs_input_grad[1] else accel.softmax_ce(logits, targets, self.mean)
+        if fast is not None:
+            loss, self.grad_logits = fast
+            return loss
+        self.logp, self.targets = _log_softmax(logits, -1), targets  # the reference
+        loss = -(targets * self.logp).sum(axis=-1)
+        if self.mean:
+            loss, self.grad_logits = accel.mean_of(loss, self._reference_grad)
+        else:
+            self.grad_logits = self._reference_grad
+        return loss
+
+    def _reference_grad(self, gy):
+        g = backend.get_array_module(gy).exp(self.logp)
+        g *= self.targets.sum(axis=-1, keepdims=True)  # soft targets need not sum to one: p * sum(t) - t
+        g -= self.targets
+        g *= gy[..., None]
+        self.gy_per_sample = gy
+        return g
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
-        if self.z is not None:  # the mean on the sparse path without Numba: one chain
-            z = self.z
-            classes = _class_indices(xp, z.shape[-1], z)
-            count = float(math.prod(self.shape))
-            return fused.ce_grad_logits(z, self.m, self.s, self.labels[..., None], classes, gy[..., None], count), None
-        if self.e is not None:  # per sample on the sparse path without Numba: one chain
-            classes = _class_indices(xp, self.e.shape[-1], self.e)
-            return fused.ce_grad(self.e, self.s, self.labels[..., None], classes, gy[..., None], 1.0), None
-        if self.mean:  # d(mean)/d(loss_i) = 1 / count, as ops.mean's backward
-            gy = xp.full(self.shape, gy / gy.dtype.type(math.prod(self.shape)), gy.dtype)
-        if self.p is not None:
-            return kernels.softmax_ce_grad(self.p, self.labels, gy), None
-        g = xp.exp(self.logp)
-        g *= self.labels.sum(axis=-1, keepdims=True)  # soft targets need not sum to one: p * sum(t) - t
-        g -= self.labels
-        g *= gy[..., None]
+        g = self.grad_logits(gy)
         gt = None
-        if not self.sparse and self.needs_input_grad[1]:
-            gt = -self.logp * gy[..., None]
+        if self.needs_input_grad[1] and getattr(self, "logp", None) is not None:  # targets that need a gradient
+            gt = -self.logp * self.gy_per_sample[..., None]
         return g, gt
-
-
-def _class_indices(xp, n, like):
-    """arange(n) (int64) on ``like``'s device, made once per size and device: read-only, it spares
-    the cross-entropy's backward a launch per step on CuPy. Compared with labels of any integer
-    dtype, so uint8 labels and 300 classes give the right one-hot."""
-    key = (xp, n, str(getattr(like, "device", "")))
-    found = _CLASSES.get(key)
-    if found is None:
-        if len(_CLASSES) >= 32:
-            _CLASSES.clear()
-        found = _CLASSES[key] = xp.arange(n, dtype=xp.int64)
-    return found
-
-
-_CLASSES = {}  # (array module, classes, device) -> arange(classes)
 
 
 class SigmoidCrossEntropy(Function):

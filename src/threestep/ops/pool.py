@@ -12,7 +12,7 @@ Ties go to the first maximum in the window (row-major), as in PyTorch.
 from .. import backend
 from ..autograd import Function
 from ..errors import ShapeError
-from . import kernels
+from ..accel import kernels
 from .arithmetic import add, div
 from .im2col import (
     col2im, col2im_gather, from_channels_last, geometry, kernel_offsets, normalize_tuple, pad_spatial,

@@ -21,8 +21,8 @@ loops are split over the same threads (``_split``) with the BLAS pool at one thr
 from .. import backend
 from ..autograd import Function
 from ..errors import unknown_name
-from . import kernels
-from ._threads import blocks, even, run
+from ..accel import kernels
+from ..accel.threads import blocks, even, run
 
 
 # ---------------------------------------------------------------- activations

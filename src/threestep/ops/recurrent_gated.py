@@ -9,8 +9,8 @@ multiplies in dh (and dc). Both time loops run on row blocks of the batch, one p
 where more than one is allowed (``_threads``); the same rows follow the same operations.
 """
 from .. import backend
-from . import fused, kernels
-from ._threads import even, run
+from ..accel import fused, kernels
+from ..accel.threads import even, run
 from .recurrent_base import Recurrent
 
 
@@ -180,7 +180,7 @@ class LSTM(Recurrent):
                 kernels.lstm_back_step(fdG, fG, t, r0, dh, fgo, live[t], fdTC, dc)
                 dh = xp.matmul(dG[:, t, rows], U4T, out=rec).sum(axis=0)
                 continue
-            if m is None and p is None:  # the same math again, as one kernel on CuPy (ops.fused)
+            if m is None and p is None:  # the same math again, as one kernel on CuPy (accel.fused)
                 d = dG[:, t, rows]
                 gout = (ghs[rows, t],) if live is None or live[t] else ()
                 dc = fused.lstm_back_step_(*d, G[1, t, rows], dTC[t, rows], dc, dh, *gout)
@@ -266,7 +266,7 @@ class GRU(Recurrent):
             g = G[:, t, rows]
             z, r, n = g
             if numba_step is not None or chain:  # the same math as below, in one Numba kernel (see
-                xp.matmul(h, U4f, out=rec)       # kernels) or one kernel on CuPy (ops.fused)
+                xp.matmul(h, U4f, out=rec)       # kernels) or one kernel on CuPy (accel.fused)
                 if chain:
                     h_new = tmp_h if masked else Hs[t + 1 - off, rows]
                     fused.gru_step_(z, r, n, *rec, h, HU[t, rows], h_new, *b_hh)
@@ -364,7 +364,7 @@ class GRU(Recurrent):
         dr_ *= HU[:, rows] if after else Hr
         dn_ *= xp.subtract(1, z_)
         dh = self.dh[rows]
-        # The step's gate math as one kernel on CuPy (ops.fused); for float32 NumPy with Numba the
+        # The step's gate math as one kernel on CuPy (accel.fused); for float32 NumPy with Numba the
         # in-place NumPy code below stays (2 % faster on the CPU than the chain's temporaries).
         chain = after and self.m is None and not kernels.enabled(dG)
         for t in reversed(self.order):

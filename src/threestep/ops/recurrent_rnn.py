@@ -1,6 +1,6 @@
 """The plain recurrent cells over whole sequences: Elman (SimpleRNN) and Jordan networks."""
 from .. import backend
-from . import fused, kernels
+from ..accel import fused, kernels
 from .recurrent_base import Recurrent
 
 
@@ -28,7 +28,7 @@ class SimpleRNN(Recurrent):
         rec = xp.empty((N, u), self.dtype)
         chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
         for t in self.order:
-            if chain:  # one kernel on CuPy (ops.fused); the outputs are copied once after the loop
+            if chain:  # one kernel on CuPy (accel.fused); the outputs are copied once after the loop
                 fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
                                 activation=self.act.name)
                 continue
@@ -49,7 +49,7 @@ class SimpleRNN(Recurrent):
         dA = self.act.deriv(H, backend.get_array_module(H).empty_like(H))
         dh = gh.astype(self.dtype)
         for t in reversed(self.order):
-            if self.m is None and not kernels.enabled(dA):  # one kernel on CuPy (ops.fused)
+            if self.m is None and not kernels.enabled(dA):  # one kernel on CuPy (accel.fused)
                 fused.rnn_back_step_(dA[t], dh, ghs[:, t])
                 dh = dA[t] @ U.T
                 continue

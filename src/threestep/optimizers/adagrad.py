@@ -1,5 +1,5 @@
 """Adagrad and Adadelta: per-coordinate rates from the history of squared gradients."""
-from ..ops import fused, kernels
+from ..accel import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -37,8 +37,8 @@ class Adagrad(Optimizer):
     def update_step(self, index, param, grad, lr):
         a = self.slots["accumulator"][index]
         if kernels.adagrad_(param, grad, a, lr, self.epsilon):
-            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        fused.adagrad_(param, grad, a, lr, self.epsilon)  # NumPy/CuPy: one fused kernel on CuPy (ops.fused)
+            return  # float32 on NumPy: the same update in one Numba pass (accel.kernels)
+        fused.adagrad_(param, grad, a, lr, self.epsilon)  # NumPy/CuPy: one fused kernel on CuPy (accel.fused)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,

@@ -1,7 +1,7 @@
 """Adam and its relatives: AdamW (decoupled weight decay), Adamax (infinity norm), Nadam."""
 import math
 
-from ..ops import fused, kernels
+from ..accel import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -52,8 +52,8 @@ class Adam(Optimizer):
         m, v = self.slots["m"][index], self.slots["v"][index]
         keep = self._keep(lr)
         if not self.amsgrad and kernels.adam_(param, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon, keep):
-            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
-        b1, b2 = self.beta_1, self.beta_2  # the NumPy/CuPy path: one fused kernel on CuPy (ops.fused)
+            return  # float32 on NumPy: the same update in one Numba pass (accel.kernels)
+        b1, b2 = self.beta_1, self.beta_2  # the NumPy/CuPy path: one fused kernel on CuPy (accel.fused)
         vhat = (self.slots["vhat"][index],) if self.amsgrad else ()
         fused.adam_(param, grad, m, v, lr_t, b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, keep, *vhat,
                     amsgrad=self.amsgrad)

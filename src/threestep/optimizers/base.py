@@ -21,9 +21,10 @@ added ``global_clipnorm`` for the joint one. threestep follows the later split: 
 import math
 
 from .. import backend
+from ..accel import threads
+from ..autograd import attach_sinks
 from ..errors import ConfigError, warn
-from ..ops import _threads
-from .packing import Packing, packable
+from . import step
 
 
 EPSILON = 1e-7  # Keras's K.epsilon(), the default fuzz factor of every optimizer
@@ -84,10 +85,10 @@ class Optimizer:
         self.slots = {}
         self._built_for = None
         self._check_shapes = False
-        self._rows_seen = None  # ops._threads.parallel_runs() after the last update
-        self._threaded_blas = False  # whether updates may use BLAS's threads (see apply_gradients)
-        self._packing = None  # on the GPU: parameters, gradients and slots in flat buffers (packing.py)
-        self._buffers_offered = False  # whether a training loop asked for gradient buffers
+        self._rows_seen = None  # accel.threads.parallel_runs() at the last step
+        self._threaded_blas = False  # whether updates may use BLAS's threads (_check_blas_threads)
+        self._plan = None  # how minimize steps this parameter list (optimizers.step)
+        self._step_lr = None  # the learning rate of the step under way (the arrival plan's sinks)
 
     @property
     def lr(self):
@@ -185,38 +186,104 @@ class Optimizer:
                                       f"{tuple(p.data.shape)}.")
         self._check_shapes = False
 
-    def backward_updates(self, params):
-        """``{param: (target, alpha, beta)}`` for the parameters whose step starts with
-        ``target = beta * target + alpha * grad`` (the parameter itself, or a slot), so that the
-        backward pass may do that where the gradient is made (``Tensor.backward(update=...)``);
-        ``apply_gradients(params, folded)`` then finishes those steps (``finish_folded``). None
-        here: only SGD's steps have that form (``SGD.backward_updates``)."""
-        return None
+    # ----------------------------------------------------------------- one step
+    def minimize(self, loss, params, keep_gradients=True, hook=None, retain_grad=False):
+        """One step of gradient descent: backward from ``loss``, then the update of ``params``.
 
-    def finish_folded(self, index, param, lr):
-        """The rest of the step of a parameter whose ``backward_updates`` the backward pass did."""
+        This is the step ``Model.train_step`` (so ``fit``, ``train_on_batch`` and the
+        distributed strategy) takes. How each update meets its gradient -- from ``.grad``
+        after backward, in backward as the gradient arrives (folded into the weight's GEMM
+        where the update allows), or packed into one kernel on the GPU -- the optimizer
+        decides once per parameter list (``optimizers.step``).
 
-    def gradient_buffers(self, params):
-        """``{param: (gradient view, 1, 0)}`` when this optimizer updates ``params`` packed (on the
-        GPU, from its second step on; ``packing``), so that the backward pass writes their
-        gradients into its flat buffer (``Function.gradient_target``) and ``apply_gradients(params,
-        written=...)`` updates them all in one kernel; else None."""
-        self._buffers_offered = True  # a training loop that can write gradients there: packing pays
-        packing = self._packing
-        if packing is None or self.clipnorm is not None or not packing.intact(params, self.slots):
-            return None
-        return {p: (g, 1.0, 0.0) for p, g in zip(params, packing.grads)}
+        Args:
+            loss: the scalar loss Tensor; None where this process has no batch (a distributed
+                rank with an empty shard): then ``hook`` supplies the gradients.
+            params: the weights to update (Tensors), always in the same order: the slots follow it.
+            keep_gradients: leave every gradient in ``.grad``. False lets the update run the
+                moment backward delivers a gradient (on the CPU; faster), and ``.grad`` stays None.
+            hook: ``hook(grads, value) -> (grads, value)``, called after backward and before the
+                update with the gradients (a list aligned with ``params``; None where a parameter
+                got none) and the loss value; the update uses what it returns (the distributed
+                strategy's all-reduce).
+            retain_grad: keep the gradients of intermediate tensors too (``debug_numerics``).
 
-    def apply_gradients(self, params, folded=(), written=()):
-        """One update of every parameter that has a gradient (``param.grad``); the parameters in
-        ``folded`` were already updated by the backward pass (``backward_updates``) and count
-        as updated; those in ``written`` have their gradient in the packed gradient buffer
-        (``gradient_buffers``)."""
-        done = {id(p) for p in folded or written}
-        if done:
-            params = [p for p in params if p.grad is not None or id(p) in done]
+        Returns:
+            The loss value (float). Where it is not finite, no weight changes.
+
+        Example:
+            >>> loss = ops.mean(ops.softmax_cross_entropy(model(x), labels))
+            >>> optimizer.minimize(loss, model.trainable_weights)
+        """
+        params = list(params)
+        self._prepare(params)
+        plan = self._plan
+        key = (bool(keep_gradients), hook is not None)
+        if plan is None or not plan.serves(params, key, self.slots):
+            plan = self._plan = step.make_plan(self, params, *key)
+            plan.key = key
+        for p in params:
+            p.grad = None
+        self._check_blas_threads()
+        if plan.kind == "arrival":  # the weights change during backward: read the loss first
+            value = float(loss.data)
+            if not math.isfinite(value):
+                return value
+            self._step_lr = self.current_lr()
+            self.iterations += 1
+            with attach_sinks(plan.attach(self)):
+                loss.backward(retain_grad=retain_grad)
+            return value
+        value = 0.0
+        if loss is not None:
+            with attach_sinks(plan.attach(self)):
+                loss.backward(retain_grad=retain_grad)
+            value = float(loss.data)  # on the GPU, read while the device runs the backward pass
+        if plan.kind == "packed":
+            for p, sink in plan.sinks.items():
+                p.grad = sink.view if sink.arrived else None
+        grads = [p.grad for p in params]
+        if hook is not None:
+            grads, value = hook(grads, value)
+            for p, g in zip(params, grads):
+                if plan.kind == "packed" and g is not None and g is not plan.sinks[p].view:
+                    plan.sinks[p].take(g)
+                p.grad = g
+        if not math.isfinite(value):
+            for p in params:  # skip the update: the weights keep their last finite values
+                p.grad = None
+            return value
+        lr = self.current_lr()
+        self.iterations += 1
+        if plan.kind == "packed":
+            if step.packed_update(self, plan, lr):
+                plan.kind = "grad"  # most gradients were copies: a kernel per parameter either way
         else:
-            params = [p for p in params if p.grad is not None]
+            self._apply([(i, p, g) for i, (p, g) in enumerate(zip(params, grads)) if g is not None], lr)
+        return value
+
+    @property
+    def _packing(self):
+        """The flat buffers of a packed plan (``optimizers.packing``), or None."""
+        return self._plan.packing if self._plan is not None else None
+
+    def fold_matmul(self, index, param, a, b, lr):
+        """Apply the update of ``param`` (an array) for the gradient ``a.T @ b`` inside that GEMM, if
+        this optimizer's update has the GEMM's form; True when done. None here: only SGD's do
+        (``SGD.fold_matmul``)."""
+        return False
+
+    def apply_gradients(self, params):
+        """One update of every parameter in ``params`` that has a gradient (``param.grad``): the
+        step of a custom training loop after ``loss.backward()``."""
+        params = [p for p in params if p.grad is not None]
+        self._prepare(params)
+        lr = self.current_lr()
+        self.iterations += 1
+        self._check_blas_threads()
+        self._apply([(i, p, p.grad) for i, p in enumerate(params)], lr)
+
+    def _prepare(self, params):
         if self._built_for is None:
             self.build(params)
         elif self._built_for != len(params):
@@ -226,62 +293,36 @@ class Optimizer:
             )
         if self._check_shapes:
             self._verify_slot_shapes(params)
-        todo = [(i, p) for i, p in enumerate(params) if p.grad is not None] if folded else list(enumerate(params))
-        in_buffer = self._packing.grad_of if written else {}
-        grads = [in_buffer[id(p)] if id(p) in in_buffer and p.grad is None else p.grad for _, p in todo]
-        lr = self.current_lr()
-        self.iterations += 1
-        # A threaded BLAS call leaves OpenBLAS's workers spinning for ~0.1 s, which slows a
-        # recurrent layer's row-parallel loops in the next step 2x (ops._threads): updates use
-        # BLAS's threads (ops._blas) only after a step that ran no such loop.
-        runs = _threads.parallel_runs()
+
+    def _check_blas_threads(self):
+        # A threaded BLAS call leaves OpenBLAS's workers spinning, which slows a recurrent layer's
+        # row-parallel loops in the next step (accel.threads): updates use BLAS's threads
+        # (accel.blas) only after a step that ran no such loop.
+        runs = threads.parallel_runs()
         self._threaded_blas = self._rows_seen == runs
         self._rows_seen = runs
-        if folded or not self._packed_step(params, grads, lr, checked=bool(written)):
-            grads = self._clip(grads)
-            for (index, p), g in zip(todo, grads):
-                self.update_step(index, p.data, g, lr)
-        for p in params:
-            if getattr(p, "constraint", None) is not None:
-                p.data[...] = p.constraint(p.data)
-        if folded:
-            for index, p in enumerate(params):
-                if p.grad is None:
-                    self.finish_folded(index, p.data, lr)
 
-    def _packed_step(self, params, grads, lr, checked=False):
-        """The whole step as one ``update_step`` on flat buffers (``packing``; GPU only), where that
-        launches fewer kernels than a step per parameter; False (nothing done) where not.
+    def _apply(self, todo, lr):
+        """``update_step`` for each ``(index, param, grad)`` of ``todo`` (clipped together), then
+        the parameters' constraints."""
+        grads = self._clip([g for _, _, g in todo])
+        for (index, p, _), g in zip(todo, grads):
+            self.update_step(index, p.data, g, lr)
+        for _, p, _ in todo:
+            self._constrain(p)
 
-        The first eligible step after fit asked for ``gradient_buffers`` packs (copying the
-        parameters and slots once). A gradient that backward did not write into the buffer (a
-        recurrent layer's, a weight the loss also regularises) is copied in, a kernel each.
-        ``clipvalue`` and ``global_clipnorm`` apply to the flat gradient (the same values; the
-        global norm summed in another order); ``clipnorm`` needs each gradient's own norm, so it
-        steps parameter by parameter. ``update_step`` sees the flat arrays as parameter 0, its
-        slots as ``self.slots[name][0]``. ``checked``: this step's backward wrote into the
-        buffers that ``gradient_buffers`` had just found intact (nothing rebinds in between)."""
-        if self.clipnorm is not None or not packable(params):
-            self._packing = None  # e.g. the model moved to the CPU: let the device buffers go
-            return False
-        packing = self._packing
-        if packing is None or not (checked or packing.intact(params, self.slots)):
-            if not self._buffers_offered:
-                return False  # called outside fit: nothing would write into the gradient buffer
-            packing = self._packing = Packing(params, self.slots)  # slot lists now hold views too
-        copies = [(view, g) for view, g in zip(packing.grads, grads) if g is not view]
-        if len(copies) + 1 >= len(params):
-            return False  # a kernel per parameter either way: step them one by one (on the views)
-        for view, g in copies:
-            view[...] = g
-        grad = self._clip([packing.grad])[0]
-        slots = self.slots
-        self.slots = {name: [flat] for name, flat in packing.slot_flats.items()}
-        try:
-            self.update_step(0, packing.flat, grad, lr)
-        finally:
-            self.slots = slots
-        return True
+    def _update_one(self, index, param, grad):
+        """The update of one parameter whose gradient backward just delivered (the arrival plan:
+        no ``global_clipnorm`` there, so clipping needs this gradient alone)."""
+        if self.clipvalue is not None or self.clipnorm is not None:
+            grad = self._clip([grad])[0]
+        self.update_step(index, param.data, grad, self._step_lr)
+        self._constrain(param)
+
+    @staticmethod
+    def _constrain(param):
+        if getattr(param, "constraint", None) is not None:
+            param.data[...] = param.constraint(param.data)
 
     def update_step(self, index, param, grad, lr):
         """Update ``param`` (an array) in place from ``grad``; slots are ``self.slots[name][index]``."""

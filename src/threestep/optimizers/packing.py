@@ -5,8 +5,8 @@ On CuPy every update is a kernel launch, so an optimizer stepping a 3-layer MLP 
 answer is its "foreach" multi-tensor kernels; here the arrays themselves are made contiguous: each
 parameter's ``data`` becomes a view into one flat buffer, each slot (momentum, Adam's m and v) a
 view into one flat buffer per slot name, and there is one flat gradient buffer whose views the
-backward pass writes into (``gradient_buffers``: Dense's and Conv's weight GEMM and bias sum
-write there directly, ``Function.gradient_target``). The optimizer's own update then runs once,
+backward pass writes into (``optimizers.step.BufferSink``: Dense's and Conv's weight GEMM and bias
+sum write there directly, handed to the sink by the op). The optimizer's own update then runs once,
 on the flat arrays, and is the same elementwise math as parameter by parameter.
 
 The packing is checked at every step by identity (``p.data is`` its view, and every slot too):

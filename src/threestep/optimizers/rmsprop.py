@@ -1,5 +1,5 @@
 """RMSprop: divide the gradient by a running average of its recent magnitude."""
-from ..ops import fused, kernels
+from ..accel import fused, kernels
 from .base import Optimizer, check_epsilon, check_range
 
 
@@ -43,7 +43,7 @@ class RMSprop(Optimizer):
     def update_step(self, index, param, grad, lr):
         a = self.slots["velocity"][index]
         if not self.centered and not self.momentum and kernels.rmsprop_(param, grad, a, lr, self.rho, self.epsilon):
-            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+            return  # float32 on NumPy: the same update in one Numba pass (accel.kernels)
         state = (self.slots["average_gradient"][index],) if self.centered else ()
         if self.momentum:
             state += (self.slots["momentum"][index], self.momentum)

@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..errors import ConfigError
-from ..ops import _blas, fused, kernels
+from ..accel import blas, fused, kernels
 from .base import Optimizer
 
 # Below this many elements (a bias, a small kernel) one core's Numba pass is quicker than the
@@ -37,38 +37,28 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self._slot_names = ("momentum",) if self.momentum else ()
 
-    def backward_updates(self, params):
-        """The first half of the step, for the backward pass to fold into a Dense kernel's dW
-        GEMM: plain SGD ``w = w - lr * g`` as ``(w, -lr, 1)``; momentum ``v = momentum * v -
-        lr * g`` as ``(v, -lr, momentum)`` (``finish_folded`` then adds v to w), once the
-        velocities exist (from the second step on). None with Nesterov (its step needs g
-        again) or clipping (it needs every gradient first); parameters with a constraint are
-        left out."""
-        if self.nesterov or self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
-            return None
-        if self.momentum:
-            if self._built_for != len(params):
-                return None  # no velocities yet: the first step as usual
-            if self._check_shapes:  # velocities restored from a file: checked before the first use
-                self._verify_slot_shapes(params)
-            targets, beta = self.slots["momentum"], self.momentum
-        else:
-            targets, beta = [p.data for p in params], 1.0
-        alpha = -self.current_lr()
-        return {p: (t, alpha, beta) for p, t in zip(params, targets) if getattr(p, "constraint", None) is None}
-
-    def finish_folded(self, index, param, lr):
+    def fold_matmul(self, index, param, a, b, lr):
+        """The step for the gradient ``a.T @ b`` inside that GEMM (float32 NumPy with OpenBLAS,
+        ``accel.blas.gemm_update_``): plain SGD as ``w = w - lr * a.T @ b``; momentum as ``v =
+        momentum * v - lr * a.T @ b``, then ``w += v``. Not with Nesterov (its step needs the
+        gradient again) or clipping (it needs the gradient first)."""
+        if self.nesterov or self.clipvalue is not None or self.clipnorm is not None:
+            return False
         if not self.momentum:
-            return  # the whole step was the fold
-        self._add_(param, self.slots["momentum"][index], 1.0)  # w = w + v
+            return blas.gemm_update_(param, a, b, -lr, 1.0)
+        v = self.slots["momentum"][index]
+        if not blas.gemm_update_(v, a, b, -lr, self.momentum):
+            return False
+        self._add_(param, v, 1.0)
+        return True
 
     def _add_(self, param, x, alpha):
         """param += alpha * x: BLAS's axpy on NumPy's own thread pool for large float32 arrays
-        (ops._blas says why), else one Numba pass, else NumPy."""
-        if self._threaded_blas and param.size >= _BLAS_MIN and _blas.axpy_(param, x, alpha):
+        (accel.blas says why), else one Numba pass, else NumPy."""
+        if self._threaded_blas and param.size >= _BLAS_MIN and blas.axpy_(param, x, alpha):
             return
         if not kernels.sgd_(param, x, -alpha):
-            fused.add_scaled_(param, x, alpha)  # NumPy/CuPy: one fused kernel on CuPy (ops.fused)
+            fused.add_scaled_(param, x, alpha)  # NumPy/CuPy: one fused kernel on CuPy (accel.fused)
 
     def update_step(self, index, param, grad, lr):
         if not self.momentum:
@@ -76,7 +66,7 @@ class SGD(Optimizer):
             return
         v = self.slots["momentum"][index]
         if kernels.sgd_(param, grad, lr, v, self.momentum, self.nesterov):
-            return  # float32 on NumPy: the same update in one Numba pass (ops.kernels)
+            return  # float32 on NumPy: the same update in one Numba pass (accel.kernels)
         fused.sgd_momentum_(param, grad, v, lr, self.momentum, nesterov=self.nesterov)
 
     def get_config(self):

@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from . import switches
+
 _nb = []  # [the kernels module, or None where Numba is missing or disabled], once looked for
 
 
@@ -32,7 +34,7 @@ def available():
     """Whether the Numba kernels can run (imports them on the first call)."""
     if not _nb:
         kernels = None
-        if os.environ.get("THREESTEP_NUMBA", "1") != "0":
+        if switches.NUMBA:
             try:
                 from . import _numba_kernels as kernels
             except ImportError:  # no Numba: the NumPy path runs instead
@@ -289,6 +291,29 @@ def softmax_ce_grad(p, labels, gy):
     return g
 
 
+def softmax_ce_dense(logits, targets):
+    """Softmax cross-entropy of each row of ``logits`` (..., C) against probabilities (one-hot)
+    ``targets`` of the same shape: (loss (...), softmax (..., C)) in one pass, or None where the
+    kernels do not serve them."""
+    flat = _flat(logits, targets)
+    if flat is None or not logits.size or targets.shape != logits.shape:
+        return None
+    C = logits.shape[-1]
+    p = np.empty_like(logits)
+    loss = np.empty(logits.shape[:-1], np.float32)
+    _nb[0].softmax_ce_dense(logits.reshape(-1, C), targets.reshape(-1, C), p.reshape(-1, C), loss.reshape(-1))
+    return loss, p
+
+
+def softmax_ce_dense_grad(p, targets, gy):
+    """dL/dlogits = (p * sum(t) - t) * gy[..., None] as a new array, for ``softmax_ce_dense``'s p."""
+    C = p.shape[-1]
+    g = np.empty_like(p)
+    _nb[0].softmax_ce_dense_grad(p.reshape(-1, C), targets.reshape(-1, C),
+                                 np.ascontiguousarray(gy, dtype=np.float32).reshape(-1), g.reshape(-1, C))
+    return g
+
+
 def _pool_dims(a, kernel, strides):
     """(N, H, W, C), (kh, kw), (sh, sw) of a channels-last array, 1-D pooling as H = 1."""
     if len(kernel) == 1:
@@ -368,6 +393,8 @@ def warm_up():
     sigmoid_of_half_(a)
     loss, p = softmax_ce(a, np.zeros(2, np.intp))
     softmax_ce_grad(p, np.zeros(2, np.intp), loss)
+    loss, p = softmax_ce_dense(a, b)
+    softmax_ce_dense_grad(p, b, loss)
     G, C, TC = Flat(z((4, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32)), Flat(z((1, 2, 4), f32))
     lstm_step(G, 0, 0, 2, 4, (C, C.at(0, 0)), (C, C.at(1, 0)), (TC, TC.at(0, 0)), (C, C.at(1, 0)))
     lstm_back_step(G, G, 0, 0, a, Flat(z((2, 1, 4), f32)), True, TC, b)

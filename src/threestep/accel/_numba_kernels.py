@@ -1,4 +1,4 @@
-"""The Numba kernels behind ``ops.kernels`` (imported only on first use: importing Numba
+"""The Numba kernels behind ``accel.kernels`` (imported only on first use: importing Numba
 costs ~0.5 s, which ``import threestep`` should not pay). See ``kernels`` for why and how."""
 import numba
 import numpy as np
@@ -211,6 +211,44 @@ def softmax_ce_grad(p, labels, gy, g):
         for k in range(C):
             gr[k] = pr[k] * w
         gr[labels[n]] -= w
+
+
+@_jit
+def softmax_ce_dense(z, t, p, loss):
+    """Per row: p = softmax(z), loss = sum_k t_k (log(sum(exp(z - max))) - (z_k - max)): the
+    cross-entropy against probability (one-hot) targets, -sum(t * log_softmax(z))."""
+    N, C = z.shape
+    for n in range(N):
+        row, pr, tr = z[n], p[n], t[n]
+        m = row[0]
+        for k in range(1, C):
+            m = row[k] if row[k] > m else m
+        s = 0.0
+        for k in range(C):
+            e = np.exp(row[k] - m)
+            pr[k] = e
+            s += e
+        inv = _f(1.0 / s)
+        ls = _f(np.log(s))
+        acc = _f(0)
+        for k in range(C):
+            pr[k] *= inv
+            acc += tr[k] * (ls - (row[k] - m))
+        loss[n] = acc
+
+
+@_jit
+def softmax_ce_dense_grad(p, t, gy, g):
+    """g = (p * sum(t) - t) * gy, row by row (soft targets need not sum to one)."""
+    N, C = p.shape
+    for n in range(N):
+        pr, tr, gr = p[n], t[n], g[n]
+        total = _f(0)
+        for k in range(C):
+            total += tr[k]
+        w = gy[n]
+        for k in range(C):
+            gr[k] = (pr[k] * total - tr[k]) * w
 
 
 @_jit

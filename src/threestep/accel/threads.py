@@ -75,7 +75,7 @@ def _pool(workers):
 
 def parallel_runs():
     """How many row-parallel runs this process has made: the optimizers look at whether a training
-    step made any (``ops._blas``: a threaded BLAS call right before such a loop slows it down)."""
+    step made any (``accel.blas``: a threaded BLAS call right before such a loop slows it down)."""
     return _state["runs"]
 
 

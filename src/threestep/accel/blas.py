@@ -1,9 +1,8 @@
 """NumPy's own BLAS, called for what NumPy does not expose: axpy (y += a x), the plain SGD
 update, and GEMM with a beta (C = b C + a A^T B), the dW GEMM with SGD's step folded in
-(``gemm_update_``, used by ``ops.Linear`` when the backward pass is asked to apply the step:
-``Tensor.backward(update=...)``; C is the weight, or momentum's velocity). Folded, the MLP's
-training step ran ~10 % faster than GEMM + saxpy at 2 threads and 7 % at 1 (in a NumPy
-prototype even faster than with no update at all: dL/dW is never written to fresh memory).
+(``gemm_update_``: ``SGD.fold_matmul``, when a weight's gradient sink is handed the dW GEMM of
+``ops.Linear``; C is the weight, or momentum's velocity). Folded, dL/dW is never written to
+fresh memory (benchmarks/RESULTS.md has the figures).
 
 Why, measured on the 2-core machine (MLP 784-500-500-10, 2 BLAS threads): after an update
 written by one core (NumPy or a Numba loop), the next step's GEMMs ran 13 % slower than with
@@ -14,7 +13,7 @@ splits large updates over both cores, and left the GEMMs ~3 % slower while takin
 time of the single-core update. Results agree with the Numba kernel's to one ulp (both use
 fused multiply-adds; a few tail elements may not).
 
-Not after a recurrent layer's row-parallel loops (``ops._threads``): the saxpy's threads spin
+Not after a recurrent layer's row-parallel loops (``accel.threads``): the saxpy's threads spin
 for ~0.1 s after it returns and took a core from the next step's loops (LSTM(128) training at
 2 threads fell from 5.7k to 3.2k samples/s), so the optimizers use it only after a step that
 ran none (``Optimizer.apply_gradients``).
@@ -29,7 +28,7 @@ import os
 
 import numpy as np
 
-from . import _threads
+from . import switches, threads
 
 _axpy = []  # [the saxpy function, or None], once looked for
 _gemm = []  # [the sgemm function, or None], once looked for
@@ -45,7 +44,7 @@ _MAX = 2**31  # sizes and leading dimensions stay below the 32-bit builds' limit
 
 def _numpy_openblas():
     """The file of the OpenBLAS NumPy uses, or None where that cannot be told for sure."""
-    libs = _threads.numpy_blas()  # NumPy's own BLAS libraries, else every BLAS library loaded
+    libs = threads.numpy_blas()  # NumPy's own BLAS libraries, else every BLAS library loaded
     own = [c.filepath for c in libs if c.internal_api == "openblas"]
     if len(own) != 1:
         return None
@@ -57,7 +56,7 @@ def _numpy_openblas():
 
 
 def _library():
-    if os.environ.get("THREESTEP_BLAS_UPDATE", "1") == "0":
+    if not switches.BLAS_UPDATE:
         return None
     path = _numpy_openblas()
     if path is None:

@@ -14,7 +14,7 @@ callable as ``f(*args, **static)``: on CuPy arrays the fused kernel runs (one pe
 ``static`` values, compiled on first use), on NumPy arrays the same function runs with
 ``xp = numpy``. So the NumPy path (float64 gradient checks, runs without Numba) is the
 reference the tests check against PyTorch, and the GPU runs the very same math; the Numba
-kernels (``ops.kernels``) stay the float32 CPU fast path and are tested against it.
+kernels (``accel.kernels``) stay the float32 CPU fast path and are tested against it.
 
 ``THREESTEP_CUPY_FUSE=0`` runs the chains unfused on CuPy (the same function, op by op with
 ``xp = cupy``): the A/B switch for a GPU profile. A chain that a CuPy version cannot fuse (its
@@ -25,12 +25,13 @@ import os
 import warnings
 
 from .. import backend
+from . import switches
 
 _kernels = {}  # (cupy module, function, static items) -> the cupy.fuse'd kernel, or None: unfusable
 
 
 def _fuse_on_cupy():
-    return os.environ.get("THREESTEP_CUPY_FUSE", "1") != "0"
+    return switches.CUPY_FUSE
 
 
 def chain(fn):

@@ -1,0 +1,22 @@
+"""The performance switches, read from the environment once, when ``threestep.accel`` is imported.
+
+* ``THREESTEP_NUMBA=0``: no Numba kernels (``accel.kernels``); the NumPy reference runs.
+* ``THREESTEP_BLAS_UPDATE=0``: no direct calls into NumPy's OpenBLAS (``accel.blas``: axpy,
+  and the dW GEMM with an optimizer's update folded in).
+* ``THREESTEP_CUPY_FUSE=0``: the CuPy chains of ``accel.fused`` run op by op instead of as one
+  fused kernel each (the A/B switch for a GPU profile).
+
+Tests that need another setting inside one process assign the attribute (``switches.NUMBA =
+False``) instead of changing the environment; every other module reads these names, never
+``os.environ``.
+"""
+import os
+
+
+def _on(name):
+    return os.environ.get(name, "1") != "0"
+
+
+NUMBA = _on("THREESTEP_NUMBA")
+BLAS_UPDATE = _on("THREESTEP_BLAS_UPDATE")
+CUPY_FUSE = _on("THREESTEP_CUPY_FUSE")

@@ -1,0 +1,67 @@
+"""The graph pass that rewrites the lecture's spelling into the fused nodes.
+
+The lecture writes ``Dense(500)`` then ``Activation("relu")``: two graph nodes, the second a
+full pass over the output (and one more backward). ``Dense(500, activation="relu")`` is one
+node, ``ops.Linear(relu=True)``, with the bias and the ReLU in one pass. This pass finds
+every layer with a fused ReLU form (``call_relu``: Dense and the convolutions) whose
+activation is linear, followed by an ``Activation("relu")`` layer that reads nothing else,
+and runs the pair as that one node, so that both spellings train at the same speed.
+
+The other half of the lecture's spelling, ``Activation("softmax")`` as the last layer with
+``categorical_crossentropy``, needs no rewrite here: ``Model._fused`` hands the loss the
+logits (``Activation.call_logits``), whatever layer the softmax sits in, and the one-hot
+targets take the same single-pass kernel as integer labels (``accel.dispatch.softmax_ce``).
+
+A pair is not merged where its intermediate output is observable: an activity regularizer
+on either layer, another reader of the Dense output (a functional graph), a model output,
+or ``fit(debug_numerics=True)`` (which checks every layer's output). Layer outputs, weights,
+``summary`` and saved files are unchanged: the pass changes only how a training or
+inference pass runs.
+"""
+from ..layers import activations
+from ..layers.core import Activation
+
+
+def fusable(layer, then):
+    """Whether ``layer`` followed by ``then`` runs as ``layer.call_relu``."""
+    return (isinstance(then, Activation) and then.activation is activations.relu
+            and getattr(then, "activity_regularizer", None) is None
+            and hasattr(layer, "call_relu") and getattr(layer, "activation", None) is activations.linear
+            and getattr(layer, "activity_regularizer", None) is None)
+
+
+def sequential_steps(layers):
+    """``[(layer, merged Activation or None)]`` for a stack of layers: each fusable pair once."""
+    steps, i = [], 0
+    while i < len(layers):
+        layer = layers[i]
+        then = layers[i + 1] if i + 1 < len(layers) else None
+        if then is not None and fusable(layer, then):
+            steps.append((layer, then))
+            i += 2
+        else:
+            steps.append((layer, None))
+            i += 1
+    return steps
+
+
+def graph_pairs(nodes, outputs):
+    """``{id(node): Activation node}`` for the nodes of a functional graph whose one output
+    is read by a fusable Activation call alone (and is no model output)."""
+    readers = {}
+    for node in nodes:
+        for t in node.parents():
+            readers.setdefault(t.uid, []).append(node)
+    outs = {t.uid for t in outputs}
+    pairs = {}
+    for node in nodes:
+        if len(node.outputs) != 1 or node.kwargs:
+            continue
+        uid = node.outputs[0].uid
+        found = readers.get(uid, [])
+        if uid in outs or len(found) != 1:
+            continue
+        then = found[0]
+        if then.inputs is node.outputs[0] and not then.kwargs and fusable(node.layer, then.layer):
+            pairs[id(node)] = then
+    return pairs
