@@ -54,3 +54,27 @@ def unknown_name(kind, name, valid):
 
 class NumericsError(ThreestepError, FloatingPointError):
     """A forward or backward pass produced NaN or infinity (raised by ``fit(debug_numerics=True)``)."""
+
+
+class ArgumentError(ThreestepError, TypeError):
+    """A keyword argument that the function or layer does not take (misspelt or from another API)."""
+
+
+def unknown_arguments(caller, unknown, accepted):
+    """An ArgumentError for keyword arguments ``unknown`` (names) that ``caller`` does not take,
+    with a "did you mean" per name. ``accepted`` is a collection of names or a function
+    whose signature lists them."""
+    import difflib  # noqa: PLC0415
+
+    if callable(accepted):
+        import inspect  # noqa: PLC0415
+
+        accepted = [p.name for p in inspect.signature(accepted).parameters.values()
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+    accepted = sorted(set(accepted))
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.7)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return ArgumentError(f"{caller}: unexpected keyword argument(s) {', '.join(parts)}. Received: "
+                         f"{', '.join(f'{k}=...' for k in sorted(unknown))}. Accepted: {', '.join(accepted)}.")

@@ -33,18 +33,45 @@ def as_array(data, role, caller):
     return data
 
 
-def check_finite(data, role, caller):
+def check_finite(data, role, caller, rows=None):
+    """NaN/inf in ``data`` raise DataError with the index of the first; ``rows`` (a batch's
+    dataset row numbers, e.g. of a memory map) turn its batch index into the dataset row."""
     if data.dtype.kind == "f":
         if kernels.all_finite(data):  # float32 on NumPy: one pass without a boolean copy
             return
         finite = backend.get_array_module(data).isfinite(data)
         if not bool(finite.all()):
             bad = numpy.argwhere(~backend.to_numpy(finite))
+            index = tuple(int(i) for i in bad[0])
+            where = f"index {index}"
+            if rows is not None:
+                row = numpy.arange(rows.start or 0, (rows.start or 0) + len(data))[index[0]] \
+                    if isinstance(rows, slice) else int(numpy.asarray(rows)[index[0]])
+                where = f"dataset row {row} (index {(row,) + index[1:]})"
             raise DataError(
-                f"{caller}: {role} contains {len(bad)} NaN or infinite value(s); the first is at index "
-                f"{tuple(int(i) for i in bad[0])}. Remove or impute them before training "
+                f"{caller}: {role} contains {len(bad)} NaN or infinite value(s); the first is at {where}. "
+                "Remove or impute them before training "
                 "(e.g. x[~np.isfinite(x)] = 0, or drop those samples)."
             )
+
+
+def check_cast(data, role, caller):
+    """Values of a wider float type that do not fit the default float dtype: the cast would turn
+    them into infinity, which must be reported as an overflow, not as data that was infinite."""
+    target = numpy.dtype(backend.floatx())
+    if data.dtype.kind != "f" or data.dtype.itemsize <= target.itemsize:
+        return
+    xp = backend.get_array_module(data)
+    limit = numpy.finfo(target).max
+    over = xp.isfinite(data) & (xp.abs(data) > limit)
+    if bool(over.any()):
+        bad = numpy.argwhere(backend.to_numpy(over))
+        index = tuple(int(i) for i in bad[0])
+        raise DataError(
+            f"{caller}: {role} is {data.dtype} with {len(bad)} value(s) beyond {target}'s range (+-{limit:.3g}); "
+            f"the first is {float(data[index]):.6g} at index {index}. Casting to {target} (the default float "
+            "dtype) would overflow them to infinity. Rescale the data (e.g. standardise it), or use float64 "
+            "throughout with threestep.backend.set_floatx('float64').")
 
 
 def prepare_inputs(x, caller, lazy=False):
@@ -65,6 +92,7 @@ def prepare_inputs(x, caller, lazy=False):
     if lazy and isinstance(x, numpy.memmap):
         return x  # never copied whole: each batch is cast and checked when read (models.feed)
     if x.dtype != backend.floatx():
+        check_cast(x, "x", caller)
         x = x.astype(backend.floatx())
     check_finite(x, "x", caller)
     return x
@@ -80,6 +108,7 @@ def prepare_targets(y, n, caller, lazy=False):
     if lazy and isinstance(y, numpy.memmap):
         return y  # cast and checked per batch (models.feed)
     if y.dtype.kind == "f" and y.dtype != backend.floatx():
+        check_cast(y, "y", caller)
         y = y.astype(backend.floatx())
     check_finite(y, "y", caller)
     return y

@@ -7,7 +7,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from . import _blas, fused, kernels
 
 
@@ -134,6 +134,7 @@ class SoftmaxCrossEntropy(Function):
         self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
 
     def forward(self, logits, targets):
+        check_labels(logits, targets)  # every path (generators, train_on_batch, custom loops) passes here
         loss = self._per_sample(logits, targets)
         if not self.mean:
             return loss
@@ -196,6 +197,21 @@ class SoftmaxCrossEntropy(Function):
         if not self.sparse and self.needs_input_grad[1]:
             gt = -self.logp * gy[..., None]
         return g, gt
+
+
+def check_labels(logits, targets):
+    """Integer labels must name one of the logits' classes: an out-of-range label would
+    otherwise get zero loss and zero gradient (or index out of bounds) without a word."""
+    if targets.ndim != logits.ndim - 1 or targets.size == 0:
+        return
+    n = logits.shape[-1]
+    lo, hi = targets.min(), targets.max()
+    if lo < 0 or hi >= n:  # one host read on CuPy
+        bad = targets[(targets < 0) | (targets >= n)]
+        raise DataError(
+            f"softmax_cross_entropy: class labels must be in 0..{n - 1} (the output has {n} units); received "
+            f"{int(bad.size)} label(s) out of range, from {float(lo):g} to {float(hi):g} (e.g. {float(bad[0]):g}). "
+            f"Fix the labels, or give the last layer {max(int(hi) + 1, n)} units.")
 
 
 def _class_indices(xp, n, like):
