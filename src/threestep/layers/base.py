@@ -13,7 +13,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, NotBuiltError, ShapeError
-from . import arguments, initializers
+from . import allocation, arguments, initializers
 
 _name_counters = {}
 LAYER_CLASSES = {}  # every Layer subclass by class name, for loading saved models
@@ -84,6 +84,7 @@ class Layer:
                    constraint=None, dtype=None):
         """Create a weight tensor, initialised now, owned by this layer."""
         init = initializers.get(initializer)
+        allocation.claim(self, name, shape)  # loading a model file: no more than the file holds
         data = init(tuple(int(s) for s in shape), dtype=dtype or self.dtype)
         tensor = Tensor(data, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
         tensor.regularizer = regularizer

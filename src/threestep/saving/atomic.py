@@ -7,6 +7,8 @@ import contextlib
 import os
 import tempfile
 
+from . import stale_temps
+
 
 def _default_mode(filepath):
     """The permissions a plain ``open(filepath, 'w')`` would give (mkstemp makes files 0600)."""
@@ -45,7 +47,9 @@ def atomic_write(filepath, overwrite=True):
     directory = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save to {filepath}: the directory {directory} does not exist.")
+    stale_temps.remove(filepath)  # full-size leftovers of saves killed before their rename
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
+    stale_temps.hold(fd)
     try:
         with os.fdopen(fd, "wb") as stream:
             os.chmod(tmp, _default_mode(filepath))

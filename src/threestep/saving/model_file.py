@@ -10,12 +10,17 @@ import warnings
 import zipfile
 
 from .. import backend
-from ..errors import ConfigError, ModelFileError, ShapeError
+from ..custom_objects import custom_object_scope
+from ..errors import ConfigError, ModelFileError, ThreestepError
+from ..layers.allocation import weight_budget
 from . import safetensors
 from .atomic import atomic_write
 from .archive import (CONFIG, FORMAT, FORMAT_VERSION, OPTIMIZER, WEIGHTS, WEIGHTS_FORMAT, open_archive,
                       read_config, read_member, read_tensors, set_weights, version_string)
 from .sniff import describe_foreign_file, looks_like_pickle
+
+
+BUDGET_SLACK_ELEMENTS = 1 << 20  # weight elements a config may ask for beyond twice what the file holds
 
 
 # ---------------------------------------------------------------------- saving
@@ -112,8 +117,10 @@ def _register_custom_activations(model_config, custom_objects):
     """Activation names found in custom_objects become loadable activations (as in Keras)."""
     from ..layers import activations  # noqa: PLC0415
 
-    for spec in model_config.get("layers", []):
-        name = spec.get("config", {}).get("activation") if isinstance(spec, dict) else None
+    layers = model_config.get("layers", [])
+    for spec in layers if isinstance(layers, list) else []:
+        config = spec.get("config") if isinstance(spec, dict) else None
+        name = config.get("activation") if isinstance(config, dict) else None
         fn = custom_objects.get(name) if isinstance(name, str) else None
         if fn is not None and callable(fn) and not isinstance(fn, type) and name not in activations.available():
             activations.register_activation(name, fn)
@@ -128,18 +135,40 @@ def _build_model(spec, custom_objects, filepath):
     if cls is None:
         raise ModelFileError(f"{filepath}: unknown model class {spec.get('class_name')!r}; this threestep "
                              f"loads {sorted(classes)}.")
-    _register_custom_activations(spec["config"], custom_objects)
     try:
-        return cls.from_config(spec["config"], custom_objects)
-    except (ConfigError, ShapeError, TypeError, KeyError) as exc:
+        _register_custom_activations(spec["config"], custom_objects)
+        model = cls.from_config(spec["config"], custom_objects)
+        model.weights  # noqa: B018  (a config without layers fails here, not at the first predict)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (anything the file's data makes fail is a file error)
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ThreestepError) else str(exc)
         raise ModelFileError(
-            f"{filepath}: cannot rebuild the model from {CONFIG}: {exc} If it uses custom layers or "
-            "activations, define/import or register them before loading, or pass custom_objects={'Name': obj}."
+            f"{filepath}: cannot rebuild the model from {CONFIG}: {detail[:2000]} If it uses custom layers, "
+            "regularizers, initializers, constraints or activations, define/import or register them before loading, "
+            "or pass custom_objects={'Name': obj}."
         ) from exc
+    return model
 
 
 def _compile(model, compile_config, custom_objects, filepath):
-    """Compile from the saved settings; False (with a warning) if the loss cannot be restored."""
+    """Compile from the saved settings; False (with a warning) if the loss cannot be restored.
+    Anything else in the settings that cannot be restored is a ModelFileError naming the file."""
+    if not isinstance(compile_config, dict):
+        raise ModelFileError(f"{filepath}: 'compile' in {CONFIG} must be an object or null; found "
+                             f"{type(compile_config).__name__}.")
+    try:
+        return _compile_settings(model, compile_config, custom_objects, filepath)
+    except (ModelFileError, Warning):
+        raise
+    except Exception as exc:  # noqa: BLE001  (anything the file's data makes fail is a file error)
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ThreestepError) else str(exc)
+        raise ModelFileError(f"{filepath}: cannot restore the compile settings (loss, optimizer, metrics) from "
+                             f"{CONFIG}: {detail[:2000]} For your own loss, metric or optimizer pass "
+                             "custom_objects={'name': obj} to load_model, or load with compile=False.") from exc
+
+
+def _compile_settings(model, compile_config, custom_objects, filepath):
     from .. import losses, optimizers  # noqa: PLC0415
 
     loss_name = compile_config.get("loss")
@@ -170,14 +199,14 @@ def _restore_optimizer(model, raw, filepath):
     source = f"{filepath}:{OPTIMIZER}"
     tensors, metadata = read_tensors(raw, OPTIMIZER, filepath)
     iterations = metadata.get("iterations", "")
-    if not iterations.isdigit():
-        raise ModelFileError(f"{source}: the metadata 'iterations' must be a non-negative integer; "
-                             f"found {iterations!r}.")
+    if not (iterations.isascii() and iterations.isdigit()) or len(iterations) > 18:
+        raise ModelFileError(f"{source}: the metadata 'iterations' must be a non-negative integer below 10**18; "
+                             f"found {iterations[:40]!r}{'...' if len(iterations) > 40 else ''}.")
     params = model.trainable_weights
     slots = {}
     for name, array in tensors.items():
         slot, _, index = name.rpartition("/")
-        if not slot or not index.isdigit():
+        if not slot or not (index.isascii() and index.isdigit()) or len(index) > 9:
             raise ModelFileError(f"{source}: tensor {name!r} is not named 'slot/NNNN'.")
         slots.setdefault(slot, {})[int(index)] = array
     state = {"iterations": int(iterations), "slots": {}}
@@ -192,7 +221,7 @@ def _restore_optimizer(model, raw, filepath):
         state["slots"][slot] = [by_index[i] for i in range(len(params))]
     try:
         model.optimizer.set_state(state)
-    except ConfigError as exc:
+    except (ConfigError, TypeError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{source}: {exc}") from None
 
 
@@ -213,6 +242,9 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     same random stream. Raises ``ModelFileError`` for anything that is not an intact
     threestep model file of a supported version.
     """
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise ConfigError(f"load_model: custom_objects must be a dict {{name: class or function}}. Received: "
+                          f"custom_objects={custom_objects!r}.")
     custom_objects = dict(custom_objects or {})
     with open_archive(filepath) as zf:
         config = read_config(zf, filepath)
@@ -220,19 +252,27 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
         optimizer_raw = read_member(zf, OPTIMIZER, filepath)
     if weights_raw is None:
         raise ModelFileError(f"{filepath}: the model file has no {WEIGHTS} (truncated or not written by threestep).")
-    model = _build_model(config["model"], custom_objects, filepath)
-    set_weights(model, read_tensors(weights_raw, WEIGHTS, filepath)[0], f"{filepath}:{WEIGHTS}", strict_names=True)
-    if compile and config.get("compile"):
-        if _compile(model, config["compile"], custom_objects, filepath) and optimizer_raw is not None:
-            _restore_optimizer(model, optimizer_raw, filepath)
     state = config.get("training_state")
     if state is not None and not isinstance(state, dict):
         raise ModelFileError(f"{filepath}: training_state in {CONFIG} must be an object or null.")
+    tensors = read_tensors(weights_raw, WEIGHTS, filepath)[0]  # validated: they tile the member exactly
+    del weights_raw
+    held = sum(int(a.size) for a in tensors.values())
+    # Slack so a small mismatch gets set_weights' precise per-weight message; a config asking for
+    # far more than the file holds is refused before its weights are allocated.
+    budget = 2 * held + BUDGET_SLACK_ELEMENTS
+    with custom_object_scope(custom_objects), weight_budget(budget, f"{filepath}:{CONFIG}", held):
+        model = _build_model(config["model"], custom_objects, filepath)
+        set_weights(model, tensors, f"{filepath}:{WEIGHTS}", strict_names=True)
+        del tensors
+        if compile and config.get("compile"):
+            if _compile(model, config["compile"], custom_objects, filepath) and optimizer_raw is not None:
+                _restore_optimizer(model, optimizer_raw, filepath)
     model._training_state = state
     if state and state.get("rng") is not None:
         try:
             backend.set_rng_state(state["rng"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ModelFileError(f"{filepath}: the saved random-generator state is invalid ({exc!r}).") from None
     return model
 
