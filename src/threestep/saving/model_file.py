@@ -113,19 +113,6 @@ def save_weights(model, filepath, overwrite=True):
         safetensors.write(stream, weights, _weights_metadata())
 
 
-def _register_custom_activations(model_config, custom_objects):
-    """Activation names found in custom_objects become loadable activations (as in Keras)."""
-    from ..layers import activations  # noqa: PLC0415
-
-    layers = model_config.get("layers", [])
-    for spec in layers if isinstance(layers, list) else []:
-        config = spec.get("config") if isinstance(spec, dict) else None
-        name = config.get("activation") if isinstance(config, dict) else None
-        fn = custom_objects.get(name) if isinstance(name, str) else None
-        if fn is not None and callable(fn) and not isinstance(fn, type) and name not in activations.available():
-            activations.register_activation(name, fn)
-
-
 def _build_model(spec, custom_objects, filepath):
     from ..models.sequential import Sequential  # noqa: PLC0415  (models import saving lazily too)
     from ..models.training import Model  # noqa: PLC0415
@@ -136,7 +123,6 @@ def _build_model(spec, custom_objects, filepath):
         raise ModelFileError(f"{filepath}: unknown model class {spec.get('class_name')!r}; this threestep "
                              f"loads {sorted(classes)}.")
     try:
-        _register_custom_activations(spec["config"], custom_objects)
         model = cls.from_config(spec["config"], custom_objects)
         model.weights  # noqa: B018  (a config without layers fails here, not at the first predict)
     except ModelFileError:
@@ -170,27 +156,34 @@ def _compile(model, compile_config, custom_objects, filepath):
 
 def _compile_settings(model, compile_config, custom_objects, filepath):
     from .. import losses, optimizers  # noqa: PLC0415
+    from ..custom_objects import lookup  # noqa: PLC0415
 
     loss_name = compile_config.get("loss")
     if loss_name is None:
         custom = compile_config.get("custom_loss")
-        if custom not in custom_objects:
+        loss = lookup(custom)
+        if loss is None:
             warnings.warn(f"{filepath}: the model was compiled with a custom loss {custom!r}, which cannot be "
                           f"restored without custom_objects={{{custom!r}: fn}}; the model is returned "
-                          "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=3)
+                          "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=4)
             return False
-        loss = custom_objects[custom]
     else:
         loss = losses.get(loss_name)
         if (compile_config.get("loss_config") or {}).get("from_logits"):
             loss = type(loss)(from_logits=True)
     opt_spec = compile_config.get("optimizer")
     try:
-        cls = custom_objects.get(opt_spec.get("class_name"))
-        optimizer = cls.from_config(opt_spec.get("config", {})) if cls else optimizers.get(opt_spec)
-    except (ConfigError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"{filepath}: cannot rebuild the optimizer {opt_spec!r}: {exc}") from exc
-    metrics = [custom_objects.get(m, m) for m in compile_config.get("metrics") or [] if m is not None]
+        optimizer = optimizers.get(opt_spec)  # built-in names, then custom_objects (the scope)
+    except (ConfigError, TypeError, KeyError, AttributeError, ValueError) as exc:
+        name = opt_spec.get("class_name") if isinstance(opt_spec, dict) else opt_spec
+        raise ModelFileError(f"{filepath}: cannot rebuild the optimizer {name!r}: {exc} For your own optimizer "
+                             f"or schedule class pass custom_objects={{'ClassName': cls}} to load_model, or load "
+                             "with compile=False.") from exc
+    metrics = compile_config.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise ModelFileError(f"{filepath}: 'metrics' in {CONFIG} must be a list; found {type(metrics).__name__}.")
+    # custom metric names resolved now: the model keeps the functions, not names valid only in this scope
+    metrics = [lookup(m) if isinstance(m, str) and lookup(m) is not None else m for m in metrics if m is not None]
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return True
 
