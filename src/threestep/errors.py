@@ -78,3 +78,19 @@ def unknown_arguments(caller, unknown, accepted):
         parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     return ArgumentError(f"{caller}: unexpected keyword argument(s) {', '.join(parts)}. Received: "
                          f"{', '.join(f'{k}=...' for k in sorted(unknown))}. Accepted: {', '.join(accepted)}.")
+
+
+class SavePathError(ThreestepError, OSError):
+    """A model or weights file cannot be written at the given path (subclasses name why)."""
+
+
+class SaveTargetExistsError(SavePathError, FileExistsError):
+    """The file exists and ``overwrite=False``."""
+
+
+class SaveDirectoryMissingError(SavePathError, FileNotFoundError):
+    """The directory to save into does not exist."""
+
+
+class SaveTargetIsDirectoryError(SavePathError, IsADirectoryError):
+    """The path names a directory, not a file."""

@@ -47,7 +47,7 @@ def batch_input_shape(layer_name, kwargs):
                           f"batch_size={batch!r}.")
     if kwargs.get("batch_input_shape") is not None:
         shape = _shape(layer_name, "batch_input_shape", kwargs["batch_input_shape"])
-        if not shape:
+        if len(shape) < 2:
             raise ConfigError(f"{layer_name}: batch_input_shape needs the batch axis and at least one more; "
                               f"received {kwargs['batch_input_shape']!r}. E.g. batch_input_shape=(None, 784).")
         if shape[0] is not None and not _size(shape[0]):

@@ -29,7 +29,8 @@ def as_array(data, role, caller):
         raise DataError(f"{caller}: {role} must be numeric; received dtype {data.dtype}. Convert it first, "
                         "e.g. x.astype('float32').")
     if data.ndim == 0:
-        raise DataError(f"{caller}: {role} must have a batch axis; received a scalar.")
+        raise DataError(f"{caller}: {role} must have a batch axis (one row per sample); received a scalar "
+                        f"{role}={data!r}. Pass an array, e.g. numpy.array([[...]]) for one sample.")
     return data
 
 
@@ -103,7 +104,7 @@ def prepare_targets(y, n, caller, lazy=False):
     if len(y) != n:
         raise DataError(
             f"{caller}: x and y must have the same number of samples; received x with {n} samples "
-            f"and y with {len(y)}."
+            f"and y with {len(y)}. Pass one label (row of y) per sample of x."
         )
     if lazy and isinstance(y, numpy.memmap):
         return y  # cast and checked per batch (models.feed)
@@ -208,8 +209,10 @@ def check_targets(model, y, loss, caller):
                 "loss='categorical_crossentropy' for one-hot labels, or pass y.argmax(-1).")
         values = backend.to_numpy(y)
         if not integer_like and not numpy.all(values == numpy.round(values)):
+            bad = values[values != numpy.round(values)].ravel()[0]
             raise DataError(f"{caller}: sparse_categorical_crossentropy needs whole-number class labels; y has "
-                            "fractional values.")
+                            f"fractional values (e.g. {bad:g}). Pass integer labels, e.g. y.astype(int), or use "
+                            "categorical_crossentropy for soft targets.")
         lo, hi = values.min(), values.max()
         if lo < 0 or hi >= units:
             raise DataError(
@@ -238,7 +241,8 @@ def check_targets(model, y, loss, caller):
             hint = " The model's output has more axes than the labels: missing Flatten before the Dense layers?"
         raise ShapeError(
             f"{caller}: the labels y have shape {tuple(y.shape)} but the model outputs {(None,) + want} "
-            f"({where}).{hint}")
+            f"({where}).{hint} Reshape the labels to {(len(y),) + want}, or give the last layer "
+            f"{got[-1] if got else 1} unit(s).")
     if name == "mean_squared_error" and getattr(last, "output_activation", None) == "softmax" and "mse" not in _HINTED:
         _HINTED.add("mse")
         warnings.warn(

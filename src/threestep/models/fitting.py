@@ -204,9 +204,13 @@ class FitMixin:
     def _callback_list(self, callbacks, verbose, params, mode="train"):
         if isinstance(callbacks, Callback):
             callbacks = [callbacks]
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise ConfigError(f"callbacks must be a list of Callback objects; received callbacks={callbacks!r}. "
+                              "Pass e.g. callbacks=[EarlyStopping(patience=3)].")
         for cb in callbacks or []:
             if not isinstance(cb, Callback):
-                raise ConfigError(f"callbacks must be Callback objects; received {cb!r}.")
+                raise ConfigError(f"callbacks must be Callback objects; received {cb!r} in callbacks. Pass instances "
+                                  "of threestep.callbacks classes (or your own Callback subclass).")
         items = []
         if verbose:
             from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415

@@ -177,7 +177,8 @@ class Model(FitMixin, EvaluateMixin):
 
             raise unknown_arguments("compile", kwargs, Model.compile)
         if loss is None:
-            raise ConfigError("compile: loss= is required, e.g. loss='categorical_crossentropy' or loss='mse'.")
+            raise ConfigError("compile: loss= is required; received loss=None. Pass e.g. "
+                              "loss='categorical_crossentropy' or loss='mse'.")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
