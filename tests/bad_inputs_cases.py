@@ -12,6 +12,7 @@ import threading  # noqa: F401  (kept for cases that build threads)
 from collections import namedtuple
 
 import numpy as np
+import pandas as pd
 
 from threestep import callbacks, layers, optimizers
 from threestep.errors import (ArgumentError, ConfigError, DataError, ModelFileError, NotCompiledError,
@@ -509,4 +510,9 @@ VALID = [
     ("batch_size-numpy-int", lambda: fit(batch_size=np.int32(8))),
     ("input_shape-int", lambda: Dense(3, input_shape=4)),
     ("train_on_batch-list", lambda: train_on_batch(x=X[:8].tolist(), y=Y[:8].tolist())),
+    ("pandas-frame-and-series", lambda: fit(x=pd.DataFrame(X, columns=list("abcd")), y=pd.Series(Y))),
+    ("pandas-float64-frame-label-frame", lambda: fit(x=pd.DataFrame(X.astype("float64")), y=pd.Series(Y).to_frame())),
+    ("pandas-predict", lambda: predict(x=pd.DataFrame(X))),
+    ("pandas-evaluate-with-weights", lambda: evaluate(x=pd.DataFrame(X), y=pd.Series(Y),
+                                                      sample_weight=pd.Series(np.ones(N)))),
 ]
