@@ -118,7 +118,8 @@ def _build_model(spec, custom_objects, filepath):
     from ..models.training import Model  # noqa: PLC0415
 
     classes = {"Sequential": Sequential, "Model": Model}
-    cls = classes.get(spec.get("class_name"))
+    name = spec.get("class_name")
+    cls = classes.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(f"{filepath}: unknown model class {spec.get('class_name')!r}; this threestep "
                              f"loads {sorted(classes)}.")
@@ -238,7 +239,17 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise ConfigError(f"load_model: custom_objects must be a dict {{name: class or function}}. Received: "
                           f"custom_objects={custom_objects!r}.")
-    custom_objects = dict(custom_objects or {})
+    try:
+        return _load_model(filepath, dict(custom_objects or {}), compile)
+    except (ThreestepError, FileNotFoundError, PermissionError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001  (a safety net: whatever the file's data breaks is a file error)
+        raise ModelFileError(f"{filepath}: the model file is corrupt or not a threestep model file "
+                             f"({type(exc).__name__}: {str(exc)[:300]}). Save the model again with "
+                             "model.save(path).") from exc
+
+
+def _load_model(filepath, custom_objects, compile):  # noqa: A002
     with open_archive(filepath) as zf:
         config = read_config(zf, filepath)
         weights_raw = read_member(zf, WEIGHTS, filepath)
