@@ -76,3 +76,43 @@ def warn(message, category=None):
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category or ThreestepHint, stacklevel=level)
+
+
+class ArgumentError(ThreestepError, TypeError):
+    """A keyword argument that the function or layer does not take (misspelt or from another API)."""
+
+
+def unknown_arguments(caller, unknown, accepted):
+    """An ArgumentError for keyword arguments ``unknown`` (names) that ``caller`` does not take,
+    with a "did you mean" per name. ``accepted`` is a collection of names or a function
+    whose signature lists them."""
+    import difflib  # noqa: PLC0415
+
+    if callable(accepted):
+        import inspect  # noqa: PLC0415
+
+        accepted = [p.name for p in inspect.signature(accepted).parameters.values()
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+    accepted = sorted(set(accepted))
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.7)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return ArgumentError(f"{caller}: unexpected keyword argument(s) {', '.join(parts)}. Received: "
+                         f"{', '.join(f'{k}=...' for k in sorted(unknown))}. Accepted: {', '.join(accepted)}.")
+
+
+class SavePathError(ThreestepError, OSError):
+    """A model or weights file cannot be written at the given path (subclasses name why)."""
+
+
+class SaveTargetExistsError(SavePathError, FileExistsError):
+    """The file exists and ``overwrite=False``."""
+
+
+class SaveDirectoryMissingError(SavePathError, FileNotFoundError):
+    """The directory to save into does not exist."""
+
+
+class SaveTargetIsDirectoryError(SavePathError, IsADirectoryError):
+    """The path names a directory, not a file."""

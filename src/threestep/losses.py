@@ -207,8 +207,15 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier)
         if cls is None:
+            from .custom_objects import lookup  # noqa: PLC0415
+
+            custom = lookup(identifier)
+            if custom is not None:
+                return get(custom)
             raise unknown_name("loss", identifier, _ALIASES)
         return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
     if identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     if callable(identifier):

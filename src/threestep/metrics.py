@@ -110,6 +110,11 @@ def get(identifier, loss_name=None, output_units=None):
         name = identifier
     elif isinstance(identifier, str):
         if identifier not in _FUNCTIONS:
+            from .custom_objects import lookup  # noqa: PLC0415
+
+            custom = lookup(identifier)
+            if custom is not None and callable(custom):
+                return get(custom, loss_name, output_units)
             raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
         fn, name = _FUNCTIONS[identifier], identifier
     elif callable(identifier):

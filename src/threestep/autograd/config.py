@@ -1,20 +1,51 @@
-"""Graph recording and train/test switches: a tiny config object plus context managers."""
+"""Graph recording and train/test switches: a tiny config object plus context managers.
+
+The switches are per thread and per ``contextvars`` context, not global: ``predict``
+in one thread (which turns graph recording off) never changes what a ``fit`` in another
+thread records. ``Config.enable_grad`` / ``Config.training`` read the current context's
+value; a new thread starts from the defaults (recording on, training mode).
+"""
 import contextlib
+import contextvars
+
+_SWITCHES = {
+    "enable_grad": contextvars.ContextVar("threestep_enable_grad", default=True),  # record the graph for backward
+    "training": contextvars.ContextVar("threestep_training", default=True),  # dropout etc. as in training
+}
 
 
-class Config:
-    enable_grad = True  # record the computational graph for the backward pass
-    training = True  # dropout etc. behave as in training (layers may override via `training=`
+class _Config:
+    """``Config.enable_grad`` and ``Config.training``: this context's switches (read and set)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        var = _SWITCHES.get(name)
+        if var is None:
+            raise AttributeError(f"Config has no switch {name!r}; switches: {sorted(_SWITCHES)}.")
+        return var.get()
+
+    def __setattr__(self, name, value):
+        var = _SWITCHES.get(name)
+        if var is None:
+            raise AttributeError(f"Config has no switch {name!r}; switches: {sorted(_SWITCHES)}.")
+        var.set(value)
+
+
+Config = _Config()
 
 
 @contextlib.contextmanager
 def using_config(name, value):
-    old = getattr(Config, name)
-    setattr(Config, name, value)
+    """Set switch ``name`` to ``value`` in this thread/context for the ``with`` block."""
+    var = _SWITCHES.get(name)
+    if var is None:
+        raise AttributeError(f"Config has no switch {name!r}; switches: {sorted(_SWITCHES)}.")
+    token = var.set(value)
     try:
         yield
     finally:
-        setattr(Config, name, old)
+        var.reset(token)
 
 
 def no_grad():
@@ -32,4 +63,4 @@ def test_mode():
 
 
 def is_grad_enabled():
-    return Config.enable_grad
+    return _SWITCHES["enable_grad"].get()

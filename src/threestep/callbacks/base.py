@@ -9,6 +9,31 @@ import os
 from ..errors import ConfigError
 
 
+import functools
+import inspect
+
+
+def _checked_init(cls, init):
+    """``init`` that turns an unknown keyword argument into an ArgumentError with a "did you mean"."""
+    try:
+        params = inspect.signature(init).parameters
+    except (TypeError, ValueError):
+        return init
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return init
+    names = [n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    @functools.wraps(init)
+    def checked(self, *args, **kwargs):
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            from ..errors import unknown_arguments  # noqa: PLC0415
+
+            raise unknown_arguments(cls.__name__, unknown, names)
+        return init(self, *args, **kwargs)
+    return checked
+
+
 class Callback:
     """Base class. Override any ``on_*`` hook.
 
@@ -28,6 +53,11 @@ class Callback:
     # compute them once per epoch / pass instead of after every batch (on a GPU each such read
     # waits for the device).
     reads_batch_logs = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _checked_init(cls, cls.__dict__["__init__"])
 
     def __init__(self):
         self.model = None

@@ -46,6 +46,9 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", period=1):
         super().__init__()
+        if not isinstance(filepath, (str, bytes, os.PathLike)):
+            raise ConfigError(f"ModelCheckpoint: filepath must be a path (str or pathlib.Path), optionally with "
+                              f"{{epoch}} fields. Received: filepath={filepath!r}. Pass e.g. 'model-{{epoch:02d}}.ts'.")
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose

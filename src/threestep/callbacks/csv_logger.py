@@ -3,6 +3,7 @@ import csv
 import os
 import warnings
 
+from ..errors import ConfigError
 from .base import Callback
 
 
@@ -39,6 +40,9 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
+        if not isinstance(filename, (str, bytes, os.PathLike)):
+            raise ConfigError(f"CSVLogger: filename must be a path (str or pathlib.Path). Received: filename={filename!r}. "
+                              "Pass e.g. CSVLogger('training.csv').")
         self.filename = os.fspath(filename)
         self.sep = separator
         self.append = append

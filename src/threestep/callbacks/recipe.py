@@ -24,6 +24,14 @@ from .base import Callback
 
 
 # --------------------------------------------------------------------------- helpers
+def _check_number(owner, name, value, signed=False):
+    """A finite number (>= 0 unless ``signed``): a callback's threshold or rate."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) \
+            or (value < 0 and not signed):
+        raise ConfigError(f"{owner}: {name} must be a finite number{'' if signed else ' >= 0'}. Received: "
+                          f"{name}={value!r}.")
+
+
 def _resolve_mode(mode, monitor, owner):
     """'min' or 'max'. 'auto' means max when 'acc' is in the monitor's name (Keras 2)."""
     if mode not in ("auto", "min", "max"):
@@ -122,6 +130,7 @@ class EarlyStopping(Callback):
         super().__init__()
         if not isinstance(patience, numbers.Integral) or patience < 0:
             raise ConfigError(f"EarlyStopping: patience must be an integer >= 0. Received: patience={patience!r}.")
+        _check_number("EarlyStopping", "min_delta", min_delta, signed=True)  # its sign is ignored
         if not isinstance(start_from_epoch, numbers.Integral) or start_from_epoch < 0:
             raise ConfigError("EarlyStopping: start_from_epoch must be an integer >= 0. "
                               f"Received: start_from_epoch={start_from_epoch!r}.")
@@ -319,8 +328,16 @@ class ReduceLROnPlateau(Callback):
             min_delta = kwargs.pop("epsilon")
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        _check_number("ReduceLROnPlateau", "factor", factor)
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"ReduceLROnPlateau: {name} must be an integer >= 0 (epochs). Received: "
+                                  f"{name}={value!r}.")
+        _check_number("ReduceLROnPlateau", "min_delta", min_delta, signed=True)
+        _check_number("ReduceLROnPlateau", "min_lr", min_lr)
         if factor >= 1.0:
-            raise ConfigError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received: factor={factor}.")
+            raise ConfigError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received: factor={factor}. "
+                              "Pass a factor below 1, e.g. factor=0.1 (the new rate is lr * factor).")
         if factor < 0:
             raise ConfigError(f"ReduceLROnPlateau: factor must be in [0, 1). Received: factor={factor}.")
         self.monitor = monitor

@@ -1,5 +1,5 @@
 """Keras-style layers."""
-from . import activations, initializers, regularizers
+from . import activations, constraints, initializers, regularizers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
@@ -42,7 +42,11 @@ def layer_class(name, custom_objects=None):
     from ..errors import unknown_name  # noqa: PLC0415
     from .base import LAYER_CLASSES  # noqa: PLC0415
 
+    from ..custom_objects import lookup  # noqa: PLC0415
+
     registry = {**LAYER_CLASSES, **(custom_objects or {})}
+    if name not in registry and isinstance(lookup(name), type):
+        return lookup(name)
     if name not in registry:
         raise unknown_name("layer class", name, registry)
     return registry[name]

@@ -103,7 +103,14 @@ def get(identifier):
     if isinstance(identifier, str):
         fn = _ACTIVATIONS.get(identifier)
         if fn is None:
-            raise unknown_name("activation", identifier, _ACTIVATIONS)
+            from ..custom_objects import lookup  # noqa: PLC0415
+
+            fn = lookup(identifier)
+            if fn is not None and callable(fn) and not isinstance(fn, type):
+                return fn
+            error = unknown_name("activation", identifier, _ACTIVATIONS)
+            raise type(error)(f"{error} For your own function, pass custom_objects={{{identifier!r}: fn}} to "
+                              "load_model, or threestep.layers.activations.register_activation(name, fn).")
         return fn
     if callable(identifier):
         return identifier

@@ -12,7 +12,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, NotBuiltError, ShapeError, warn
-from . import initializers
+from . import allocation, arguments, initializers
 
 _name_counters = {}
 LAYER_CLASSES = {}  # every Layer subclass by class name, for loading saved models
@@ -66,32 +66,24 @@ class Layer:
     def __init__(self, **kwargs):
         unknown = set(kwargs) - self._ALLOWED_KWARGS
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__}: keyword argument(s) not understood: {sorted(unknown)}. "
-                f"Accepted base arguments: {sorted(self._ALLOWED_KWARGS - {'weights'})}."
-            )
+            arguments.reject_unknown(type(self), unknown, self._ALLOWED_KWARGS)
         self.name = kwargs.get("name") or unique_name(_snake_case(type(self).__name__))
         self.trainable = kwargs.get("trainable", True)
-        self.dtype = kwargs.get("dtype") or backend.floatx()
+        self.dtype = arguments.check_dtype(type(self).__name__, kwargs.get("dtype")) or backend.floatx()
         self.built = False
         self._weights = []  # (Tensor, trainable) in creation order
         self.losses = []  # penalties of the latest call (activity regularization)
         self._initial_weights = kwargs.get("weights")
         self.input_shape = None
         self.output_shape = None
-        self.batch_input_shape = None
-        if kwargs.get("batch_input_shape") is not None:
-            self.batch_input_shape = tuple(kwargs["batch_input_shape"])
-        elif kwargs.get("input_shape") is not None:
-            self.batch_input_shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
-        elif kwargs.get("input_dim") is not None:
-            self.batch_input_shape = (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+        self.batch_input_shape = arguments.batch_input_shape(f"{type(self).__name__} layer {self.name!r}", kwargs)
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True,
                    constraint=None, dtype=None):
         """Create a weight tensor, initialised now, owned by this layer."""
         init = initializers.get(initializer)
+        allocation.claim(self, name, shape)  # loading a model file: no more than the file holds
         data = init(tuple(int(s) for s in shape), dtype=dtype or self.dtype)
         tensor = Tensor(data, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
         tensor.regularizer = regularizer

@@ -7,7 +7,7 @@ positions (property 2). ``Conv1D`` and ``Conv2D`` are thin names over one rank-g
 from .. import ops
 from ..errors import ConfigError, ShapeError, warn
 from ..ops.im2col import geometry, normalize_tuple
-from . import activations, initializers
+from . import activations, constraints, initializers
 from .base import Layer, check_positive_int, deprecated_arg
 
 _FORMATS = ("channels_last", "channels_first")
@@ -93,7 +93,7 @@ class Conv(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.kernel_constraint, self.bias_constraint = constraints.get(kernel_constraint), constraints.get(bias_constraint)
 
     @property
     def output_activation(self):
@@ -168,7 +168,9 @@ class Conv(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     def __repr__(self):
         return f"{type(self).__name__}({self.filters}, {self.kernel_size}, name={self.name!r})"

@@ -8,6 +8,7 @@ import math
 import numpy
 
 from .. import backend
+from ..custom_objects import instantiate
 from ..errors import ConfigError, unknown_name
 
 
@@ -220,18 +221,31 @@ def get(identifier):
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
     if isinstance(identifier, dict):
-        cls = _REGISTRY.get(_snake(identifier["class_name"]))
+        name = identifier.get("class_name")
+        cls = _REGISTRY.get(_snake(name)) if isinstance(name, str) else None
         if cls is None:
-            raise unknown_name("initializer", identifier["class_name"], _REGISTRY)
+            custom = instantiate(name, identifier.get("config") or {}, Initializer, "initializer")
+            if custom is not None:
+                return custom
+            raise _unknown(name)
         return cls.from_config(identifier.get("config", {}))
     if isinstance(identifier, str):  # 'glorot_uniform', or the class name 'GlorotUniform'
         cls = _REGISTRY.get(identifier.lower()) or _REGISTRY.get(_snake(identifier))
         if cls is None:
-            raise unknown_name("initializer", identifier, _REGISTRY)
+            custom = instantiate(identifier, {}, Initializer, "initializer")
+            if custom is not None:
+                return custom
+            raise _unknown(identifier)
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     raise ConfigError(f"Could not interpret initializer: {identifier!r}.")
+
+
+def _unknown(name):
+    error = unknown_name("initializer", name, _REGISTRY)
+    return type(error)(f"{error} If it is your own Initializer, pass custom_objects={{{name!r}: {name}}} to "
+                       "load_model (or use custom_object_scope).")
 
 
 def serialize(initializer):

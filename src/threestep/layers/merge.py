@@ -1,6 +1,6 @@
 """Merge layers for the functional API: combine several tensors into one."""
 from .. import ops
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .base import Layer
 
 
@@ -72,6 +72,8 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise ConfigError(f"Concatenate: axis must be an integer (e.g. -1, the features). Received: axis={axis!r}.")
         self.axis = int(axis)
 
     def check_input_shape(self, input_shape):

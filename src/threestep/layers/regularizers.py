@@ -73,10 +73,31 @@ def get(identifier):
             raise unknown_name("regularizer", identifier, _REGISTRY)
         return _REGISTRY[identifier]()
     if isinstance(identifier, dict):
-        return L1L2.from_config(identifier.get("config", {}))
+        return _from_dict(identifier)
     if callable(identifier):
         return identifier
     raise ConfigError(f"Could not interpret regularizer: {identifier!r}.")
+
+
+def _from_dict(spec):
+    """A regularizer from ``{"class_name", "config"}``: built-in classes, then custom objects
+    (``load_model(custom_objects=...)`` / ``custom_object_scope``); never a silent L1L2(0, 0)."""
+    from ..custom_objects import instantiate, known_names  # noqa: PLC0415
+
+    name, config = spec.get("class_name"), spec.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"A regularizer's config must be a dict; received {config!r} for {name!r}.")
+    builtin = {"L1L2": L1L2, "L1": L1L2, "L2": L1L2}
+    if name in builtin:
+        return builtin[name].from_config(config)
+    if name in _REGISTRY and name != "L1L2":
+        return _REGISTRY[name](**config)
+    custom = instantiate(name, config, Regularizer, "regularizer")
+    if custom is not None:
+        return custom
+    raise ConfigError(f"Unknown regularizer class {name!r}. If it is your own Regularizer subclass, pass "
+                      f"custom_objects={{{name!r}: {name}}} to load_model (or use custom_object_scope). Known: "
+                      f"{sorted(set(builtin) | _REGISTRY.keys() | known_names())}.")
 
 
 def serialize(regularizer):

@@ -26,22 +26,50 @@ def as_array(data, role, caller):
         raise DataError(f"{caller}: {role} must be numeric; received dtype {data.dtype}. Convert it first, "
                         "e.g. x.astype('float32').")
     if data.ndim == 0:
-        raise DataError(f"{caller}: {role} must have a batch axis; received a scalar.")
+        raise DataError(f"{caller}: {role} must have a batch axis (one row per sample); received a scalar "
+                        f"{role}={data!r}. Pass an array, e.g. numpy.array([[...]]) for one sample.")
     return data
 
 
-def check_finite(data, role, caller):
+def check_finite(data, role, caller, rows=None):
+    """NaN/inf in ``data`` raise DataError with the index of the first; ``rows`` (a batch's
+    dataset row numbers, e.g. of a memory map) turn its batch index into the dataset row."""
     if data.dtype.kind == "f":
         if kernels.all_finite(data):  # float32 on NumPy: one pass without a boolean copy
             return
         finite = backend.get_array_module(data).isfinite(data)
         if not bool(finite.all()):
             bad = numpy.argwhere(~backend.to_numpy(finite))
+            index = tuple(int(i) for i in bad[0])
+            where = f"index {index}"
+            if rows is not None:
+                row = numpy.arange(rows.start or 0, (rows.start or 0) + len(data))[index[0]] \
+                    if isinstance(rows, slice) else int(numpy.asarray(rows)[index[0]])
+                where = f"dataset row {row} (index {(row,) + index[1:]})"
             raise DataError(
-                f"{caller}: {role} contains {len(bad)} NaN or infinite value(s); the first is at index "
-                f"{tuple(int(i) for i in bad[0])}. Remove or impute them before training "
+                f"{caller}: {role} contains {len(bad)} NaN or infinite value(s); the first is at {where}. "
+                "Remove or impute them before training "
                 "(e.g. x[~np.isfinite(x)] = 0, or drop those samples)."
             )
+
+
+def check_cast(data, role, caller):
+    """Values of a wider float type that do not fit the default float dtype: the cast would turn
+    them into infinity, which must be reported as an overflow, not as data that was infinite."""
+    target = numpy.dtype(backend.floatx())
+    if data.dtype.kind != "f" or data.dtype.itemsize <= target.itemsize:
+        return
+    xp = backend.get_array_module(data)
+    limit = numpy.finfo(target).max
+    over = xp.isfinite(data) & (xp.abs(data) > limit)
+    if bool(over.any()):
+        bad = numpy.argwhere(backend.to_numpy(over))
+        index = tuple(int(i) for i in bad[0])
+        raise DataError(
+            f"{caller}: {role} is {data.dtype} with {len(bad)} value(s) beyond {target}'s range (+-{limit:.3g}); "
+            f"the first is {float(data[index]):.6g} at index {index}. Casting to {target} (the default float "
+            "dtype) would overflow them to infinity. Rescale the data (e.g. standardise it), or use float64 "
+            "throughout with threestep.backend.set_floatx('float64').")
 
 
 def prepare_inputs(x, caller, lazy=False):
@@ -62,6 +90,7 @@ def prepare_inputs(x, caller, lazy=False):
     if lazy and isinstance(x, numpy.memmap):
         return x  # never copied whole: each batch is cast and checked when read (models.feed)
     if x.dtype != backend.floatx():
+        check_cast(x, "x", caller)
         x = x.astype(backend.floatx())
     check_finite(x, "x", caller)
     return x
@@ -72,11 +101,12 @@ def prepare_targets(y, n, caller, lazy=False):
     if len(y) != n:
         raise DataError(
             f"{caller}: x and y must have the same number of samples; received x with {n} samples "
-            f"and y with {len(y)}."
+            f"and y with {len(y)}. Pass one label (row of y) per sample of x."
         )
     if lazy and isinstance(y, numpy.memmap):
         return y  # cast and checked per batch (models.feed)
     if y.dtype.kind == "f" and y.dtype != backend.floatx():
+        check_cast(y, "y", caller)
         y = y.astype(backend.floatx())
     check_finite(y, "y", caller)
     return y
@@ -176,8 +206,10 @@ def check_targets(model, y, loss, caller):
                 "loss='categorical_crossentropy' for one-hot labels, or pass y.argmax(-1).")
         values = backend.to_numpy(y)
         if not integer_like and not numpy.all(values == numpy.round(values)):
+            bad = values[values != numpy.round(values)].ravel()[0]
             raise DataError(f"{caller}: sparse_categorical_crossentropy needs whole-number class labels; y has "
-                            "fractional values.")
+                            f"fractional values (e.g. {bad:g}). Pass integer labels, e.g. y.astype(int), or use "
+                            "categorical_crossentropy for soft targets.")
         lo, hi = values.min(), values.max()
         if lo < 0 or hi >= units:
             raise DataError(
@@ -206,7 +238,8 @@ def check_targets(model, y, loss, caller):
             hint = " The model's output has more axes than the labels: missing Flatten before the Dense layers?"
         raise ShapeError(
             f"{caller}: the labels y have shape {tuple(y.shape)} but the model outputs {(None,) + want} "
-            f"({where}).{hint}")
+            f"({where}).{hint} Reshape the labels to {(len(y),) + want}, or give the last layer "
+            f"{got[-1] if got else 1} unit(s).")
     if name == "mean_squared_error" and getattr(last, "output_activation", None) == "softmax" and "mse" not in _HINTED:
         _HINTED.add("mse")
         warn(

@@ -28,7 +28,7 @@ import numpy
 
 from .. import backend
 from ..errors import ConfigError, DataError
-from . import checks
+from . import checks, validate
 from .data import n_samples, take
 from .prefetch import OrderedPrefetch, StreamPrefetch
 
@@ -120,20 +120,22 @@ def _host_rows(a, index):
     return out
 
 
-def _cast(a, role, caller, where):
-    """A batch read from disk, cast and checked as ``checks.prepare_inputs`` does whole arrays."""
+def _cast(a, role, caller, where, rows=None):
+    """A batch read from disk, cast and checked as ``checks.prepare_inputs`` does whole arrays;
+    errors name the dataset row (``rows``: the batch's row numbers), not the index in the batch."""
     if a.dtype != backend.floatx() and (a.dtype.kind == "f" or role == "x"):
+        checks.check_cast(a, f"{role} of {where}", caller)
         a = a.astype(backend.floatx())
-    checks.check_finite(a, f"{role} of {where}", caller)
+    checks.check_finite(a, f"{role} of {where}", caller, rows)
     return a
 
 
 def lazy_batch(x, y, sw, index, caller="fit", where="a batch"):
     """One batch of possibly memory-mapped arrays, read, cast and checked (runs in a worker)."""
-    xb = [_cast(_host_rows(a, index), "x", caller, where) for a in x] if isinstance(x, list) else \
-        _cast(_host_rows(x, index), "x", caller, where)
-    yb = None if y is None else _cast(_host_rows(y, index), "y", caller, where)
-    wb = None if sw is None else _cast(_host_rows(sw, index), "sample_weight", caller, where)
+    xb = [_cast(_host_rows(a, index), "x", caller, where, index) for a in x] if isinstance(x, list) else \
+        _cast(_host_rows(x, index), "x", caller, where, index)
+    yb = None if y is None else _cast(_host_rows(y, index), "y", caller, where, index)
+    wb = None if sw is None else _cast(_host_rows(sw, index), "sample_weight", caller, where, index)
     return xb, yb, wb
 
 
@@ -252,6 +254,7 @@ class SourceFeed:
         self.n = None
         self.batch_size = None
         self.weight_fn = None  # class_weight -> sample weights, per batch
+        self.check = None  # check(xb, yb, caller): the model's input/target checks, for batches after the first
         self.strategy = None
         self.exhausted = False
         self._stream = None
@@ -275,7 +278,9 @@ class SourceFeed:
         xb = checks.prepare_inputs(_host(xb), f"{self.caller} ({where})")
         n = n_samples(xb)
         yb = None if yb is None else checks.prepare_targets(_host(yb), n, f"{self.caller} ({where})")
-        wb = None if wb is None else checks.prepare_targets(_host(wb), n, f"{self.caller} ({where}, sample_weight)")
+        wb = validate.sample_weight(_host(wb), n, f"{self.caller} ({where})")
+        if self.check is not None and not first:  # every batch, not only the first, fits the model
+            self.check(xb, yb, f"{self.caller} ({where})")
         if self.weight_fn is not None and yb is not None:
             cw = self.weight_fn(yb)
             wb = cw if wb is None else wb * cw
@@ -389,15 +394,16 @@ def fit_inputs(model, x, y, sample_weight, class_weight, validation_split, valid
         feed = SourceFeed(x, steps_per_epoch, options, "fit")
         xb, yb, _ = feed.peek()
         _check(model, xb, yb, "fit")
+        feed.check = functools.partial(_check, model)
         if class_weight is not None:
-            feed.weight_fn = _class_weight_fn(model, class_weight)
+            feed.weight_fn = _class_weight_fn(model, validate.class_weight(class_weight, _units(model)))
         val = _validation(model, validation_data, validation_steps, options, batch_size)
         return feed, None, None, val, feed
     x = checks.prepare_inputs(x, "fit", lazy=True)
     y = checks.prepare_targets(y, n_samples(x), "fit", lazy=True)
     _check(model, x, y, "fit")
-    sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), "fit (sample_weight)",
-                                                                   lazy=True)
+    sw = validate.sample_weight(sample_weight, n_samples(x), "fit")
+    class_weight = validate.class_weight(class_weight, _units(model))
     if class_weight is not None:
         cw = _class_weight_fn(model, class_weight)(y)
         sw = cw if sw is None else sw * cw
@@ -417,6 +423,11 @@ def _check(model, x, y, caller):
         checks.check_targets(model, y, model.loss, caller)
 
 
+def _units(model):
+    shape = model.output_shape
+    return shape[-1] if isinstance(shape, tuple) and shape else None
+
+
 def _class_weight_fn(model, class_weight):
     from .weights import class_weights_to_sample_weights  # noqa: PLC0415
 
@@ -428,14 +439,14 @@ def _validation(model, validation_data, validation_steps, options, batch_size):
         feed = SourceFeed(validation_data, validation_steps, options, "fit (validation_data)", "validation_steps")
         xb, yb, _ = feed.peek()
         _check(model, xb, yb, "fit (validation_data)")
+        feed.check = functools.partial(_check, model)
         return feed, None, None
     if isinstance(validation_data, (tuple, list)) and any(is_memmap(a) for a in validation_data):
         parts = list(validation_data) + [None] * (3 - len(validation_data))
         xv = checks.prepare_inputs(parts[0], "fit (validation_data)", lazy=True)
         yv = checks.prepare_targets(parts[1], n_samples(xv), "fit (validation_data)", lazy=True)
         _check(model, xv, yv, "fit (validation_data)")
-        wv = None if parts[2] is None else checks.prepare_targets(parts[2], n_samples(xv),
-                                                                  "fit (validation sample_weight)", lazy=True)
+        wv = validate.sample_weight(parts[2], n_samples(xv), "fit (validation_data)", "validation sample_weight")
         return xv, yv, wv
     return model._prepare_validation(validation_data)
 
@@ -448,6 +459,8 @@ def eval_inputs(model, x, y, sample_weight, batch_size, steps, options, caller, 
         feed = SourceFeed(x, steps, options, caller, "steps", need_y=need_y)
         xb, yb, _ = feed.peek()
         _check(model, xb, yb if need_y else None, caller)
+        feed.check = functools.partial(_check, model) if need_y else \
+            (lambda xb, yb, where: _check(model, xb, None, where))
         return feed, None, None
     x = checks.prepare_inputs(x, caller, lazy=True)
     if not need_y:
@@ -457,7 +470,7 @@ def eval_inputs(model, x, y, sample_weight, batch_size, steps, options, caller, 
         return device_copies([(x, None, None)])[0]
     y = checks.prepare_targets(y, n_samples(x), caller, lazy=True)
     _check(model, x, y, caller)
-    sw = None if sample_weight is None else checks.prepare_targets(sample_weight, n_samples(x), caller, lazy=True)
+    sw = validate.sample_weight(sample_weight, n_samples(x), caller)
     return device_copies([(x, y, sw)])[0]  # on the GPU: one copy instead of one per batch
 
 

@@ -10,7 +10,7 @@ import warnings
 from .. import backend
 from ..callbacks import Callback, CallbackList, History
 from ..errors import ConfigError, warn
-from . import checks, feed
+from . import checks, feed, validate
 from .data import n_samples
 
 
@@ -19,7 +19,9 @@ def _pop_legacy_epochs(epochs, kwargs, caller):
         warn(f"{caller}: 'nb_epoch' is Keras 1 spelling; use 'epochs'.", DeprecationWarning)
         epochs = kwargs.pop("nb_epoch")
     if kwargs:
-        raise TypeError(f"{caller}() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        from ..errors import unknown_arguments  # noqa: PLC0415
+
+        raise unknown_arguments(caller, kwargs, FitMixin.fit)
     return epochs
 
 
@@ -58,9 +60,15 @@ class FitMixin:
         """
         epochs = _pop_legacy_epochs(epochs, kwargs, "fit")
         self._require_compiled("fit")
-        if seed is not None:
+        epochs, initial_epoch = validate.epochs(epochs, initial_epoch)
+        batch_size = validate.batch_size(batch_size, "fit")
+        steps_per_epoch = validate.steps(steps_per_epoch, "steps_per_epoch", "fit")
+        validation_steps = validate.steps(validation_steps, "validation_steps", "fit")
+        validation_freq = validate.validation_freq(validation_freq)
+        validation_split = validate.fraction(validation_split, "validation_split", "fit")
+        validate.shared_optimizer(self, "fit")
+        if validate.seed_on_resume(self, seed, initial_epoch):
             backend.set_seed(seed)
-        batch_size = int(batch_size or 32)
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "fit")
         dist = None
         if distributed is not None:
@@ -151,7 +159,7 @@ class FitMixin:
                 logs = dist.end_epoch(self, metric_list, logs)
             epoch_logs = dict(logs)
             epoch_logs["lr"] = lr
-            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+            if val is not None and validate.validates_at(validation_freq, epoch, initial_epoch):
                 val_values = self._evaluate_arrays(*val, batch_size, self._fused())
                 epoch_logs.update({"val_" + k: v for k, v in val_values.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -196,9 +204,13 @@ class FitMixin:
     def _callback_list(self, callbacks, verbose, params, mode="train"):
         if isinstance(callbacks, Callback):
             callbacks = [callbacks]
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise ConfigError(f"callbacks must be a list of Callback objects; received callbacks={callbacks!r}. "
+                              "Pass e.g. callbacks=[EarlyStopping(patience=3)].")
         for cb in callbacks or []:
             if not isinstance(cb, Callback):
-                raise ConfigError(f"callbacks must be Callback objects; received {cb!r}.")
+                raise ConfigError(f"callbacks must be Callback objects; received {cb!r} in callbacks. Pass instances "
+                                  "of threestep.callbacks classes (or your own Callback subclass).")
         items = []
         if verbose:
             from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415
@@ -220,5 +232,6 @@ class FitMixin:
         checks.check_targets(self, yv, self.loss, "fit (validation_data)")
         wv = None
         if len(validation_data) == 3 and validation_data[2] is not None:
-            wv = checks.prepare_targets(validation_data[2], n_samples(xv), "fit (validation sample_weight)")
+            wv = validate.sample_weight(validation_data[2], n_samples(xv), "fit (validation_data)",
+                                        "validation sample_weight")
         return xv, yv, wv

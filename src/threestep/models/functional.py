@@ -65,6 +65,11 @@ class GraphNetwork:
         for node in self.nodes:
             if not any(existing is node.layer for existing in layers):
                 layers.append(node.layer)
+        names = [layer.name for layer in layers]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"The name {repeated[0]!r} is used {names.count(repeated[0])} times in the model; all layer "
+                              "names should be unique. Pass a different name= to one of those layers.")
         self.layers = layers
 
     def run(self, x, training, logits=False):

@@ -1,7 +1,7 @@
 """``evaluate`` / ``predict``: the forward pass over batches under ``no_grad`` (no graph kept)."""
 from .. import backend
 from ..autograd import no_grad, using_config
-from . import feed
+from . import feed, validate
 from .data import n_samples, to_tensors
 
 
@@ -50,7 +50,8 @@ class EvaluateMixin:
         (``return_dict=True`` gives a dict).
         """
         self._require_compiled("evaluate")
-        batch_size = int(batch_size or 32)
+        batch_size = validate.batch_size(batch_size, "evaluate")
+        steps = validate.steps(steps, "steps", "evaluate")
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "evaluate")
         x, y, sw = feed.eval_inputs(self, x, y, sample_weight, batch_size, steps, options, "evaluate")
         cbs = self._callback_list(callbacks, verbose, {"steps": feed.steps_of(x, batch_size), "verbose": verbose},
@@ -75,7 +76,8 @@ class EvaluateMixin:
         ``x`` may be a memory-mapped array, a generator of batches (``x`` or ``(x, ...)``,
         with ``steps``) or a ``Sequence``.
         """
-        batch_size = int(batch_size or 32)
+        batch_size = validate.batch_size(batch_size, "predict")
+        steps = validate.steps(steps, "steps", "predict")
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "predict")
         x, _, _ = feed.eval_inputs(self, x, None, None, batch_size, steps, options, "predict", need_y=False)
         outs = []

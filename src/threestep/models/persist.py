@@ -9,11 +9,16 @@ import os
 import warnings
 
 from .. import backend
-from ..errors import ConfigError, ModelFileError, ShapeError
+from ..custom_objects import custom_object_scope
+from ..errors import ConfigError, ModelFileError, ThreestepError
+from ..layers.allocation import weight_budget
 from ..saving import safetensors
 from ..saving.archive import (CONFIG, FORMAT_VERSION, OPTIMIZER, WEIGHTS, WEIGHTS_FORMAT, open_archive, ordered,
                               read_config, read_member, read_tensors, to_json, write_model_file, write_weights_file)
 from ..saving.sniff import describe_foreign_file, looks_like_pickle
+
+
+BUDGET_SLACK_ELEMENTS = 1 << 20  # weight elements a config may ask for beyond twice what the file holds
 
 
 # ---------------------------------------------------------------------- saving
@@ -72,60 +77,78 @@ def save_weights(model, filepath, overwrite=True):
     write_weights_file(filepath, _weight_tensors(model), overwrite)
 
 
-def _register_custom_activations(model_config, custom_objects):
-    """Activation names found in custom_objects become loadable activations (as in Keras)."""
-    from ..layers import activations  # noqa: PLC0415
-
-    for spec in model_config.get("layers", []):
-        name = spec.get("config", {}).get("activation") if isinstance(spec, dict) else None
-        fn = custom_objects.get(name) if isinstance(name, str) else None
-        if fn is not None and callable(fn) and not isinstance(fn, type) and name not in activations.available():
-            activations.register_activation(name, fn)
-
-
 def _build_model(spec, custom_objects, filepath):
     from .sequential import Sequential  # noqa: PLC0415  (sequential imports training, which imports this module)
     from .training import Model  # noqa: PLC0415
 
     classes = {"Sequential": Sequential, "Model": Model}
-    cls = classes.get(spec.get("class_name"))
+    name = spec.get("class_name")
+    cls = classes.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(f"{filepath}: unknown model class {spec.get('class_name')!r}; this threestep "
                              f"loads {sorted(classes)}.")
-    _register_custom_activations(spec["config"], custom_objects)
     try:
-        return cls.from_config(spec["config"], custom_objects)
-    except (ConfigError, ShapeError, TypeError, KeyError) as exc:
+        model = cls.from_config(spec["config"], custom_objects)
+        model.weights  # noqa: B018  (a config without layers fails here, not at the first predict)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (anything the file's data makes fail is a file error)
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ThreestepError) else str(exc)
         raise ModelFileError(
-            f"{filepath}: cannot rebuild the model from {CONFIG}: {exc} If it uses custom layers or "
-            "activations, define/import or register them before loading, or pass custom_objects={'Name': obj}."
+            f"{filepath}: cannot rebuild the model from {CONFIG}: {detail[:2000]} If it uses custom layers, "
+            "regularizers, initializers, constraints or activations, define/import or register them before loading, "
+            "or pass custom_objects={'Name': obj}."
         ) from exc
+    return model
 
 
 def _compile(model, compile_config, custom_objects, filepath):
-    """Compile from the saved settings; False (with a warning) if the loss cannot be restored."""
+    """Compile from the saved settings; False (with a warning) if the loss cannot be restored.
+    Anything else in the settings that cannot be restored is a ModelFileError naming the file."""
+    if not isinstance(compile_config, dict):
+        raise ModelFileError(f"{filepath}: 'compile' in {CONFIG} must be an object or null; found "
+                             f"{type(compile_config).__name__}.")
+    try:
+        return _compile_settings(model, compile_config, custom_objects, filepath)
+    except (ModelFileError, Warning):
+        raise
+    except Exception as exc:  # noqa: BLE001  (anything the file's data makes fail is a file error)
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ThreestepError) else str(exc)
+        raise ModelFileError(f"{filepath}: cannot restore the compile settings (loss, optimizer, metrics) from "
+                             f"{CONFIG}: {detail[:2000]} For your own loss, metric or optimizer pass "
+                             "custom_objects={'name': obj} to load_model, or load with compile=False.") from exc
+
+
+def _compile_settings(model, compile_config, custom_objects, filepath):
     from .. import losses, optimizers  # noqa: PLC0415
+    from ..custom_objects import lookup  # noqa: PLC0415
 
     loss_name = compile_config.get("loss")
     if loss_name is None:
         custom = compile_config.get("custom_loss")
-        if custom not in custom_objects:
+        loss = lookup(custom)
+        if loss is None:
             warnings.warn(f"{filepath}: the model was compiled with a custom loss {custom!r}, which cannot be "
                           f"restored without custom_objects={{{custom!r}: fn}}; the model is returned "
-                          "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=3)
+                          "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=4)
             return False
-        loss = custom_objects[custom]
     else:
         loss = losses.get(loss_name)
         if (compile_config.get("loss_config") or {}).get("from_logits"):
             loss = type(loss)(from_logits=True)
     opt_spec = compile_config.get("optimizer")
     try:
-        cls = custom_objects.get(opt_spec.get("class_name"))
-        optimizer = cls.from_config(opt_spec.get("config", {})) if cls else optimizers.get(opt_spec)
-    except (ConfigError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"{filepath}: cannot rebuild the optimizer {opt_spec!r}: {exc}") from exc
-    metrics = [custom_objects.get(m, m) for m in compile_config.get("metrics") or [] if m is not None]
+        optimizer = optimizers.get(opt_spec)  # built-in names, then custom_objects (the scope)
+    except (ConfigError, TypeError, KeyError, AttributeError, ValueError) as exc:
+        name = opt_spec.get("class_name") if isinstance(opt_spec, dict) else opt_spec
+        raise ModelFileError(f"{filepath}: cannot rebuild the optimizer {name!r}: {exc} For your own optimizer "
+                             f"or schedule class pass custom_objects={{'ClassName': cls}} to load_model, or load "
+                             "with compile=False.") from exc
+    metrics = compile_config.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise ModelFileError(f"{filepath}: 'metrics' in {CONFIG} must be a list; found {type(metrics).__name__}.")
+    # custom metric names resolved now: the model keeps the functions, not names valid only in this scope
+    metrics = [lookup(m) if isinstance(m, str) and lookup(m) is not None else m for m in metrics if m is not None]
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return True
 
@@ -134,14 +157,14 @@ def _restore_optimizer(model, raw, filepath):
     source = f"{filepath}:{OPTIMIZER}"
     tensors, metadata = read_tensors(raw, OPTIMIZER, filepath)
     iterations = metadata.get("iterations", "")
-    if not iterations.isdigit():
-        raise ModelFileError(f"{source}: the metadata 'iterations' must be a non-negative integer; "
-                             f"found {iterations!r}.")
+    if not (iterations.isascii() and iterations.isdigit()) or len(iterations) > 18:
+        raise ModelFileError(f"{source}: the metadata 'iterations' must be a non-negative integer below 10**18; "
+                             f"found {iterations[:40]!r}{'...' if len(iterations) > 40 else ''}.")
     params = model.trainable_weights
     slots = {}
     for name, array in tensors.items():
         slot, _, index = name.rpartition("/")
-        if not slot or not index.isdigit():
+        if not slot or not (index.isascii() and index.isdigit()) or len(index) > 9:
             raise ModelFileError(f"{source}: tensor {name!r} is not named 'slot/NNNN'.")
         slots.setdefault(slot, {})[int(index)] = array
     state = {"iterations": int(iterations), "slots": {}}
@@ -156,7 +179,7 @@ def _restore_optimizer(model, raw, filepath):
         state["slots"][slot] = [by_index[i] for i in range(len(params))]
     try:
         model.optimizer.set_state(state)
-    except ConfigError as exc:
+    except (ConfigError, TypeError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{source}: {exc}") from None
 
 
@@ -177,26 +200,47 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     same random stream. Raises ``ModelFileError`` for anything that is not an intact
     threestep model file of a supported version.
     """
-    custom_objects = dict(custom_objects or {})
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise ConfigError(f"load_model: custom_objects must be a dict {{name: class or function}}. Received: "
+                          f"custom_objects={custom_objects!r}.")
+    try:
+        return _load_model(filepath, dict(custom_objects or {}), compile)
+    except (ThreestepError, FileNotFoundError, PermissionError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001  (a safety net: whatever the file's data breaks is a file error)
+        raise ModelFileError(f"{filepath}: the model file is corrupt or not a threestep model file "
+                             f"({type(exc).__name__}: {str(exc)[:300]}). Save the model again with "
+                             "model.save(path).") from exc
+
+
+def _load_model(filepath, custom_objects, compile):  # noqa: A002
     with open_archive(filepath) as zf:
         config = read_config(zf, filepath)
         weights_raw = read_member(zf, WEIGHTS, filepath)
         optimizer_raw = read_member(zf, OPTIMIZER, filepath)
     if weights_raw is None:
         raise ModelFileError(f"{filepath}: the model file has no {WEIGHTS} (truncated or not written by threestep).")
-    model = _build_model(config["model"], custom_objects, filepath)
-    _set_weights(model, read_tensors(weights_raw, WEIGHTS, filepath)[0], f"{filepath}:{WEIGHTS}", strict_names=True)
-    if compile and config.get("compile"):
-        if _compile(model, config["compile"], custom_objects, filepath) and optimizer_raw is not None:
-            _restore_optimizer(model, optimizer_raw, filepath)
     state = config.get("training_state")
     if state is not None and not isinstance(state, dict):
         raise ModelFileError(f"{filepath}: training_state in {CONFIG} must be an object or null.")
+    tensors = read_tensors(weights_raw, WEIGHTS, filepath)[0]  # validated: they tile the member exactly
+    del weights_raw
+    held = sum(int(a.size) for a in tensors.values())
+    # Slack so a small mismatch gets set_weights' precise per-weight message; a config asking for
+    # far more than the file holds is refused before its weights are allocated.
+    budget = 2 * held + BUDGET_SLACK_ELEMENTS
+    with custom_object_scope(custom_objects), weight_budget(budget, f"{filepath}:{CONFIG}", held):
+        model = _build_model(config["model"], custom_objects, filepath)
+        _set_weights(model, tensors, f"{filepath}:{WEIGHTS}", strict_names=True)
+        del tensors
+        if compile and config.get("compile"):
+            if _compile(model, config["compile"], custom_objects, filepath) and optimizer_raw is not None:
+                _restore_optimizer(model, optimizer_raw, filepath)
     model._training_state = state
     if state and state.get("rng") is not None:
         try:
             backend.set_rng_state(state["rng"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ModelFileError(f"{filepath}: the saved random-generator state is invalid ({exc!r}).") from None
     return model
 

@@ -62,6 +62,10 @@ class Sequential(Model):
             raise ConfigError(f"Sequential.add expects a Layer (e.g. Dense(10)); received {layer!r}.")
         if any(existing is layer for existing in self.layers):
             raise ConfigError(f"Layer {layer.name!r} is already in model {self.name!r}; create a new layer.")
+        if any(existing.name == layer.name for existing in self.layers):
+            raise ConfigError(
+                f"All layers added to a Sequential model should have unique names. Name {layer.name!r} is already "
+                f"the name of a layer in model {self.name!r}. Update the `name` argument to pass a unique name.")
         declared = layer.batch_input_shape
         if isinstance(layer, InputLayer):
             if self.layers or self._batch_input_shape is not None:

@@ -8,7 +8,7 @@ import math
 from .. import backend, losses, metrics as metrics_mod, optimizers
 from ..autograd import Tensor, no_grad
 from ..errors import ConfigError, NotBuiltError, NotCompiledError
-from . import checks
+from . import checks, validate
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
@@ -173,9 +173,12 @@ class Model(FitMixin, EvaluateMixin):
             metrics: list of names ('accuracy') or functions, reported but not optimised.
         """
         if kwargs:
-            raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
+            from ..errors import unknown_arguments  # noqa: PLC0415
+
+            raise unknown_arguments("compile", kwargs, Model.compile)
         if loss is None:
-            raise ConfigError("compile: loss= is required, e.g. loss='categorical_crossentropy' or loss='mse'.")
+            raise ConfigError("compile: loss= is required; received loss=None. Pass e.g. "
+                              "loss='categorical_crossentropy' or loss='mse'.")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
@@ -287,7 +290,11 @@ class Model(FitMixin, EvaluateMixin):
         self._require_compiled("train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
+        sample_weight = validate.sample_weight(sample_weight, n_samples(x), "train_on_batch")
         self._ensure_built(x)
+        checks.check_input_shape(self, x, "train_on_batch")  # as fit checks its data: name the layer and shapes
+        checks.check_targets(self, y, self.loss, "train_on_batch")
+        validate.shared_optimizer(self, "train_on_batch")
         metric_list = self._make_metrics()
         logs = self.train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
                                metrics=metric_list)

@@ -6,7 +6,7 @@ check one against the other.
 from .. import backend
 from ..accel import dispatch as accel
 from ..autograd import Function
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 def _float_like(t, x):
@@ -108,6 +108,21 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
+def check_labels(logits, targets):
+    """Integer labels must name one of the logits' classes: an out-of-range label would
+    otherwise get zero loss and zero gradient (or index out of bounds) without a word."""
+    if targets.ndim != logits.ndim - 1 or targets.size == 0:
+        return
+    n = logits.shape[-1]
+    lo, hi = targets.min(), targets.max()
+    if lo < 0 or hi >= n:  # one host read on CuPy
+        bad = targets[(targets < 0) | (targets >= n)]
+        raise DataError(
+            f"softmax_cross_entropy: class labels must be in 0..{n - 1} (the output has {n} units); received "
+            f"{int(bad.size)} label(s) out of range, from {float(lo):g} to {float(hi):g} (e.g. {float(bad[0]):g}). "
+            f"Fix the labels, or give the last layer {max(int(hi) + 1, n)} units.")
+
+
 class SoftmaxCrossEntropy(Function):
     """Per-sample cross-entropy of softmax(logits) against targets, from the logits.
 
@@ -124,6 +139,7 @@ class SoftmaxCrossEntropy(Function):
         self.mean = mean  # the batch mean in the same node (the plain loss): one op less per step
 
     def forward(self, logits, targets):
+        check_labels(logits, targets)  # every path (generators, train_on_batch, custom loops) passes here
         if targets.ndim == logits.ndim - 1:  # integer class labels
             # On CuPy integer labels index as they are: casting them was a launch per step.
             keep = backend.on_gpu(targets) and targets.dtype.kind in "iu"

@@ -19,6 +19,12 @@ _REGISTRY = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adadel
 def _lookup(name):
     cls = _REGISTRY.get(str(name).lower())
     if cls is None:
+        from ..custom_objects import lookup  # noqa: PLC0415
+
+        custom = lookup(name)
+        if isinstance(custom, type) and issubclass(custom, Optimizer):
+            return custom
+    if cls is None:
         raise unknown_name("optimizer", name, _REGISTRY)
     return cls
 

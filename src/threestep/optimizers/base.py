@@ -19,6 +19,8 @@ added ``global_clipnorm`` for the joint one. threestep follows the later split: 
 ``clipvalue``, then ``clipnorm``, then ``global_clipnorm`` (as tf.keras 2.x).
 """
 import math
+import numbers
+import warnings
 
 from .. import backend
 from ..accel import threads
@@ -75,6 +77,9 @@ class Optimizer:
         if self.clipnorm is not None and self.global_clipnorm is not None:
             raise ConfigError(f"{type(self).__name__}: use clipnorm or global_clipnorm, not both.")
         if not callable(learning_rate):
+            if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
+                raise ConfigError(f"{type(self).__name__}: learning_rate must be a number >= 0 or a schedule. "
+                                  f"Received: learning_rate={learning_rate!r}. Pass e.g. learning_rate=0.01.")
             learning_rate = float(learning_rate)
             if not math.isfinite(learning_rate) or learning_rate < 0:
                 raise ConfigError(f"{type(self).__name__}: learning_rate must be a non-negative number. "

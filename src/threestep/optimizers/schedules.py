@@ -204,11 +204,12 @@ _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantD
 
 
 def serialize(schedule):
-    """``{"class_name": ..., "config": ...}`` of a built-in schedule (JSON-safe)."""
-    if not isinstance(schedule, LearningRateSchedule) or type(schedule).__name__ not in _SCHEDULES:
+    """``{"class_name": ..., "config": ...}`` of a schedule (JSON-safe); a subclass of your own
+    loads back with ``load_model(custom_objects={"MySchedule": MySchedule})``."""
+    if not isinstance(schedule, LearningRateSchedule):
         raise ConfigError(f"Cannot serialize the learning-rate schedule {schedule!r}: only the built-in "
-                          f"schedules ({', '.join(sorted(_SCHEDULES))}) can be saved. Use one of them, or "
-                          "a LearningRateScheduler callback for a plain function.")
+                          f"schedules ({', '.join(sorted(_SCHEDULES))}) and your own LearningRateSchedule subclasses "
+                          "can be saved. Subclass it, or use a LearningRateScheduler callback for a plain function.")
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
@@ -218,7 +219,15 @@ def deserialize(config):
         raise ConfigError(f"A serialized schedule is a dict with 'class_name' and 'config'. Received: {config!r}.")
     cls = _SCHEDULES.get(config["class_name"])
     if cls is None:
-        raise unknown_name("learning-rate schedule", config["class_name"], _SCHEDULES)
+        from ..custom_objects import lookup  # noqa: PLC0415
+
+        custom = lookup(config["class_name"])
+        if isinstance(custom, type) and issubclass(custom, LearningRateSchedule):
+            cls = custom
+    if cls is None:
+        error = unknown_name("learning-rate schedule", config["class_name"], _SCHEDULES)
+        raise type(error)(f"{error} For your own schedule class, pass custom_objects="
+                          f"{{{config['class_name']!r}: {config['class_name']}}} to load_model.")
     return cls.from_config(config.get("config", {}))
 
 

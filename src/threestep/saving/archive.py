@@ -18,7 +18,7 @@ import zipfile
 import zlib
 
 from ..errors import ConfigError, ModelFileError
-from . import safetensors
+from . import limits, safetensors
 from .atomic import atomic_write
 from .sniff import describe_foreign_file, looks_like_pickle
 
@@ -99,16 +99,45 @@ def open_archive(filepath):
         return zipfile.ZipFile(filepath)
     except zipfile.BadZipFile:
         raise ModelFileError(describe_foreign_file(filepath)) from None
+    except (EOFError, OSError, ValueError, NotImplementedError, OverflowError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise ModelFileError(f"{filepath}: the zip directory of the model file is corrupt ({exc}).") from None
 
 
 def read_member(zf, name, filepath):
-    """The bytes of archive member ``name`` (None if absent); CRC-checked by zipfile."""
+    """The bytes of archive member ``name`` (None if absent); CRC-checked by zipfile.
+
+    Nothing is read before the member's declared size passes ``limits.check_member``, so a
+    size claim or a compression bomb is refused before any large allocation."""
     try:
-        return zf.read(name)
+        info = zf.getinfo(name)
     except KeyError:
         return None
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as exc:
+    limits.check_member(info, archive_size(zf), filepath, is_config=name == CONFIG)
+    try:
+        with zf.open(info) as member:
+            data = member.read(info.file_size + 1)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError, ValueError,
+            RuntimeError) as exc:
         raise ModelFileError(f"{filepath}: {name} inside the model file is truncated or corrupt ({exc}).") from None
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{filepath}: {name} inside the model file holds {len(data)} bytes but its zip entry "
+                             f"declares {info.file_size} (corrupt or tampered file).")
+    return data
+
+
+def archive_size(zf):
+    """The size in bytes of the open archive's file."""
+    fp = zf.fp
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        position = fp.tell()
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(position)
+        return size
 
 
 def read_tensors(raw, name, filepath):
@@ -126,10 +155,7 @@ def read_config(zf, filepath):
                 if any(n.endswith(".pkl") for n in names) else "")
         raise ModelFileError(f"{filepath} is a zip archive but not a threestep model file: it has no {CONFIG}"
                              f"{hint}. Members: {names[:10]}.")
-    try:
-        config = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"{filepath}: {CONFIG} is not valid JSON ({exc}).") from None
+    config = limits.parse_json(raw, f"{filepath}: {CONFIG}")
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
         raise ModelFileError(f"{filepath} is not a threestep model file: {CONFIG} declares format {found!r}, "

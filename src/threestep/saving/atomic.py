@@ -7,6 +7,9 @@ import contextlib
 import os
 import tempfile
 
+from ..errors import SaveDirectoryMissingError, SaveTargetExistsError, SaveTargetIsDirectoryError
+from . import stale_temps
+
 
 def _default_mode(filepath):
     """The permissions a plain ``open(filepath, 'w')`` would give (mkstemp makes files 0600)."""
@@ -44,15 +47,22 @@ def atomic_write(filepath, overwrite=True):
     ``FileNotFoundError`` naming the directory when it does not exist.
     """
     filepath = os.fspath(filepath)
+    if os.path.isdir(filepath) or filepath.endswith(("/", os.sep)):
+        raise SaveTargetIsDirectoryError(f"Cannot save to {filepath!r}: it is a directory. Pass a file path, e.g. "
+                                         f"{os.path.join(filepath, 'model.ts')!r}.")
     if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"{filepath} already exists and overwrite=False. Pass overwrite=True to replace it.")
+        raise SaveTargetExistsError(f"{filepath} already exists and overwrite=False. Pass overwrite=True to replace "
+                                    "it, or choose another path.")
     directory = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {filepath}: the directory {directory} does not exist.")
+        raise SaveDirectoryMissingError(f"Cannot save to {filepath}: the directory {directory} does not exist. "
+                                        f"Create it first (os.makedirs({directory!r}, exist_ok=True)).")
+    stale_temps.remove(filepath)  # full-size leftovers of saves killed before their rename
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
     os.close(fd)  # reopened by path, so that ``stream.name`` is the temporary file's path
     try:
         with open(tmp, "wb") as stream:
+            stale_temps.hold(stream.fileno())  # marks the file as a running save's, until closed
             os.chmod(tmp, _default_mode(filepath))
             yield stream
             stream.flush()

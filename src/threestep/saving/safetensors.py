@@ -116,7 +116,9 @@ def read_header(data, source="<bytes>"):
     try:
         header = json.loads(bytes(data[8:8 + n]).decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"{where} the header is not valid JSON ({exc}).") from None
+        raise ModelFileError(f"{where} the header is not valid JSON ({str(exc)[:200]}).") from None
+    except RecursionError:
+        raise ModelFileError(f"{where} the header nests too deeply to be a safetensors header.") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{where} the header must be a JSON object; found {type(header).__name__}.")
     metadata = header.pop("__metadata__", None)
