@@ -149,3 +149,15 @@ def test_bad_regularizers():
         regularizers.L1L2(l2="a")
     with pytest.raises(ConfigError, match="Could not interpret regularizer"):
         regularizers.get(3.5)
+
+
+def test_public_paths_name_the_same_regularizers():
+    """The code lives in threestep.layers.regularizers; threestep.regularizers and the Keras 2 path
+    threestep.keras.regularizers (``from keras import regularizers``) are the same objects."""
+    from threestep import keras
+    from threestep.layers import regularizers as beside_layers
+
+    for name in ("L1L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"):
+        assert getattr(regularizers, name) is getattr(beside_layers, name) is getattr(keras.regularizers, name)
+    assert Dense(2, kernel_regularizer=keras.regularizers.l2(0.1)).kernel_regularizer.get_config() == \
+        {"l1": 0.0, "l2": 0.1}
