@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-RUN_PAGES = sorted(DOCS.glob("lecture/*.md")) + [DOCS / "getting-started.md"]
+RUN_PAGES = sorted(p for p in DOCS.glob("lecture/*.md") if p.name != "index.md") + [DOCS / "getting-started.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
