@@ -181,8 +181,11 @@ class Model(FitMixin, EvaluateMixin):
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
         self._metric_specs = list(metrics or [])
-        for spec in self._metric_specs:  # fail now on unknown names, not mid-fit
-            metrics_mod.get(spec)
+        names = [metrics_mod.get(spec).name for spec in self._metric_specs]  # fail now on unknown names
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"compile: two metrics are named {duplicates[0]!r}, and fit's logs need one key each. "
+                              f"Give one a name of its own, e.g. AUC(name='auc_2'). Received: metrics={names}.")
         self.compiled = True
         if self.built:
             checks.check_loss_activation(self, self.loss)
@@ -369,7 +372,8 @@ class Model(FitMixin, EvaluateMixin):
             "loss": loss,
             "loss_config": {"from_logits": getattr(self.loss, "from_logits", False)},
             "optimizer": optimizers.serialize(self.optimizer),
-            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_specs],
+            "metrics": [m if isinstance(m, str) else type(m).__name__ if hasattr(m, "fresh")
+                        else getattr(m, "__name__", None) for m in self._metric_specs],
         }
 
     def __call__(self, x, training=None):
