@@ -323,3 +323,15 @@ def test_losses_as_metric_names(tfk, rng, name):
 def test_unknown_metric_lists_the_known_ones():
     with pytest.raises(ConfigError, match="AUC"):
         metrics.get("auroc")
+
+
+def test_saved_model_keeps_its_keras_loss_and_stateful_metrics(tmp_path, rng):
+    from threestep.keras.layers import Dense
+    from threestep.keras.models import Sequential, load_model
+
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile(loss=losses.Huber(delta=0.25), optimizer="sgd", metrics=[metrics.AUC(), "mape"])
+    model.save(tmp_path / "m.zip")
+    loaded = load_model(tmp_path / "m.zip")
+    assert isinstance(loaded.loss, losses.Huber) and loaded.loss.delta == 0.25
+    assert [m.name for m in loaded._make_metrics()] == ["auc", "mape"]

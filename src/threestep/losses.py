@@ -229,4 +229,5 @@ msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kl_divergence = kullback_leibler_divergence
 log_cosh = logcosh
 _ALIASES.update(_keras.ALIASES)
+BUILTIN = BUILTIN + tuple(sorted(set(_keras.FUNCTIONS.values()), key=lambda c: c.__name__))
 _FUNCTIONS.update(_keras.FUNCTIONS)

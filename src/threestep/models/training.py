@@ -370,7 +370,8 @@ class Model(FitMixin, EvaluateMixin):
         loss = self.loss.name if type(self.loss) in losses_mod.BUILTIN else None
         return {
             "loss": loss,
-            "loss_config": {"from_logits": getattr(self.loss, "from_logits", False)},
+            "loss_config": {"from_logits": getattr(self.loss, "from_logits", False),
+                            **(self.loss.get_config() if isinstance(self.loss, losses_mod.KerasLoss) else {})},
             "optimizer": optimizers.serialize(self.optimizer),
             "metrics": [m if isinstance(m, str) else type(m).__name__ if hasattr(m, "fresh")
                         else getattr(m, "__name__", None) for m in self._metric_specs],

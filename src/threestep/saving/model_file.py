@@ -153,8 +153,11 @@ def _compile(model, compile_config, custom_objects, filepath):
         loss = custom_objects[custom]
     else:
         loss = losses.get(loss_name)
-        if (compile_config.get("loss_config") or {}).get("from_logits"):
+        loss_config = compile_config.get("loss_config") or {}
+        if loss_config.get("from_logits"):
             loss = type(loss)(from_logits=True)
+        elif isinstance(loss, losses.KerasLoss):  # Huber's delta, a loss's reduction and name
+            loss = type(loss).from_config({k: v for k, v in loss_config.items() if k != "from_logits"})
     opt_spec = compile_config.get("optimizer")
     try:
         cls = custom_objects.get(opt_spec.get("class_name"))
