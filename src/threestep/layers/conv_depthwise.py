@@ -147,10 +147,7 @@ class SeparableConv(_Depthwise):
     def get_config(self):
         from .. import regularizers  # noqa: PLC0415
 
-        config = super().get_config()
-        for key in ("kernel_initializer", "kernel_regularizer"):
-            config.pop(key)
-        return {**config, **self._depthwise_config(),
+        return {**super().get_config(), **self._depthwise_config(),
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
                 "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer)}
 

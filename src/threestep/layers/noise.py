@@ -149,8 +149,7 @@ class _SpatialDropout(Dropout):
             self.noise_shape = None
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("noise_shape")
+        config = super().get_config()  # noise_shape stays None: the layer sets its own per call
         return {**config, "data_format": self.data_format} if self.rank > 1 else config
 
 
