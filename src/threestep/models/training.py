@@ -155,6 +155,13 @@ class Model(FitMixin, EvaluateMixin):
 
         return model_device(self)
 
+    def reset_states(self):
+        """Forget the states that stateful recurrent layers carry from batch to batch (Keras's
+        ``model.reset_states()``, e.g. between independent sequences or at each epoch's start)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def get_layer(self, name=None, index=None):
         if index is not None:
             return self.layers[index]
