@@ -178,3 +178,77 @@ def test_unroll_and_implementation_are_accepted_and_serialized(tfk):
     b(x)
     b.set_weights(a.get_weights())
     np.testing.assert_allclose(a(x).data, b(x).data)
+
+
+# ------------------------------------------------------------------ ConvLSTM2D
+
+CONVLSTM = [
+    {"filters": 3, "kernel_size": 3, "padding": "same"},
+    {"filters": 2, "kernel_size": (3, 2), "return_sequences": True},
+    {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "go_backwards": True,
+     "return_sequences": True, "activation": "relu", "recurrent_activation": "sigmoid"},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kwargs", CONVLSTM)
+def test_conv_lstm_2d_matches_tf_keras(tfk, rng, kwargs):
+    tf, keras = tfk
+    x = rng.normal(size=(2, 4, 6, 5, 3)).astype(np.float32)
+    theirs = keras.layers.ConvLSTM2D(**kwargs)
+    xv = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        ty = theirs(xv)
+        r = tf.constant(rng.normal(size=ty.shape).astype(np.float32))
+        loss = tf.reduce_sum(ty * r)
+    tgrads = tape.gradient(loss, [xv] + theirs.trainable_weights)
+    ours = L.ConvLSTM2D(**kwargs)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    xt = Tensor(x, requires_grad=True)
+    oy = ours(xt)
+    np.testing.assert_allclose(oy.data, ty.numpy(), rtol=1e-5, atol=1e-5)
+    (oy * r.numpy()).sum().backward()
+    for o, t in zip([xt.grad] + [w.grad for w in ours.trainable_weights], tgrads):
+        np.testing.assert_allclose(o, np.asarray(t), rtol=1e-4, atol=1e-4)
+    assert ours.count_params() == theirs.count_params()
+    assert tuple(ours.compute_output_shape((None,) + x.shape[1:])) == \
+        tuple(theirs.compute_output_shape((None,) + x.shape[1:]))
+
+
+def test_conv_lstm_2d_default_config_matches_tf_keras(tfk):
+    _, keras = tfk
+    theirs = keras.layers.ConvLSTM2D(4, 3).get_config()
+    config = L.ConvLSTM2D(4, 3).get_config()
+    skip = {"name", "groups", "kernel_constraint", "bias_constraint", "recurrent_constraint", "unroll",
+            "time_major"}
+    for key, value in theirs.items():
+        if key in skip:
+            continue
+        assert key in config, key
+        ours = config[key]
+        norm = (lambda v: list(v) if isinstance(v, tuple) else v["class_name"] if isinstance(v, dict) else v)
+        assert norm(ours) == norm(value), (key, ours, value)
+
+
+def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
+    x = rng.normal(size=(2, 3, 5, 5, 2)).astype(np.float32)
+    layer = L.ConvLSTM2D(3, 3, padding="same", return_state=True, stateful=True)
+    out, h, c = layer(x)
+    assert out.shape == h.shape == c.shape == (2, 5, 5, 3)
+    again, _, _ = layer(x)  # starts from the carried states
+    assert not np.allclose(again.data, out.data)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x)[0].data, out.data, rtol=1e-6)
+    first = L.ConvLSTM2D(3, 3, data_format="channels_first", return_sequences=True)
+    last = L.ConvLSTM2D(3, 3, return_sequences=True)
+    y_last = last(x)
+    first(x.transpose(0, 1, 4, 2, 3))
+    first.set_weights(last.get_weights())
+    np.testing.assert_allclose(first(x.transpose(0, 1, 4, 2, 3)).data, y_last.data.transpose(0, 1, 4, 2, 3),
+                               rtol=1e-5, atol=1e-6)
+    drop = L.ConvLSTM2D(3, 3, dropout=0.3, recurrent_dropout=0.3)
+    y0 = drop(x, training=False).data
+    assert drop(x, training=True).shape == y0.shape
+    assert not np.allclose(drop(x, training=True).data, y0)
+    np.testing.assert_allclose(drop(x, training=False).data, y0)

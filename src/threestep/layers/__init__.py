@@ -3,6 +3,7 @@ from . import activations, initializers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D
+from .conv_recurrent import ConvLSTM2D
 from .conv_depthwise import (
     DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
 )
@@ -37,7 +38,7 @@ __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Emb
            "SeparableConvolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Deconvolution2D",
            "ActivityRegularization", "LocallyConnected1D", "LocallyConnected2D", "AlphaDropout", "GaussianDropout",
            "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Dot", "LayerNormalization",
-           "AveragePooling3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D", "Permute"]
+           "AveragePooling3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D", "Permute", "ConvLSTM2D"]
 
 
 def register_layer(cls):
