@@ -359,3 +359,28 @@ def test_bad_arguments_name_the_argument():
         L.AlphaDropout(1.5)
     with pytest.raises(ShapeError, match="fixed spatial"):
         L.LocallyConnected1D(2, 3).build_for((None, None, 4))
+
+
+def test_models_with_the_new_layers_save_and_load(tmp_path, rng):
+    from threestep.keras.models import Model, Sequential, load_model
+
+    seq = Sequential([L.ConvLSTM2D(2, 3, padding="same", return_sequences=True, input_shape=(3, 6, 6, 1)),
+                      L.Reshape((3, 72)), L.Permute((2, 1)), L.LayerNormalization(), L.SpatialDropout1D(0.1),
+                      L.Conv1DTranspose(3, 3, strides=2), L.SeparableConv1D(2, 3), L.LocallyConnected1D(2, 3),
+                      L.GaussianNoise(0.1), L.AlphaDropout(0.1), L.ActivityRegularization(l2=0.01), L.Flatten(),
+                      L.Dense(2, activation="gelu"), L.GaussianDropout(0.1)])
+    seq.compile(loss="huber", optimizer="adam")
+    x = rng.uniform(size=(4, 3, 6, 6, 1)).astype(np.float32)
+    seq.save(tmp_path / "seq.zip")
+    np.testing.assert_array_equal(load_model(tmp_path / "seq.zip").predict(x), seq.predict(x))
+    a, b = L.Input((4, 5)), L.Input((6, 5))
+    out = L.Dot(axes=(2, 2), normalize=True)([a, b])
+    out = L.Conv2DTranspose(2, 3, strides=2)(L.Reshape((4, 6, 1))(out))
+    out = L.DepthwiseConv2D(3, depth_multiplier=2)(out)
+    out = L.Conv3D(1, 1)(L.Reshape((7, 11, 4, 1))(out))
+    out = L.GlobalAveragePooling3D()(L.AveragePooling3D(2)(out))
+    model = Model([a, b], out)
+    model.compile(loss="mse", optimizer="sgd")
+    model.save(tmp_path / "fn.zip")
+    xa, xb = rng.uniform(size=(2, 4, 5)).astype(np.float32), rng.uniform(size=(2, 6, 5)).astype(np.float32)
+    np.testing.assert_array_equal(load_model(tmp_path / "fn.zip").predict([xa, xb]), model.predict([xa, xb]))
