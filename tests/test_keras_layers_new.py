@@ -384,3 +384,22 @@ def test_models_with_the_new_layers_save_and_load(tmp_path, rng):
     model.save(tmp_path / "fn.zip")
     xa, xb = rng.uniform(size=(2, 4, 5)).astype(np.float32), rng.uniform(size=(2, 6, 5)).astype(np.float32)
     np.testing.assert_array_equal(load_model(tmp_path / "fn.zip").predict([xa, xb]), model.predict([xa, xb]))
+
+
+@pytest.mark.slow
+def test_masks_pass_through_the_new_layers_as_in_tf_keras(tfk, rng):
+    _, keras = tfk
+    from threestep.keras.models import Sequential
+
+    def build(lib, model):
+        return model([lib.Embedding(10, 4, mask_zero=True, input_length=6), lib.LayerNormalization(),
+                      lib.SpatialDropout1D(0.3), lib.GaussianNoise(0.2), lib.AlphaDropout(0.1),
+                      lib.LSTM(3, recurrent_dropout=0.2, return_sequences=True), lib.GaussianDropout(0.1),
+                      lib.GRU(2, recurrent_dropout=0.3)])
+
+    theirs, ours = build(keras.layers, keras.Sequential), build(L, Sequential)
+    x = np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6], [7, 0, 0, 0, 0, 0]])
+    theirs.predict(x, verbose=0)
+    ours.predict(x)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

@@ -335,3 +335,24 @@ def test_saved_model_keeps_its_keras_loss_and_stateful_metrics(tmp_path, rng):
     loaded = load_model(tmp_path / "m.zip")
     assert isinstance(loaded.loss, losses.Huber) and loaded.loss.delta == 0.25
     assert [m.name for m in loaded._make_metrics()] == ["auc", "mape"]
+
+
+def test_sparse_top_k_metric_in_fit_matches_tf_keras(tfk, rng):
+    _, keras = tfk
+    from threestep.keras.layers import Dense
+    from threestep.keras.models import Sequential
+    from threestep.keras.optimizers import SGD
+
+    x, y = rng.normal(size=(64, 5)).astype(np.float32), rng.integers(0, 6, 64)
+    kmodel = keras.Sequential([keras.layers.Dense(6, activation="softmax", input_shape=(5,))])
+    ours = Sequential([Dense(6, activation="softmax", input_shape=(5,))])
+    ours.set_weights(kmodel.get_weights())
+    spec = ["sparse_top_k_categorical_accuracy"]
+    kmodel.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.1),
+                   metrics=spec + [keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")])
+    ours.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.1),
+                 metrics=spec + [metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")])
+    kh = kmodel.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, validation_split=0.25).history
+    oh = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, validation_split=0.25).history
+    for key in ("sparse_top_k_categorical_accuracy", "top2", "val_top2", "val_sparse_top_k_categorical_accuracy"):
+        np.testing.assert_allclose(oh[key], kh[key], atol=1e-6, err_msg=key)
