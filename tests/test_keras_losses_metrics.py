@@ -168,16 +168,17 @@ def test_one_fit_step_matches_tf_keras(tfk, rng, name, activation, kind):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_huber_class_with_delta_in_fit_matches_tf_keras(tfk, rng):
+@pytest.mark.parametrize("reduction", ["auto", "sum", "sum_over_batch_size"])
+def test_huber_class_with_delta_and_reduction_in_fit_matches_tf_keras(tfk, rng, reduction):
     _, keras = tfk
     from threestep.keras.optimizers import SGD
 
     x, t = rng.normal(size=(8, 4)).astype(np.float32), 2 * rng.normal(size=(8, 3)).astype(np.float32)
     kmodel, ours = _model_pair(keras, "linear")
-    kmodel.compile(loss=keras.losses.Huber(delta=0.3), optimizer=keras.optimizers.SGD(0.1))
-    ours.compile(loss=losses.Huber(delta=0.3), optimizer=SGD(0.1))
-    kmodel.train_on_batch(x, t)
-    ours.train_on_batch(x, t)
+    kmodel.compile(loss=keras.losses.Huber(delta=0.3, reduction=reduction), optimizer=keras.optimizers.SGD(0.01))
+    ours.compile(loss=losses.Huber(delta=0.3, reduction=reduction), optimizer=SGD(0.01))
+    np.testing.assert_allclose(ours.evaluate(x, t, verbose=0), kmodel.evaluate(x, t, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(ours.train_on_batch(x, t), kmodel.train_on_batch(x, t), rtol=1e-5)
     for a, b in zip(ours.get_weights(), kmodel.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -356,3 +357,12 @@ def test_sparse_top_k_metric_in_fit_matches_tf_keras(tfk, rng):
     oh = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, validation_split=0.25).history
     for key in ("sparse_top_k_categorical_accuracy", "top2", "val_top2", "val_sparse_top_k_categorical_accuracy"):
         np.testing.assert_allclose(oh[key], kh[key], atol=1e-6, err_msg=key)
+
+
+def test_compile_rejects_a_per_sample_reduction():
+    from threestep.keras.layers import Dense
+    from threestep.keras.models import Sequential
+
+    model = Sequential([Dense(1, input_shape=(2,))])
+    with pytest.raises(ConfigError, match="reduction='none'"):
+        model.compile(loss=losses.Huber(reduction="none"), optimizer="sgd")

@@ -184,6 +184,10 @@ class Model(FitMixin, EvaluateMixin):
         if loss is None:
             raise ConfigError("compile: loss= is required, e.g. loss='categorical_crossentropy' or loss='mse'.")
         self.loss = losses.get(loss)
+        if getattr(self.loss, "reduction", None) == "none":
+            raise ConfigError(f"compile: the loss {self.loss.name!r} has reduction='none', one value per sample, which "
+                              "fit cannot minimise (tf.keras reports their mean but steps on their sum). Use "
+                              "reduction='sum_over_batch_size' (the mean) or 'sum'.")
         self.optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
@@ -254,7 +258,10 @@ class Model(FitMixin, EvaluateMixin):
         else:
             per_sample = self.loss.per_sample_from_logits(out, yb) if fused else self.loss.per_sample(out, yb)
             weights = self._step_weights(out, per_sample, wb)
-            loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
+            if getattr(self.loss, "reduction", None) == "sum":  # Keras's Reduction.SUM: the batch's total
+                loss = (per_sample if weights is None else per_sample * weights).sum()
+            else:
+                loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
         penalty = self._penalty()  # after forward: activity penalties belong to this batch
         out.step_weights = weights
         return (loss if penalty is None else loss + penalty), out
