@@ -15,6 +15,8 @@ from threestep.ops.conv_depthwise import depthwise_conv
 from threestep.ops.conv_transpose import conv_transpose
 from threestep.ops.local import local_conv
 
+COVERED_OPS = {"gelu", "layer_norm"}  # the exported ones (tests/test_ops.py checks every export has tests)
+
 
 @pytest.mark.parametrize("strides,padding,output_padding,dilation", [
     ((1, 1), "valid", None, 1), ((2, 2), "valid", None, 1), ((2, 3), "same", None, 1), ((2, 2), "same", 1, 1),
