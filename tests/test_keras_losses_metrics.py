@@ -366,3 +366,16 @@ def test_compile_rejects_a_per_sample_reduction():
     model = Sequential([Dense(1, input_shape=(2,))])
     with pytest.raises(ConfigError, match="reduction='none'"):
         model.compile(loss=losses.Huber(reduction="none"), optimizer="sgd")
+
+
+def test_loss_functions_take_arrays_and_serve_as_metric_functions(tfk, rng):
+    _, keras = tfk
+    t, p = _data("pm1", rng)
+    np.testing.assert_allclose(losses.hinge(t, p).data, keras.losses.hinge(t, p).numpy(), rtol=1e-6)
+    for fn, kfn in [(metrics.mape, keras.metrics.mape), (metrics.kld, keras.metrics.kld),
+                    (losses.logcosh, keras.losses.logcosh), (metrics.squared_hinge, keras.metrics.squared_hinge)]:
+        m = metrics.get(fn)
+        m.update_state(t, p)
+        assert m.name == fn.__name__
+        assert m.result() == pytest.approx(float(np.mean(kfn(t, p).numpy())), rel=1e-5)
+    assert isinstance(losses.get(losses.Huber), losses.Huber)

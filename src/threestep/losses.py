@@ -204,6 +204,8 @@ def get(identifier):
     """A Loss from a name ('mse', 'categorical_crossentropy', ...), a Loss, or a function."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):  # compile(loss=losses.Huber)
+        return identifier()
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier)
         if cls is None:

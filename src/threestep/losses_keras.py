@@ -42,6 +42,21 @@ def _array(y_true, like):
     return backend.asarray(data).astype(like.dtype, copy=False)
 
 
+def _tensor_pred(fn):
+    """Let a loss function take y_pred as an array too (as Keras's functions take NumPy input)."""
+    import functools  # noqa: PLC0415
+
+    @functools.wraps(fn)
+    def wrapper(y_true, y_pred, *args, **kwargs):
+        from .autograd import Tensor  # noqa: PLC0415
+
+        if not isinstance(y_pred, Tensor):
+            y_pred = Tensor(backend.asarray(y_pred))
+        return fn(y_true, y_pred, *args, **kwargs)
+
+    return wrapper
+
+
 def _last_mean(x):
     return ops.mean(x, axis=-1) if x.ndim > 1 else x
 
@@ -96,12 +111,14 @@ class KerasLoss(Loss):
         return cls(**config)
 
 
+@_tensor_pred
 def mean_absolute_percentage_error(y_true, y_pred):
     t = _array(y_true, y_pred.data)
     denom = _xp(t).maximum(_xp(t).abs(t), t.dtype.type(EPSILON))
     return _last_mean(ops.abs(y_pred - t) / denom) * 100.0
 
 
+@_tensor_pred
 def mean_squared_logarithmic_error(y_true, y_pred):
     t = _array(y_true, y_pred.data)
     second = _xp(t).log(_xp(t).maximum(t, t.dtype.type(EPSILON)) + 1)
@@ -109,17 +126,20 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     return _last_mean(ops.squared_error(first, second))
 
 
+@_tensor_pred
 def hinge(y_true, y_pred):
     t = _signed(_array(y_true, y_pred.data))
     return _last_mean(ops.relu(1.0 - t * y_pred))
 
 
+@_tensor_pred
 def squared_hinge(y_true, y_pred):
     t = _signed(_array(y_true, y_pred.data))
     h = ops.relu(1.0 - t * y_pred)
     return _last_mean(h * h)
 
 
+@_tensor_pred
 def categorical_hinge(y_true, y_pred):
     t = _array(y_true, y_pred.data)
     pos = ops.sum(t * y_pred, axis=-1)
@@ -127,6 +147,7 @@ def categorical_hinge(y_true, y_pred):
     return ops.relu(neg - pos + 1.0)
 
 
+@_tensor_pred
 def logcosh(y_true, y_pred):
     x = y_pred - _array(y_true, y_pred.data)
     from .ops.activations import softplus  # noqa: PLC0415
@@ -134,6 +155,7 @@ def logcosh(y_true, y_pred):
     return _last_mean(x + softplus(x * -2.0) - math.log(2.0))
 
 
+@_tensor_pred
 def kullback_leibler_divergence(y_true, y_pred):
     xp = _xp(y_pred.data)
     t = xp.clip(_array(y_true, y_pred.data), EPSILON, 1)
@@ -141,6 +163,7 @@ def kullback_leibler_divergence(y_true, y_pred):
     return ops.sum(t * (xp.log(t) - ops.log(p)), axis=-1)
 
 
+@_tensor_pred
 def poisson(y_true, y_pred):
     t = _array(y_true, y_pred.data)
     return _last_mean(y_pred - t * ops.log(y_pred + EPSILON))
@@ -151,6 +174,7 @@ def _l2_normalize(x, axis):
     return x / ops.sqrt(ops.clip(ops.sum(x * x, axis=axis, keepdims=True), 1e-12, math.inf))
 
 
+@_tensor_pred
 def cosine_proximity(y_true, y_pred, axis=-1):
     t = _array(y_true, y_pred.data)
     xp = _xp(t)
@@ -161,6 +185,7 @@ def cosine_proximity(y_true, y_pred, axis=-1):
 cosine_similarity = cosine_proximity  # tf.keras's name of the same loss (both negative)
 
 
+@_tensor_pred
 def huber(y_true, y_pred, delta=1.0):
     x = ops.abs(y_pred - _array(y_true, y_pred.data))
     q = ops.clip(x, 0.0, float(delta))

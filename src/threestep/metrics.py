@@ -168,6 +168,15 @@ def _loss_metric(name):
     return fn
 
 
+def _is_keras_loss_function(fn):
+    from .losses_keras import FUNCTIONS  # noqa: PLC0415
+
+    try:
+        return fn in FUNCTIONS
+    except TypeError:  # an unhashable callable
+        return False
+
+
 def _loss_names():
     from . import losses  # noqa: PLC0415
 
@@ -210,6 +219,8 @@ def get(identifier, loss_name=None, output_units=None):
                                + list(classes))
         else:
             fn, name = _FUNCTIONS[identifier], identifier
+    elif callable(identifier) and _is_keras_loss_function(identifier):  # metrics=[losses.hinge]
+        fn, name = _loss_metric(identifier.__name__), identifier.__name__
     elif callable(identifier):
         fn, name = identifier, getattr(identifier, "__name__", "metric")
     else:
@@ -220,3 +231,12 @@ def get(identifier, loss_name=None, output_units=None):
 
 
 from .metrics_confusion import AUC, ConfusionMetric, Precision, Recall  # noqa: E402,F401
+from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
+    categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, poisson, squared_hinge,
+)
+
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence
+cosine = cosine_proximity

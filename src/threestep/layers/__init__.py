@@ -7,7 +7,10 @@ from .conv_recurrent import ConvLSTM2D
 from .conv_depthwise import (
     DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
 )
-from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Deconvolution2D
+from .conv_transpose import (
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution2DTranspose, Convolution3DTranspose, Deconv2D,
+    Deconv3D, Deconvolution2D, Deconvolution3D,
+)
 from .core import Activation, ActivityRegularization, Dense, Flatten, InputLayer
 from .local import LocallyConnected1D, LocallyConnected2D
 from .noise import AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
@@ -35,7 +38,8 @@ __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Emb
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SymbolicTensor",
            "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers",
            "Conv3D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-           "SeparableConvolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Deconvolution2D",
+           "SeparableConvolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Deconvolution2D", "Deconv2D",
+           "Deconvolution3D", "Deconv3D", "Convolution2DTranspose", "Convolution3DTranspose",
            "ActivityRegularization", "LocallyConnected1D", "LocallyConnected2D", "AlphaDropout", "GaussianDropout",
            "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Dot", "LayerNormalization",
            "AveragePooling3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D", "Permute", "ConvLSTM2D"]

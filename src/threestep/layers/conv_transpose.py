@@ -103,4 +103,6 @@ class Conv3DTranspose(ConvTranspose):
     rank = 3
 
 
-Deconvolution2D = Conv2DTranspose  # Keras 1 name
+# Keras 2.3's other names of the same layers
+Convolution2DTranspose = Deconvolution2D = Deconv2D = Conv2DTranspose
+Convolution3DTranspose = Deconvolution3D = Deconv3D = Conv3DTranspose

@@ -175,5 +175,9 @@ class SpatialDropout2D(_SpatialDropout):
 
 
 class SpatialDropout3D(_SpatialDropout):
-    """Dropout of whole feature maps of a volume (batch, d1, d2, d3, channels)."""
+    """Dropout of whole feature maps of a volume (batch, d1, d2, d3, channels).
+
+    Example:
+        >>> SpatialDropout3D(0.1)  # after a Conv3D
+    """
     rank = 3

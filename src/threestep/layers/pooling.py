@@ -142,10 +142,18 @@ class GlobalAveragePooling2D(GlobalPooling):
 
 
 class GlobalMaxPooling3D(GlobalPooling):
-    """Max over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C)."""
+    """Max over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C).
+
+    Example:
+        >>> GlobalMaxPooling3D()  # (None, 7, 15, 15, 8) -> (None, 8)
+    """
     rank, mode = 3, "max"
 
 
 class GlobalAveragePooling3D(GlobalPooling):
-    """Mean over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C)."""
+    """Mean over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C).
+
+    Example:
+        >>> GlobalAveragePooling3D()  # (None, 7, 15, 15, 8) -> (None, 8)
+    """
     rank, mode = 3, "avg"
