@@ -379,3 +379,18 @@ def test_loss_functions_take_arrays_and_serve_as_metric_functions(tfk, rng):
         assert m.name == fn.__name__
         assert m.result() == pytest.approx(float(np.mean(kfn(t, p).numpy())), rel=1e-5)
     assert isinstance(losses.get(losses.Huber), losses.Huber)
+
+
+@pytest.mark.parametrize("make", [lambda: metrics.AUC(), lambda: metrics.AUC(curve="PR", multi_label=True, num_labels=3),
+                                  lambda: metrics.Precision(thresholds=[0.2, 0.7]), lambda: metrics.Recall(class_id=1),
+                                  lambda: metrics.get("mape"), lambda: metrics.TopKCategoricalAccuracy(k=2)])
+def test_metric_states_add_across_shards(rng, make):
+    """A distributed fit sums every rank's ``state()``: that must equal one metric seeing every batch."""
+    batches = _batches(rng, n=4, shape=(20, 3))
+    whole, a, b, merged = make(), make(), make(), make()
+    for i, (t, p, _) in enumerate(batches):
+        whole.update_state(t, p)
+        (a if i % 2 else b).update_state(t, p)
+    empty = make()  # a rank that saw no batch contributes zeros
+    merged.set_state(np.asarray(a.state()) + np.asarray(b.state()) + np.asarray(empty.state()))
+    np.testing.assert_allclose(merged.result(), whole.result(), rtol=1e-12)

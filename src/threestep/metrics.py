@@ -42,6 +42,13 @@ class Metric:
         total, count = float(self.total), float(self.count)  # on a GPU: the one read
         return total / count if count else 0.0
 
+    def state(self):
+        """The running state as floats that add across data shards (a distributed fit sums them)."""
+        return [float(self.total), float(self.count)]
+
+    def set_state(self, values):
+        self.total, self.count = float(values[0]), float(values[1])
+
     def __repr__(self):
         return f"<Metric {self.name}>"
 

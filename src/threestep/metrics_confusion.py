@@ -93,6 +93,27 @@ class ConfusionMetric(Metric):
         labels, preds, weights = self._prepare(y_true, y_pred, sample_weight)
         self._accumulate(_counts(labels.ravel(), preds.ravel(), weights.ravel(), self.thresholds))
 
+    def _count_shape(self):
+        if self.tp is not None:
+            return self.tp.shape
+        labels = getattr(self, "num_labels", None) if getattr(self, "multi_label", False) else None
+        if getattr(self, "multi_label", False) and labels is None:
+            raise ConfigError(f"{type(self).__name__} {self.name!r}: a distributed fit needs num_labels= with "
+                              "multi_label=True (a rank may see no batch before the counts are summed).")
+        return (len(self.thresholds),) + ((int(labels),) if labels else ())
+
+    def state(self):
+        """The four count arrays, flattened: counts add across data shards (a distributed fit sums them)."""
+        shape = self._count_shape()
+        if self.tp is None:
+            return [0.0] * (4 * int(numpy.prod(shape)))
+        return numpy.concatenate([numpy.ravel(c) for c in (self.tp, self.fp, self.tn, self.fn_)]).tolist()
+
+    def set_state(self, values):
+        shape = self._count_shape()
+        counts = numpy.asarray(values, dtype="float64").reshape((4,) + tuple(shape))
+        self.tp, self.fp, self.tn, self.fn_ = counts
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Update with one batch and return the running result (as a tf.keras metric does)."""
         self.update_state(y_true, y_pred, sample_weight)
