@@ -139,7 +139,8 @@ class _PrecisionRecall(ConfusionMetric):
             raise ConfigError(f"{type(self).__name__}: top_k must be a positive integer. Received: top_k={top_k!r}.")
         values = [0.5] if thresholds is None else list(numpy.atleast_1d(thresholds))
         if any(not 0 <= t <= 1 for t in values):
-            raise ConfigError(f"{type(self).__name__}: thresholds must be in [0, 1]. Received: thresholds={thresholds!r}.")
+            raise ConfigError(f"{type(self).__name__}: thresholds must be in [0, 1]. "
+                              f"Received: thresholds={thresholds!r}.")
         # with top_k and no thresholds, tf.keras counts every top-k prediction as positive
         super().__init__([-_EPS] if thresholds is None and top_k is not None else values, name, dtype)
 

@@ -123,8 +123,9 @@ class ConvLSTM2D(Conv):
         frames = ops.reshape(x, (n * t,) + tuple(x.shape[2:]))
         if self.dropout and training:  # one input mask per gate, the same at every step
             masks = self._masks((n, 1) + tuple(x.shape[2:]), self.dropout, x.dtype)
-            parts = [ops.conv(ops.reshape(x * m, frames.shape), ops.getitem(self.kernel, (..., slice(k * f, (k + 1) * f))),
-                              None, self.strides, self.padding, self.dilation_rate) for k, m in enumerate(masks)]
+            blocks = [ops.getitem(self.kernel, (..., slice(k * f, (k + 1) * f))) for k in range(4)]
+            parts = [ops.conv(ops.reshape(x * m, frames.shape), w, None, self.strides, self.padding, self.dilation_rate)
+                     for m, w in zip(masks, blocks)]
             zx = ops.concatenate(parts, axis=-1)
             zx = zx + self.bias if self.bias is not None else zx
         else:

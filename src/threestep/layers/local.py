@@ -38,9 +38,11 @@ class LocallyConnected(Layer):
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
         self.strides = normalize_tuple(strides, self.rank, "strides")
         if str(padding).lower() != "valid":
-            raise ConfigError(f"{where}: only padding='valid' is supported (as in Keras). Received: padding={padding!r}.")
+            raise ConfigError(f"{where}: only padding='valid' is supported (as in Keras). "
+                              f"Received: padding={padding!r}.")
         if implementation not in (1, 2, 3):
-            raise ConfigError(f"{where}: implementation must be 1, 2 or 3. Received: implementation={implementation!r}.")
+            raise ConfigError(f"{where}: implementation must be 1, 2 or 3. "
+                              f"Received: implementation={implementation!r}.")
         self.padding, self.implementation = "valid", implementation
         self.data_format = check_data_format(where, data_format)
         self.activation = activations.get(activation)

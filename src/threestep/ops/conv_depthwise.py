@@ -53,6 +53,7 @@ def depthwise_conv(x, W, b=None, strides=1, padding="valid", dilation=1, data_fo
         raise ShapeError(f"depthwise_conv: x must be (batch, *spatial, C) and W (*kernel, C, depth_multiplier) with "
                          f"the same C; received x {tuple(x.shape)}, W {tuple(W.shape)}.")
     if b is not None and tuple(b.shape) != (W.shape[-2] * W.shape[-1],):
-        raise ShapeError(f"depthwise_conv: b must have shape ({W.shape[-2] * W.shape[-1]},); received {tuple(b.shape)}.")
+        raise ShapeError(f"depthwise_conv: b must have shape ({W.shape[-2] * W.shape[-1]},); "
+                         f"received {tuple(b.shape)}.")
     op = DepthwiseConv(strides, padding, dilation)
     return from_channels_last(op(x, W) if b is None else op(x, W, b), data_format)
