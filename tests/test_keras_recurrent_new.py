@@ -252,3 +252,14 @@ def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
     assert drop(x, training=True).shape == y0.shape
     assert not np.allclose(drop(x, training=True).data, y0)
     np.testing.assert_allclose(drop(x, training=False).data, y0)
+
+
+def test_model_reset_states_reaches_wrapped_stateful_layers(rng):
+    from threestep.keras.models import Sequential
+
+    model = Sequential([L.Bidirectional(L.LSTM(3, stateful=True), batch_input_shape=(2, 4, 2)), L.Dense(1)])
+    x = rng.normal(size=(2, 4, 2)).astype(np.float32)
+    first = model.predict(x, batch_size=2)
+    assert not np.allclose(model.predict(x, batch_size=2), first)
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x, batch_size=2), first, rtol=1e-6)

@@ -159,8 +159,10 @@ class Model(FitMixin, EvaluateMixin):
         """Forget the states that stateful recurrent layers carry from batch to batch (Keras's
         ``model.reset_states()``, e.g. between independent sequences or at each epoch's start)."""
         for layer in self.layers:
-            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
-                layer.reset_states()
+            inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer")]  # wrappers
+            for each in [layer] + [w for w in inner if w is not None]:
+                if getattr(each, "stateful", False) and hasattr(each, "reset_states"):
+                    each.reset_states()
 
     def get_layer(self, name=None, index=None):
         if index is not None:
