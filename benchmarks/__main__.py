@@ -4,6 +4,7 @@
     python -m benchmarks --quick              # tiny sizes: a smoke run in seconds
     python -m benchmarks --workloads lstm,gru --rounds 5 --json results.json
     python -m benchmarks --baseline HEAD      # the working tree against the last commit
+    python -m benchmarks --workloads mlp,mlp_lecture --optimizer adam   # both spellings, Adam
 
 Prints each worker's figures as it goes, then the machine, a markdown table of medians
 with threestep/PyTorch ratios (throughput: > 1 is faster; memory: < 1 is less) and, with
@@ -36,6 +37,9 @@ def build_parser():
     parser.add_argument("--baseline", metavar="REV",
                         help="also run threestep as committed at git revision REV (e.g. HEAD): before/after "
                              "figures measured in the same run")
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "adam", "rmsprop", "adagrad"),
+                        help="the optimizer every framework trains with (default sgd, lr 0.01; the others "
+                             "with each library's defaults)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="gpu: threestep on CuPy against PyTorch CUDA (needs both; one GPU)")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON to PATH")
@@ -64,12 +68,12 @@ def main(argv=None):
         parser.error("--rounds, --repeats and --threads must be at least 1, --batch at least 0")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  progress on stderr
     report = run_suite(workloads, frameworks, args.rounds, args.threads, args.repeats, quick=args.quick, log=log,
-                       device=args.device, batch=args.batch)
+                       device=args.device, batch=args.batch, optimizer=args.optimizer)
     print(f"threestep benchmark suite, {report['date']}{' (quick smoke run)' if args.quick else ''}")
     print(f"Machine: {machine_line(report['machine'])}; load average {report['load_average_before']}")
     if args.device == "gpu":
         print(f"Device: {report['machine'].get('gpu')} (CuPy {report['machine'].get('cupy')})")
-    print(f"Medians over {args.rounds} rounds; ratios are medians of per-round ratios.\n")
+    print(f"Optimizer: {args.optimizer}. Medians over {args.rounds} rounds; ratios are medians of per-round ratios.\n")
     print(report["table"])
     if args.json:
         with open(args.json, "w") as fh:

@@ -74,11 +74,12 @@ def export_revision(rev, folder):
 
 
 def run_worker(framework, workload, samples, threads, repeats, timeout=900, baseline_path=None, device="cpu",
-               batch=0):
+               batch=0, optimizer="sgd"):
     """One worker process; its JSON result, or {"error": ...} if it failed. ``baseline_path``
     puts an exported older threestep first on the worker's path (framework ``threestep@REV``)."""
     cmd = [sys.executable, "-m", "benchmarks.worker", framework.split("@")[0], workload, "--samples", str(samples),
-           "--threads", str(threads), "--repeats", str(repeats), "--device", device, "--batch", str(batch)]
+           "--threads", str(threads), "--repeats", str(repeats), "--device", device, "--batch", str(batch),
+           "--optimizer", optimizer]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(threads, baseline_path),
                               timeout=timeout)
@@ -242,9 +243,9 @@ def markdown(summary, frameworks, sgemm=None):
     return "\n".join(lines)
 
 
-def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, device, batch):
+def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, device, batch, optimizer="sgd"):
     res = run_worker(f, w, WORKLOADS[w][3 if quick else 2], threads, repeats, baseline_path=baseline_path,
-                     device=device, batch=batch)
+                     device=device, batch=batch, optimizer=optimizer)
     res.update(framework=f, workload=w, round=r)
     if "error" in res:
         log(f"round {r + 1}/{rounds} {w:>10} {f:>9}: FAILED {res['error']}")
@@ -255,7 +256,8 @@ def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, devic
     return res
 
 
-def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=print, device="cpu", batch=0):
+def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=print, device="cpu", batch=0,
+              optimizer="sgd"):
     """Run every worker in ``schedule`` order; returns the JSON-able report (``batch`` 0: each
     workload's own batch size)."""
     start = time.time()
@@ -268,9 +270,10 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
                 os.makedirs(os.path.join(tmp, str(i)))
                 paths[f] = export_revision(f.split("@", 1)[1], os.path.join(tmp, str(i)))
         for r, w, f in schedule(workloads, frameworks, rounds):
-            if not supports(f, w):  # e.g. tinygrad's RNNs: n/a in the table, no worker, no error
+            if not supports(f, w, optimizer):  # e.g. tinygrad's RNNs: n/a in the table, no worker, no error
                 continue
-            results.append(_measure(r, w, f, rounds, threads, repeats, quick, paths.get(f), log, device, batch))
+            results.append(_measure(r, w, f, rounds, threads, repeats, quick, paths.get(f), log, device, batch,
+                                    optimizer))
     summary = summarize(results, workloads, frameworks)
     sgemm = blas_ceiling(results)
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "machine": machine(threads, device),
@@ -278,6 +281,7 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
               "load_average_before": load_before,
               "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
               "rounds": rounds, "repeats": repeats, "quick": quick, "frameworks": list(frameworks),
+              "optimizer": optimizer,
               "workloads": {w: {"batch": batch or WORKLOADS[w][1], "samples": WORKLOADS[w][3 if quick else 2],
                                 "description": DESCRIPTIONS[w]} for w in workloads},
               "summary": summary, "sgemm": sgemm, "runs": results, "seconds": round(time.time() - start, 1)}

@@ -82,7 +82,7 @@ def device_peak_mb(framework):
     return cupy.get_default_memory_pool().total_bytes() / 2**20
 
 
-def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
+def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, optimizer="sgd"):
     from .workloads import RUNNERS, WORKLOADS, make_data, mlp_flops_per_sample
 
     import importlib.util
@@ -101,7 +101,8 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
     batch = batch or WORKLOADS[workload][1]
     base = current_rss_mb()  # interpreter + framework + data, before any model exists
     reset_peak_rss()
-    train, infer = RUNNERS[framework](workload, x, y, batch, device)
+    options = {} if optimizer == "sgd" else {"optimizer": optimizer}  # tinygrad's runners train with SGD only
+    train, infer = RUNNERS[framework](workload, x, y, batch, device, **options)
     t_train, train_times = measure(train, repeats)
     t_infer, infer_times = measure(infer, repeats)
     peak = peak_rss_mb()
@@ -117,6 +118,7 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0):
         extra.update(sgemm(threads, repeats))
         extra["mlp_gflops"] = round(samples / t_train * mlp_flops_per_sample() / 1e9, 2)
     return {**extra, "framework": framework, "workload": workload, "samples": samples, "batch": batch,
+            "optimizer": optimizer,
             "threads": threads, "train_samples_per_s": samples / t_train, "infer_samples_per_s": samples / t_infer,
             "train_seconds": train_times, "infer_seconds": infer_times,
             "peak_rss_mb": round(peak, 1), "workload_mb": round(peak - base, 1), "baseline_rss_mb": round(base, 1)}
@@ -131,12 +133,13 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--batch", type=int, default=0, help="0: the workload's own batch size")
+    parser.add_argument("--optimizer", default="sgd", help="sgd (default), momentum, adam, rmsprop or adagrad")
     args = parser.parse_args(argv)
     if args.workload == "sgemm":
         result = sgemm(args.threads, args.repeats)
     else:
         result = run(args.framework, args.workload, args.samples, args.threads, args.repeats, args.device,
-                     args.batch)
+                     args.batch, args.optimizer)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
     return 0
 

@@ -189,7 +189,7 @@ def _tune_malloc():
 
     glibc gives every block over 128 KiB its own mmap and unmaps it on free, so each
     mini-batch's temporaries (im2col patches, gradients) are fresh pages that the kernel
-    must fault in and zero again: on the lecture CNN that was ~40% of a training step.
+    must fault in and zero again: on the lecture CNN a large share of a training step (RESULTS.md).
     Raising the mmap and trim thresholds lets malloc reuse those blocks. The price is that
     the process keeps its peak heap. Set THREESTEP_MALLOC_TUNING=0 to leave malloc alone.
     """

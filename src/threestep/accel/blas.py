@@ -4,19 +4,16 @@ update, and GEMM with a beta (C = b C + a A^T B), the dW GEMM with SGD's step fo
 ``ops.Linear``; C is the weight, or momentum's velocity). Folded, dL/dW is never written to
 fresh memory (benchmarks/RESULTS.md has the figures).
 
-Why, measured on the 2-core machine (MLP 784-500-500-10, 2 BLAS threads): after an update
-written by one core (NumPy or a Numba loop), the next step's GEMMs ran 13 % slower than with
-constant weights -- the other core's GEMM thread reads the new weights out of the first core's
-cache -- and at 1 thread they did not slow down at all. OpenBLAS's saxpy runs on the same thread
-pool as NumPy's GEMMs (already awake, so no fight for the cores, unlike a second pool),
-splits large updates over both cores, and left the GEMMs ~3 % slower while taking half the
-time of the single-core update. Results agree with the Numba kernel's to one ulp (both use
+Why: after an update written by one core (NumPy or a Numba loop), the next step's GEMMs on
+two BLAS threads run slower than with constant weights -- the other core's GEMM thread reads
+the new weights out of the first core's cache. OpenBLAS's saxpy runs on the same thread pool
+as NumPy's GEMMs (already awake, so no fight for the cores, unlike a second pool), splits
+large updates over the cores, and costs the GEMMs much less (figures: benchmarks/RESULTS.md). Results agree with the Numba kernel's to one ulp (both use
 fused multiply-adds; a few tail elements may not).
 
 Not after a recurrent layer's row-parallel loops (``accel.threads``): the saxpy's threads spin
-for ~0.1 s after it returns and took a core from the next step's loops (LSTM(128) training at
-2 threads fell from 5.7k to 3.2k samples/s), so the optimizers use it only after a step that
-ran none (``Optimizer.apply_gradients``).
+after it returns and take a core from the next step's loops, so the optimizers use it only
+after a step that ran none (``Optimizer._check_blas_threads``).
 
 Only NumPy's own OpenBLAS is used: the OpenBLAS that threadpoolctl finds inside NumPy's
 installation (pip wheels bundle it), or the only OpenBLAS loaded when NumPy was built against
@@ -162,7 +159,7 @@ def _first(cache, load):
 
 def _address(a):
     """The address of a non-empty array's first element: through the buffer protocol where that
-    serves (C-contiguous, writeable; 0.7 us) else ``a.ctypes.data`` (2 us)."""
+    serves (C-contiguous, writeable; the quicker one) else ``a.ctypes.data``."""
     try:
         return ctypes.addressof(ctypes.c_char.from_buffer(a))
     except (TypeError, ValueError):

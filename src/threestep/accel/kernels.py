@@ -2,13 +2,12 @@
 math, the recurrent activations, ReLU (alone, and with Dense's bias and dL/db), softmax
 cross-entropy, the SGD/momentum/Adam updates, and the finiteness check of fit's inputs.
 
-Why, measured (AMD EPYC without AVX-512, NumPy 2.4, OpenBLAS): NumPy's float32 ``tanh`` runs
-at ~2.9 ns per element (its SIMD tanh needs AVX-512), so the LSTM's gate activations were ~20 %
-of a training step, and a forward step's elementwise math was nine NumPy passes over small
-arrays. One Numba loop per step does all of it: the three sigmoids, the candidate's tanh,
+Why: without AVX-512, NumPy's float32 ``tanh`` is slow (its SIMD tanh needs AVX-512), so the
+LSTM's gate activations were a large share of a training step, and a forward step's
+elementwise math was nine NumPy passes over small arrays. One Numba loop per step does all of it: the three sigmoids, the candidate's tanh,
 c_t = f c_{t-1} + i g, tanh(c_t) and h_t = o tanh(c_t), with a tanh LLVM can vectorise (Eigen's
 13/6 rational approximation for float; max abs error 3e-7 against float64 tanh, where NumPy's
-float32 tanh has 6e-8). One forward step of LSTM(128) on 128 rows: 290 -> 69 us.
+float32 tanh has 6e-8). Speed-ups: benchmarks/RESULTS.md ("Measurements behind the code").
 
 The NumPy code stays the reference and the path for everything else: float64 (the gradient
 checks), CuPy, peepholes, activations other than sigmoid/tanh, AMSGrad and Nadam. The tests
@@ -131,10 +130,9 @@ def lstm_back_step(dG, G, t, r0, dh, gout, live, dTC, dc):
 
 # ------------------------------------------------ whole-array kernels (None: use the NumPy code)
 # Each serves NumPy float32 C-contiguous arrays only and returns None otherwise, so a caller
-# writes ``out = kernels.relu(x); if out is None: <the NumPy code>``. Measured at 1 thread:
-# ReLU forward on (100, 26, 26, 25) 1.55 ms (maximum + mask) -> 0.37 ms; an SGD step on a
-# 784x500 kernel 92 -> 45 us (no lr * grad temporary); Adam, RMSprop and Adagrad one pass
-# instead of six to eight.
+# writes ``out = kernels.relu(x); if out is None: <the NumPy code>``. One pass instead of
+# NumPy's several (no lr * grad temporary in SGD; one pass instead of six to eight for Adam,
+# RMSprop and Adagrad); the speed-ups are in benchmarks/RESULTS.md.
 _F32 = np.dtype(np.float32)
 
 

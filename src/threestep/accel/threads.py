@@ -8,12 +8,11 @@ passes are half of a forward step) release the GIL, so the blocks run in paralle
 GEMM single-threaded: the BLAS pool is set to one thread while the blocks run, then restored.
 The GEMMs before and after the loops are split over the same threads (``run``), because
 OpenBLAS's worker threads busy-wait for ~0.1 s after every threaded call: one threaded GEMM
-right before a row-parallel loop leaves a worker spinning on a core the loop needs (measured:
-LSTM(128) forward 9.9 ms -> 18.4 ms). So a model whose other layers run threaded GEMMs
+right before a row-parallel loop leaves a worker spinning on a core the loop needs (it nearly
+doubled an LSTM's forward pass). So a model whose other layers run threaded GEMMs
 (large Dense layers) gains less, and can lose; ``threadpool_limits(1)`` turns this off.
 
-Measured on 2 cores (LSTM(128), 28 steps, batch 128): forward 14.5 -> 9.5 ms, training step
-31 -> 23 ms against one block with a 2-thread BLAS. Results agree with one block to float
+The figures are in benchmarks/RESULTS.md ("Measurements behind the code"). Results agree with one block to float
 rounding (the BLAS may round a 64-row GEMM differently from a 128-row one, as it rounds one
 thread differently from two).
 

@@ -26,12 +26,12 @@ class Conv(Function):
     one GEMM. The bias is one more input that is always 1: a column of ones in the patches
     and b as the last row of the kernel matrix, so the GEMM adds it and backward's
     gW = patches^T @ gy yields gb as its last row. That replaced a pass adding b over the
-    output and a column sum of gy (NumPy's ``sum(axis=0)`` over (67600, 25) took 1.7 ms,
-    longer than the GEMM): -2.3 ms per step on the lecture CNN's first layer, single thread.
+    output and a column sum of gy (NumPy's column sum over a tall matrix took longer than the
+    GEMM) (figures: benchmarks/RESULTS.md, "Measurements behind the code").
     gx = col2im of gy @ W^T, skipped when x needs no gradient (the first layer's input data).
     Forward keeps the patches for gW, not x or its padded copy: rebuilding them in backward
     would save prod(kernel) x the input's memory per layer, but made the lecture CNN's
-    backward 1.3-1.6x slower (a fresh gather and allocation every step).
+    backward slower (a fresh gather and allocation every step).
 
     On the GPU the bias is not a column: filling it and joining b to the kernel were two
     launches per step, where one fused pass adds b (and applies the ReLU) after the GEMM, and
@@ -88,7 +88,7 @@ class Conv(Function):
                 else:
                     gb = gy2.sum(axis=0)
         elif self.needs_input_grad[1]:
-            # (gy^T @ patches)^T: OpenBLAS ran it in 4.2 ms against 5.0 ms for patches^T @ gy (layer 2).
+            # (gy^T @ patches)^T: OpenBLAS runs it faster than patches^T @ gy (RESULTS.md).
             gWb = xp.ascontiguousarray((gy2.T @ self.cols).T)
             gW = gWb[:math.prod(W.shape[:-1])].reshape(W.shape)
             gb = gWb[-1] if needs_b else None  # the ones column's row: gy summed over positions
@@ -101,9 +101,8 @@ def _input_grad(gy2, W, g, out_shape):
     """gx: col2im of gy @ W^T, one kernel offset at a time.
 
     Each offset's window gradients (N*prod(out), C_in) come from their own GEMM into one
-    reused buffer and are added to their strided block of gx while still in cache. Measured
-    on the lecture CNN's second layer, single thread: 5.6 ms against 6.2 ms for one batched
-    GEMM of all offsets (a 10.9 MB temporary) followed by ``col2im``, which stays the adjoint
+    reused buffer and are added to their strided block of gx while still in cache: faster
+    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures: benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint
     of ``patches`` for the readable path and for pooling. On the GPU, where each of those
     2 * prod(kernel) steps is a kernel launch, it is that one GEMM and ``col2im_gather``: four
     launches (the lecture CNN's second layer: 4 instead of 20).
@@ -131,9 +130,9 @@ def _cols(x, g, ones=False):
     The one place that picks the layout. C_in > 1: C-contiguous rows, one strided gather
     whose inner runs are kw*C_in floats. A single input channel (grayscale images, 1-D
     signals) would gather runs of kw floats, so there the matrix is the transpose of a
-    kernel-major (K, M) buffer that takes one contiguous-run copy per kernel offset: 0.2 ms
-    instead of 1.0 ms for the lecture CNN's first layer; BLAS reads either layout at the same
-    speed. For C_in = 2 or 3 the two layouts measured the same, for 25 row-major was 4x faster.
+    kernel-major (K, M) buffer that takes one contiguous-run copy per kernel offset; BLAS reads
+    either layout at the same speed. For a few channels the two layouts are even, for many
+    row-major wins (figures: benchmarks/RESULTS.md, "Measurements behind the code").
     On CuPy the row-major gather is one kernel where the kernel-major buffer takes one per offset.
     """
     xp = backend.get_array_module(x)

@@ -49,7 +49,7 @@ class Abs(Function):
 
 class Tanh(Function):
     def forward(self, x):
-        self.y = kernels.tanh(x)  # float32 on NumPy: one Numba pass, ~4x faster; None: NumPy
+        self.y = kernels.tanh(x)  # float32 on NumPy: one Numba pass; None: NumPy
         if self.y is None:
             self.y = backend.get_array_module(x).tanh(x)
         return self.y
@@ -68,7 +68,7 @@ def stable_sigmoid(x):
 
 class Sigmoid(Function):
     def forward(self, x):
-        self.y = kernels.sigmoid(x)  # float32 on NumPy: one Numba pass, ~13x faster; None: NumPy
+        self.y = kernels.sigmoid(x)  # float32 on NumPy: one Numba pass; None: NumPy
         if self.y is None:
             self.y = stable_sigmoid(x)
         return self.y
@@ -80,12 +80,12 @@ class Sigmoid(Function):
 class ReLU(Function):
     """max(0, x); the subgradient at 0 is 0 (as in PyTorch).
 
-    ``maximum`` plus a separate mask: 0.95 ms against 1.2 ms for ``x * (x > 0)`` (whose
-    bool-to-float cast is slow) on the lecture CNN's (100, 26, 26, 25) activations.
+    ``maximum`` plus a separate mask: faster than ``x * (x > 0)``, whose bool-to-float cast
+    is slow (figures: benchmarks/RESULTS.md, "Measurements behind the code").
     """
 
     def forward(self, x):
-        self.y = kernels.relu(x)  # one Numba pass for float32 (4x faster); None: NumPy below
+        self.y = kernels.relu(x)  # one Numba pass for float32; None: NumPy below
         if self.y is not None:
             return self.y
         if backend.on_gpu(x):  # one kernel each way: backward reads y > 0, which is x > 0

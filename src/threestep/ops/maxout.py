@@ -34,10 +34,9 @@ def max_of_pieces(pieces, index=True):
     by the ``maximum`` that updates the running max; whether it won is read off the new max
     against the old (``new > old`` exactly when ``piece > old``), a strict test that keeps
     the first piece on ties, and the index (uint8) only grows, so it needs no masked writes.
-    Measured on the lecture CNN's 2x2 pooling of (100, 26, 26, 25), single thread, cold
-    cache: 2.3 ms with the index, against 2.9 ms when each piece was compared as well, and
-    against 2.5 ms (warm) for im2col patches + ``argmax_select`` over the window axis; masked
-    ``copyto`` or ``where`` were 4-8x slower. NaN wins, as in ``argmax``.
+    This was faster than comparing each piece as well, than im2col patches + ``argmax_select``
+    over the window axis, and than masked ``copyto`` or ``where`` (figures: benchmarks/RESULTS.md, "Measurements behind the code"). NaN wins, as in
+    ``argmax``.
     """
     xp = backend.get_array_module(pieces[0])
     first = pieces[0]
@@ -93,7 +92,7 @@ def argmax_select(x, axis):
     """The max over ``axis`` (kept, size 1) and the first arg-max's indices (same shape).
 
     Up to ``_FEW_PIECES`` slices: ``max_of_pieces``. Longer axes: max + comparison instead of
-    ``argmax``, whose inner loop over a short axis (a 2x2 window) measured ~15x slower.
+    ``argmax``, whose inner loop over a short axis (a 2x2 window) is much slower.
     """
     xp = backend.get_array_module(x)
     size = x.shape[axis]

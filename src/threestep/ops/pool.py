@@ -34,12 +34,10 @@ class MaxPool(Function):
     Works on the strided blocks of the input, one per window cell (``kernel_offsets``), so
     nothing is gathered: the forward reads the input once per cell, keeps the winner's cell
     index (uint8, only when a gradient is wanted), and the backward writes each block of the
-    gradient once. 'same' pads with -inf, so a padded cell is never selected. Measured on the
-    lecture CNN's 2x2 pooling of (100, 26, 26, 25), single thread, forward + backward: 2.1-3.3
-    ms with the input in cache and 4.5-5.3 ms without, against 5.4-6.3 and 6.1-6.7 ms for
+    gradient once. 'same' pads with -inf, so a padded cell is never selected. This beat
     im2col patches, an arg-max over the window axis and col2im (the earlier kernel).
-    float32 on NumPy runs one Numba pass each way instead (``kernels.max_pool``, same rules):
-    3.4-3.6 ms against 5.7-6.7 ms for the code below, forward + backward, same run.
+    float32 on NumPy runs one Numba pass each way instead (``kernels.max_pool``, same rules),
+    faster again (figures: benchmarks/RESULTS.md, "Measurements behind the code").
     """
 
     def __init__(self, pool_size, strides=None, padding="valid"):

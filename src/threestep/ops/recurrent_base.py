@@ -7,12 +7,11 @@ gate activations in one preallocated gate-major array G (k gates, T, N, units), 
 gate of every step is a contiguous (N, units) block; backward loops over time in reverse
 and finishes with one GEMM per gate block each for dW, dx and dU over all steps
 (backpropagation through time). Batched over the k gate blocks, these GEMMs cost the same
-as one (N, k*units) GEMM (measured), while the elementwise gate math runs 2-4x faster on
-contiguous blocks than on the strided gate columns of an (N, k*units) array. The LSTM goes
+as one (N, k*units) GEMM, while the elementwise gate math runs faster on contiguous blocks
+than on the strided gate columns of an (N, k*units) array. The LSTM goes
 one step further (``_stacked``): each step's single GEMM [x_t, h, 1] @ [W; U; b] writes the
 gates' pre-activations straight into G, which beats a separate x @ W whose inner dimension
-(the input features, e.g. 28) is too small for the BLAS to run fast (measured: +9% training,
-+15% inference on the LSTM(128) benchmark).
+(the input features, e.g. 28) is too small for the BLAS to run fast (figures: benchmarks/RESULTS.md, "Measurements behind the code").
 
 With more than one BLAS thread allowed, the gated cells split the batch into row blocks that
 run the time loops in parallel threads (``_threads``), and the GEMMs before and after the
@@ -29,12 +28,12 @@ from ..accel.threads import blocks, even, run
 # Each activation has an in-place forward (the gate buffers are preallocated) and a
 # derivative written in terms of its OUTPUT y, so backward needs only the stored gates.
 def _tanh_(a):
-    if not kernels.tanh_(a):  # float32 on NumPy: one Numba pass, ~4x faster (see kernels)
+    if not kernels.tanh_(a):  # float32 on NumPy: one Numba pass (see kernels)
         backend.get_array_module(a).tanh(a, out=a)
 
 
 def _sigmoid_(a):
-    # sigmoid(a) = (1 + tanh(a/2)) / 2: in place and overflow-free, 4x faster than
+    # sigmoid(a) = (1 + tanh(a/2)) / 2: in place and overflow-free, faster than
     # stable_sigmoid's exp/where; only its relative precision below ~1e-7 differs.
     a *= 0.5
     _sigmoid_of_half_(a)

@@ -365,7 +365,7 @@ class GRU(Recurrent):
         dn_ *= xp.subtract(1, z_)
         dh = self.dh[rows]
         # The step's gate math as one kernel on CuPy (accel.fused); for float32 NumPy with Numba the
-        # in-place NumPy code below stays (2 % faster on the CPU than the chain's temporaries).
+        # in-place NumPy code below stays (faster on the CPU than the chain's temporaries).
         chain = after and self.m is None and not kernels.enabled(dG)
         for t in reversed(self.order):
             if chain:

@@ -30,7 +30,7 @@ class Sum(Function):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        if gy.ndim == 0:  # a full reduction (a loss): filling is ~4x faster than NumPy's broadcast_to
+        if gy.ndim == 0:  # a full reduction (a loss): filling is faster than NumPy's broadcast_to
             return xp.full(self.shape, gy, dtype=gy.dtype)
         return xp.broadcast_to(_expand(gy, self.axes, self.keepdims), self.shape)
 

@@ -4,7 +4,7 @@ from ..accel import blas, fused, kernels
 from .base import Optimizer
 
 # Below this many elements (a bias, a small kernel) one core's Numba pass is quicker than the
-# BLAS call (4 vs 7.5 us for 500 floats) and leaves too little to matter in another core's cache.
+# BLAS call and leaves too little to matter in another core's cache.
 _BLAS_MIN = 1 << 14
 
 
