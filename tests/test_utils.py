@@ -10,7 +10,8 @@ from helpers import to_host
 
 
 def test_exports():
-    assert set(utils.__all__) == {"Progbar", "Sequence", "to_categorical", "normalize", "set_seed"}
+    assert set(utils.__all__) == {"Progbar", "Sequence", "to_categorical", "normalize", "set_seed",
+                                  "custom_object_scope", "get_custom_objects"}
     assert utils.set_seed is backend.set_seed
     from threestep.utils import Progbar  # noqa: F401
 
