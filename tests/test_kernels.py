@@ -10,6 +10,7 @@ import threestep.accel.threads as threads
 import threestep.accel.kernels as kernels
 from threestep.accel import switches
 from threestep.autograd import Tensor
+from threestep.errors import DataError
 from test_recurrent_ops import general_mask, make_inputs
 from test_recurrent_threads import run_cell
 from helpers import numpy_only
@@ -465,7 +466,7 @@ def test_softmax_ce_kernel_keeps_nan_and_leaves_bad_labels_to_numpy():
     assert np.isnan(loss[1]) and np.isfinite(loss[[0, 2]]).all()
     np.testing.assert_allclose(loss[[0, 2]], np.log(4), rtol=1e-6)
     assert kernels.softmax_ce(logits, np.array([0, 4, 1])) is None  # outside [0, C): not served
-    with pytest.raises(IndexError):  # ... and the NumPy code raises, as before
+    with pytest.raises(DataError, match=r"0\.\.3"):  # ... and the op refuses them, naming the range
         _sparse_ce(logits, np.array([0, 4, 1]), np.ones(3, np.float32))
     assert kernels.softmax_ce(logits.astype(np.float64), np.array([0, 1, 3])) is None
 

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import struct
+import tempfile
 import tracemalloc
 import warnings
 import zipfile
@@ -37,11 +38,11 @@ def _good_bytes():
     model.compile(optimizer=Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
     model.fit(rng.standard_normal((16, 4)).astype("float32"), rng.integers(0, 3, 16), epochs=1, verbose=0)
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"threestep-hostile-{os.getpid()}.ts")
-    model.save(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    os.unlink(path)
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "good.ts")
+        model.save(path)
+        with open(path, "rb") as f:
+            data = f.read()
     return data, model.predict(X_PROBE)
 
 
