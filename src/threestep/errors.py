@@ -54,3 +54,8 @@ def unknown_name(kind, name, valid):
 
 class NumericsError(ThreestepError, FloatingPointError):
     """A forward or backward pass produced NaN or infinity (raised by ``fit(debug_numerics=True)``)."""
+
+
+class NotSupportedError(ThreestepError, NotImplementedError):
+    """A Keras feature (a layer, a module member, an argument) that threestep does not have;
+    the message names the feature and what to use instead."""
