@@ -21,7 +21,7 @@ LAYER_PATHS = ["core", "convolutional", "convolutional_recurrent", "cudnn_recurr
 MODULE_PATHS = ["losses", "metrics", "callbacks", "optimizers", "models", "utils", "datasets",
                 "preprocessing", "preprocessing.sequence", "preprocessing.text",
                 
-                "wrappers", "wrappers.scikit_learn", "utils.np_utils", "utils.data_utils", "utils.vis_utils"]
+                "preprocessing.image", "wrappers", "wrappers.scikit_learn", "utils.np_utils", "utils.data_utils", "utils.vis_utils"]
 
 
 @pytest.fixture(scope="module")
