@@ -21,7 +21,9 @@ LAYER_PATHS = ["core", "convolutional", "convolutional_recurrent", "cudnn_recurr
 MODULE_PATHS = ["losses", "metrics", "callbacks", "optimizers", "models", "utils", "datasets",
                 "preprocessing", "preprocessing.sequence", "preprocessing.text",
                 
-                "preprocessing.image", "wrappers", "wrappers.scikit_learn", "utils.np_utils", "utils.data_utils", "utils.vis_utils"]
+                "preprocessing.image", "applications", "applications.vgg16", "applications.vgg19",
+                "applications.resnet50", "applications.resnet", "applications.inception_v3",
+                "applications.mobilenet", "wrappers", "wrappers.scikit_learn", "utils.np_utils", "utils.data_utils", "utils.vis_utils"]
 
 
 @pytest.fixture(scope="module")
