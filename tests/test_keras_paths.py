@@ -277,3 +277,21 @@ def test_get_file_extracts_tar_archives(tmp_path):
     path = get_file("bundle", origin=archive.as_uri(), untar=True, cache_dir=str(tmp_path / "c"))
     assert open(os.path.join(path, "a.txt")).read() == "hello"
     assert gzip  # (tar.gz written by tarfile itself)
+
+
+def test_text_hashing_trick_and_one_hot_match_tf_keras(keras):
+    from threestep.keras.preprocessing.text import hashing_trick, one_hot  # noqa: PLC0415
+
+    text = "The cat sat on the mat. The END!"
+    for n in (5, 50):
+        assert hashing_trick(text, n, "md5") == keras.preprocessing.text.hashing_trick(text, n, "md5")
+        assert one_hot(text, n) == keras.preprocessing.text.one_hot(text, n)  # same process, same hash
+    assert all(1 <= i < 5 for i in hashing_trick(text, 5, "md5"))
+
+
+def test_missing_sequence_helpers_raise_not_supported():
+    with pytest.raises(NotSupportedError, match="TimeseriesGenerator.*Sequence"):
+        from threestep.keras.preprocessing.sequence import TimeseriesGenerator  # noqa: F401
+    from threestep.keras.preprocessing.sequence import pad_sequences  # noqa: PLC0415
+
+    assert pad_sequences([[1, 2], [3]]).tolist() == [[1, 2], [0, 3]]
