@@ -295,3 +295,22 @@ def test_missing_sequence_helpers_raise_not_supported():
     from threestep.keras.preprocessing.sequence import pad_sequences  # noqa: PLC0415
 
     assert pad_sequences([[1, 2], [3]]).tolist() == [[1, 2], [0, 3]]
+
+
+def test_bilinear_upsampling_trains_on_the_cupy_code_path(fake_cupy):
+    from threestep import backend  # noqa: PLC0415
+    from threestep.keras.layers import Conv2D, UpSampling2D  # noqa: PLC0415
+    from threestep.keras.models import Sequential  # noqa: PLC0415
+
+    rng = np.random.default_rng(4)
+    x, y = rng.random((4, 3, 3, 2), dtype=np.float32), rng.random((4, 6, 6, 1), dtype=np.float32)
+    model = Sequential([UpSampling2D(interpolation="bilinear", input_shape=(3, 3, 2)), Conv2D(1, 1)])
+    model.compile("sgd", "mse")
+    expected = model.predict(x)
+    try:
+        model.to("gpu")
+        assert backend.backend_name() == "cupy"
+        np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+        model.fit(x, y, epochs=1, verbose=0)
+    finally:
+        model.to("cpu")

@@ -7,24 +7,27 @@ positions after the last pixel the last. Along one axis this is a matrix ``A`` (
 input), so the forward pass is ``A_h @ x @ A_w^T`` per image and channel and the backward
 pass multiplies by the transposes.
 """
+import numpy
+
 from .. import backend
 from ..autograd import Function
 from .im2col import from_channels_last, to_channels_last
 
 
 def interpolation_matrix(in_size, out_size, xp, dtype):
-    """The ``(out_size, in_size)`` matrix of linear interpolation weights (half-pixel)."""
+    """The ``(out_size, in_size)`` matrix of linear interpolation weights (half-pixel),
+    built on the host (it is small) and moved to ``xp``'s device."""
     scale = in_size / out_size
-    position = (xp.arange(out_size, dtype="float64") + 0.5) * scale - 0.5
-    floor = xp.floor(position)
+    position = (numpy.arange(out_size, dtype="float64") + 0.5) * scale - 0.5
+    floor = numpy.floor(position)
     frac = position - floor
-    lower = xp.clip(floor, 0, in_size - 1).astype("int64")
-    upper = xp.clip(floor + 1, 0, in_size - 1).astype("int64")
-    matrix = xp.zeros((out_size, in_size), dtype="float64")
-    rows = xp.arange(out_size)
-    xp.add.at(matrix, (rows, lower), 1.0 - frac)
-    xp.add.at(matrix, (rows, upper), frac)
-    return matrix.astype(dtype)
+    lower = numpy.clip(floor, 0, in_size - 1).astype("int64")
+    upper = numpy.clip(floor + 1, 0, in_size - 1).astype("int64")
+    matrix = numpy.zeros((out_size, in_size), dtype="float64")
+    rows = numpy.arange(out_size)
+    numpy.add.at(matrix, (rows, lower), 1.0 - frac)
+    numpy.add.at(matrix, (rows, upper), frac)
+    return xp.asarray(matrix.astype(dtype))
 
 
 class ResizeBilinear(Function):
