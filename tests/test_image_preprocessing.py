@@ -1,7 +1,6 @@
 """keras.preprocessing.image: ImageDataGenerator (transforms, standardisation, flow,
 flow_from_directory) and the image file helpers, compared with tf-keras's own on the same
 parameters and files."""
-import os
 import sys
 import warnings
 
@@ -256,4 +255,3 @@ def test_without_pillow_the_error_says_how_to_install(monkeypatch, tmp_path):
         warnings.simplefilter("error")
         gen = ours.ImageDataGenerator(horizontal_flip=True)  # arrays need no Pillow
         assert gen.flow(rand_images(2), batch_size=2)[0].shape == (2, 7, 9, 3)
-    assert os.environ is not None

@@ -78,9 +78,10 @@ def test_cross_val_score_and_grid_search_run():
     clf = KerasClassifier(build_fn=build_classifier, epochs=30, batch_size=10, verbose=0)
     scores = cross_val_score(clf, x, y, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.7
-    search = GridSearchCV(clf, {"hidden": [2, 8]}, cv=2)
-    search.fit(x, y)
-    assert search.best_params_["hidden"] in (2, 8)
+    search = GridSearchCV(clf, {"hidden": [2, 8], "epochs": [5, 10]}, cv=2, scoring="neg_log_loss")
+    search.fit(x, y)  # as Keras's mnist_sklearn_wrapper example: scored by predict_proba
+    assert search.best_params_["hidden"] in (2, 8) and search.best_score_ < 0
+    assert search.best_estimator_.predict(x).shape == (60,)
 
 
 def test_regressor_predicts_squeezed_and_scores_minus_loss():

@@ -474,9 +474,6 @@ class DirectoryIterator(Iterator):
     def labels(self):
         return self.classes
 
-    def __len__(self):
-        return math.ceil(self.n / self.batch_size) if self.n else 0
-
     def _batch(self, indices):
         images = []
         for j in indices:
