@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from threestep.errors import ConfigError, NotCompiledError
 from threestep.keras.layers import Dense
 from threestep.keras.models import Sequential
+from threestep.keras.optimizers import Adam
 from threestep.keras.wrappers.scikit_learn import KerasClassifier, KerasRegressor
 
 
@@ -23,7 +24,7 @@ def blobs(n=90, seed=0):
 def build_classifier(hidden=8, loss="sparse_categorical_crossentropy", units=3):
     model = Sequential([Dense(hidden, input_dim=2, activation="relu"),
                         Dense(units, activation="softmax" if units > 1 else "sigmoid")])
-    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=Adam(learning_rate=0.03), loss=loss, metrics=["accuracy"])
     return model
 
 
