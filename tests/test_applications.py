@@ -155,6 +155,11 @@ def test_imagenet_weights_are_read_by_the_keras_h5_reader(offline, monkeypatch, 
     own.write_bytes(b"x")
     apps.VGG19(weights=str(own), include_top=False)
     assert calls[-1] == ("vgg19", str(own))
+    fake2 = types.ModuleType("threestep.interop.keras_h5")  # the reader's other spelling
+    fake2.load_weights = lambda model, path: calls.append(("load_weights", path))
+    monkeypatch.setitem(sys.modules, "threestep.interop.keras_h5", fake2)
+    apps.VGG19(weights=str(own), include_top=False)
+    assert calls[-1] == ("load_weights", str(own))
     monkeypatch.setitem(sys.modules, "threestep.interop.keras_h5", None)
     with pytest.raises(NotSupportedError, match="keras_h5"):
         apps.VGG19(weights=str(own), include_top=False)

@@ -1,5 +1,6 @@
 """What the Keras application builders share: input-shape rules, layer lookup with clear
 errors, ImageNet weight files, ``preprocess_input`` and ``decode_predictions``."""
+import importlib
 import json
 import os
 
@@ -126,12 +127,16 @@ def load_weights(model, weights, fname, url, file_hash):
     else:
         path = os.fspath(weights)
     try:
-        from ...interop.keras_h5 import load_weights_h5  # noqa: PLC0415
+        keras_h5 = importlib.import_module(__name__.split(".")[0] + ".interop.keras_h5")
     except ImportError as exc:
+        keras_h5, reason = None, exc
+    loader = getattr(keras_h5, "load_weights_h5", None) or getattr(keras_h5, "load_weights", None)
+    if loader is None:
         raise NotSupportedError(f"{model.name}: loading Keras HDF5 weight files needs "
                                 "threestep.interop.keras_h5, which this version of threestep "
-                                f"does not have. Build with weights=None. ({exc})") from None
-    load_weights_h5(model, path)
+                                "does not have. Build with weights=None."
+                                + (f" ({reason})" if keras_h5 is None else ""))
+    loader(model, path)
     return model
 
 
