@@ -252,6 +252,10 @@ CASES += [
     Case("crop-2d", lambda x: ops.crop(x, [0, (1, 0), (0, 2), 0]), lambda x: x[:, 1:, :2], inputs(randn(2, 3, 4, 2))),
     Case("upsample_nearest-2d", lambda x: ops.upsample_nearest(x, (2, 3)),
          lambda x: x.repeat_interleave(2, 1).repeat_interleave(3, 2), inputs(randn(2, 3, 4, 2))),
+    *[Case(f"resize_bilinear-{shape_id(size)}", lambda x, size=size: ops.resize_bilinear(x, size),
+           lambda x, size=size: F.interpolate(x.permute(0, 3, 1, 2), size=size, mode="bilinear",
+                                              align_corners=False).permute(0, 2, 3, 1),
+           inputs(randn(2, 3, 4, 2))) for size in ((6, 8), (7, 5), (2, 3))],
 ]
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"

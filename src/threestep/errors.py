@@ -116,3 +116,8 @@ class SaveDirectoryMissingError(SavePathError, FileNotFoundError):
 
 class SaveTargetIsDirectoryError(SavePathError, IsADirectoryError):
     """The path names a directory, not a file."""
+
+
+class NotSupportedError(ThreestepError, NotImplementedError):
+    """A Keras feature (a layer, a module member, an argument) that threestep does not have;
+    the message names the feature and what to use instead."""

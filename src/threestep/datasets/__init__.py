@@ -11,3 +11,6 @@ __all__ = ["digits", "fashion_mnist", "idx", "mnist", "mnist1d"]
 from . import imdb, sentiment, seq2seq, sequences, slot_filling  # noqa: E402
 
 __all__ += ["imdb", "sentiment", "seq2seq", "sequences", "slot_filling"]
+from . import boston_housing, cifar10, cifar100, reuters  # noqa: E402
+
+__all__ += ["boston_housing", "cifar10", "cifar100", "reuters"]

@@ -29,10 +29,12 @@ Example:
     ((60000, 28, 28), (10000, 28, 28))
     >>> x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
 """
+import os
+
 import numpy
 
 from ..errors import DatasetError
-from . import _files
+from . import _files, _keras_files
 from .idx import parse_idx
 
 IMAGE_SHAPE = (28, 28)
@@ -53,6 +55,8 @@ MIRRORS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 ]
 MIRROR_ENV = "THREESTEP_MNIST_MIRROR"
+KERAS_NPZ = "mnist.npz"  # Keras's single-file copy, and the SHA-256 Keras publishes for it
+KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 
 def load_data(path=None, download=True):
@@ -63,8 +67,15 @@ def load_data(path=None, download=True):
             ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
             ``t10k-labels-idx1-ubyte``, each optionally ``.gz``). Searched first, and the
             place a download is written to. Default: the search order of the module
-            docstring, downloading into ``~/.threestep/datasets/mnist/``.
+            docstring, downloading into ``~/.threestep/datasets/mnist/``. A name ending
+            in ``.npz`` (Keras's ``load_data(path="mnist.npz")``) loads Keras's single-file
+            copy instead: searched in the caches of ``_keras_files`` (``~/.keras/datasets``
+            too), checked against Keras's SHA-256, downloaded from Keras's mirror if
+            missing.
         download: fetch files found nowhere from the mirrors (default True).
+
+    Without ``path``, a Keras ``mnist.npz`` already in a cache (e.g. ``~/.keras/datasets``)
+    is used before the IDX files are looked for or downloaded.
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: ``uint8`` images ``(n, 28, 28)`` and
@@ -75,7 +86,28 @@ def load_data(path=None, download=True):
             says where to put the files), or a file is truncated or corrupt.
         ConfigError: ``path`` is not a directory, or ``download`` is not a bool.
     """
+    if isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(".npz"):
+        return load_keras_npz(path, download)
+    if path is None:
+        for directory in _keras_files.search_dirs("mnist"):
+            if os.path.isfile(os.path.join(directory, KERAS_NPZ)):
+                return load_keras_npz(KERAS_NPZ, download=False)
     return load_idx_dataset(_source(), path=path, download=download)
+
+
+def load_keras_npz(path=None, download=True):
+    """MNIST from Keras's ``mnist.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``)."""
+    file = _keras_files.fetch("mnist", path or KERAS_NPZ, KERAS_NPZ, KERAS_SHA256,
+                              [_keras_files.KERAS_MIRROR], "mnist.load_data", download=download)
+    arrays = _keras_files.load_npz(file, ("x_train", "y_train", "x_test", "y_test"))
+    splits = []
+    for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
+        x, y = arrays[x_key], arrays[y_key]
+        if x.dtype != numpy.uint8 or x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE or len(x) != len(y):
+            raise DatasetError(f"{file}: {x_key} should be uint8 (n, 28, 28) with one label "
+                               f"per image; it is {x.dtype} {x.shape} with {len(y)} labels.")
+        splits.append((x, y))
+    return tuple(splits)
 
 
 def _source():

@@ -11,4 +11,5 @@ and warn with a DeprecationWarning naming the modern argument.
 from . import (  # noqa: F401
     callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing, regularizers, utils,
 )
+from . import applications, wrappers  # noqa: F401,E402
 from .. import __version__  # noqa: F401

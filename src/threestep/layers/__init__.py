@@ -18,7 +18,7 @@ from .symbolic import Input, SymbolicTensor
 from .wrappers import Bidirectional, Embedding, Masking, RepeatVector, TimeDistributed
 from .dropout import Dropout
 from .maxout import Maxout
-from .merge import Add, Average, Concatenate, Dot, Maximum, Multiply, Subtract, add, concatenate
+from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, concatenate
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -32,7 +32,7 @@ from .reshaping import (
 
 __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
            "TimeDistributed", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
-           "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
+           "Minimum", "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SymbolicTensor",

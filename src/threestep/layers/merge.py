@@ -67,6 +67,13 @@ class Maximum(_Merge):
         return ops.max(ops.stack([a, b], axis=0), axis=0)
 
 
+class Minimum(_Merge):
+    """Elementwise minimum of the inputs."""
+
+    def combine(self, a, b):
+        return -ops.max(ops.stack([-a, -b], axis=0), axis=0)
+
+
 class Concatenate(Layer):
     """Join the inputs along ``axis`` (default: the last, the features)."""
 

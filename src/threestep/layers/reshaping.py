@@ -145,9 +145,10 @@ class UpSampling(_Spatial):
 
         self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
         self.size = normalize_tuple(size, self.rank, "size")
-        if interpolation != "nearest":
-            raise ConfigError(f"{type(self).__name__} layer {self.name!r}: only interpolation='nearest' is "
-                              f"implemented. Received: interpolation={interpolation!r}.")
+        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        if interpolation not in allowed:
+            raise ConfigError(f"{type(self).__name__} layer {self.name!r}: interpolation must be one of "
+                              f"{allowed}. Received: interpolation={interpolation!r}.")
         self.interpolation = interpolation
 
     def check_input_shape(self, input_shape):
@@ -159,6 +160,9 @@ class UpSampling(_Spatial):
         return join_shape(input_shape[0], out, channels, self.data_format)
 
     def call(self, x, training=None):
+        if self.interpolation == "bilinear":
+            spatial, _ = spatial_and_channels(x.shape, self.data_format)
+            return ops.resize_bilinear(x, [s * k for s, k in zip(spatial, self.size)], self.data_format)
         return ops.upsample_nearest(x, self.size, self.data_format)
 
     def get_config(self):

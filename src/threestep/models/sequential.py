@@ -161,5 +161,22 @@ class Sequential(Model):
             model.add(deserialize_layer(spec, custom_objects))
         return model
 
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2's name for ``predict`` on a classifier: the output probabilities."""
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class indices, as Keras 2: the arg-max of a several-unit output, or ``p > 0.5``
+        (an ``(n, 1)`` int32 array) for a single sigmoid unit.
+
+        Example:
+            >>> model.predict_classes(x_test)[:3]
+            array([7, 2, 1])
+        """
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"

@@ -27,6 +27,7 @@ from .pool import (
     max_pool, max_pool_simple, pad, upsample_nearest,
 )
 from .recurrent import gru, jordan, lstm, simple_rnn
+from .resize import ResizeBilinear, resize_bilinear
 from .reduce import Max, Mean, Sum, max, mean, sum
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,

@@ -1,2 +1,2 @@
-"""keras.preprocessing (``text.Tokenizer``, ``sequence.pad_sequences``)"""
-from . import sequence, text  # noqa: F401
+"""keras.preprocessing (``text.Tokenizer``, ``sequence.pad_sequences``, ``image.ImageDataGenerator``)"""
+from . import image, sequence, text  # noqa: F401

@@ -1,0 +1,10 @@
+"""keras.applications.resnet50: ResNet50, preprocess_input (caffe mode) and decode_predictions."""
+from ._common import decode_predictions  # noqa: F401
+from ._common import preprocess_input as _preprocess
+from ._resnet import ResNet50  # noqa: F401
+
+
+def preprocess_input(x, data_format=None):
+    """A batch of RGB images (0..255) scaled as the ImageNet weights of ResNet50 expect
+    (caffe mode; see ``threestep.keras.applications._common.preprocess_input``)."""
+    return _preprocess(x, data_format=data_format, mode="caffe")

@@ -1,0 +1,9 @@
+"""keras.layers.wrappers: TimeDistributed, Bidirectional.
+
+Names resolve lazily to threestep's layers; see threestep.keras._paths.
+"""
+from .._paths import path_module
+
+__getattr__, __dir__ = path_module(__name__, [
+    "Wrapper", "TimeDistributed", "Bidirectional",
+])
