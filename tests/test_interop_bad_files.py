@@ -1,0 +1,217 @@
+"""Corrupt and hostile Keras files: each gives a ModelFileError, reading little memory."""
+import json
+import tracemalloc
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+from threestep import layers
+from threestep.errors import ModelFileError
+from threestep.models import Sequential, load_model
+
+
+def _good_h5(path):
+    model = Sequential([layers.Dense(3, input_shape=(4,), name="d1"), layers.Dense(2, name="d2")])
+    model.save(str(path))
+    return model
+
+
+def _edit(path, fn):
+    with h5py.File(str(path), "r+") as f:
+        fn(f)
+
+
+def _config(f):
+    return json.loads(f.attrs["model_config"])
+
+
+def _set_config(f, config):
+    f.attrs["model_config"] = json.dumps(config)
+
+
+def _peak_mib(fn):
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def test_truncated_hdf5_file(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    data = (tmp_path / "m.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError):
+        load_model(str(tmp_path / "cut.h5"))
+
+
+def test_config_declaring_a_huge_layer_fails_before_allocating(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def huge(f):
+        config = _config(f)
+        config["config"]["layers"][1]["config"]["units"] = 10**9  # 4e9 weights; the file holds 23
+        _set_config(f, config)
+    _edit(tmp_path / "m.h5", huge)
+
+    def load():
+        with pytest.raises(ModelFileError, match="declares more weights"):
+            load_model(str(tmp_path / "m.h5"))
+    assert _peak_mib(load) < 50
+
+
+def test_dataset_declaring_huge_dims_is_not_read(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def huge(f):
+        group = f["model_weights/d1/d1"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", shape=(2**20, 2**20), dtype="float32", chunks=(64, 64))  # 4 TiB, unwritten
+    _edit(tmp_path / "m.h5", huge)
+
+    def load():
+        with pytest.raises(ModelFileError, match="declare more than"):
+            load_model(str(tmp_path / "m.h5"))
+    assert _peak_mib(load) < 50
+    model = Sequential([layers.Dense(3, input_shape=(4,)), layers.Dense(2)])
+    with pytest.raises(ModelFileError, match="declare more than"):
+        model.load_weights(str(tmp_path / "m.h5"))
+
+
+def test_missing_layer_group(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    _edit(tmp_path / "m.h5", lambda f: f["model_weights"].__delitem__("d2"))
+    with pytest.raises(ModelFileError, match="'d2'"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_missing_weight_dataset(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    _edit(tmp_path / "m.h5", lambda f: f["model_weights/d2/d2"].__delitem__("bias:0"))
+    with pytest.raises(ModelFileError, match="bias"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_wrong_weight_shape(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def wrong(f):
+        group = f["model_weights/d1/d1"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", data=np.zeros((5, 3), "float32"))
+    _edit(tmp_path / "m.h5", wrong)
+    with pytest.raises(ModelFileError, match=r"shape \(5, 3\), expected \(4, 3\)"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_non_numeric_weights(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def strings(f):
+        group = f["model_weights/d2/d2"]
+        del group["bias:0"]
+        group.create_dataset("bias:0", data=np.array([b"a", b"b"]))
+    _edit(tmp_path / "m.h5", strings)
+    with pytest.raises(ModelFileError):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_links_outside_the_file_are_refused(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    other = tmp_path / "other.h5"
+    with h5py.File(str(other), "w") as f:
+        f.create_dataset("k", data=np.ones((4, 3), "float32"))
+
+    def external(f):
+        group = f["model_weights/d1/d1"]
+        del group["kernel:0"]
+        group["kernel:0"] = h5py.ExternalLink(str(other), "k")
+    _edit(tmp_path / "m.h5", external)
+    with pytest.raises(ModelFileError, match="ExternalLink"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_external_raw_storage_is_refused(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.ones((4, 3), "float32").tobytes())
+
+    def external(f):
+        group = f["model_weights/d1/d1"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", shape=(4, 3), dtype="float32", external=[(str(raw), 0, 48)])
+    _edit(tmp_path / "m.h5", external)
+    with pytest.raises(ModelFileError, match="outside the file"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_lambda_with_marshalled_bytecode_is_refused(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def add_lambda(f):
+        config = _config(f)
+        config["config"]["layers"].append({"class_name": "Lambda", "config": {
+            "name": "evil", "function": ["4wAAAAAAAAAAAAAAAAEAAAADAAAA8wQAAAB8AFMAKQFOqQApAdoBeHIBAAAAcgEAAAD6AHoIPGxhbWJkYT4BAAAAcwAAAAA=",
+                                         None, None], "function_type": "lambda", "module": "__main__",
+            "output_shape": None, "arguments": {}}})
+        _set_config(f, config)
+        f["model_weights"].attrs["layer_names"] = [b"d1", b"d2", b"evil"]
+        f["model_weights"].create_group("evil").attrs["weight_names"] = []
+    _edit(tmp_path / "m.h5", add_lambda)
+    with pytest.raises(ModelFileError, match="never executes.*custom_objects"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_unknown_layer_is_named(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def unknown(f):
+        config = _config(f)
+        config["config"]["layers"][2]["class_name"] = "MultiHeadAttentionXL"
+        _set_config(f, config)
+    _edit(tmp_path / "m.h5", unknown)
+    with pytest.raises(ModelFileError, match="MultiHeadAttentionXL"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_config_that_is_not_json(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    _edit(tmp_path / "m.h5", lambda f: f.attrs.__setitem__("model_config", "{" * 100000))
+    with pytest.raises(ModelFileError, match="JSON"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_weights_only_file_given_to_load_model(tmp_path):
+    model = _good_h5(tmp_path / "m.h5")
+    model.save_weights(str(tmp_path / "w.h5"))
+    with pytest.raises(ModelFileError, match="load_weights"):
+        load_model(str(tmp_path / "w.h5"))
+
+
+def test_weight_count_mismatch_in_load_weights(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+    model = Sequential([layers.Dense(3, input_shape=(4,))])
+    with pytest.raises(ModelFileError, match="2 layers"):
+        model.load_weights(str(tmp_path / "m.h5"))
+
+
+def test_keras_archive_with_corrupt_weights(tmp_path):
+    Sequential([layers.Dense(3, input_shape=(4,))]).save(str(tmp_path / "m.keras"))
+    with zipfile.ZipFile(str(tmp_path / "m.keras")) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["model.weights.h5"] = members["model.weights.h5"][:200]
+    with zipfile.ZipFile(str(tmp_path / "bad.keras"), "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ModelFileError):
+        load_model(str(tmp_path / "bad.keras"))
+    members["config.json"] = b"not json"
+    with zipfile.ZipFile(str(tmp_path / "bad2.keras"), "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="JSON"):
+        load_model(str(tmp_path / "bad2.keras"))
