@@ -6,6 +6,8 @@ layers and whole Sequential models to and from PyTorch. Reading never executes a
 from a file and checks every declared size before reading data.
 """
 from . import h5safe
+from .torch_modules import to_torch
+from .torch_state import load_state_dict, state_dict
 
 
 def sniff(path):
@@ -99,4 +101,4 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     return False
 
 
-__all__ = ["load_model", "load_weights", "save_format", "save_model", "save_weights", "sniff"]
+__all__ = ["load_state_dict", "state_dict", "to_torch", "load_model", "load_weights", "save_format", "save_model", "save_weights", "sniff"]
