@@ -102,6 +102,9 @@ def build_parser():
     from .experiments.cli import register as add_experiment_commands  # noqa: PLC0415
 
     add_experiment_commands(sub)
+    from .export.cli import add_parser as add_export_command  # noqa: PLC0415
+
+    add_export_command(sub)
     return parser
 
 
