@@ -215,3 +215,29 @@ def test_keras_archive_with_corrupt_weights(tmp_path):
             zf.writestr(name, data)
     with pytest.raises(ModelFileError, match="JSON"):
         load_model(str(tmp_path / "bad2.keras"))
+
+
+def test_keras_2_3_style_file(tmp_path):
+    """Keras 2.3 (multi-backend) wrote byte-string attributes, class 'Model' for functional
+    models and VarianceScaling initializer configs; such files load the same."""
+    a = layers.Input((4,), name="in_a")
+    out = layers.Dense(2, name="out")(layers.GRU(3, reset_after=False, name="gru")(
+        layers.Reshape((2, 2), name="reshape")(a)))
+    from threestep.models import Model  # noqa: PLC0415
+
+    model = Model(a, out)
+    model.save(str(tmp_path / "m.h5"))
+
+    def keras23(f):
+        config = _config(f)
+        config["class_name"] = "Model"
+        for spec in config["config"]["layers"]:
+            if "kernel_initializer" in spec["config"]:
+                spec["config"]["kernel_initializer"] = {"class_name": "VarianceScaling", "config": {
+                    "scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}}
+        f.attrs["model_config"] = np.bytes_(json.dumps(config).encode())
+        f.attrs["keras_version"] = np.bytes_(b"2.3.1")
+    _edit(tmp_path / "m.h5", keras23)
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    np.testing.assert_allclose(load_model(str(tmp_path / "m.h5")).predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)

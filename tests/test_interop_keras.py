@@ -179,3 +179,37 @@ def test_save_format_by_extension_and_threestep_default(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
     for name in ("m.h5", "m.keras", "m.bin", "m.zip"):
         np.testing.assert_allclose(_predict(load_model(str(tmp_path / name)), x), _predict(model, x), atol=1e-7)
+
+
+@pytest.mark.slow
+def test_keras_models_exported_to_onnx_match_keras(trained, tmp_path):
+    import onnxruntime  # noqa: PLC0415
+
+    from threestep.export import to_onnx  # noqa: PLC0415
+
+    for name, _, x, expected, paths in trained:
+        model = load_model(paths["keras"])
+        path = to_onnx(model, tmp_path / f"{name}.onnx")
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        xs = x if isinstance(x, list) else [x]
+        feeds = {i.name: (v.astype(np.int64) if "int64" in i.type else v) for i, v in zip(session.get_inputs(), xs)}
+        tol = 1e-4 if any(k in name for k in ("lstm", "gru", "rnn")) else ATOL
+        np.testing.assert_allclose(session.run(None, feeds)[0], expected, atol=tol, rtol=tol, err_msg=name)
+
+
+@pytest.mark.slow
+def test_keras3_archives_load(tmp_path):
+    import keras as keras3  # noqa: PLC0415  (Keras 3 comes with tensorflow 2.21)
+
+    L = keras3.layers
+    rng = np.random.default_rng(2)
+    a, b = keras3.Input((4,)), keras3.Input((5,))
+    functional = keras3.Model([a, b], L.Dense(2)(L.Concatenate()([L.Dense(3)(a), L.Dense(3, activation="relu")(b)])))
+    sequential = keras3.Sequential([keras3.Input((6, 3)), L.Bidirectional(L.LSTM(4, return_sequences=True)),
+                                    L.GRU(3), L.BatchNormalization(), L.Dense(2, activation="softmax")])
+    cases = [(functional, [rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(3, 5)).astype("float32")]),
+             (sequential, rng.normal(size=(3, 6, 3)).astype("float32"))]
+    for i, (model, x) in enumerate(cases):
+        model.save(str(tmp_path / f"k3_{i}.keras"))
+        want = np.asarray(model.predict(x, verbose=0))
+        np.testing.assert_allclose(_predict(load_model(str(tmp_path / f"k3_{i}.keras")), x), want, atol=ATOL, rtol=ATOL)

@@ -65,7 +65,8 @@ def _accepted(cls):
 def _initializer(value, where, key):
     if value is None or isinstance(value, str):
         return value
-    spec = {"class_name": value.get("class_name"), "config": value.get("config") or {}}
+    config = {k: v for k, v in (value.get("config") or {}).items() if v is not None}  # Keras 3 adds null keys
+    spec = {"class_name": value.get("class_name"), "config": config}
     try:
         return initializers.get(spec)
     except (ConfigError, TypeError):
