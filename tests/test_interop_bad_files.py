@@ -149,19 +149,49 @@ def test_external_raw_storage_is_refused(tmp_path):
         load_model(str(tmp_path / "m.h5"))
 
 
+def _add_lambda(path):
+    _edit(path, _lambda_config)
+
+
+def _lambda_config(f):
+    config = _config(f)
+    config["config"]["layers"].append({"class_name": "Lambda", "config": {
+        "name": "evil", "function": ["4wAAAAAAAAAAAAAAAAEAAAADAAAA8wQAAAB8AFMAKQFOqQApAdoBeHIBAAAAcgEAAAD6AHoIPGxhbWJkYT4BAAAAcwAAAAA=",
+                                     None, None], "function_type": "lambda", "module": "__main__",
+        "output_shape": None, "arguments": {}}})
+    _set_config(f, config)
+    f["model_weights"].attrs["layer_names"] = [b"d1", b"d2", b"evil"]
+    f["model_weights"].create_group("evil").attrs["weight_names"] = []
+
+
+def test_lambda_is_resolved_from_custom_objects_when_threestep_has_a_lambda_layer(tmp_path):
+    from threestep.layers.base import LAYER_CLASSES, Layer  # noqa: PLC0415
+
+    previous = LAYER_CLASSES.get("Lambda")
+    if previous is None:  # a minimal stand-in with Keras's signature, removed afterwards
+        class Lambda(Layer):
+            def __init__(self, function, output_shape=None, **kwargs):
+                super().__init__(**kwargs)
+                self.function = function
+
+            def call(self, x, training=None):
+                return self.function(x)
+    try:
+        model = _good_h5(tmp_path / "m.h5")
+        _add_lambda(tmp_path / "m.h5")
+        loaded = load_model(str(tmp_path / "m.h5"), custom_objects={"evil": lambda x: x * 2.0})
+        x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), 2 * model.predict(x, verbose=0), atol=1e-6)
+        with pytest.raises(ModelFileError, match="custom_objects"):
+            load_model(str(tmp_path / "m.h5"))
+    finally:
+        if previous is None:
+            LAYER_CLASSES.pop("Lambda", None)
+
+
 def test_lambda_with_marshalled_bytecode_is_refused(tmp_path):
     _good_h5(tmp_path / "m.h5")
-
-    def add_lambda(f):
-        config = _config(f)
-        config["config"]["layers"].append({"class_name": "Lambda", "config": {
-            "name": "evil", "function": ["4wAAAAAAAAAAAAAAAAEAAAADAAAA8wQAAAB8AFMAKQFOqQApAdoBeHIBAAAAcgEAAAD6AHoIPGxhbWJkYT4BAAAAcwAAAAA=",
-                                         None, None], "function_type": "lambda", "module": "__main__",
-            "output_shape": None, "arguments": {}}})
-        _set_config(f, config)
-        f["model_weights"].attrs["layer_names"] = [b"d1", b"d2", b"evil"]
-        f["model_weights"].create_group("evil").attrs["weight_names"] = []
-    _edit(tmp_path / "m.h5", add_lambda)
+    _add_lambda(tmp_path / "m.h5")
     with pytest.raises(ModelFileError, match="never executes.*custom_objects"):
         load_model(str(tmp_path / "m.h5"))
 
@@ -241,3 +271,25 @@ def test_keras_2_3_style_file(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
     np.testing.assert_allclose(load_model(str(tmp_path / "m.h5")).predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-6)
+
+
+def test_threestep_round_trips_through_every_keras_layout(tmp_path):
+    model = Sequential([layers.Conv1D(3, 2, input_shape=(5, 2)), layers.BatchNormalization(center=False),
+                        layers.LSTM(2), layers.Dense(2)])
+    x = np.random.default_rng(0).normal(size=(3, 5, 2)).astype("float32")
+    want = model.predict(x, verbose=0)
+    for name in ("w.h5", "w.weights.h5", "m.keras", "m.h5"):
+        path = str(tmp_path / name)
+        model.save_weights(path) if name.startswith("w") else model.save(path)
+        fresh = Sequential([layers.Conv1D(3, 2, input_shape=(5, 2)), layers.BatchNormalization(center=False),
+                            layers.LSTM(2), layers.Dense(2)])
+        fresh.load_weights(path)
+        np.testing.assert_allclose(fresh.predict(x, verbose=0), want, atol=1e-7, err_msg=name)
+
+
+def test_layers_keras_lacks_are_refused_on_save(tmp_path):
+    model = Sequential([layers.Dense(4, input_shape=(3,)), layers.Maxout(2)])
+    for name in ("m.h5", "m.keras"):
+        with pytest.raises(ModelFileError, match="Maxout"):
+            model.save(str(tmp_path / name))
+        assert not (tmp_path / name).exists()

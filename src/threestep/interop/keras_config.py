@@ -82,6 +82,10 @@ def _sequential(config, custom_objects, where, budget):
         shape = layer.output_shape if layer.built else None
     build_shape = None if isinstance(config, list) else (config.get("build_input_shape"))
     if not model.built and build_shape:
+        shape = _tuple_shape(build_shape, where)
+        for layer in model.layers:  # charge every layer before build allocates anything
+            budget.charge(layer, shape)
+            shape = tuple(layer.compute_output_shape(shape))
         model.build(_tuple_shape(build_shape, where))
     return model
 

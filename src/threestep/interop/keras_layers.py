@@ -190,8 +190,10 @@ def _lambda(config, custom_objects, where):
     if cls is None or fn is None:
         raise ModelFileError(
             f"{where}: a Lambda layer stores Python bytecode, which threestep never executes. Pass the function "
-            f"as custom_objects={{{fn_name!r}: fn}}" + ("" if cls else " (this threestep has no Lambda layer; "
-                                                        "replace it with a custom Layer of that name)") + ".")
+            f"as custom_objects={{{fn_name!r}: fn}}" + ("." if cls else
+                                                       " (this threestep has no Lambda layer yet: rebuild that step as "
+                                                       "a custom Layer and load the Keras weights with "
+                                                       "model.load_weights(path, by_name=True))."))
     kwargs = {"function": fn, "name": config.get("name")}
     if "output_shape" in _accepted(cls) and isinstance(config.get("output_shape"), (list, tuple)):
         kwargs["output_shape"] = tuple(config["output_shape"])
