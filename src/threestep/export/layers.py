@@ -205,3 +205,28 @@ def time_distributed(b, layer, x, state):
     flat = b.reshape(x, [-1] + list(layer.input_shape[2:]))
     y = convert_layer(b, inner, flat, {})
     return b.reshape(y, [-1, steps] + list(inner.output_shape[1:]))
+
+
+def _spatial_pairs(layer, pairs):
+    _check_last(layer)
+    return [(0, 0)] + list(pairs) + [(0, 0)]
+
+
+def zero_padding(b, layer, x, state):
+    pairs = _spatial_pairs(layer, layer.padding)
+    return b.add("Pad", [x, b.ints([p[0] for p in pairs] + [p[1] for p in pairs], "pads")])
+
+
+def cropping(b, layer, x, state):
+    pairs = list(layer.cropping)
+    _check_last(layer)
+    axes = list(range(1, len(pairs) + 1))
+    ends = [-hi if hi else 2**62 for _, hi in pairs]
+    return b.add("Slice", [x, b.ints([lo for lo, _ in pairs]), b.ints(ends), b.ints(axes)])
+
+
+def upsampling(b, layer, x, state):
+    _check_last(layer)
+    scales = [1.0] + [float(s) for s in layer.size] + [1.0]
+    return b.add("Resize", [x, "", b.const(numpy.asarray(scales, numpy.float32), "scales", dtype=numpy.float32)],
+                 mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")

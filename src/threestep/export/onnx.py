@@ -30,6 +30,8 @@ _CONVERTERS = {
     "TimeDistributed": conv.time_distributed, "SimpleRNN": recurrent, "LSTM": recurrent, "GRU": recurrent,
     "Bidirectional": recurrent, "Add": conv.merge, "Subtract": conv.merge, "Multiply": conv.merge,
     "Average": conv.merge, "Maximum": conv.merge, "Concatenate": conv.merge,
+    "ZeroPadding1D": conv.zero_padding, "ZeroPadding2D": conv.zero_padding, "Cropping1D": conv.cropping,
+    "Cropping2D": conv.cropping, "UpSampling1D": conv.upsampling, "UpSampling2D": conv.upsampling,
 }
 
 

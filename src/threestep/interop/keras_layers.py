@@ -224,6 +224,12 @@ def layer_to_keras(layer, where="save"):
             config["layer"]["config"]["name"] = layer.forward_layer.name
     if name in ("Conv1D", "Conv2D", "Convolution1D", "Convolution2D"):
         config["groups"] = 1
+    if name.endswith("1D") and name[:-2] in ("ZeroPadding", "Cropping", "UpSampling"):  # Keras: one pair / one int
+        key = {"ZeroPadding": "padding", "Cropping": "cropping", "UpSampling": "size"}[name[:-2]]
+        config[key] = config[key][0]
+        if config.pop("data_format", "channels_last") != "channels_last":
+            raise ModelFileError(f"{where}: Keras's {name} has no data_format; layer {layer.name!r} is channels_first.")
+        config.pop("interpolation", None)
     if config.get("dtype") not in ("float32", "float64", None):
         config["dtype"] = "float32"
     return {"class_name": keras_class_name(layer), "config": config}
