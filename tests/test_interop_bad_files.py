@@ -293,3 +293,54 @@ def test_layers_keras_lacks_are_refused_on_save(tmp_path):
         with pytest.raises(ModelFileError, match="Maxout"):
             model.save(str(tmp_path / name))
         assert not (tmp_path / name).exists()
+
+
+def test_unknown_activation_is_named(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def gelu(f):
+        config = _config(f)
+        config["config"]["layers"][1]["config"]["activation"] = "gelu_tanh_approx"
+        _set_config(f, config)
+    _edit(tmp_path / "m.h5", gelu)
+    with pytest.raises(ModelFileError, match="gelu_tanh_approx.*custom_objects"):
+        load_model(str(tmp_path / "m.h5"))
+
+
+def test_missing_optional_packages_name_their_extra(monkeypatch, tmp_path):
+    import sys  # noqa: PLC0415
+
+    from threestep.errors import ConfigError  # noqa: PLC0415
+    from threestep.export import to_onnx  # noqa: PLC0415
+
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(ConfigError, match=r'threestep\[onnx\]'):
+        to_onnx(model, tmp_path / "m.onnx")
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ConfigError, match=r'threestep\[keras-io\]'):
+        model.save(str(tmp_path / "m.h5"))
+
+
+def test_training_only_arguments_warn_and_unsupported_ones_refuse(tmp_path):
+    model = _good_h5(tmp_path / "m.h5")
+
+    def constraint(f):
+        config = _config(f)
+        config["config"]["layers"][1]["config"]["kernel_constraint"] = {"class_name": "MaxNorm",
+                                                                        "config": {"max_value": 2}}
+        config["config"]["layers"][2]["config"]["time_major"] = False  # neutral: dropped silently
+        _set_config(f, config)
+    _edit(tmp_path / "m.h5", constraint)
+    with pytest.warns(RuntimeWarning, match="kernel_constraint.*Predictions are unaffected"):
+        loaded = load_model(str(tmp_path / "m.h5"))
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-7)
+
+    def groups(f):
+        config = _config(f)
+        config["config"]["layers"][1]["config"]["sparse_output"] = True
+        _set_config(f, config)
+    _edit(tmp_path / "m.h5", groups)
+    with pytest.raises(ModelFileError, match="sparse_output=True"):
+        load_model(str(tmp_path / "m.h5"))

@@ -24,11 +24,9 @@ _NEUTRAL = {
     "groups": lambda v: v in (None, 1), "synchronized": lambda v: not v, "renorm": lambda v: not v,
     "renorm_clipping": lambda v: v is None, "renorm_momentum": lambda v: True,
     "virtual_batch_size": lambda v: v is None, "adjustment": lambda v: v is None, "fused": lambda v: True,
-    "activity_regularizer": lambda v: v is None, "seed": lambda v: True, "noise_shape": lambda v: v is None,
+    "seed": lambda v: True, "noise_shape": lambda v: v is None,
     "lora_rank": lambda v: v is None, "input_length": lambda v: True, "stateful": lambda v: not v,
 }
-# Keras arguments that only shape training: dropped with a warning when set.
-_TRAINING_ONLY = ("_constraint", "recurrent_dropout")
 # threestep classes whose Keras name differs, and classes with no Keras 2 counterpart.
 _KERAS_NAME = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D"}
 _NO_KERAS = {"Maxout": "Keras 2 has no Maxout layer (Keras 1's MaxoutDense is gone)",
@@ -129,7 +127,10 @@ def _kwargs_from_keras(cls, class_name, config, custom_objects, where):
             if len(value) != 1:
                 raise ModelFileError(f"{where}: BatchNormalization over several axes {value} is not supported.")
             value = value[0]
-        training_only = key.endswith(_TRAINING_ONLY[0]) or key == _TRAINING_ONLY[1]
+        # constraints (Keras dicts, not callables) and recurrent_dropout always go; an
+        # unsupported regularizer goes too; each only shapes training
+        training_only = key.endswith("_constraint") or key == "recurrent_dropout" or \
+            key.endswith("_regularizer") and key not in accepted
         if training_only and value:
             warnings.warn(f"{where}: {key}={value!r} is dropped: threestep does not implement it for this layer. "
                           "Predictions are unaffected; further training differs from Keras.", RuntimeWarning,
