@@ -57,6 +57,11 @@ CASES = {
     "gru": (lambda: Sequential([L.GRU(5, return_sequences=True, input_shape=(6, 3)), L.GRU(4)]), (3, 6, 3)),
     "bidirectional": (lambda: Sequential([L.Bidirectional(L.LSTM(4, return_sequences=True), input_shape=(6, 3)),
                                           L.Bidirectional(L.GRU(3))]), (3, 6, 3)),
+    "padding_upsampling": (lambda: Sequential([L.ZeroPadding2D(((1, 2), (0, 1)), input_shape=(4, 3, 2)),
+                                               L.UpSampling2D((2, 3)), L.Conv2D(2, 2), L.ReLU(max_value=0.5),
+                                               L.Reshape((-1, 2)), L.ZeroPadding1D((2, 1)), L.UpSampling1D(2),
+                                               L.ThresholdedReLU(0.1), L.SimpleRNN(3, return_sequences=True),
+                                               L.TimeDistributed(L.Dense(2, activation="sigmoid"))]), (2, 4, 3, 2)),
     "prelu": (lambda: Sequential([L.Conv2D(3, 2, input_shape=(5, 5, 2)), L.PReLU(shared_axes=[1, 2]),
                                   L.GlobalAveragePooling2D()]), (2, 5, 5, 2)),
 }

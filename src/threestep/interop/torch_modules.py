@@ -185,6 +185,23 @@ def to_torch(model):
         elif kind == "Softmax" and layer.axis == -1:
             layout(False, rank)
             modules.append(nn.Softmax(dim=-1))
+        elif kind == "ReLU" and not layer.negative_slope and not layer.threshold:
+            modules.append(nn.ReLU() if layer.max_value is None else nn.Hardtanh(0.0, layer.max_value))
+        elif kind == "ThresholdedReLU":
+            modules.append(nn.Threshold(layer.theta, 0.0))
+        elif kind in ("ZeroPadding1D", "ZeroPadding2D"):
+            layout(True, rank)
+            pads = [v for pair in reversed(layer.padding) for v in pair]  # torch: last axis first
+            modules.append(nn.ConstantPad1d(pads, 0.0) if rank == 3 else nn.ZeroPad2d(pads))
+        elif kind in ("UpSampling1D", "UpSampling2D"):
+            layout(True, rank)
+            modules.append(nn.Upsample(scale_factor=tuple(float(s) for s in layer.size), mode="nearest"))
+        elif kind == "TimeDistributed" and type(layer.layer).__name__ == "Dense":
+            inner = layer.layer  # nn.Linear acts on the last axis of (batch, time, features)
+            layout(False, rank)
+            modules.append(_load(nn.Linear(inner.kernel.shape[0], inner.units, bias=inner.use_bias)
+                                 .to(_dtype(inner)), inner))
+            modules += _activation(inner.output_activation, where)
         elif kind == "LeakyReLU":
             modules.append(nn.LeakyReLU(layer.alpha))
         elif kind == "ELU":
