@@ -82,6 +82,18 @@ def test_dataset_declaring_huge_dims_is_not_read(tmp_path):
         model.load_weights(str(tmp_path / "m.h5"))
 
 
+def test_dataset_declaring_more_than_it_stores_is_not_read(tmp_path):
+    _good_h5(tmp_path / "m.h5")
+
+    def sparse(f):  # 64 MiB declared, nothing written (reads would return the fill value)
+        group = f["model_weights/d1/d1"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", shape=(4096, 4096), dtype="float32", chunks=(64, 64))
+    _edit(tmp_path / "m.h5", sparse)
+    with pytest.raises(ModelFileError, match="stores 0"):
+        load_model(str(tmp_path / "m.h5"))
+
+
 def test_missing_layer_group(tmp_path):
     _good_h5(tmp_path / "m.h5")
     _edit(tmp_path / "m.h5", lambda f: f["model_weights"].__delitem__("d2"))

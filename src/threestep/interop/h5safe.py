@@ -17,6 +17,7 @@ from ._deps import require
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAX_BYTES = 2**32  # default cap on the weights one file may make us read (4 GiB)
 MAX_OBJECTS = 200_000  # groups + datasets visited while sizing a file
+MAX_EXPANSION = 1000  # a dataset over 1 MiB may declare at most this many times the bytes it stores
 
 
 def is_hdf5(head):
@@ -112,11 +113,15 @@ def declared_bytes(group, where, max_bytes=MAX_BYTES):
             if isinstance(obj, h5py.Group):
                 stack.append(obj)
             elif isinstance(obj, h5py.Dataset):
-                total += _nbytes(obj)
+                nbytes = _nbytes(obj)
+                total += nbytes
                 if total > max_bytes:
                     raise ModelFileError(f"{where}: its datasets declare more than {max_bytes:,} bytes of weights "
-                                         f"(at {obj.name}, shape {obj.shape}); refusing to read it. Pass a larger "
-                                         "max_bytes= if the model really is that large.")
+                                         f"(at {obj.name}, shape {obj.shape}); refusing to read it. If the model really is "
+                                         "that large, load it with threestep.interop.load_model(path, max_bytes=...).")
+                if nbytes > 2**20 and obj.id.get_storage_size() * MAX_EXPANSION < nbytes:
+                    raise ModelFileError(f"{where}: {obj.name} declares {nbytes:,} bytes (shape {obj.shape}) but stores "
+                                         f"{obj.id.get_storage_size():,}; the file is corrupt or hostile.")
     return total
 
 
