@@ -161,6 +161,10 @@ def test_external_raw_storage_is_refused(tmp_path):
         load_model(str(tmp_path / "m.h5"))
 
 
+# marshalled bytecode of `lambda x: x` as Keras stores it (base64); the loader must never run it
+_BYTECODE = "4wAAAAAAAAAAAAAAAAEAAAADAAAA8wQAAAB8AFMAKQFOqQApAdoBeHIBAAAAcgEAAAD6AHoIPGxhbWJkYT4BAAAAcwAAAAA="
+
+
 def _add_lambda(path):
     _edit(path, _lambda_config)
 
@@ -168,8 +172,7 @@ def _add_lambda(path):
 def _lambda_config(f):
     config = _config(f)
     config["config"]["layers"].append({"class_name": "Lambda", "config": {
-        "name": "evil", "function": ["4wAAAAAAAAAAAAAAAAEAAAADAAAA8wQAAAB8AFMAKQFOqQApAdoBeHIBAAAAcgEAAAD6AHoIPGxhbWJkYT4BAAAAcwAAAAA=",
-                                     None, None], "function_type": "lambda", "module": "__main__",
+        "name": "evil", "function": [_BYTECODE, None, None], "function_type": "lambda", "module": "__main__",
         "output_shape": None, "arguments": {}}})
     _set_config(f, config)
     f["model_weights"].attrs["layer_names"] = [b"d1", b"d2", b"evil"]

@@ -35,7 +35,8 @@ def _activations(layer, where):
     if kind == "SimpleRNN":
         names = [layer.activation_name]
     else:  # ONNX: gates (f), candidate (g) and, for LSTM, the cell output (h)
-        names = [layer.recurrent_activation, layer.activation_name] + ([layer.activation_name] if kind == "LSTM" else [])
+        names = [layer.recurrent_activation, layer.activation_name]
+        names += [layer.activation_name] if kind == "LSTM" else []
     ops, alphas, betas = [], [], []
     for name in names:
         if name not in _RNN_ACT:

@@ -101,4 +101,5 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     return False
 
 
-__all__ = ["load_state_dict", "state_dict", "to_torch", "load_model", "load_weights", "save_format", "save_model", "save_weights", "sniff"]
+__all__ = ["load_model", "load_state_dict", "load_weights", "save_format", "save_model", "save_weights", "sniff",
+           "state_dict", "to_torch"]

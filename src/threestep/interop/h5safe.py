@@ -116,12 +116,13 @@ def declared_bytes(group, where, max_bytes=MAX_BYTES):
                 nbytes = _nbytes(obj)
                 total += nbytes
                 if total > max_bytes:
-                    raise ModelFileError(f"{where}: its datasets declare more than {max_bytes:,} bytes of weights "
-                                         f"(at {obj.name}, shape {obj.shape}); refusing to read it. If the model really is "
-                                         "that large, load it with threestep.interop.load_model(path, max_bytes=...).")
+                    raise ModelFileError(
+                        f"{where}: its datasets declare more than {max_bytes:,} bytes of weights (at {obj.name}, "
+                        f"shape {obj.shape}); refusing to read it. If the model really is that large, load it with "
+                        "threestep.interop.load_model(path, max_bytes=...).")
                 if nbytes > 2**20 and obj.id.get_storage_size() * MAX_EXPANSION < nbytes:
-                    raise ModelFileError(f"{where}: {obj.name} declares {nbytes:,} bytes (shape {obj.shape}) but stores "
-                                         f"{obj.id.get_storage_size():,}; the file is corrupt or hostile.")
+                    raise ModelFileError(f"{where}: {obj.name} declares {nbytes:,} bytes (shape {obj.shape}) but "
+                                         f"stores {obj.id.get_storage_size():,}; the file is corrupt or hostile.")
     return total
 
 

@@ -49,7 +49,8 @@ def model_from_keras(spec, custom_objects=None, where="Keras file", budget=None)
     except (ConfigError, ShapeError, TypeError, KeyError, IndexError, AttributeError) as exc:
         if isinstance(exc, ModelFileError):
             raise
-        raise ModelFileError(f"{where}: cannot rebuild the model from its config: {type(exc).__name__}: {exc}") from None
+        raise ModelFileError(f"{where}: cannot rebuild the model from its config: "
+                             f"{type(exc).__name__}: {exc}") from None
 
 
 def _check_nested(spec, where):

@@ -79,7 +79,8 @@ def _regularizer(value, where, key):
         return None
     name, config = value.get("class_name"), value.get("config") or {}
     if name in ("L1L2", "L1", "L2"):
-        return {"class_name": "L1L2", "config": {"l1": float(config.get("l1", 0.0)), "l2": float(config.get("l2", 0.0))}}
+        l1, l2 = float(config.get("l1", 0.0)), float(config.get("l2", 0.0))
+        return {"class_name": "L1L2", "config": {"l1": l1, "l2": l2}}
     warnings.warn(f"{where}: {key} {name!r} is not a threestep regularizer and is dropped (it affects training only).",
                   RuntimeWarning, stacklevel=5)
     return None

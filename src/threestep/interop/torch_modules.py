@@ -111,7 +111,8 @@ def _recurrent(layer, nn, Recurrent):
                   bidirectional=type(layer).__name__ == "Bidirectional", bias=True)
     if kind == "SimpleRNN":
         if inner.activation_name not in ("tanh", "relu"):
-            raise ConfigError(f"SimpleRNN {inner.name!r}: torch.nn.RNN has tanh or relu, not {inner.activation_name!r}.")
+            raise ConfigError(f"SimpleRNN {inner.name!r}: torch.nn.RNN has tanh or relu, not "
+                              f"{inner.activation_name!r}.")
         rnn = nn.RNN(nonlinearity=inner.activation_name, **kwargs)
     else:
         if inner.activation_name != "tanh" or inner.recurrent_activation != "sigmoid":
