@@ -35,6 +35,10 @@ def _models(keras):
     merged = L.Concatenate()([L.Add()([ha, hb]), L.Multiply()([ha, hb]), L.Subtract()([ha, hb]),
                               L.Average()([ha, hb]), L.Maximum()([ha, hb])])
     functional = keras.Model([a, b], L.Dense(2, activation="softmax")(merged))
+    x = keras.Input((6,))  # branches, a shared layer and two outputs: Keras orders its layers by depth
+    left, right, shared = L.Dense(4, name="left")(x), L.Dense(4, activation="tanh")(x), L.Dense(4, name="shared")
+    out = L.Dense(3)(L.Concatenate()([shared(left), shared(right), left]))
+    branchy = keras.Model(x, [out, L.Dense(2)(right)])
     return [
         ("mlp", keras.Sequential([L.Dense(16, activation="relu", input_shape=(8,)), L.Dropout(0.3),
                                   L.Dense(4, activation="softmax")]), rng.normal(size=(5, 8))),
@@ -50,6 +54,7 @@ def _models(keras):
                                                                      input_shape=(6, 3)),
                                                      L.TimeDistributed(L.Dense(2))]), rng.normal(size=(4, 6, 3))),
         ("two_inputs", functional, [rng.normal(size=(5, 4)), rng.normal(size=(5, 5))]),
+        ("shared_two_outputs", branchy, rng.normal(size=(5, 6))),
         ("conv1d_dilated", keras.Sequential([L.Conv1D(4, 3, dilation_rate=2, padding="causal", activation="relu",
                                                       input_shape=(12, 3)),
                                              L.Conv1D(3, 2, padding="same"), L.GlobalAveragePooling1D(), L.Dense(2)]),
@@ -77,17 +82,27 @@ def trained(keras, tmp_path_factory):
     for name, model, x in _models(keras):
         x = [v.astype("float32") for v in x] if isinstance(x, list) else x.astype("float32")
         model.compile(optimizer="adam", loss="mse", run_eagerly=True)  # no graph tracing: one step is cheap
-        y = model(x, training=False).numpy()
-        model.train_on_batch(x, np.random.default_rng(1).normal(size=y.shape).astype("float32"))
+        y = model(x, training=False)
+        y = [v.numpy() for v in y] if isinstance(y, list) else y.numpy()
+        target = np.random.default_rng(1)
+        model.train_on_batch(x, [target.normal(size=v.shape).astype("float32") for v in y] if isinstance(y, list)
+                             else target.normal(size=y.shape).astype("float32"))
         paths = {fmt: str(folder / f"{name}.{fmt}") for fmt in ("h5", "keras")}
         for path in paths.values():
             model.save(path)
-        out.append((name, model, x, model(x, training=False).numpy(), paths))
+        out.append((name, model, x, _flat(model(x, training=False)), paths))
     return out
 
 
+def _flat(outputs):
+    """One array from a model's output or list of outputs."""
+    if isinstance(outputs, (list, tuple)):
+        return np.concatenate([np.asarray(o) for o in outputs], axis=-1)
+    return np.asarray(outputs)
+
+
 def _predict(model, x):
-    return np.asarray(model.predict(x, verbose=0))
+    return _flat(model.predict(x, verbose=0))
 
 
 @pytest.mark.slow
@@ -107,7 +122,7 @@ def test_threestep_writes_files_tf_keras_loads_and_predicts_the_same(trained, ke
             out = str(tmp_path / f"{name}_back.{fmt}")
             model.save(out)
             back = keras.models.load_model(out, compile=False)
-            np.testing.assert_allclose(back(x, training=False).numpy(), expected, atol=ATOL, rtol=ATOL,
+            np.testing.assert_allclose(_flat(back(x, training=False)), expected, atol=ATOL, rtol=ATOL,
                                        err_msg=f"{name} written as .{fmt}")
 
 
@@ -206,7 +221,7 @@ def test_keras_models_exported_to_onnx_match_keras(trained, tmp_path):
         xs = x if isinstance(x, list) else [x]
         feeds = {i.name: (v.astype(np.int64) if "int64" in i.type else v) for i, v in zip(session.get_inputs(), xs)}
         tol = 1e-4 if any(k in name for k in ("lstm", "gru", "rnn")) else ATOL
-        np.testing.assert_allclose(session.run(None, feeds)[0], expected, atol=tol, rtol=tol, err_msg=name)
+        np.testing.assert_allclose(_flat(session.run(None, feeds)), expected, atol=tol, rtol=tol, err_msg=name)
 
 
 @pytest.mark.slow
