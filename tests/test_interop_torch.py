@@ -197,3 +197,15 @@ def test_errors_name_the_layer():
         load_state_dict(dense, {"weight": torch.zeros(3, 5), "bias": torch.zeros(3)})
     with pytest.raises(ConfigError, match="no 'weight'"):
         load_state_dict(dense, {"bias": torch.zeros(3)})
+
+
+def test_models_in_and_out_example(tmp_path, capsys):
+    import runpy  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    ts.backend.set_floatx("float32")
+    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "models_in_and_out.py"))
+    worst = example["main"](epochs=1, folder=str(tmp_path))
+    assert set(worst) == {"digits.h5", "digits.keras", "torch nn.Sequential", "ONNX (onnxruntime)"}
+    assert max(worst.values()) < 1e-5
+    assert "largest difference" in capsys.readouterr().out
