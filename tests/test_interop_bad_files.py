@@ -359,3 +359,15 @@ def test_training_only_arguments_warn_and_unsupported_ones_refuse(tmp_path):
     _edit(tmp_path / "m.h5", groups)
     with pytest.raises(ModelFileError, match="sparse_output=True"):
         load_model(str(tmp_path / "m.h5"))
+
+
+@pytest.mark.slow
+def test_many_layers_split_the_layer_names_attribute(tmp_path):
+    model = Sequential([layers.Dense(2, input_shape=(2,), name="d" * 240 + "0")] +
+                       [layers.Dense(2, name="d" * 240 + str(i)) for i in range(1, 300)])
+    model.save_weights(str(tmp_path / "w.h5"))
+    with h5py.File(str(tmp_path / "w.h5"), "r") as f:
+        assert "layer_names" not in f.attrs and "layer_names1" in f.attrs
+    fresh = Sequential([layers.Dense(2, input_shape=(2,))] + [layers.Dense(2) for _ in range(299)])
+    fresh.load_weights(str(tmp_path / "w.h5"))
+    np.testing.assert_array_equal(fresh.layers[-1].get_weights()[0], model.layers[-1].get_weights()[0])

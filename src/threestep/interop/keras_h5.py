@@ -142,20 +142,34 @@ def compile_from_keras(model, training, custom_objects, where):
 
 
 # ---------------------------------------------------------------------- writing
+def _names_attr(obj, name, values):
+    """A list-of-names attribute; split into ``name0``, ``name1``, ... as Keras does when it
+    would pass HDF5's 64 KiB limit on an attribute in the object header."""
+    import numpy  # noqa: PLC0415
+
+    data = numpy.array([v.encode() for v in values], dtype=bytes if values else "S1")
+    chunks = max(1, -(-data.nbytes // 64000))
+    if chunks == 1:
+        obj.attrs[name] = data
+        return
+    for i, part in enumerate(numpy.array_split(data, chunks)):
+        obj.attrs[f"{name}{i}"] = part
+
+
 def _fill_weights(group, model):
     from ..models.sequential import Sequential  # noqa: PLC0415
 
     layers = list(model.layers) if isinstance(model, Sequential) else keras_layer_order(model)
-    group.attrs["layer_names"] = [layer.name.encode() for layer in layers]
+    _names_attr(group, "layer_names", [layer.name for layer in layers])
     group.attrs["backend"] = "tensorflow"
     group.attrs["keras_version"] = KERAS_VERSION
     for layer in layers:
         g = group.create_group(layer.name)
         weights = keras_weights(layer)
-        g.attrs["weight_names"] = [name.encode() for name, _ in weights]
+        _names_attr(g, "weight_names", [name for name, _ in weights])
         for name, array in weights:
             g.create_dataset(name, data=array)
-    group.create_group("top_level_model_weights").attrs["weight_names"] = []
+    _names_attr(group.create_group("top_level_model_weights"), "weight_names", [])
 
 
 def save_model(model, path, overwrite=True):
