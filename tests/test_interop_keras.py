@@ -240,3 +240,18 @@ def test_keras3_archives_load(tmp_path):
         model.save(str(tmp_path / f"k3_{i}.keras"))
         want = np.asarray(model.predict(x, verbose=0))
         np.testing.assert_allclose(_predict(load_model(str(tmp_path / f"k3_{i}.keras")), x), want, atol=ATOL, rtol=ATOL)
+
+
+@pytest.mark.slow
+def test_compiled_model_is_compiled_in_tf_keras_too(keras, tmp_path):
+    from threestep.optimizers import Adam  # noqa: PLC0415
+
+    model = Sequential([ts_layers.Dense(3, activation="relu", input_shape=(4,)), ts_layers.Dense(2)])
+    model.compile(optimizer=Adam(learning_rate=0.0123), loss="mse", metrics=["mae"])
+    model.save(str(tmp_path / "c.h5"))
+    back = keras.models.load_model(str(tmp_path / "c.h5"))
+    assert back.optimizer.__class__.__name__ == "Adam"
+    assert abs(float(back.optimizer.learning_rate.numpy()) - 0.0123) < 1e-7
+    again = load_model(str(tmp_path / "c.h5"))  # and threestep compiles it from the same config
+    assert again.compiled and type(again.optimizer).__name__ == "Adam"
+    assert abs(again.optimizer.get_config()["learning_rate"] - 0.0123) < 1e-7

@@ -172,18 +172,48 @@ def _fill_weights(group, model):
     _names_attr(group.create_group("top_level_model_weights"), "weight_names", [])
 
 
+_OPTIMIZER_KEYS = {"SGD": ("learning_rate", "momentum", "nesterov"),
+                   "Adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"),
+                   "RMSprop": ("learning_rate", "rho", "momentum", "epsilon", "centered"),
+                   "Adagrad": ("learning_rate", "initial_accumulator_value", "epsilon"),
+                   "Adadelta": ("learning_rate", "rho", "epsilon"),
+                   "Adamax": ("learning_rate", "beta_1", "beta_2", "epsilon"),
+                   "Nadam": ("learning_rate", "beta_1", "beta_2", "epsilon")}
+
+
+def training_config(model):
+    """Keras's ``training_config`` for a model compiled with a built-in loss and a plain
+    optimizer (so tf-keras's load_model compiles it too); None otherwise."""
+    compiled = model.compile_config() if getattr(model, "compiled", False) else None
+    if not compiled or not compiled.get("loss") or compiled["loss_config"].get("from_logits"):
+        return None
+    opt = compiled["optimizer"]
+    keys = _OPTIMIZER_KEYS.get(opt["class_name"])
+    config = opt.get("config", {})
+    if keys is None or not isinstance(config.get("learning_rate"), (int, float)):
+        return None
+    metrics = [m for m in compiled.get("metrics") or [] if isinstance(m, str)]
+    return {"loss": compiled["loss"], "metrics": metrics or None, "weighted_metrics": None, "loss_weights": None,
+            "optimizer_config": {"class_name": opt["class_name"],
+                                 "config": {k: config[k] for k in keys if k in config}}}
+
+
 def save_model(model, path, overwrite=True):
-    """Write ``model`` as a Keras 2 HDF5 model file (tf-keras ``load_model`` reads it)."""
+    """Write ``model`` as a Keras 2 HDF5 model file (tf-keras ``load_model`` reads it; a model
+    compiled with a built-in loss and optimizer is compiled there too)."""
     import json  # noqa: PLC0415
 
     from ..saving.atomic import atomic_write  # noqa: PLC0415
 
     config = json.dumps(model_to_keras(model, os.fspath(path)))
+    training = training_config(model)
 
     def fill(f):
         f.attrs["keras_version"] = KERAS_VERSION
         f.attrs["backend"] = "tensorflow"
         f.attrs["model_config"] = config
+        if training is not None:
+            f.attrs["training_config"] = json.dumps(training)
         _fill_weights(f.create_group("model_weights"), model)
 
     data = h5safe.write_bytes_h5(fill)
