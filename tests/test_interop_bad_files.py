@@ -302,6 +302,13 @@ def test_threestep_round_trips_through_every_keras_layout(tmp_path):
         np.testing.assert_allclose(fresh.predict(x, verbose=0), want, atol=1e-7, err_msg=name)
 
 
+def test_duplicate_layer_names_are_refused_on_save(tmp_path):
+    model = Sequential([layers.Dense(4, input_shape=(3,), name="same"), layers.Dense(2, name="same")])
+    with pytest.raises(ModelFileError, match="unique name"):
+        model.save_weights(str(tmp_path / "w.h5"))
+    assert not (tmp_path / "w.h5").exists()
+
+
 def test_layers_keras_lacks_are_refused_on_save(tmp_path):
     model = Sequential([layers.Dense(4, input_shape=(3,)), layers.Maxout(2)])
     for name in ("m.h5", "m.keras"):

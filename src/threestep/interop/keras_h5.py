@@ -160,6 +160,11 @@ def _fill_weights(group, model):
     from ..models.sequential import Sequential  # noqa: PLC0415
 
     layers = list(model.layers) if isinstance(model, Sequential) else keras_layer_order(model)
+    names = [layer.name for layer in layers]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ModelFileError(f"Keras files name weight groups by layer name, and layers {duplicates} share a name; "
+                             "give each layer a unique name= before saving.")
     _names_attr(group, "layer_names", [layer.name for layer in layers])
     group.attrs["backend"] = "tensorflow"
     group.attrs["keras_version"] = KERAS_VERSION
