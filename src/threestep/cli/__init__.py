@@ -27,6 +27,9 @@ def build_parser():
     visualize.add_visualize_parser(sub)
     runs.add_commands(sub)
     add_experiment_commands(sub)
+    from ..export.cli import add_parser as add_export_command  # noqa: PLC0415
+
+    add_export_command(sub)
     return parser
 
 

@@ -1,6 +1,23 @@
 """Models: Sequential, and the training loop every model shares."""
 from .sequential import Sequential
 from .training import Model
-from .persist import load_model, save_model
+from .persist import load_model as _load_threestep_file
+from .persist import save_model
+
+
+
+def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Keras's name)
+    """Load a model saved with ``model.save`` (architecture, weights, optimizer state), or a
+    Keras 2 ``.h5`` / ``.keras`` model file, recognised by its content (see ``threestep.interop``).
+
+    Example:
+        >>> model = load_model("digits_mlp.ts")
+    """
+    from .. import interop  # noqa: PLC0415  (a format dispatch: interop builds models, see the architecture page)
+
+    if interop.sniff(filepath) is not None:
+        return interop.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    return _load_threestep_file(filepath, custom_objects=custom_objects, compile=compile)
+
 
 __all__ = ["Model", "Sequential", "load_model", "save_model"]

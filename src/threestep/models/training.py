@@ -365,28 +365,50 @@ class Model(FitMixin, EvaluateMixin):
                 m.update_state(out.targets, preds, out.step_weights)
         return logs
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, training_state=None):
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, training_state=None):
         """Save architecture, weights, compile settings and optimizer state to one file.
 
         The file is a zip of ``config.json`` and safetensors weights, written atomically
         (see ``threestep.models.persist`` and ``threestep.saving``). ``training_state``
         (JSON data) lets ``fit`` resume exactly; ``ModelCheckpoint`` fills it in.
+        ``save_format='h5'`` or a ``.h5`` name writes a Keras 2 HDF5 model, ``'keras'`` or a
+        ``.keras`` name a ``.keras`` archive (both read by tf-keras; see ``threestep.interop``).
+
+        Example:
+            >>> model.save("digits_mlp.ts")     # threestep's own file
+            >>> model.save("digits_mlp.h5")     # a Keras 2 HDF5 file
         """
+        from .. import interop  # noqa: PLC0415  (a format dispatch, see the architecture page)
         from .persist import save_model  # noqa: PLC0415
 
+        fmt = interop.save_format(filepath, save_format)
+        if fmt != "threestep":
+            return interop.save_model(self, filepath, fmt, overwrite=overwrite)
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
                    training_state=training_state)
 
     def save_weights(self, filepath, overwrite=True):
-        """Save only the weights (a safetensors file)."""
+        """Save only the weights: safetensors, or Keras HDF5 for a ``.h5`` name."""
+        from .. import interop  # noqa: PLC0415
         from .persist import save_weights  # noqa: PLC0415
 
+        if interop.save_format(filepath) == "h5":
+            return interop.save_weights(self, filepath, overwrite=overwrite)
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath):
-        """Load weights saved by ``save_weights`` (or from a full model file)."""
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Load weights saved by ``save_weights`` (or from a full model file, or a Keras
+        ``.h5`` / ``.keras`` file: by layer order, or by layer name with ``by_name=True``)."""
+        from .. import interop  # noqa: PLC0415
         from .persist import load_weights  # noqa: PLC0415
 
+        if interop.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch):
+            return
+        if by_name or skip_mismatch:
+            from ..errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError("load_weights: by_name/skip_mismatch apply to Keras HDF5 files only; threestep's own "
+                              "weight files are matched by position.")
         load_weights(self, filepath)
 
     def compile_config(self):
