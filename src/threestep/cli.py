@@ -102,6 +102,9 @@ def build_parser():
     from .experiments.cli import register as add_experiment_commands  # noqa: PLC0415
 
     add_experiment_commands(sub)
+    from .search.cli import add_parser as add_search_parser  # noqa: PLC0415
+
+    add_search_parser(sub)
     return parser
 
 
