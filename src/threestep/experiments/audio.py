@@ -72,9 +72,9 @@ def audio_word2vec(out_dir, quick, seed):
     engine = "synthetic" if quick or not speech.espeak_available() else "espeak"
     note = "" if quick or engine == "espeak" else f" ({speech.INSTALL_HINT})"
     words = speech.WORDS[:4] + speech.UNRELATED[:2] if quick else speech.WORDS
-    per_word, units, epochs = (5, 32, 4) if quick else (24, 64, 40)
+    per_word, units, epochs = (5, 32, 4) if quick else (16, 64, 30)
     waves, labels, sr = speech.spoken_words(words, per_word=per_word, engine=engine, snr_db=20.0, seed=seed)
-    feats = [mfcc(w, sr) for w in waves]
+    feats = [mfcc(w, sr, engine="numpy" if quick else "auto") for w in waves]  # quick: no librosa start-up
     stacked = numpy.concatenate(feats)
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
     feats = [(f - mean) / std for f in feats]
