@@ -180,3 +180,14 @@ def test_bad_inputs_raise_clear_errors(rng):
         Attention(score_mode="general")
     with pytest.raises(ConfigError, match="dropout"):
         AdditiveAttention(dropout=1.0)
+
+
+def test_models_with_attention_save_and_load(rng, tmp_path):
+    from threestep.models import load_model
+    from threestep.models.seq2seq import seq2seq
+
+    net = seq2seq(9, 11, units=8, embed_dim=4, attention="dot")
+    src, dec = rng.integers(1, 9, (3, 5)), rng.integers(1, 11, (3, 4))
+    for model in (net.model, net.alignment):
+        model.save(tmp_path / "m.zip")
+        np.testing.assert_array_equal(load_model(tmp_path / "m.zip").predict([src, dec]), model.predict([src, dec]))
