@@ -290,7 +290,7 @@ def parsing_as_translation(out_dir, quick, seed):
     from ..datasets import language  # noqa: PLC0415
     from ..models.seq2seq import seq2seq  # noqa: PLC0415
 
-    n, n_test, units, epochs, max_words = (300, 40, 32, 3, 5) if quick else (2500, 300, 64, 10, None)
+    n, n_test, units, epochs, max_words = (300, 40, 32, 3, 5) if quick else (1500, 200, 64, 8, None)
     sentences, trees = language.parse_trees(n + n_test, max_words=max_words, seed=seed)
     src_vocab, tgt_vocab = language.Vocabulary.from_texts(sentences), language.Vocabulary.from_texts(trees)
     in_len = max(len(s.split()) for s in sentences)

@@ -37,8 +37,8 @@ def structure_search(out_dir, quick, seed):
         hand = {"2x64 ReLU": [64, 64], "3x32 ReLU": [32, 32, 32]}  # the lecture's shapes, scaled down
     else:
         data = common.mnist1d(quick=False, seed=42)
-        trials, population, epochs = 24, 8, 20
-        space = SearchSpace(depth=(1, 4), widths=(32, 64, 128, 256, 512), dropout=(0.0, 0.3))
+        trials, population, epochs = 16, 8, 15
+        space = SearchSpace(depth=(1, 3), widths=(32, 64, 128, 256), dropout=(0.0, 0.3))
         hand = {"lecture MLP 2x500 ReLU": [500, 500], "deep 3x128 ReLU": [128, 128, 128],
                 "fat 1x1024 ReLU": [1024]}
     x, y, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
