@@ -64,7 +64,7 @@ def seq2seq_autoencoder(out_dir, quick, seed):
     from ..datasets import language  # noqa: PLC0415
     from ..models.seq2seq import hierarchical_autoencoder, sequence_autoencoder  # noqa: PLC0415
 
-    n, n_test, units, epochs = (400, 60, 32, 3) if quick else (2000, 300, 64, 10)
+    n, n_test, units, epochs = (400, 60, 32, 3) if quick else (3000, 300, 64, 12)
     corpus = language.order_sentences(n + n_test, seed=seed)
     train, test = corpus.sentences[:n], corpus.sentences[n:]
     twins = corpus.swapped[n:]
