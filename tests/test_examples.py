@@ -38,3 +38,18 @@ def test_mnist1d_data_and_cnn(capsys):
     accuracy = example.main(["--epochs", "3"])
     assert accuracy > 0.4  # 3 epochs; the full 150 reach ~0.94 (README)
     assert "test accuracy" in capsys.readouterr().out
+
+
+def test_attention_translation_example(capsys):
+    scores = load("attention_translation").main(["--train", "300", "--test", "40", "--epochs", "2", "--units", "16",
+                                                 "--max-len", "8"])
+    assert set(scores) == {"plain", "attention"}
+    out = capsys.readouterr().out
+    assert "alignment for" in out and "token accuracy" in out
+
+
+def test_structure_search_example(capsys):
+    accuracy = load("structure_search").main(["--trials", "3", "--epochs", "2", "--population", "2",
+                                              "--storage", "memory"])
+    assert 0 <= accuracy <= 1
+    assert "best structure:" in capsys.readouterr().out

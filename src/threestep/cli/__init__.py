@@ -30,6 +30,9 @@ def build_parser():
     from ..export.cli import add_parser as add_export_command  # noqa: PLC0415
 
     add_export_command(sub)
+    from ..search.cli import add_parser as add_search_parser  # noqa: PLC0415
+
+    add_search_parser(sub)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Keras-style layers."""
 from . import activations, constraints, initializers, regularizers
 from .base import Layer
+from .attention import AdditiveAttention, Attention
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D
 from .conv_recurrent import ConvLSTM2D
@@ -30,7 +31,7 @@ from .reshaping import (
     Cropping1D, Cropping2D, Permute, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
-__all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
+__all__ = ["AdditiveAttention", "Attention", "GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
            "TimeDistributed", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
            "Minimum", "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
