@@ -8,5 +8,7 @@
 Keras 1 spellings (``Dense(output_dim=...)``, ``SGD(lr=...)``, ``fit(nb_epoch=...)``) work
 and warn with a DeprecationWarning naming the modern argument.
 """
-from . import callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing, utils  # noqa: F401
+from . import (  # noqa: F401
+    callbacks, constraints, datasets, layers, losses, metrics, models, optimizers, preprocessing, utils,
+)
 from .. import __version__  # noqa: F401
