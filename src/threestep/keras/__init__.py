@@ -9,7 +9,8 @@ Keras 1 spellings (``Dense(output_dim=...)``, ``SGD(lr=...)``, ``fit(nb_epoch=..
 and warn with a DeprecationWarning naming the modern argument.
 """
 from . import (  # noqa: F401
-    callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing, regularizers, utils,
+    callbacks, constraints, datasets, layers, losses, metrics, models, optimizers, preprocessing, regularizers,
+    utils,
 )
 from . import applications, wrappers  # noqa: F401,E402
 from .. import __version__  # noqa: F401
