@@ -9,4 +9,5 @@ Keras 1 spellings (``Dense(output_dim=...)``, ``SGD(lr=...)``, ``fit(nb_epoch=..
 and warn with a DeprecationWarning naming the modern argument.
 """
 from . import callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing, utils  # noqa: F401
+from . import activations, backend, constraints, initializers, regularizers  # noqa: F401
 from .. import __version__  # noqa: F401

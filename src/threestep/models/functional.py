@@ -92,10 +92,7 @@ class GraphNetwork:
 
         for node in self.nodes:
             kwargs = {k: value(v) for k, v in node.kwargs.items()}
-            if node is logits_node:
-                out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
-            else:
-                out = node.layer.call(value(node.inputs), training=training, **kwargs)
+            out = node.layer.invoke(value(node.inputs), training=training, logits=node is logits_node, **kwargs)
             if not isinstance(out, (list, tuple)) and not isinstance(node.inputs, (list, tuple)):
                 out = carry_mask(value(node.inputs), out)
             for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):

@@ -76,7 +76,9 @@ class Sequential(Model):
                     f"Layer {layer.name!r} declares input shape {declared[1:]} but the previous layer "
                     f"{prev.name!r} outputs {prev.output_shape[1:]}. Remove input_dim/input_shape from "
                     "layers after the first, or fix the sizes.")
+        _check_layout(self.layers, layer)
         self.layers.append(layer)
+        self._symbolic = None
         if self._batch_input_shape is not None:
             prev_shape = self.layers[-2].output_shape if len(self.layers) > 1 else self._batch_input_shape
             if prev_shape is not None:
@@ -85,6 +87,7 @@ class Sequential(Model):
     def pop(self):
         if not self.layers:
             raise ConfigError("Sequential.pop: the model has no layers.")
+        self._symbolic = None
         return self.layers.pop()
 
     def _build_layer(self, layer, input_shape):
@@ -116,10 +119,7 @@ class Sequential(Model):
         last = len(self.layers) - 1
         trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True)
         for i, layer in enumerate(self.layers):
-            if logits and i == last:
-                out = layer.call_logits(x, training=training)
-            else:
-                out = layer.call(x, training=training)
+            out = layer.invoke(x, training=training, logits=logits and i == last)
             x = carry_mask(x, out)
             if trace is not None:
                 trace.append((layer, x))
@@ -146,3 +146,27 @@ class Sequential(Model):
 
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"
+
+
+def _check_layout(layers, layer):
+    """Warn when an image layer's layout differs from the previous image layer's: a
+    channels_first first layer followed by default (channels_last) layers builds a network of
+    the wrong size without any error (pooling over channels, convolving over columns)."""
+    fmt = getattr(layer, "data_format", None)
+    if fmt is None or getattr(layer, "rank", 2) == 1:
+        return
+    for prev in reversed(layers):
+        prev_fmt = getattr(prev, "data_format", None)
+        if prev_fmt is not None and getattr(prev, "rank", 2) != 1:
+            if prev_fmt != fmt:
+                import warnings  # noqa: PLC0415
+
+                from ..layers.base import user_stacklevel  # noqa: PLC0415
+                from .checks import ThreestepHint  # noqa: PLC0415
+
+                warnings.warn(
+                    f"Layer {layer.name!r} uses data_format={fmt!r} but the previous image layer {prev.name!r} uses "
+                    f"{prev_fmt!r}; the two read the axes differently. Set the layout once for every layer: "
+                    f"threestep.keras.backend.set_image_data_format({prev_fmt!r}) (or image_data_format in "
+                    "~/.keras/keras.json) before building the model.", ThreestepHint, stacklevel=user_stacklevel())
+            return

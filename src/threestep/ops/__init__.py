@@ -26,6 +26,9 @@ from .pool import (
 )
 from .recurrent import gru, jordan, lstm, simple_rnn
 from .reduce import Max, Mean, Sum, max, mean, sum
+from .select import (
+    Cast, CumSum, Maximum, Minimum, Prod, Tile, Where, cast, cumsum, maximum, minimum, prod, tile, where,
+)
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,
     transpose,

@@ -1,0 +1,3 @@
+"""keras.constraints: ``max_norm``, ``non_neg``, ``unit_norm``, ``min_max_norm`` and their classes."""
+from ..constraints import *  # noqa: F401,F403
+from ..constraints import __all__  # noqa: F401
