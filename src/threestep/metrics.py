@@ -1,6 +1,8 @@
 """Metrics: numbers reported during training that are not optimised (accuracy, MAE, ...).
 
-Metrics work on raw arrays (no graph). Each keeps a weighted running mean over the
+Built-in metrics work on raw arrays (no graph). A user's metric function receives the same
+values as a user's loss function: ``(y_true, y_pred)`` as threestep Tensors (see
+``_tensor_metric``), so one function can be passed as ``loss=`` and in ``metrics=``. Each keeps a weighted running mean over the
 batches of an epoch, which is what the progress bar and History show.
 ``'accuracy'`` is resolved the way Keras resolves it: binary accuracy for one output unit
 or binary cross-entropy, sparse categorical accuracy for sparse labels, else categorical.
@@ -92,6 +94,28 @@ _FUNCTIONS = {
 _ARGMAX_INVARIANT = {categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy}
 
 
+def _tensor_metric(fn):
+    """A user's metric receives what a user's loss receives: ``fn(y_true, y_pred)`` with both
+    as threestep Tensors (no graph is recorded), so one function written with
+    ``threestep.keras.backend`` serves as loss and as metric. Its result may be a Tensor,
+    an array or a number, per sample or already averaged."""
+
+    def run(y_true, y_pred):
+        from .autograd import Tensor, no_grad  # noqa: PLC0415
+
+        with no_grad():
+            out = fn(Tensor(y_true), Tensor(y_pred))
+        out = out.data if isinstance(out, Tensor) else out
+        xp = backend.get_array_module(y_pred)
+        out = xp.asarray(out, dtype="float64")
+        if out.ndim == 0:  # an averaged value counts once per sample
+            out = xp.full((len(y_pred),), out)
+        return out
+
+    run.__name__ = getattr(fn, "__name__", "metric")
+    return run
+
+
 def resolve_accuracy(loss_name, output_units):
     """Keras's rule for what 'accuracy' means for this loss and output size."""
     if loss_name == "binary_crossentropy" or output_units == 1:
@@ -113,7 +137,7 @@ def get(identifier, loss_name=None, output_units=None):
             raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
         fn, name = _FUNCTIONS[identifier], identifier
     elif callable(identifier):
-        fn, name = identifier, getattr(identifier, "__name__", "metric")
+        fn, name = _tensor_metric(identifier), getattr(identifier, "__name__", "metric")
     else:
         raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
     metric = Metric(fn, name)

@@ -161,7 +161,8 @@ class Layer:
         """
         fn = self.call_logits if logits else self.call
         spec = _call_spec(type(self), "call_logits" if logits else "call")
-        if "mask" not in kwargs and spec.mask:
+        if "mask" not in kwargs and spec.mask and not type(self).__module__.startswith("threestep."):
+            # a user's layer gets the mask as an argument; threestep's own layers read x.mask
             mask = [getattr(t, "mask", None) for t in x] if isinstance(x, list) else getattr(x, "mask", None)
             if mask is not None and (not isinstance(mask, list) or any(m is not None for m in mask)):
                 kwargs["mask"] = mask

@@ -65,6 +65,13 @@ class GraphNetwork:
             if not any(existing is node.layer for existing in layers):
                 layers.append(node.layer)
         self.layers = layers
+        self.extra = []  # symbolic loss terms from Model.add_loss, computed on every forward pass
+        self.extra_values = []
+
+    def add_extra(self, tensors):
+        """Also compute ``tensors`` (symbolic, from this graph) on each forward pass."""
+        self.extra = self.extra + list(tensors)
+        self.nodes = topological_nodes(self.outputs + self.extra)
 
     def run(self, x, training, logits=False):
         """The forward pass on Tensors ``x`` (one per input)."""
@@ -72,6 +79,7 @@ class GraphNetwork:
         values = {}
         for _ in self.steps(x, training, logits_node=last if logits else None, values=values):
             pass
+        self.extra_values = [values[t.uid] for t in self.extra]
         outs = [values[t.uid] for t in self.outputs]
         return outs if len(outs) > 1 else outs[0]
 

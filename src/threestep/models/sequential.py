@@ -44,6 +44,26 @@ class Sequential(Model):
     def input_shape(self):
         return self._batch_input_shape
 
+    def _symbolic_ends(self):
+        """A symbolic graph of the stack (built once, again after add/pop), so that
+        ``model.input`` and ``layer.output`` exist as in Keras."""
+        if getattr(self, "_symbolic", None) is None:
+            if self._batch_input_shape is None or not self.built:
+                self._require_built("input/output")
+            from ..layers.symbolic import Input  # noqa: PLC0415
+
+            for layer, entry in getattr(self, "_symbolic_entries", []):
+                if entry in layer._inbound:
+                    layer._inbound.remove(entry)
+            x = first = Input(batch_shape=self._batch_input_shape)
+            entries = []
+            for layer in self.layers:
+                x = layer(x)
+                entries.append((layer, layer._inbound[-1]))
+            self._symbolic_entries = entries
+            self._symbolic = ([first], [x])
+        return self._symbolic
+
     @property
     def output_shape(self):
         if not self.built:

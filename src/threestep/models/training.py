@@ -12,9 +12,10 @@ from . import checks
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
+from .keras_api import KerasMethodsMixin, NoTargetLoss
 
 
-class Model(FitMixin, EvaluateMixin):
+class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     """A network with training, evaluation, prediction and weights.
 
     ``Model(inputs, outputs)`` builds a functional model from symbolic tensors (see
@@ -174,9 +175,8 @@ class Model(FitMixin, EvaluateMixin):
         """
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
-        if loss is None:
-            raise ConfigError("compile: loss= is required, e.g. loss='categorical_crossentropy' or loss='mse'.")
-        self.loss = losses.get(loss)
+        # loss=None: the model's loss is what add_loss adds (a VAE); fit then takes y=None
+        self.loss = NoTargetLoss() if loss is None else losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
@@ -218,15 +218,17 @@ class Model(FitMixin, EvaluateMixin):
                 and hasattr(last, "call_logits"))
 
     def _penalty(self):
-        """The weight-regularization terms (L1/L2) to add to the loss."""
+        """The weight-regularization terms (L1/L2) and every ``add_loss`` term to add to the loss."""
         total = None
         for layer in self.layers:
             for w in layer.weights:
                 reg = getattr(w, "regularizer", None)
                 if reg is not None:
                     total = reg(w) if total is None else total + reg(w)
-            for extra in getattr(layer, "losses", ()):
-                total = extra if total is None else total + extra
+        for extra in self.losses:
+            if extra.ndim:  # a per-sample term: Keras averages it
+                extra = extra.mean()
+            total = extra if total is None else total + extra
         return total
 
     def _loss_and_output(self, xb, yb, wb, training, fused):
@@ -384,3 +386,4 @@ class Model(FitMixin, EvaluateMixin):
         if not self.built:
             self.build(shapes)
         return self.forward(x, training=bool(training))
+
