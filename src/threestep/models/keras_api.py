@@ -87,9 +87,6 @@ class KerasMethodsMixin:
     def evaluate(self, x=None, y=None, *args, **kwargs):
         return super().evaluate(x, self._dummy_targets(x, y), *args, **kwargs)
 
-    def train_on_batch(self, x, y=None, *args, **kwargs):
-        return super().train_on_batch(x, self._dummy_targets(x, y), *args, **kwargs)
-
     def test_on_batch(self, x, y=None, *args, **kwargs):
         return super().test_on_batch(x, self._dummy_targets(x, y), *args, **kwargs)
 

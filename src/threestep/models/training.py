@@ -283,9 +283,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             act = ops.softmax if self.loss.fuses_with == "softmax" else ops.sigmoid
             return act(Tensor(out)).data
 
-    def train_on_batch(self, x, y, sample_weight=None):
+    def train_on_batch(self, x, y=None, sample_weight=None):
         """One gradient-descent step on one batch; returns the loss (and metrics)."""
         self._require_compiled("train_on_batch")
+        y = self._dummy_targets(x, y)
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
         self._ensure_built(x)
