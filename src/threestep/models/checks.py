@@ -164,8 +164,8 @@ _HINTED = set()
 def check_targets(model, y, loss, caller):
     """Labels must fit the loss and the output layer (shape, integer-ness, range)."""
     out_shape = model.output_shape
-    if out_shape is None or getattr(loss, "no_targets", False):
-        return
+    if out_shape is None or getattr(loss, "no_targets", False) or isinstance(out_shape, list):
+        return  # several outputs: models.multi_output.pack checks each output's targets
     last = _output_layer(model)
     units = out_shape[-1]
     name = getattr(loss, "name", "")

@@ -73,22 +73,45 @@ class KerasMethodsMixin:
             found += list(self._graph.extra_values)
         return found + [t() if callable(t) else t for t in getattr(self, "_added_losses", [])]
 
-    def _dummy_targets(self, x, y):
-        """A model compiled with loss=None trains on add_loss terms alone: fit(x, None) / fit(x)."""
+    def _dummy_targets(self, x, y, caller="fit"):
+        """Targets as the training loop takes them: a model compiled with loss=None trains on
+        add_loss terms alone (``fit(x)``); a model with several outputs gets its targets (a
+        list, or a dict by output name) packed into one array (``models.multi_output``)."""
         if y is None and getattr(self.loss, "no_targets", False) and x is not None and (
                 hasattr(x, "shape") or isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape")):
             n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
             return numpy.zeros((n, 1), dtype=backend.floatx())
+        if y is not None and hasattr(self.loss, "output_loss_metrics"):
+            from .multi_output import pack  # noqa: PLC0415
+
+            return pack(self, y, caller)
         return y
 
+    def _single_weights(self, sample_weight, caller):
+        if isinstance(sample_weight, (dict, list, tuple)) and hasattr(self.loss, "output_loss_metrics"):
+            arrays = list(sample_weight.values()) if isinstance(sample_weight, dict) else list(sample_weight)
+            if any(not numpy.array_equal(numpy.asarray(a), numpy.asarray(arrays[0])) for a in arrays[1:]):
+                raise ConfigError(f"{caller}: different sample weights per output are not supported; pass one "
+                                  "array of weights for all outputs.")
+            return arrays[0] if arrays else None
+        return sample_weight
+
     def fit(self, x=None, y=None, *args, **kwargs):
+        val = kwargs.get("validation_data")
+        if isinstance(val, (list, tuple)) and len(val) in (2, 3) and val[1] is not None:
+            kwargs["validation_data"] = (val[0], self._dummy_targets(val[0], val[1], "fit (validation_data)")) + \
+                tuple(val[2:])
+        if "sample_weight" in kwargs:
+            kwargs["sample_weight"] = self._single_weights(kwargs["sample_weight"], "fit")
         return super().fit(x, self._dummy_targets(x, y), *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(x, self._dummy_targets(x, y), *args, **kwargs)
+        if "sample_weight" in kwargs:
+            kwargs["sample_weight"] = self._single_weights(kwargs["sample_weight"], "evaluate")
+        return super().evaluate(x, self._dummy_targets(x, y, "evaluate"), *args, **kwargs)
 
     def test_on_batch(self, x, y=None, *args, **kwargs):
-        return super().test_on_batch(x, self._dummy_targets(x, y), *args, **kwargs)
+        return super().test_on_batch(x, self._dummy_targets(x, y, "test_on_batch"), *args, **kwargs)
 
     # ------------------------------------------------------------------ names
     @property

@@ -165,23 +165,60 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         raise ConfigError(f"No layer named {name!r}. Layers: {[layer.name for layer in self.layers]}.")
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
+                weighted_metrics=None, target_tensors=None, **kwargs):
         """Step 2 and the configuration of step 3: the loss, the optimizer, the metrics.
 
         Args:
             optimizer: name ('sgd', 'adam', ...) or an Optimizer object.
-            loss: name ('mse', 'categorical_crossentropy', ...), a Loss, or fn(y_true, y_pred).
-            metrics: list of names ('accuracy') or functions, reported but not optimised.
+            loss: name ('mse', 'categorical_crossentropy', ...), a Loss, or fn(y_true, y_pred);
+                for several outputs a list, or a dict by output name (see ``models.multi_output``);
+                None when the loss comes from ``add_loss`` alone.
+            metrics: list of names ('accuracy') or functions, reported but not optimised (a dict by
+                output name for several outputs).
+            loss_weights: one factor per output (list or dict): the loss is their weighted sum.
+            sample_weight_mode: None (one weight per sample) or 'temporal' (one per time step,
+                ``sample_weight`` shaped (samples, steps)).
+            weighted_metrics: metrics that use the sample weights (named ``weighted_<name>``
+                where ``metrics`` has the same name).
         """
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
-        # loss=None: the model's loss is what add_loss adds (a VAE); fit then takes y=None
-        self.loss = NoTargetLoss() if loss is None else losses.get(loss)
+        if target_tensors is not None:
+            raise ConfigError("compile: target_tensors= is not supported; pass the targets to fit(x, y).")
+        if sample_weight_mode not in (None, "temporal"):
+            raise ConfigError(f"compile: sample_weight_mode must be None or 'temporal'. Received: {sample_weight_mode!r}.")
+        self.sample_weight_mode = sample_weight_mode
+        multi = self._graph is not None and len(self._graph.outputs) > 1
+        if multi and loss is not None:
+            from .multi_output import MultiOutputLoss  # noqa: PLC0415
+
+            self.loss = MultiOutputLoss(self, loss, loss_weights)
+        else:
+            if isinstance(loss, dict) or isinstance(loss, (list, tuple)):
+                loss = _single(self, loss, "loss")
+            # loss=None: the model's loss is what add_loss adds (a VAE); fit then takes y=None
+            self.loss = NoTargetLoss() if loss is None else losses.get(loss)
+            weight = _single(self, loss_weights, "loss_weights") if loss_weights is not None else None
+            if weight is not None and float(weight) != 1.0:
+                from .multi_output import ScaledLoss  # noqa: PLC0415
+
+                self.loss = ScaledLoss(self.loss, float(weight))
         self.optimizer = optimizers.get(optimizer)
-        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
+        if not multi and isinstance(metrics, dict):
+            metrics = _single(self, metrics, "metrics")
+        if metrics is not None and not isinstance(metrics, dict) and (
+                isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
-        self._metric_specs = list(metrics or [])
-        for spec in self._metric_specs:  # fail now on unknown names, not mid-fit
+        if weighted_metrics:
+            if isinstance(metrics, dict):
+                raise ConfigError("compile: weighted_metrics with metrics given per output is not supported; give "
+                                  "metrics as a list.")
+            plain = {m if isinstance(m, str) else getattr(m, "__name__", "") for m in metrics or []}
+            metrics = list(metrics or []) + [_weighted(m, plain) for m in (
+                [weighted_metrics] if isinstance(weighted_metrics, str) else weighted_metrics)]
+        self._metric_specs = metrics if isinstance(metrics, dict) else list(metrics or [])
+        for spec in _flat_specs(self._metric_specs):  # fail now on unknown names, not mid-fit
             metrics_mod.get(spec)
         self.compiled = True
         if self.built:
@@ -200,8 +237,21 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
                 "input_shape= (or input_dim=), add an Input layer, or call fit/build first.")
 
     def _make_metrics(self):
+        if getattr(self.loss, "packed_shapes", None) is not None or hasattr(self.loss, "output_loss_metrics"):
+            from .multi_output import make_metrics  # noqa: PLC0415
+
+            return make_metrics(self, self._metric_specs)
         units = self.output_shape[-1] if self.output_shape is not None else None
-        return [metrics_mod.get(spec, self.loss.name, units) for spec in self._metric_specs]
+        found = []
+        for spec in self._metric_specs:
+            if isinstance(spec, WeightedSpec):  # every metric here uses the sample weights
+                metric = metrics_mod.get(spec.spec, self.loss.name, units)
+                if spec.rename:
+                    metric.name = "weighted_" + metric.name
+            else:
+                metric = metrics_mod.get(spec, self.loss.name, units)
+            found.append(metric)
+        return found
 
     def _ensure_built(self, x):
         if not self.built:
@@ -238,6 +288,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         averaged over its real steps only, as Keras does.
         """
         out = self.forward(to_tensors(xb), training=training, logits=fused)
+        if isinstance(out, list):  # several outputs
+            from .multi_output import loss_and_outputs  # noqa: PLC0415
+
+            return loss_and_outputs(self, out, yb, wb)
         yb = out.targets = backend.on_device(yb)  # labels live on the host until their batch is used
         wb = None if wb is None else backend.on_device(wb)
         weights = None
@@ -271,6 +325,8 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             return weights
         if wb is None:
             return None
+        if wb.ndim > 1:  # sample_weight_mode="temporal": one weight per (sample, step)
+            return wb.reshape(tuple(wb.shape) + (1,) * (per_sample.ndim - wb.ndim))
         return wb.reshape((-1,) + (1,) * (per_sample.ndim - 1)) if per_sample.ndim > 1 else wb
 
     def _predictions_for_metrics(self, out, fused, metric_list):
@@ -286,7 +342,8 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     def train_on_batch(self, x, y=None, sample_weight=None):
         """One gradient-descent step on one batch; returns the loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        y = self._dummy_targets(x, y)
+        y = self._dummy_targets(x, y, "train_on_batch")
+        sample_weight = self._single_weights(sample_weight, "train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
         self._ensure_built(x)
@@ -388,3 +445,38 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             self.build(shapes)
         return self.forward(x, training=bool(training))
 
+
+
+def _single(model, value, what):
+    """The one entry of a per-output ``value`` (list or dict by output name) for a single-output model."""
+    if isinstance(value, dict):
+        names = [model._output_layer().name] if model._output_layer() is not None else []
+        if len(value) != 1 or (names and next(iter(value)) not in names):
+            raise ConfigError(f"compile: {what} is a dict {sorted(value)} but the model has one output "
+                              f"{names}; use its name as the key, or pass the value alone.")
+        return next(iter(value.values()))
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise ConfigError(f"compile: {what} has {len(value)} entries but the model has one output.")
+        return value[0]
+    return value
+
+
+class WeightedSpec:
+    """An entry of ``weighted_metrics``: ``spec``, named weighted_<name> when ``metrics`` has it too."""
+
+    def __init__(self, spec, rename):
+        self.spec, self.rename = spec, rename
+
+
+def _weighted(spec, plain):
+    name = spec if isinstance(spec, str) else getattr(spec, "__name__", "")
+    return WeightedSpec(spec, name in plain)
+
+
+def _flat_specs(specs):
+    if isinstance(specs, dict):
+        for value in specs.values():
+            yield from ([value] if isinstance(value, str) or callable(value) else value or [])
+    else:
+        yield from (s.spec if isinstance(s, WeightedSpec) else s for s in specs)
