@@ -33,7 +33,12 @@ class Metric:
         if sample_weight is None:
             total, count = values.sum(), values.size
         else:
-            total, count = (values * sample_weight).sum(), sample_weight.sum()
+            if sample_weight.ndim < values.ndim:  # one weight per sample for values per (sample, step)
+                sample_weight = sample_weight.reshape(tuple(sample_weight.shape) + (1,) * (values.ndim - sample_weight.ndim))
+            elif sample_weight.ndim > values.ndim:
+                sample_weight = sample_weight.reshape(tuple(sample_weight.shape[:values.ndim]) + (-1,)).mean(axis=-1)
+            weights = _xp(values).broadcast_to(sample_weight, values.shape)
+            total, count = (values * weights).sum(), weights.sum()
         if backend.on_gpu(total):  # the sums stay on the device until result() reads them
             self.total, self.count = self.total + total, self.count + count
         else:
@@ -74,13 +79,14 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 def mean_squared_error(y_true, y_pred):
+    """Mean over the last axis (one value per sample, or per (sample, step) of a sequence)."""
     d = y_pred - y_true.reshape(y_pred.shape)
-    return (d * d).reshape(len(d), -1).mean(axis=-1)
+    return (d * d).mean(axis=-1) if d.ndim > 1 else d * d
 
 
 def mean_absolute_error(y_true, y_pred):
     d = y_pred - y_true.reshape(y_pred.shape)
-    return abs(d).reshape(len(d), -1).mean(axis=-1)
+    return abs(d).mean(axis=-1) if d.ndim > 1 else abs(d)
 
 
 _FUNCTIONS = {

@@ -257,11 +257,12 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The input shape for threestep's shape-preserving layers; for a user's layer that does
         not define it, found by running ``call`` on zeros (as tf.keras infers it)."""
-        if type(self).__module__.startswith("threestep."):
+        if type(self).__module__.startswith("threestep.") or type(self).call is Layer.call:
             return input_shape
         from .lambda_layer import _infer_shape  # noqa: PLC0415
 
-        return _infer_shape(lambda x: self.invoke(x, training=False), input_shape, self.dtype)
+        return _infer_shape(lambda x: self.invoke(x, training=False), input_shape, self.dtype,
+                            f"Define compute_output_shape(self, input_shape) in {type(self).__name__}.")
 
     def record_activity(self, output):
         """This call's activity penalty, which ``Model`` adds to the loss (``self.losses``).

@@ -32,7 +32,7 @@ def _zeros(shape, size, dtype):
     return Tensor(backend.get_xp().zeros(tuple(size if s is None else s for s in shape), dtype=dtype))
 
 
-def _infer_shape(run, input_shape, dtype):
+def _infer_shape(run, input_shape, dtype, fix="Pass output_shape= (one sample's shape) to the Lambda layer."):
     """The output shape of ``run(inputs)`` found by running it on zeros of two sizes."""
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     outs = []
@@ -46,8 +46,7 @@ def _infer_shape(run, input_shape, dtype):
             except Exception as exc:  # noqa: BLE001  (the user's function failed on placeholder zeros)
                 raise ConfigError(
                     f"Could not infer the output shape by running the function on zeros of shape {shapes} "
-                    f"({type(exc).__name__}: {exc}). Pass output_shape= (one sample's shape) to the Lambda "
-                    "layer.") from exc
+                    f"({type(exc).__name__}: {exc}). {fix}") from exc
             outs.append([tuple(o.shape) for o in out] if isinstance(out, (list, tuple)) else tuple(out.shape))
 
     def merge(a, b):

@@ -1,5 +1,6 @@
 """Models: Sequential, and the training loop every model shares."""
 from .sequential import Sequential
+from .keras_api import clone_model, model_from_json
 from .training import Model
 
 
@@ -11,4 +12,4 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     return _load(filepath, custom_objects=custom_objects, compile=compile)
 
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"]

@@ -21,7 +21,9 @@ def _as_list(x):
 def topological_nodes(outputs):
     """Every Node needed for ``outputs``, parents before children (no recursion)."""
     order, state = [], {}
-    stack = [(t.node, False) for t in outputs if t.node is not None]
+    # Outputs and parents are pushed last-first so that the first is ordered first, as Keras orders
+    # layers (and so their weights: get_weights / set_weights match a Keras model's).
+    stack = [(t.node, False) for t in reversed(outputs) if t.node is not None]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -33,7 +35,7 @@ def topological_nodes(outputs):
             continue
         state[node] = "open"
         stack.append((node, True))
-        for parent in node.parents():
+        for parent in reversed(node.parents()):
             if parent.node is not None and state.get(parent.node) is None:
                 stack.append((parent.node, False))
     return order
