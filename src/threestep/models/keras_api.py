@@ -10,6 +10,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, NotBuiltError
+from ..layers.base import Layer
 
 
 class NoTargetLoss:
@@ -192,3 +193,70 @@ def clone_model(model, input_tensors=None, clone_function=None):
         custom.setdefault(type(layer).__name__, type(layer))
     config = model.get_config()
     return type(model).from_config(config, custom_objects=custom)
+
+
+
+class ModelLayer(Layer):
+    """A whole model called as one layer of another model (its weights are the model's).
+
+    Example:
+        >>> encoder = Model(image, code)
+        >>> autoencoder = Model(image2, decoder_layer(encoder(image2)))
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(name=kwargs.get("name") or model.name)
+        self.model = model
+        self.built = True
+        shape = model.input_shape if model.built else None
+        if shape is not None and not isinstance(shape, list):
+            self.batch_input_shape = tuple(shape)  # it can start a Sequential model
+
+    @property
+    def weights(self):
+        return self.model.weights
+
+    @property
+    def trainable_weights(self):
+        return self.model.trainable_weights if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return self.model.non_trainable_weights if self.trainable else self.model.weights
+
+    def get_weights(self):
+        return self.model.get_weights()
+
+    def set_weights(self, weights):
+        self.model.set_weights(weights)
+
+    def count_params(self):
+        return self.model.count_params()
+
+    def call_losses(self):
+        return self.model.losses
+
+    def compute_output_shape(self, input_shape):
+        out = self.model.output_shape
+        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+        return [(batch,) + tuple(s[1:]) for s in out] if isinstance(out, list) else (batch,) + tuple(out[1:])
+
+    def call(self, x, training=None):
+        return self.model.forward(x, training=bool(training))
+
+    def get_config(self):
+        return {"name": self.name, "model": {"class_name": type(self.model).__name__,
+                                             "config": self.model.get_config()}}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return model_layer(model_from_json(json.dumps(config["model"]), custom_objects))
+
+
+def model_layer(model):
+    """``model`` as a layer of another model (one per model): ``y = encoder(x)`` on symbolic
+    tensors, ``Sequential.add(model)``. The weights stay shared."""
+    layer = getattr(model, "_as_layer", None)
+    if layer is None:
+        layer = model._as_layer = ModelLayer(model)
+    return layer

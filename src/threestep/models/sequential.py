@@ -72,6 +72,10 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer; builds it at once when the input shape is already known."""
+        if isinstance(layer, Model):  # a whole model as one layer, its weights shared
+            from .keras_api import model_layer  # noqa: PLC0415
+
+            layer = model_layer(layer)
         if isinstance(layer, SymbolicTensor) and layer.node is None:  # Input((784,)), Keras 3 style
             layer = InputLayer(batch_input_shape=layer.shape, name=layer.name)
         if isinstance(layer, type) and issubclass(layer, Layer):

@@ -433,7 +433,14 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         }
 
     def __call__(self, x, training=None):
-        """Run the forward pass on a Tensor (records a graph, for custom training loops)."""
+        """Run the forward pass on a Tensor (records a graph, for custom training loops); on
+        symbolic tensors the model is called like a layer (its weights shared), as in Keras."""
+        from ..layers.symbolic import is_symbolic  # noqa: PLC0415
+
+        if is_symbolic(x):
+            from .keras_api import model_layer  # noqa: PLC0415
+
+            return model_layer(self)(x)
         if isinstance(x, (list, tuple)):
             x = [t if isinstance(t, Tensor) else Tensor(backend.asarray(t)) for t in x]
             shapes = [(None,) + tuple(t.shape[1:]) for t in x]
