@@ -97,7 +97,25 @@ class KerasMethodsMixin:
             return arrays[0] if arrays else None
         return sample_weight
 
+    def _inputs_by_name(self, x, caller):
+        """Inputs given as a dict by Input name -> a list in the model's input order."""
+        if not isinstance(x, dict):
+            return x
+        if self._graph is None:
+            raise ConfigError(f"{caller}: a dict of inputs needs a functional model with named Inputs.")
+        names = [t.name for t in self._graph.inputs]
+        missing = [n for n in names if n not in x]
+        if missing:
+            raise ConfigError(f"{caller}: no data for input(s) {missing}; the model's inputs are {names}, the dict "
+                              f"has {sorted(x)}.")
+        arrays = [x[n] for n in names]
+        return arrays if len(arrays) > 1 else arrays[0]
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._inputs_by_name(x, "predict"), *args, **kwargs)
+
     def fit(self, x=None, y=None, *args, **kwargs):
+        x = self._inputs_by_name(x, "fit")
         val = kwargs.get("validation_data")
         if isinstance(val, (list, tuple)) and len(val) in (2, 3) and val[1] is not None:
             kwargs["validation_data"] = (val[0], self._dummy_targets(val[0], val[1], "fit (validation_data)")) + \
@@ -107,6 +125,7 @@ class KerasMethodsMixin:
         return super().fit(x, self._dummy_targets(x, y), *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        x = self._inputs_by_name(x, "evaluate")
         if "sample_weight" in kwargs:
             kwargs["sample_weight"] = self._single_weights(kwargs["sample_weight"], "evaluate")
         return super().evaluate(x, self._dummy_targets(x, y, "evaluate"), *args, **kwargs)
