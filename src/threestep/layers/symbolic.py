@@ -12,6 +12,8 @@ _uids = itertools.count()
 class SymbolicTensor:
     """A placeholder with a shape (batch axis ``None``), produced by ``Input`` or a layer call."""
 
+    is_symbolic = True  # Tensor's operators defer to this class's reflected ones
+
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(shape)
         self.dtype = dtype
