@@ -257,3 +257,11 @@ def test_symbolic_without_input_in_function_is_a_clear_error():
     other = Input((3,))
     with pytest.raises(ValueError, match="not among the function's inputs"):
         K.function([other], [model.output])([np.zeros((1, 3))])
+
+
+def test_backend_function_not_provided_names_the_alternative():
+    assert not hasattr(K, "conv2d")
+    with pytest.raises(ValueError, match="Conv2D layer"):
+        K.conv2d  # noqa: B018
+    with pytest.raises(ValueError, match="updates= is not supported"):
+        K.function([_small_cnn().input], [], updates=[1])

@@ -311,3 +311,17 @@ def test_get_config_defaults_match_tf_keras(tk):
     assert ours["kernel_initializer"]["class_name"] == theirs["kernel_initializer"]["class_name"]
     lam = Lambda(rmse).get_config()
     assert lam["function"] == "rmse" and lam["arguments"] == tk.layers.Lambda(rmse).get_config()["arguments"]
+
+
+def test_keras1_recurrent_arguments():
+    from threestep.keras.layers import LSTM
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layer = LSTM(4, dropout_W=0.25, init="he_normal", inner_init="orthogonal", W_regularizer=regularizers.l2(0.1),
+                     U_regularizer=regularizers.l1(0.1), b_regularizer=regularizers.l2(0.2))
+    assert all(w.filename == __file__ for w in caught if issubclass(w.category, DeprecationWarning))
+    assert layer.dropout == 0.25 and layer.kernel_regularizer.l2 == pytest.approx(0.1)
+    assert layer.recurrent_regularizer.l1 == pytest.approx(0.1) and layer.bias_regularizer.l2 == pytest.approx(0.2)
+    config = layer.get_config()
+    assert config["recurrent_initializer"]["class_name"] == "Orthogonal" and config["recurrent_constraint"] is None
