@@ -325,3 +325,24 @@ def test_keras1_recurrent_arguments():
     assert layer.recurrent_regularizer.l1 == pytest.approx(0.1) and layer.bias_regularizer.l2 == pytest.approx(0.2)
     config = layer.get_config()
     assert config["recurrent_initializer"]["class_name"] == "Orthogonal" and config["recurrent_constraint"] is None
+
+
+def test_custom_layer_mask_rules():
+    from threestep.keras.layers import LSTM, Embedding
+
+    class DropMask(Layer):
+        supports_masking = True
+
+        def call(self, x, mask=None):
+            return x
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+    tokens = np.array([[3, 4, 0, 0], [5, 0, 0, 0]])
+    with_mask = Sequential([Embedding(10, 3, mask_zero=True, input_length=4), LSTM(2, return_sequences=True)])
+    without = Sequential([Embedding(10, 3, mask_zero=True, input_length=4), DropMask(), LSTM(2, return_sequences=True)])
+    without.set_weights(with_mask.get_weights())
+    a, b = with_mask.predict(tokens), without.predict(tokens)
+    np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=1e-6)  # same first step
+    assert not np.allclose(a[1, 1:], b[1, 1:])  # the padded steps count once the mask is dropped

@@ -175,3 +175,21 @@ def test_variable_length_time_axis_trains():
     model.train_on_batch(shorter, np.eye(29, dtype="float32")[RNG.integers(0, 29, (2, 11))])
     with pytest.raises(ValueError, match="labels y have shape"):
         model.fit(x, y[:, :, :28], verbose=0)
+
+
+def test_several_outputs_save_and_load(tmp_path):
+    from threestep.keras import layers
+    from threestep.keras.models import load_model
+
+    x, outs = _two_outputs(None, layers)
+    model = Model(x, outs)
+    model.compile("adam", loss={"digit": "sparse_categorical_crossentropy", "value": "mse"},
+                  loss_weights={"digit": 1.0, "value": 0.5}, metrics={"digit": ["accuracy"]})
+    labels, values = RNG.integers(0, 3, 24), RNG.normal(size=(24, 1)).astype("float32")
+    model.fit(X, [labels, values], epochs=1, verbose=0)
+    path = str(tmp_path / "two.keras")
+    model.save(path)
+    back = load_model(path)
+    assert back.metrics_names == model.metrics_names
+    np.testing.assert_allclose(back.evaluate(X, [labels, values], verbose=0),
+                               model.evaluate(X, [labels, values], verbose=0), rtol=1e-5)

@@ -172,15 +172,26 @@ class Layer:
         self._in_call = True
         try:
             if spec.training or spec.var_kw:
-                return fn(x, training=training, **kwargs)
-            if training is None:
-                return fn(x, **kwargs)
-            from ..autograd import using_config  # noqa: PLC0415
+                out = fn(x, training=training, **kwargs)
+            elif training is None:
+                out = fn(x, **kwargs)
+            else:
+                from ..autograd import using_config  # noqa: PLC0415
 
-            with using_config("training", bool(training)):
-                return fn(x, **kwargs)
+                with using_config("training", bool(training)):
+                    out = fn(x, **kwargs)
         finally:
             self._in_call = False
+        if type(self).compute_mask is not Layer.compute_mask and isinstance(out, Tensor):  # a user's mask rule
+            mask = [getattr(t, "mask", None) for t in x] if isinstance(x, list) else getattr(x, "mask", None)
+            new = self.compute_mask(x, mask)
+            out.mask = None if new is None else backend.asarray(getattr(new, "data", new)).astype(bool)
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output (Keras): by default the input's mask travels on when the
+        output keeps the (batch, time) axes; override to change it (return None to drop it)."""
+        return mask
 
     @property
     def input(self):

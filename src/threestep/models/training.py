@@ -424,13 +424,30 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             return None
         from .. import losses as losses_mod  # noqa: PLC0415
 
+        def name(spec):
+            spec = spec.spec if isinstance(spec, WeightedSpec) else spec
+            return spec if isinstance(spec, str) else getattr(spec, "__name__", None)
+
+        def loss_name(loss):
+            if loss is None:
+                return None
+            return loss.name if type(loss) in losses_mod.BUILTIN else getattr(loss, "name", None)
+
         loss = self.loss.name if type(self.loss) in losses_mod.BUILTIN else None
-        return {
+        config = {
             "loss": loss,
             "loss_config": {"from_logits": getattr(self.loss, "from_logits", False)},
             "optimizer": optimizers.serialize(self.optimizer),
-            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_specs],
+            "metrics": ({k: [name(m) for m in ([v] if isinstance(v, str) or callable(v) else v or [])]
+                         for k, v in self._metric_specs.items()} if isinstance(self._metric_specs, dict)
+                        else [name(m) for m in self._metric_specs]),
         }
+        if getattr(self.loss, "no_targets", False):
+            config["no_targets"] = True
+        if hasattr(self.loss, "output_loss_metrics"):  # several outputs: one loss and weight per output name
+            config["output_losses"] = {n: loss_name(lo) for n, lo in zip(self.loss.names, self.loss.losses)}
+            config["loss_weights"] = dict(zip(self.loss.names, self.loss.weights))
+        return config
 
     def __call__(self, x, training=None):
         """Run the forward pass on a Tensor (records a graph, for custom training loops); on

@@ -143,7 +143,18 @@ def _compile(model, compile_config, custom_objects, filepath):
     from .. import losses, optimizers  # noqa: PLC0415
 
     loss_name = compile_config.get("loss")
-    if loss_name is None:
+    if compile_config.get("no_targets") or compile_config.get("output_losses"):
+        loss = None  # loss=None (add_loss alone), or one loss per output
+        if compile_config.get("output_losses"):
+            loss = {}
+            for output, name in compile_config["output_losses"].items():
+                if name is not None and name not in losses._ALIASES and name not in custom_objects:
+                    warnings.warn(f"{filepath}: output {output!r} was compiled with a custom loss {name!r}, which "
+                                  f"cannot be restored without custom_objects={{{name!r}: fn}}; the model is returned "
+                                  "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=3)
+                    return False
+                loss[output] = custom_objects.get(name, name)
+    elif loss_name is None:
         custom = compile_config.get("custom_loss")
         if custom not in custom_objects:
             warnings.warn(f"{filepath}: the model was compiled with a custom loss {custom!r}, which cannot be "
@@ -161,8 +172,12 @@ def _compile(model, compile_config, custom_objects, filepath):
         optimizer = cls.from_config(opt_spec.get("config", {})) if cls else optimizers.get(opt_spec)
     except (ConfigError, TypeError, KeyError, AttributeError) as exc:
         raise ModelFileError(f"{filepath}: cannot rebuild the optimizer {opt_spec!r}: {exc}") from exc
-    metrics = [custom_objects.get(m, m) for m in compile_config.get("metrics") or [] if m is not None]
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    saved = compile_config.get("metrics") or []
+    if isinstance(saved, dict):
+        metrics = {k: [custom_objects.get(m, m) for m in v if m is not None] for k, v in saved.items()}
+    else:
+        metrics = [custom_objects.get(m, m) for m in saved if m is not None]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=compile_config.get("loss_weights"))
     return True
 
 
