@@ -346,3 +346,13 @@ def test_custom_layer_mask_rules():
     a, b = with_mask.predict(tokens), without.predict(tokens)
     np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=1e-6)  # same first step
     assert not np.allclose(a[1, 1:], b[1, 1:])  # the padded steps count once the mask is dropped
+
+
+def test_image_layer_config_defaults_match_tf_keras(tk):
+    from threestep.keras.layers import Conv2D, MaxPooling2D
+
+    for ours, theirs in ((Conv2D(4, 3), tk.layers.Conv2D(4, 3)), (MaxPooling2D(), tk.layers.MaxPooling2D())):
+        a, b = ours.get_config(), theirs.get_config()
+        for key in ("data_format", "padding", "strides"):
+            assert tuple(a[key]) == tuple(b[key]) if isinstance(b[key], (list, tuple)) else a[key] == b[key], key
+    assert Conv2D(4, 3).get_config()["kernel_constraint"] is None

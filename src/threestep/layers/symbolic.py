@@ -33,6 +33,10 @@ class SymbolicTensor:
     def __len__(self):
         raise TypeError("A symbolic tensor has no length: it stands for a batch not seen yet.")
 
+    def __iter__(self):
+        raise TypeError("A symbolic tensor cannot be iterated: it stands for a batch not seen yet. Index it "
+                        "(x[:, 0]) or split it in a Lambda layer.")
+
     # Arithmetic and indexing record graph nodes (as Keras tensors do): ``1 - K.square(z)``,
     # ``layer.output[:, :, :, 3]``; ``K.function`` and ``Model`` run them on data later.
     def _op(self, fn, *args):
