@@ -193,3 +193,20 @@ def test_several_outputs_save_and_load(tmp_path):
     assert back.metrics_names == model.metrics_names
     np.testing.assert_allclose(back.evaluate(X, [labels, values], verbose=0),
                                model.evaluate(X, [labels, values], verbose=0), rtol=1e-5)
+
+
+def test_model_called_as_a_layer_saves_and_loads(tmp_path):
+    from threestep.keras.models import load_model
+
+    inner_input = Input((6,))
+    encoder = Model(inner_input, Dense(3, activation="tanh", name="code")(inner_input), name="encoder")
+    outer_input = Input((6,))
+    model = Model(outer_input, Dense(2, name="head")(encoder(outer_input)))
+    model.compile("sgd", "mse")
+    model.fit(X, Y[:, :2], epochs=1, verbose=0)
+    assert model.count_params() == encoder.count_params() + 8
+    path = str(tmp_path / "nested.keras")
+    model.save(path)
+    back = load_model(path)
+    np.testing.assert_allclose(back.predict(X), model.predict(X), rtol=1e-6)
+    assert Model.fit.__doc__ and "gradient descent" in Model.fit.__doc__

@@ -279,3 +279,17 @@ def model_layer(model):
     if layer is None:
         layer = model._as_layer = ModelLayer(model)
     return layer
+
+
+def _keep_docs():
+    """The wrappers above show the documentation of the methods they forward to."""
+    from .fitting import FitMixin  # noqa: PLC0415
+    from .inference import EvaluateMixin  # noqa: PLC0415
+
+    KerasMethodsMixin.fit.__doc__ = FitMixin.fit.__doc__
+    KerasMethodsMixin.evaluate.__doc__ = EvaluateMixin.evaluate.__doc__
+    KerasMethodsMixin.predict.__doc__ = EvaluateMixin.predict.__doc__
+    KerasMethodsMixin.test_on_batch.__doc__ = EvaluateMixin.test_on_batch.__doc__
+
+
+_keep_docs()
