@@ -120,7 +120,8 @@ CASES += [
          vals([[0.0, 2.0, -1.5], [3.0, 0.0, 0.5], [1.5, 4.0, 2.0]]), gradcheck=False),
     Case("tile", lambda x: ops.tile(x, (2, 3)), lambda x: x.repeat(2, 3), inputs(randn(3, 4))),
     Case("cumsum", lambda x: ops.cumsum(x, 1), lambda x: torch.cumsum(x, 1), inputs(randn(3, 4))),
-    Case("cast", lambda x: ops.cast(x, "float64"), lambda x: x.double(), inputs(randn(3, 4))),
+    Case("cast", lambda x: ops.cast(ops.cast(x, "float64") * 2, x.dtype.name), lambda x: (x.double() * 2).to(x.dtype),
+         inputs(randn(3, 4))),
 ]
 
 # ---------------------------------------------------------------- softmax family
