@@ -265,3 +265,15 @@ def test_backend_function_not_provided_names_the_alternative():
         K.conv2d  # noqa: B018
     with pytest.raises(ValueError, match="updates= is not supported"):
         K.function([_small_cnn().input], [], updates=[1])
+
+
+def test_placeholders_variables_and_operators_in_k_function(tk):
+    _, tkb = tk
+    a = K.placeholder(shape=(None, 4))
+    w = K.variable(B[:1])
+    expr = K.sum(K.square(a - w) * 2.0 + 1.0, axis=1) / 3.0
+    got = K.function([a], [expr, K.gradients(K.sum(expr), [w])[0]])([A])
+    want = np.sum(np.square(A - B[:1]) * 2.0 + 1.0, axis=1) / 3.0
+    np.testing.assert_allclose(got[0], want, rtol=1e-5)
+    np.testing.assert_allclose(got[1], (-4.0 / 3.0) * np.sum(A - B[:1], axis=0, keepdims=True), rtol=1e-5)
+    assert K.int_shape(expr) == (None,) and K.is_keras_tensor(expr) and not K.is_keras_tensor(w)

@@ -7,6 +7,7 @@ exactly the ``__init__`` arguments so ``from_config(config)`` is ``cls(**config)
 """
 import functools
 import inspect
+import os
 import re
 import warnings
 
@@ -37,7 +38,7 @@ def reset_names():
     _name_counters.clear()
 
 
-_PACKAGE_DIR = __file__.rsplit("/layers/", 1)[0]
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../threestep
 
 
 def user_stacklevel():

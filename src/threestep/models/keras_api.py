@@ -122,6 +122,9 @@ class KerasMethodsMixin:
                 tuple(val[2:])
         if "sample_weight" in kwargs:
             kwargs["sample_weight"] = self._single_weights(kwargs["sample_weight"], "fit")
+        if kwargs.get("class_weight") is not None and hasattr(self.loss, "output_loss_metrics"):
+            raise ConfigError("fit: class_weight is not supported for a model with several outputs; turn it into "
+                              "sample_weight= (one weight per sample) instead.")
         return super().fit(x, self._dummy_targets(x, y), *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
