@@ -99,6 +99,7 @@ def _one_step(model, tf_model, loss, metrics=(), tf_loss=None, tf_metrics=()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_custom_layer_with_call_x_alone_trains_like_tf_keras(tk):
     model = Sequential([Dense(4, input_dim=5), Scale(3)])
     TFScale = _tf_scale(tk)

@@ -42,6 +42,7 @@ def _batches(n_batches=3, size=8):
             yield X[i * size:(i + 1) * size], Y[i * size:(i + 1) * size]
 
 
+@pytest.mark.slow
 def test_generator_methods_match_tf_keras_fit(tk):
     model = _mlp()
     model.compile(SGD(0.1), "categorical_crossentropy", metrics=["accuracy"])
