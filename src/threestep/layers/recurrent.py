@@ -13,7 +13,7 @@ the mask goes on with the output, so a loss on the sequence ignores padded steps
 from .. import backend, ops
 from ..autograd import Config
 from ..errors import ConfigError, ShapeError
-from . import activations, initializers
+from . import activations
 from .base import Layer, check_positive_int, deprecated_arg
 from .weight_options import get_regularizer, weight_options, weight_options_config
 

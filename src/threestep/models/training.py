@@ -12,6 +12,7 @@ from . import checks
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
+from .compile_options import WeightedSpec, flat_specs, single_value, weighted_spec
 from .keras_api import KerasMethodsMixin, NoTargetLoss
 
 
@@ -196,17 +197,17 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             self.loss = MultiOutputLoss(self, loss, loss_weights)
         else:
             if isinstance(loss, dict) or isinstance(loss, (list, tuple)):
-                loss = _single(self, loss, "loss")
+                loss = single_value(self, loss, "loss")
             # loss=None: the model's loss is what add_loss adds (a VAE); fit then takes y=None
             self.loss = NoTargetLoss() if loss is None else losses.get(loss)
-            weight = _single(self, loss_weights, "loss_weights") if loss_weights is not None else None
+            weight = single_value(self, loss_weights, "loss_weights") if loss_weights is not None else None
             if weight is not None and float(weight) != 1.0:
                 from .multi_output import ScaledLoss  # noqa: PLC0415
 
                 self.loss = ScaledLoss(self.loss, float(weight))
         self.optimizer = optimizers.get(optimizer)
         if not multi and isinstance(metrics, dict):
-            metrics = _single(self, metrics, "metrics")
+            metrics = single_value(self, metrics, "metrics")
         if metrics is not None and not isinstance(metrics, dict) and (
                 isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
@@ -215,10 +216,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
                 raise ConfigError("compile: weighted_metrics with metrics given per output is not supported; give "
                                   "metrics as a list.")
             plain = {m if isinstance(m, str) else getattr(m, "__name__", "") for m in metrics or []}
-            metrics = list(metrics or []) + [_weighted(m, plain) for m in (
+            metrics = list(metrics or []) + [weighted_spec(m, plain) for m in (
                 [weighted_metrics] if isinstance(weighted_metrics, str) else weighted_metrics)]
         self._metric_specs = metrics if isinstance(metrics, dict) else list(metrics or [])
-        for spec in _flat_specs(self._metric_specs):  # fail now on unknown names, not mid-fit
+        for spec in flat_specs(self._metric_specs):  # fail now on unknown names, not mid-fit
             metrics_mod.get(spec)
         self.compiled = True
         if self.built:
@@ -470,37 +471,3 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         return self.forward(x, training=bool(training))
 
 
-
-def _single(model, value, what):
-    """The one entry of a per-output ``value`` (list or dict by output name) for a single-output model."""
-    if isinstance(value, dict):
-        names = [model._output_layer().name] if model._output_layer() is not None else []
-        if len(value) != 1 or (names and next(iter(value)) not in names):
-            raise ConfigError(f"compile: {what} is a dict {sorted(value)} but the model has one output "
-                              f"{names}; use its name as the key, or pass the value alone.")
-        return next(iter(value.values()))
-    if isinstance(value, (list, tuple)):
-        if len(value) != 1:
-            raise ConfigError(f"compile: {what} has {len(value)} entries but the model has one output.")
-        return value[0]
-    return value
-
-
-class WeightedSpec:
-    """An entry of ``weighted_metrics``: ``spec``, named weighted_<name> when ``metrics`` has it too."""
-
-    def __init__(self, spec, rename):
-        self.spec, self.rename = spec, rename
-
-
-def _weighted(spec, plain):
-    name = spec if isinstance(spec, str) else getattr(spec, "__name__", "")
-    return WeightedSpec(spec, name in plain)
-
-
-def _flat_specs(specs):
-    if isinstance(specs, dict):
-        for value in specs.values():
-            yield from ([value] if isinstance(value, str) or callable(value) else value or [])
-    else:
-        yield from (s.spec if isinstance(s, WeightedSpec) else s for s in specs)

@@ -21,6 +21,8 @@ from ._graph import (
 )
 from ._math import *  # noqa: F401,F403
 from ._math import __all__ as _math_names
+from ._nn import *  # noqa: F401,F403
+from ._nn import __all__ as _nn_names
 
 
 def backend():
@@ -37,7 +39,7 @@ def set_image_dim_ordering(ordering):
     set_image_data_format({"th": "channels_first", "tf": "channels_last"}.get(ordering, ordering))
 
 
-__all__ = list(_math_names) + [
+__all__ = list(_math_names) + list(_nn_names) + [
     "Function", "backend", "batch_get_value", "batch_set_value", "clear_session", "constant", "count_params",
     "epsilon", "eval", "eye", "floatx", "function", "get_value", "gradients", "image_data_format",
     "image_dim_ordering", "in_test_phase", "in_train_phase", "learning_phase", "name_scope", "ones", "ones_like",
