@@ -106,6 +106,24 @@ CASES += [
          vals([-1.0, -0.5, 0.0, 0.5, 1.0]), gradcheck=False),
 ]
 
+# ---------------------------------------------------------------- choice, products, repetition (ops.select)
+_COND = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
+CASES += [
+    Case("maximum", ops.maximum, torch.maximum, inputs(randn(3, 4), randn(3, 4))),
+    Case("maximum-broadcast", ops.maximum, torch.maximum, inputs(randn(3, 4), randn(4))),
+    Case("minimum", ops.minimum, torch.minimum, inputs(randn(3, 4), randn(3, 1))),
+    Case("where", lambda a, b: ops.where(_COND, a, b), lambda a, b: torch.where(torch.from_numpy(_COND), a, b),
+         inputs(randn(3, 4), randn(3, 4))),
+    Case("prod-axis1", lambda x: ops.prod(x, 1), lambda x: torch.prod(x, 1), inputs(away_from_zero(3, 4))),
+    Case("prod-all", ops.prod, torch.prod, inputs(away_from_zero(2, 3))),
+    Case("prod-with-zero", lambda x: ops.prod(x, 0), lambda x: torch.prod(x, 0),
+         vals([[0.0, 2.0, -1.5], [3.0, 0.0, 0.5], [1.5, 4.0, 2.0]]), gradcheck=False),
+    Case("tile", lambda x: ops.tile(x, (2, 3)), lambda x: x.repeat(2, 3), inputs(randn(3, 4))),
+    Case("cumsum", lambda x: ops.cumsum(x, 1), lambda x: torch.cumsum(x, 1), inputs(randn(3, 4))),
+    Case("cast", lambda x: ops.cast(ops.cast(x, "float64") * 2, x.dtype.name), lambda x: (x.double() * 2).to(x.dtype),
+         inputs(randn(3, 4))),
+]
+
 # ---------------------------------------------------------------- softmax family
 for axis in [-1, 0, 1]:
     CASES += [

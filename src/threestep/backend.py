@@ -86,6 +86,69 @@ def set_floatx(dtype):
     _state["floatx"] = dtype
 
 
+_FORMATS = ("channels_last", "channels_first")
+
+
+def keras_dir():
+    """Keras's configuration folder: $KERAS_HOME, else ~/.keras (/tmp/.keras where home is read-only)."""
+    if os.environ.get("KERAS_HOME"):
+        return os.environ["KERAS_HOME"]
+    home = os.path.expanduser("~")
+    return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+
+
+def _keras_config():
+    """``image_data_format`` and ``epsilon`` from keras.json, read once (as Keras reads it at import)."""
+    if "keras_config" not in _state:
+        import json  # noqa: PLC0415
+
+        config = {}
+        path = os.path.join(keras_dir(), "keras.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                loaded = json.load(f)
+            if isinstance(loaded, dict):
+                config = loaded
+        except (OSError, ValueError):
+            pass
+        image_format = config.get("image_data_format", "channels_last")
+        epsilon = config.get("epsilon", 1e-7)
+        _state["keras_config"] = {
+            "image_data_format": image_format if image_format in _FORMATS else "channels_last",
+            "epsilon": float(epsilon) if isinstance(epsilon, (int, float)) else 1e-7,
+        }
+    return _state["keras_config"]
+
+
+def image_data_format():
+    """'channels_last' (default) or 'channels_first': the layout of every image layer whose
+    ``data_format`` is None. Read from ``image_data_format`` in ``$KERAS_HOME/keras.json``
+    (``~/.keras/keras.json``) when present; set with ``set_image_data_format``."""
+    return _keras_config()["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    """Set the default image layout for layers created afterwards ('channels_last' / 'channels_first')."""
+    if data_format not in _FORMATS:
+        raise ConfigError(f"image_data_format must be 'channels_last' or 'channels_first'. "
+                          f"Received: {data_format!r}.")
+    _keras_config()["image_data_format"] = data_format
+
+
+def epsilon():
+    """The fuzz factor of Keras backend formulas (1e-7, or ``epsilon`` in keras.json)."""
+    return _keras_config()["epsilon"]
+
+
+def set_epsilon(value):
+    _keras_config()["epsilon"] = float(value)
+
+
+def reload_keras_config():
+    """Forget the values read from keras.json (and any set_* calls), so the next read re-reads the file."""
+    _state.pop("keras_config", None)
+
+
 def _make_rng(seed):
     if _state["name"] == "cupy":
         import cupy  # noqa: PLC0415

@@ -189,14 +189,25 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, categorical_crossentropy: Ca
 
 
 class _FunctionLoss(Loss):
-    """Wraps a user's ``fn(y_true, y_pred) -> per-sample Tensor``."""
+    """Wraps a user's ``fn(y_true, y_pred) -> per-sample Tensor``.
+
+    Both arguments are threestep Tensors (``y_true`` without gradient), exactly what a
+    user's metric function receives, so one function serves as loss and metric."""
 
     def __init__(self, fn):
         self.fn = fn
         self.name = getattr(fn, "__name__", "loss")
 
     def per_sample(self, y_pred, y_true):
+        from .autograd import Tensor  # noqa: PLC0415
+
+        if not isinstance(y_true, Tensor):  # the same kind of value a metric function receives
+            y_true = Tensor(y_true)
         out = self.fn(y_true, y_pred)
+        if not isinstance(out, Tensor):
+            out = Tensor(backend.asarray(out))
+        if out.ndim == 0:  # an already averaged loss: one value per sample, so weights still apply
+            return out * backend.get_array_module(y_pred.data).ones((len(y_pred),), dtype=y_pred.dtype)
         return out if out.ndim <= 1 else _mean_last(out)
 
 

@@ -1,6 +1,8 @@
 """Metrics: numbers reported during training that are not optimised (accuracy, MAE, ...).
 
-Metrics work on raw arrays (no graph). Each keeps a weighted running mean over the
+Built-in metrics work on raw arrays (no graph). A user's metric function receives the same
+values as a user's loss function: ``(y_true, y_pred)`` as threestep Tensors (see
+``_tensor_metric``), so one function can be passed as ``loss=`` and in ``metrics=``. Each keeps a weighted running mean over the
 batches of an epoch, which is what the progress bar and History show.
 ``'accuracy'`` is resolved the way Keras resolves it: binary accuracy for one output unit
 or binary cross-entropy, sparse categorical accuracy for sparse labels, else categorical.
@@ -31,7 +33,12 @@ class Metric:
         if sample_weight is None:
             total, count = values.sum(), values.size
         else:
-            total, count = (values * sample_weight).sum(), sample_weight.sum()
+            if sample_weight.ndim < values.ndim:  # one weight per sample for values per (sample, step)
+                sample_weight = sample_weight.reshape(tuple(sample_weight.shape) + (1,) * (values.ndim - sample_weight.ndim))
+            elif sample_weight.ndim > values.ndim:
+                sample_weight = sample_weight.reshape(tuple(sample_weight.shape[:values.ndim]) + (-1,)).mean(axis=-1)
+            weights = _xp(values).broadcast_to(sample_weight, values.shape)
+            total, count = (values * weights).sum(), weights.sum()
         if backend.on_gpu(total):  # the sums stay on the device until result() reads them
             self.total, self.count = self.total + total, self.count + count
         else:
@@ -132,13 +139,14 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 
 
 def mean_squared_error(y_true, y_pred):
+    """Mean over the last axis (one value per sample, or per (sample, step) of a sequence)."""
     d = y_pred - y_true.reshape(y_pred.shape)
-    return (d * d).reshape(len(d), -1).mean(axis=-1)
+    return (d * d).mean(axis=-1) if d.ndim > 1 else d * d
 
 
 def mean_absolute_error(y_true, y_pred):
     d = y_pred - y_true.reshape(y_pred.shape)
-    return abs(d).reshape(len(d), -1).mean(axis=-1)
+    return abs(d).mean(axis=-1) if d.ndim > 1 else abs(d)
 
 
 _FUNCTIONS = {
@@ -190,6 +198,28 @@ def _loss_names():
     return [n for n in losses._ALIASES if n not in _FUNCTIONS and n[:1].islower()]
 
 
+def _tensor_metric(fn):
+    """A user's metric receives what a user's loss receives: ``fn(y_true, y_pred)`` with both
+    as threestep Tensors (no graph is recorded), so one function written with
+    ``threestep.keras.backend`` serves as loss and as metric. Its result may be a Tensor,
+    an array or a number, per sample or already averaged."""
+
+    def run(y_true, y_pred):
+        from .autograd import Tensor, no_grad  # noqa: PLC0415
+
+        with no_grad():
+            out = fn(Tensor(y_true), Tensor(y_pred))
+        out = out.data if isinstance(out, Tensor) else out
+        xp = backend.get_array_module(y_pred)
+        out = xp.asarray(out, dtype="float64")
+        if out.ndim == 0:  # an averaged value counts once per sample
+            out = xp.full((len(y_pred),), out)
+        return out
+
+    run.__name__ = getattr(fn, "__name__", "metric")
+    return run
+
+
 def resolve_accuracy(loss_name, output_units):
     """Keras's rule for what 'accuracy' means for this loss and output size."""
     if loss_name == "binary_crossentropy" or output_units == 1:
@@ -234,7 +264,7 @@ def get(identifier, loss_name=None, output_units=None):
     elif callable(identifier) and _is_keras_loss_function(identifier):  # metrics=[losses.hinge]
         fn, name = _loss_metric(identifier.__name__), identifier.__name__
     elif callable(identifier):
-        fn, name = identifier, getattr(identifier, "__name__", "metric")
+        fn, name = _tensor_metric(identifier), getattr(identifier, "__name__", "metric")
     else:
         raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
     metric = Metric(fn, name)

@@ -78,9 +78,8 @@ def layer_outputs(model, x, layers, logits=False, training=False):
     found = {}
 
     def run(lay, inp, **kw):
-        if logits and lay is layers[0] and hasattr(lay, "call_logits"):
-            return lay.call_logits(inp, training=training, **kw)
-        return lay.call(inp, training=training, **kw)
+        return lay.invoke(inp, training=training, logits=logits and lay is layers[0] and hasattr(lay, "call_logits"),
+                          **kw)
 
     if model._graph is None:
         for lay in model.layers:

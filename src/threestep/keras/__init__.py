@@ -13,4 +13,5 @@ from . import (  # noqa: F401
     utils,
 )
 from . import applications, wrappers  # noqa: F401,E402
+from . import activations, backend, initializers  # noqa: F401,E402
 from .. import __version__  # noqa: F401

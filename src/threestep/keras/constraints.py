@@ -1,4 +1,3 @@
-"""keras.constraints: MaxNorm, NonNeg, UnitNorm, MinMaxNorm (and their lowercase aliases)."""
-from ..layers.constraints import (  # noqa: F401
-    Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm, get, max_norm, min_max_norm, non_neg, serialize, unit_norm,
-)
+"""keras.constraints: ``max_norm``, ``non_neg``, ``unit_norm``, ``min_max_norm`` and their classes."""
+from ..layers.constraints import *  # noqa: F401,F403
+from ..layers.constraints import __all__  # noqa: F401

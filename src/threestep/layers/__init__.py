@@ -18,6 +18,7 @@ from .noise import AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1
 from .symbolic import Input, SymbolicTensor
 from .wrappers import Bidirectional, Embedding, Masking, RepeatVector, TimeDistributed
 from .dropout import Dropout
+from .lambda_layer import Lambda
 from .maxout import Maxout
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, concatenate
 from .normalization import BatchNormalization, LayerNormalization
@@ -32,7 +33,7 @@ from .reshaping import (
 )
 
 __all__ = ["AdditiveAttention", "Attention", "GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
-           "TimeDistributed", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
+           "TimeDistributed", "Lambda", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
            "Minimum", "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
@@ -75,4 +76,11 @@ def serialize_layer(layer):
 
 
 def deserialize_layer(spec, custom_objects=None):
-    return layer_class(spec["class_name"], custom_objects).from_config(spec["config"])
+    """A layer from ``{'class_name', 'config'}``; ``custom_objects`` reach layers whose
+    ``from_config`` takes them (Lambda's function, wrappers' inner layers)."""
+    import inspect  # noqa: PLC0415
+
+    cls = layer_class(spec["class_name"], custom_objects)
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(spec["config"], custom_objects=custom_objects)
+    return cls.from_config(spec["config"])

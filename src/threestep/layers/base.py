@@ -5,6 +5,9 @@ Lifecycle (as in Keras): ``__init__`` validates and stores configuration only;
 computes; ``compute_output_shape`` answers shapes without data; ``get_config`` returns
 exactly the ``__init__`` arguments so ``from_config(config)`` is ``cls(**config)``.
 """
+import functools
+import inspect
+import os
 import re
 
 import numpy
@@ -13,6 +16,7 @@ from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, NotBuiltError, ShapeError, warn
 from . import allocation, arguments, initializers
+from .weight_options import get_constraint, get_regularizer
 
 _name_counters = {}
 LAYER_CLASSES = {}  # every Layer subclass by class name, for loading saved models
@@ -33,8 +37,23 @@ def reset_names():
     _name_counters.clear()
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../threestep
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning point at the first line outside threestep
+    (the user's line), however deep inside the package the warning is raised."""
+    import sys  # noqa: PLC0415
+
+    frame, level = sys._getframe(2), 2  # the caller of warnings.warn is level 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def deprecated_arg(kwargs, old, new, layer):
-    """Move a Keras-1 argument to its modern name, with a DeprecationWarning naming both."""
+    """Move a Keras-1 argument to its modern name, with a DeprecationWarning naming both,
+    attributed to the user's line."""
     if old not in kwargs:
         return None
     warn(
@@ -77,20 +96,118 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self.batch_input_shape = arguments.batch_input_shape(f"{type(self).__name__} layer {self.name!r}", kwargs)
+        self._inbound = []  # symbolic (inputs, outputs) of each functional call, for .input / .output
+        self._static_losses = []  # add_loss outside call: a constant Tensor or a zero-argument callable
 
     # ------------------------------------------------------------------ weights
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True,
-                   constraint=None, dtype=None):
-        """Create a weight tensor, initialised now, owned by this layer."""
-        init = initializers.get(initializer)
+    supports_masking = False  # Keras: a layer that passes a mask on declares it
+
+    def add_weight(self, name=None, shape=None, initializer=None, regularizer=None, trainable=True,
+                   constraint=None, dtype=None, **kwargs):
+        """Create a weight tensor, initialised now, owned by this layer (Keras 2 signature).
+
+        ``initializer``: a name ('glorot_uniform' for floats when omitted, as Keras), an
+        Initializer or ``fn(shape, dtype)``; ``regularizer``: a name, a Regularizer or
+        ``fn(weight) -> scalar``; ``constraint``: a name, a Constraint or ``fn(weight)``,
+        applied after every optimizer step.
+        """
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.add_weight got unexpected keyword argument(s): {sorted(kwargs)}.")
+        if shape is None:
+            shape = ()
+        name = name or f"weight_{len(self._weights)}"
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         allocation.claim(self, name, shape)  # loading a model file: no more than the file holds
         data = init(tuple(int(s) for s in shape), dtype=dtype or self.dtype)
+        if isinstance(data, Tensor):  # an initializer written with K functions
+            data = data.data
+        data = backend.asarray(data, dtype=dtype or self.dtype)
         tensor = Tensor(data, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
-        tensor.regularizer = regularizer
-        tensor.constraint = constraint
+        tensor.regularizer = get_regularizer(regularizer)
+        tensor.constraint = get_constraint(constraint)
         tensor.trainable = trainable
         self._weights.append(tensor)
         return tensor
+
+    def add_loss(self, losses, inputs=None):
+        """Add a term to the training loss: inside ``call`` a Tensor computed from this call
+        (a VAE's KL divergence), outside it a constant Tensor or a zero-argument callable
+        (a penalty on weights), counted at every step."""
+        for loss in losses if isinstance(losses, (list, tuple)) else [losses]:
+            if getattr(self, "_in_call", False):
+                self.losses.append(loss)
+            else:
+                self._static_losses.append(loss)
+
+    def call_losses(self):
+        """Every loss term of the latest call plus those added outside ``call``."""
+        static = [loss() if callable(loss) else loss for loss in self._static_losses]
+        return list(self.losses) + [t if isinstance(t, Tensor) else Tensor(backend.asarray(t)) for t in static]
+
+    def invoke(self, x, training=None, logits=False, **kwargs):
+        """Run ``call`` (or ``call_logits``) passing only the arguments its signature takes.
+
+        Keras lets a layer's ``call`` take ``x`` alone, or also ``training`` and/or ``mask``;
+        a ``call`` without ``training`` still sees the phase through
+        ``threestep.keras.backend.learning_phase()`` and ``in_train_phase``.
+        """
+        fn = self.call_logits if logits else self.call
+        spec = _call_spec(type(self), "call_logits" if logits else "call")
+        if "mask" not in kwargs and spec.mask and not type(self).__module__.startswith("threestep."):
+            # a user's layer gets the mask as an argument; threestep's own layers read x.mask
+            mask = [getattr(t, "mask", None) for t in x] if isinstance(x, list) else getattr(x, "mask", None)
+            if mask is not None and (not isinstance(mask, list) or any(m is not None for m in mask)):
+                kwargs["mask"] = mask
+        if not spec.var_kw and "mask" in kwargs and not spec.mask:
+            kwargs.pop("mask")  # a mask for a layer whose call does not take one (Keras drops it too)
+        self.losses = []
+        self._in_call = True
+        try:
+            if spec.training or spec.var_kw:
+                out = fn(x, training=training, **kwargs)
+            elif training is None:
+                out = fn(x, **kwargs)
+            else:
+                from ..autograd import using_config  # noqa: PLC0415
+
+                with using_config("training", bool(training)):
+                    out = fn(x, **kwargs)
+        finally:
+            self._in_call = False
+        if type(self).compute_mask is not Layer.compute_mask and isinstance(out, Tensor):  # a user's mask rule
+            mask = [getattr(t, "mask", None) for t in x] if isinstance(x, list) else getattr(x, "mask", None)
+            new = self.compute_mask(x, mask)
+            out.mask = None if new is None else backend.asarray(getattr(new, "data", new)).astype(bool)
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output (Keras): by default the input's mask travels on when the
+        output keeps the (batch, time) axes; override to change it (return None to drop it)."""
+        return mask
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's (first) functional call, for feature extraction."""
+        return self._inbound_ends(0, "input")
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's (first) functional call:
+        ``Model(model.input, model.get_layer("dense_1").output)``."""
+        return self._inbound_ends(1, "output")
+
+    def _inbound_ends(self, which, label):
+        if not self._inbound:
+            raise NotBuiltError(
+                f"Layer {self.name!r} has no {label} yet: it has not been called on a symbolic tensor. Call it on "
+                "Input(...) (functional API), or give the Sequential model's first layer input_shape=.")
+        return self._inbound[0][which]
+
+    def get_input_at(self, node_index):
+        return self._inbound[node_index][0]
+
+    def get_output_at(self, node_index):
+        return self._inbound[node_index][1]
 
     @property
     def weights(self):
@@ -141,7 +258,14 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__}.call is not implemented.")
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        """The input shape for threestep's shape-preserving layers; for a user's layer that does
+        not define it, found by running ``call`` on zeros (as tf.keras infers it)."""
+        if type(self).__module__.startswith("threestep.") or type(self).call is Layer.call:
+            return input_shape
+        from .lambda_layer import _infer_shape  # noqa: PLC0415
+
+        return _infer_shape(lambda x: self.invoke(x, training=False), input_shape, self.dtype,
+                            f"Define compute_output_shape(self, input_shape) in {type(self).__name__}.")
 
     def record_activity(self, output):
         """This call's activity penalty, which ``Model`` adds to the loss (``self.losses``).
@@ -151,10 +275,13 @@ class Layer:
         time alike, so ``evaluate`` reports the same total loss that ``fit`` minimises.
         ``output`` may be a callable, evaluated only when a regularizer is set.
         """
-        self.losses = []
+        previous = getattr(self, "_activity_loss", None)
+        self.losses = [t for t in self.losses if t is not previous]
+        self._activity_loss = None
         reg = getattr(self, "activity_regularizer", None)
         if reg is not None:
-            self.losses.append(reg(output() if callable(output) else output))
+            self._activity_loss = reg(output() if callable(output) else output)
+            self.losses.append(self._activity_loss)
 
     def check_input_shape(self, input_shape):
         """Raise ShapeError if this layer cannot take ``input_shape`` (hook for subclasses)."""
@@ -189,7 +316,7 @@ class Layer:
             self.check_input_shape(shape)
         kwargs = {k: _as_tensors(v) if v is not None and not isinstance(v, (bool, int, float, str)) else v
                   for k, v in kwargs.items()}
-        return self.call(x, training=training, **kwargs)
+        return self.invoke(x, training=training, **kwargs)
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -204,6 +331,22 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+class _CallSpec:
+    """Which of ``training`` / ``mask`` a layer's ``call`` accepts (read once per class)."""
+
+    def __init__(self, fn):
+        params = inspect.signature(fn).parameters
+        self.names = set(params)
+        self.var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        self.training = "training" in params
+        self.mask = "mask" in params
+
+
+@functools.lru_cache(maxsize=None)
+def _call_spec(cls, method):
+    return _CallSpec(getattr(cls, method))
 
 
 def carry_mask(x, out):

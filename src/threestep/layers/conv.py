@@ -7,14 +7,23 @@ positions (property 2). ``Conv1D`` and ``Conv2D`` are thin names over one rank-g
 from .. import ops
 from ..errors import ConfigError, ShapeError, warn
 from ..ops.im2col import geometry, normalize_tuple
-from . import activations, constraints, initializers
+from . import activations
 from .base import Layer, check_positive_int, deprecated_arg
+from .weight_options import add_option_weight, get_regularizer, weight_options, weight_options_config
 
 _FORMATS = ("channels_last", "channels_first")
 
 
-def check_data_format(layer, data_format):
-    data_format = data_format or "channels_last"
+def check_data_format(layer, data_format, rank=2):
+    """``data_format``, or when None: the global ``image_data_format()`` for images, and
+    'channels_last' for sequences (rank 1), as in Keras."""
+    if data_format is None and rank == 1:
+        data_format = "channels_last"
+    elif data_format is None:
+        from .. import backend  # noqa: PLC0415
+
+        data_format = backend.image_data_format()
+    data_format = {"th": "channels_first", "tf": "channels_last"}.get(data_format, data_format)
     if data_format not in _FORMATS:
         raise ConfigError(f"{layer}: data_format must be 'channels_last' or 'channels_first'. "
                           f"Received: data_format={data_format!r}.")
@@ -74,8 +83,6 @@ class Conv(Layer):
         use_bias = legacy.get("use_bias", use_bias)
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
-        from . import regularizers  # noqa: PLC0415
-
         self.filters = check_positive_int(where, "filters", filters)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
         self.strides = normalize_tuple(strides, self.rank, "strides")
@@ -85,15 +92,12 @@ class Conv(Layer):
             raise ConfigError(f"{where}: padding must be one of {', '.join(repr(v) for v in valid)}. "
                               f"Received: padding={padding!r}.")
         self.padding = padding.lower()
-        self.data_format = check_data_format(where, data_format)
+        self.data_format = check_data_format(where, data_format, self.rank)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint, self.bias_constraint = constraints.get(kernel_constraint), constraints.get(bias_constraint)
+        weight_options(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
+        self.activity_regularizer = get_regularizer(activity_regularizer)
 
     @property
     def output_activation(self):
@@ -123,12 +127,8 @@ class Conv(Layer):
     def build(self, input_shape):
         _, channels = spatial_and_channels(input_shape, self.data_format)
         shape = self.kernel_size + (channels, self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.kernel = add_option_weight(self, "kernel", "kernel", shape)
+        self.bias = add_option_weight(self, "bias", "bias", (self.filters,)) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         spatial, _ = spatial_and_channels(input_shape, self.data_format)
@@ -158,19 +158,10 @@ class Conv(Layer):
         return y
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate), "activation": activations.name_of(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                "use_bias": self.use_bias, **weight_options_config(self, ("kernel", "bias"))}
 
     def __repr__(self):
         return f"{type(self).__name__}({self.filters}, {self.kernel_size}, name={self.name!r})"

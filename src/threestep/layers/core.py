@@ -3,8 +3,9 @@ import math
 
 from .. import ops
 from ..errors import ConfigError, ShapeError
-from . import activations, constraints, initializers
+from . import activations
 from .base import Layer, check_positive_int, deprecated_arg
+from .weight_options import add_option_weight, get_regularizer, weight_options, weight_options_config
 
 
 class InputLayer(Layer):
@@ -74,15 +75,9 @@ class Dense(Layer):
         self.units = check_positive_int(f"Dense layer {self.name!r}", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        from . import regularizers  # noqa: PLC0415
-
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        weight_options(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
+        self.activity_regularizer = get_regularizer(activity_regularizer)
 
     @property
     def output_activation(self):
@@ -105,12 +100,8 @@ class Dense(Layer):
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ShapeError(f"Dense layer {self.name!r}: the last input axis must be known. Received {input_shape}.")
-        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        self.bias_regularizer, constraint=self.bias_constraint)
+        self.kernel = add_option_weight(self, "kernel", "kernel", (in_dim, self.units))
+        self.bias = add_option_weight(self, "bias", "bias", (self.units,)) if self.use_bias else None
 
     def call_logits(self, x, training=None):
         """x @ W + b before the activation (for fused softmax/sigmoid + cross-entropy)."""
@@ -135,20 +126,12 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-
         return {
             **super().get_config(),
             "units": self.units,
             "activation": activations.name_of(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, ("kernel", "bias")),
         }
 
     def __repr__(self):

@@ -3,8 +3,9 @@ import numpy
 
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..ops import maxout as maxout_ops
-from . import activations, initializers
+from . import activations
 from .base import Layer, check_positive_int
+from .weight_options import add_option_weight, get_regularizer, weight_options, weight_options_config
 
 
 class Maxout(Layer):
@@ -41,19 +42,12 @@ class Maxout(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        from . import regularizers  # noqa: PLC0415
-
         self.units = check_positive_int("Maxout", "units", units)
         self.pieces = check_positive_int("Maxout", "pieces", pieces)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
-        self.losses = []
+        weight_options(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
+        self.activity_regularizer = get_regularizer(activity_regularizer)
 
     def check_input_shape(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -65,12 +59,8 @@ class Maxout(Layer):
 
     def build(self, input_shape):
         width = self.units * self.pieces
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
-                                      self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (width,), self.bias_initializer, self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.kernel = add_option_weight(self, "kernel", "kernel", (input_shape[-1], width))
+        self.bias = add_option_weight(self, "bias", "bias", (width,)) if self.use_bias else None
 
     def call(self, x, training=None):
         y = maxout_ops.maxout_linear(x, self.kernel, self.bias, self.pieces)
@@ -109,21 +99,8 @@ class Maxout(Layer):
         return layer
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "pieces": self.pieces,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
+        return {**super().get_config(), "units": self.units, "pieces": self.pieces, "use_bias": self.use_bias,
+                **weight_options_config(self, ("kernel", "bias"))}
 
     def __repr__(self):
         return f"Maxout({self.units}, pieces={self.pieces}, name={self.name!r})"

@@ -2,7 +2,7 @@
 from .. import ops
 from ..errors import ShapeError
 from ..ops.im2col import geometry, normalize_tuple
-from .base import Layer
+from .base import Layer, deprecated_arg
 from .conv import check_data_format, check_rank, join_shape, spatial_and_channels
 
 
@@ -18,6 +18,16 @@ class Pooling(Layer):
     mode = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        layer = type(self).__name__
+        for old, new in (("border_mode", "padding"), ("dim_ordering", "data_format"),
+                         ("pool_length", "pool_size"), ("stride", "strides")):
+            value = deprecated_arg(kwargs, old, new, layer)
+            if value is not None:
+                padding = value if new == "padding" else padding
+                data_format = {"th": "channels_first", "tf": "channels_last"}.get(value, value) \
+                    if new == "data_format" else data_format
+                pool_size = value if new == "pool_size" else pool_size
+                strides = value if new == "strides" else strides
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
         self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
@@ -27,7 +37,7 @@ class Pooling(Layer):
 
             raise ConfigError(f"{where}: padding must be 'valid' or 'same'. Received: padding={padding!r}.")
         self.padding = padding.lower()
-        self.data_format = check_data_format(where, data_format)
+        self.data_format = check_data_format(where, data_format, self.rank)
 
     def check_input_shape(self, input_shape):
         check_rank(self, input_shape, self.rank, self.data_format)
@@ -105,7 +115,7 @@ class GlobalPooling(Layer):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
+        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format, self.rank)
         self.keepdims = bool(keepdims)
 
     def check_input_shape(self, input_shape):

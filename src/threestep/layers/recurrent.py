@@ -13,9 +13,10 @@ the mask goes on with the output, so a loss on the sequence ignores padded steps
 from .. import backend, ops
 from ..autograd import Config, Tensor
 from ..errors import ConfigError, ShapeError
-from . import activations, initializers
-from .base import Layer, check_positive_int
+from . import activations
+from .base import Layer, check_positive_int, deprecated_arg
 from .recurrent_loop import gru_loop, lstm_loop, simple_rnn_loop
+from .weight_options import get_regularizer, weight_options, weight_options_config
 
 
 def _mask_of(x, mask):
@@ -36,22 +37,24 @@ class RNN(Layer):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, implementation=2, **kwargs):
-        from . import regularizers  # noqa: PLC0415
-
+        legacy = _legacy_rnn_args(type(self).__name__, kwargs)
+        units = legacy.get("units", units)
+        kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
+        recurrent_initializer = legacy.get("recurrent_initializer", recurrent_initializer)
+        kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
+        recurrent_regularizer = legacy.get("recurrent_regularizer", recurrent_regularizer)
+        bias_regularizer = legacy.get("bias_regularizer", bias_regularizer)
+        dropout = legacy.get("dropout", dropout)
+        recurrent_dropout = legacy.get("recurrent_dropout", recurrent_dropout)
         super().__init__(**kwargs)
         where = f"{type(self).__name__} layer {self.name!r}"
         self.units = check_positive_int(where, "units", units)
         self.activation_name = activations.name_of(activations.get(activation)) if activation else "linear"
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
-        self.bias_constraint = bias_constraint
+        weight_options(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_options(self, "recurrent", recurrent_initializer, recurrent_regularizer, recurrent_constraint)
+        weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
+        self.activity_regularizer = get_regularizer(activity_regularizer)
         if not 0 <= dropout < 1:
             raise ConfigError(f"{where}: dropout must be in [0, 1). Received: dropout={dropout}.")
         if not 0 <= recurrent_dropout < 1:
@@ -206,17 +209,8 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ config
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-
         return {**super().get_config(), "units": self.units, "activation": self.activation_name,
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "use_bias": self.use_bias, **weight_options_config(self, ("kernel", "recurrent", "bias")),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
@@ -376,3 +370,18 @@ class JordanRNN(RNN):
     def get_config(self):
         return {**super().get_config(), "output_units": self.output_units_,
                 "output_activation": self.output_activation}
+
+
+_KERAS1_RNN_ARGS = (("output_dim", "units"), ("init", "kernel_initializer"), ("inner_init", "recurrent_initializer"),
+                    ("W_regularizer", "kernel_regularizer"), ("U_regularizer", "recurrent_regularizer"),
+                    ("b_regularizer", "bias_regularizer"), ("dropout_W", "dropout"), ("dropout_U", "recurrent_dropout"))
+
+
+def _legacy_rnn_args(layer, kwargs):
+    """Keras 1 argument names of recurrent layers -> Keras 2 names, each with a DeprecationWarning."""
+    found = {}
+    for old, new in _KERAS1_RNN_ARGS:
+        value = deprecated_arg(kwargs, old, new, layer)
+        if value is not None:
+            found[new] = value
+    return found

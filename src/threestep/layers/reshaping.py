@@ -75,7 +75,7 @@ class ZeroPadding(_Spatial):
 
     def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
+        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format, self.rank)
         self.padding = _pairs(padding, self.rank, "padding", self)
 
     def check_input_shape(self, input_shape):
@@ -106,7 +106,7 @@ class Cropping(_Spatial):
 
     def __init__(self, cropping=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
+        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format, self.rank)
         self.cropping = _pairs(cropping, self.rank, "cropping", self)
 
     def check_input_shape(self, input_shape):
@@ -143,7 +143,7 @@ class UpSampling(_Spatial):
         super().__init__(**kwargs)
         from ..ops.im2col import normalize_tuple  # noqa: PLC0415
 
-        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format)
+        self.data_format = check_data_format(f"{type(self).__name__} layer {self.name!r}", data_format, self.rank)
         self.size = normalize_tuple(size, self.rank, "size")
         allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
         if interpolation not in allowed:

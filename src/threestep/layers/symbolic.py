@@ -12,6 +12,8 @@ _uids = itertools.count()
 class SymbolicTensor:
     """A placeholder with a shape (batch axis ``None``), produced by ``Input`` or a layer call."""
 
+    is_symbolic = True  # Tensor's operators defer to this class's reflected ones
+
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(shape)
         self.dtype = dtype
@@ -30,6 +32,78 @@ class SymbolicTensor:
 
     def __len__(self):
         raise TypeError("A symbolic tensor has no length: it stands for a batch not seen yet.")
+
+    def __iter__(self):
+        raise TypeError("A symbolic tensor cannot be iterated: it stands for a batch not seen yet. Index it "
+                        "(x[:, 0]) or split it in a Lambda layer.")
+
+    # Arithmetic and indexing record graph nodes (as Keras tensors do): ``1 - K.square(z)``,
+    # ``layer.output[:, :, :, 3]``; ``K.function`` and ``Model`` run them on data later.
+    def _op(self, fn, *args):
+        from .lambda_layer import symbolic_op  # noqa: PLC0415
+
+        return symbolic_op(fn, *args)
+
+    def __add__(self, other):
+        return self._op(_binary("add"), self, other)
+
+    def __radd__(self, other):
+        return self._op(_binary("add"), other, self)
+
+    def __sub__(self, other):
+        return self._op(_binary("sub"), self, other)
+
+    def __rsub__(self, other):
+        return self._op(_binary("sub"), other, self)
+
+    def __mul__(self, other):
+        return self._op(_binary("mul"), self, other)
+
+    def __rmul__(self, other):
+        return self._op(_binary("mul"), other, self)
+
+    def __truediv__(self, other):
+        return self._op(_binary("div"), self, other)
+
+    def __rtruediv__(self, other):
+        return self._op(_binary("div"), other, self)
+
+    def __pow__(self, other):
+        return self._op(_binary("pow"), self, other)
+
+    def __matmul__(self, other):
+        return self._op(_binary("matmul"), self, other)
+
+    def __neg__(self):
+        return self._op(_negate, self)
+
+    def __getitem__(self, key):
+        return self._op(_index, self, key)
+
+
+def _tensor(x, like):
+    from ..autograd import as_tensor  # noqa: PLC0415
+
+    return as_tensor(x, like if hasattr(like, "data") else None)
+
+
+def _binary(name):
+    def run(a, b):
+        from .. import ops  # noqa: PLC0415
+
+        like = a if hasattr(a, "data") else b
+        return getattr(ops, name)(_tensor(a, like), _tensor(b, like))
+
+    run.__name__ = name
+    return run
+
+
+def _negate(x):
+    return -x
+
+
+def _index(x, key):
+    return x[key]
 
 
 class Node:
@@ -76,7 +150,11 @@ def symbolic_call(layer, inputs, kwargs):
     node = Node(layer, inputs, kwargs, [])
     shapes = out_shape if multiple else [out_shape]
     node.outputs = [SymbolicTensor(s, layer.dtype, node, i) for i, s in enumerate(shapes)]
-    return node.outputs if multiple else node.outputs[0]
+    result = node.outputs if multiple else node.outputs[0]
+    inbound = getattr(layer, "_inbound", None)
+    if inbound is not None:
+        inbound.append((inputs, result))
+    return result
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):

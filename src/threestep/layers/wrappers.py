@@ -267,10 +267,10 @@ class TimeDistributed(Layer):
         return out
 
     def call(self, x, training=None):
-        return self._apply(x, lambda z: self.layer.call(z, training=training))
+        return self._apply(x, lambda z: self.layer.invoke(z, training=training))
 
     def call_logits(self, x, training=None):
-        return self._apply(x, lambda z: self.layer.call_logits(z, training=training))
+        return self._apply(x, lambda z: self.layer.invoke(z, training=training, logits=True))
 
     def get_config(self):
         from . import serialize_layer  # noqa: PLC0415

@@ -1,5 +1,6 @@
 """Models: Sequential, and the training loop every model shares."""
 from .sequential import Sequential
+from .keras_api import clone_model, model_from_json
 from .training import Model
 from .persist import load_model as _load_threestep_file
 from .persist import save_model
@@ -20,4 +21,4 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     return _load_threestep_file(filepath, custom_objects=custom_objects, compile=compile)
 
 
-__all__ = ["Model", "Sequential", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]

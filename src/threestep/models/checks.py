@@ -191,8 +191,8 @@ _HINTED = set()
 def check_targets(model, y, loss, caller):
     """Labels must fit the loss and the output layer (shape, integer-ness, range)."""
     out_shape = model.output_shape
-    if out_shape is None:
-        return
+    if out_shape is None or getattr(loss, "no_targets", False) or isinstance(out_shape, list):
+        return  # several outputs: models.multi_output.pack checks each output's targets
     last = _output_layer(model)
     units = out_shape[-1]
     name = getattr(loss, "name", "")
@@ -232,7 +232,8 @@ def check_targets(model, y, loss, caller):
     # shape agreement for every dense-target loss
     want = tuple(out_shape[1:])
     got = tuple(y.shape[1:])
-    if got != want and not (want == (1,) and got == ()):
+    same = len(got) == len(want) and all(w is None or w == g for w, g in zip(want, got))  # None: any length
+    if not same and not (want == (1,) and got == ()):
         hint = ""
         if len(want) > len(got):
             hint = " The model's output has more axes than the labels: missing Flatten before the Dense layers?"

@@ -22,7 +22,9 @@ def _as_list(x):
 def topological_nodes(outputs):
     """Every Node needed for ``outputs``, parents before children (no recursion)."""
     order, state = [], {}
-    stack = [(t.node, False) for t in outputs if t.node is not None]
+    # Outputs and parents are pushed last-first so that the first is ordered first, as Keras orders
+    # layers (and so their weights: get_weights / set_weights match a Keras model's).
+    stack = [(t.node, False) for t in reversed(outputs) if t.node is not None]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -34,7 +36,7 @@ def topological_nodes(outputs):
             continue
         state[node] = "open"
         stack.append((node, True))
-        for parent in node.parents():
+        for parent in reversed(node.parents()):
             if parent.node is not None and state.get(parent.node) is None:
                 stack.append((parent.node, False))
     return order
@@ -71,6 +73,13 @@ class GraphNetwork:
             raise ConfigError(f"The name {repeated[0]!r} is used {names.count(repeated[0])} times in the model; all layer "
                               "names should be unique. Pass a different name= to one of those layers.")
         self.layers = layers
+        self.extra = []  # symbolic loss terms from Model.add_loss, computed on every forward pass
+        self.extra_values = []
+
+    def add_extra(self, tensors):
+        """Also compute ``tensors`` (symbolic, from this graph) on each forward pass."""
+        self.extra = self.extra + list(tensors)
+        self.nodes = topological_nodes(self.outputs + self.extra)
 
     def run(self, x, training, logits=False):
         """The forward pass on Tensors ``x`` (one per input)."""
@@ -78,6 +87,7 @@ class GraphNetwork:
         values = {}
         for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True):
             pass
+        self.extra_values = [values[t.uid] for t in self.extra]
         outs = [values[t.uid] for t in self.outputs]
         return outs if len(outs) > 1 else outs[0]
 
@@ -111,10 +121,7 @@ class GraphNetwork:
                 yield then, out
                 continue
             kwargs = {k: value(v) for k, v in node.kwargs.items()}
-            if node is logits_node:
-                out = node.layer.call_logits(value(node.inputs), training=training, **kwargs)
-            else:
-                out = node.layer.call(value(node.inputs), training=training, **kwargs)
+            out = node.layer.invoke(value(node.inputs), training=training, logits=node is logits_node, **kwargs)
             if not isinstance(out, (list, tuple)) and not isinstance(node.inputs, (list, tuple)):
                 out = carry_mask(value(node.inputs), out)
             for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):

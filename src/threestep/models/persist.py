@@ -124,7 +124,22 @@ def _compile_settings(model, compile_config, custom_objects, filepath):
     from ..custom_objects import lookup  # noqa: PLC0415
 
     loss_name = compile_config.get("loss")
-    if loss_name is None:
+    if compile_config.get("no_targets") or compile_config.get("output_losses"):
+        loss = None  # loss=None (add_loss alone), or one loss per output
+        if compile_config.get("output_losses"):
+            output_losses = compile_config["output_losses"]
+            if not isinstance(output_losses, dict):
+                raise ModelFileError(f"{filepath}: 'output_losses' in {CONFIG} must be an object.")
+            loss = {}
+            for output, name in output_losses.items():
+                found = None if name is None or name in losses._ALIASES else lookup(name)
+                if name is not None and name not in losses._ALIASES and found is None:
+                    warnings.warn(f"{filepath}: output {output!r} was compiled with a custom loss {name!r}, which "
+                                  f"cannot be restored without custom_objects={{{name!r}: fn}}; the model is returned "
+                                  "uncompiled. Compile it yourself.", RuntimeWarning, stacklevel=4)
+                    return False
+                loss[output] = found if found is not None else name
+    elif loss_name is None:
         custom = compile_config.get("custom_loss")
         loss = lookup(custom)
         if loss is None:
@@ -148,11 +163,17 @@ def _compile_settings(model, compile_config, custom_objects, filepath):
                              f"or schedule class pass custom_objects={{'ClassName': cls}} to load_model, or load "
                              "with compile=False.") from exc
     metrics = compile_config.get("metrics") or []
-    if not isinstance(metrics, list):
-        raise ModelFileError(f"{filepath}: 'metrics' in {CONFIG} must be a list; found {type(metrics).__name__}.")
-    # custom metric names resolved now: the model keeps the functions, not names valid only in this scope
-    metrics = [lookup(m) if isinstance(m, str) and lookup(m) is not None else m for m in metrics if m is not None]
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    if not isinstance(metrics, (list, dict)):
+        raise ModelFileError(f"{filepath}: 'metrics' in {CONFIG} must be a list (or an object by output name); "
+                             f"found {type(metrics).__name__}.")
+
+    def resolve(names):  # custom metric names resolved now: the model keeps the functions, not scoped names
+        if not isinstance(names, list):
+            raise ModelFileError(f"{filepath}: a metrics entry in {CONFIG} must be a list; found {names!r}.")
+        return [lookup(m) if isinstance(m, str) and lookup(m) is not None else m for m in names if m is not None]
+
+    metrics = {k: resolve(v) for k, v in metrics.items()} if isinstance(metrics, dict) else resolve(metrics)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=compile_config.get("loss_weights"))
     return True
 
 

@@ -45,6 +45,26 @@ class Sequential(Model):
     def input_shape(self):
         return self._batch_input_shape
 
+    def _symbolic_ends(self):
+        """A symbolic graph of the stack (built once, again after add/pop), so that
+        ``model.input`` and ``layer.output`` exist as in Keras."""
+        if getattr(self, "_symbolic", None) is None:
+            if self._batch_input_shape is None or not self.built:
+                self._require_built("input/output")
+            from ..layers.symbolic import Input  # noqa: PLC0415
+
+            for layer, entry in getattr(self, "_symbolic_entries", []):
+                if entry in layer._inbound:
+                    layer._inbound.remove(entry)
+            x = first = Input(batch_shape=self._batch_input_shape)
+            entries = []
+            for layer in self.layers:
+                x = layer(x)
+                entries.append((layer, layer._inbound[-1]))
+            self._symbolic_entries = entries
+            self._symbolic = ([first], [x])
+        return self._symbolic
+
     @property
     def output_shape(self):
         if not self.built:
@@ -53,6 +73,10 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer; builds it at once when the input shape is already known."""
+        if isinstance(layer, Model):  # a whole model as one layer, its weights shared
+            from .keras_api import model_layer  # noqa: PLC0415
+
+            layer = model_layer(layer)
         if isinstance(layer, SymbolicTensor) and layer.node is None:  # Input((784,)), Keras 3 style
             layer = InputLayer(batch_input_shape=layer.shape, name=layer.name)
         if isinstance(layer, type) and issubclass(layer, Layer):
@@ -81,7 +105,9 @@ class Sequential(Model):
                     f"Layer {layer.name!r} declares input shape {declared[1:]} but the previous layer "
                     f"{prev.name!r} outputs {prev.output_shape[1:]}. Remove input_dim/input_shape from "
                     "layers after the first, or fix the sizes.")
+        _check_layout(self.layers, layer)
         self.layers.append(layer)
+        self._symbolic = None
         if self._batch_input_shape is not None:
             prev_shape = self.layers[-2].output_shape if len(self.layers) > 1 else self._batch_input_shape
             if prev_shape is not None:
@@ -90,6 +116,7 @@ class Sequential(Model):
     def pop(self):
         if not self.layers:
             raise ConfigError("Sequential.pop: the model has no layers.")
+        self._symbolic = None
         return self.layers.pop()
 
     def _build_layer(self, layer, input_shape):
@@ -123,12 +150,10 @@ class Sequential(Model):
         steps = self._fused_steps() if trace is None else [(layer, None) for layer in self.layers]
         last = len(steps) - 1
         for i, (layer, then) in enumerate(steps):
-            if then is not None:
+            if then is not None:  # the layer and the Activation("relu") after it, as one node
                 out = layer.call_relu(x, training=training)
-            elif logits and i == last:
-                out = layer.call_logits(x, training=training)
             else:
-                out = layer.call(x, training=training)
+                out = layer.invoke(x, training=training, logits=logits and i == last)
             x = carry_mask(x, out)
             if trace is not None:
                 trace.append((layer, x))
@@ -180,3 +205,27 @@ class Sequential(Model):
 
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"
+
+
+def _check_layout(layers, layer):
+    """Warn when an image layer's layout differs from the previous image layer's: a
+    channels_first first layer followed by default (channels_last) layers builds a network of
+    the wrong size without any error (pooling over channels, convolving over columns)."""
+    fmt = getattr(layer, "data_format", None)
+    if fmt is None or getattr(layer, "rank", 2) == 1:
+        return
+    for prev in reversed(layers):
+        prev_fmt = getattr(prev, "data_format", None)
+        if prev_fmt is not None and getattr(prev, "rank", 2) != 1:
+            if prev_fmt != fmt:
+                import warnings  # noqa: PLC0415
+
+                from ..layers.base import user_stacklevel  # noqa: PLC0415
+                from .checks import ThreestepHint  # noqa: PLC0415
+
+                warnings.warn(
+                    f"Layer {layer.name!r} uses data_format={fmt!r} but the previous image layer {prev.name!r} uses "
+                    f"{prev_fmt!r}; the two read the axes differently. Set the layout once for every layer: "
+                    f"threestep.keras.backend.set_image_data_format({prev_fmt!r}) (or image_data_format in "
+                    "~/.keras/keras.json) before building the model.", ThreestepHint, stacklevel=user_stacklevel())
+            return

@@ -12,9 +12,11 @@ from . import checks, validate
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
+from .compile_options import WeightedSpec, flat_specs, single_value, weighted_spec
+from .keras_api import KerasMethodsMixin, NoTargetLoss
 
 
-class Model(FitMixin, EvaluateMixin):
+class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     """A network with training, evaluation, prediction and weights.
 
     ``Model(inputs, outputs)`` builds a functional model from symbolic tensors (see
@@ -173,33 +175,68 @@ class Model(FitMixin, EvaluateMixin):
         raise ConfigError(f"No layer named {name!r}. Layers: {[layer.name for layer in self.layers]}.")
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
+                weighted_metrics=None, target_tensors=None, **kwargs):
         """Step 2 and the configuration of step 3: the loss, the optimizer, the metrics.
 
         Args:
             optimizer: name ('sgd', 'adam', ...) or an Optimizer object.
-            loss: name ('mse', 'categorical_crossentropy', ...), a Loss, or fn(y_true, y_pred).
-            metrics: list of names ('accuracy') or functions, reported but not optimised.
+            loss: name ('mse', 'categorical_crossentropy', ...), a Loss, or fn(y_true, y_pred);
+                for several outputs a list, or a dict by output name (see ``models.multi_output``);
+                None when the loss comes from ``add_loss`` alone.
+            metrics: list of names ('accuracy') or functions, reported but not optimised (a dict by
+                output name for several outputs).
+            loss_weights: one factor per output (list or dict): the loss is their weighted sum.
+            sample_weight_mode: None (one weight per sample) or 'temporal' (one per time step,
+                ``sample_weight`` shaped (samples, steps)).
+            weighted_metrics: metrics that use the sample weights (named ``weighted_<name>``
+                where ``metrics`` has the same name).
         """
         if kwargs:
             from ..errors import unknown_arguments  # noqa: PLC0415
 
             raise unknown_arguments("compile", kwargs, Model.compile)
-        if loss is None:
-            raise ConfigError("compile: loss= is required; received loss=None. Pass e.g. "
-                              "loss='categorical_crossentropy' or loss='mse'.")
-        self.loss = losses.get(loss)
-        if getattr(self.loss, "reduction", None) == "none":
-            raise ConfigError(f"compile: the loss {self.loss.name!r} has reduction='none', one value per sample, which "
-                              "fit cannot minimise (tf.keras reports their mean but steps on their sum). Use "
-                              "reduction='sum_over_batch_size' (the mean) or 'sum'.")
+        if target_tensors is not None:
+            raise ConfigError("compile: target_tensors= is not supported; pass the targets to fit(x, y).")
+        if sample_weight_mode not in (None, "temporal"):
+            raise ConfigError(f"compile: sample_weight_mode must be None or 'temporal'. Received: {sample_weight_mode!r}.")
+        self.sample_weight_mode = sample_weight_mode
+        multi = self._graph is not None and len(self._graph.outputs) > 1
+        if multi and loss is not None:
+            from .multi_output import MultiOutputLoss  # noqa: PLC0415
+
+            self.loss = MultiOutputLoss(self, loss, loss_weights)
+        else:
+            if isinstance(loss, dict) or isinstance(loss, (list, tuple)):
+                loss = single_value(self, loss, "loss")
+            # loss=None: the model's loss is what add_loss adds (a VAE); fit then takes y=None
+            self.loss = NoTargetLoss() if loss is None else losses.get(loss)
+            if getattr(self.loss, "reduction", None) == "none":
+                raise ConfigError(f"compile: the loss {self.loss.name!r} has reduction='none', one value per sample, "
+                                  "which fit cannot minimise (tf.keras reports their mean but steps on their sum). "
+                                  "Use reduction='sum_over_batch_size' (the mean) or 'sum'.")
+            weight = single_value(self, loss_weights, "loss_weights") if loss_weights is not None else None
+            if weight is not None and float(weight) != 1.0:
+                from .multi_output import ScaledLoss  # noqa: PLC0415
+
+                self.loss = ScaledLoss(self.loss, float(weight))
         self.optimizer = optimizers.get(optimizer)
-        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
+        if not multi and isinstance(metrics, dict):
+            metrics = single_value(self, metrics, "metrics")
+        if metrics is not None and not isinstance(metrics, dict) and (
+                isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
-        self._metric_specs = list(metrics or [])
-        names = [metrics_mod.get(spec).name for spec in self._metric_specs]  # fail now on unknown names
+        if weighted_metrics:
+            if isinstance(metrics, dict):
+                raise ConfigError("compile: weighted_metrics with metrics given per output is not supported; give "
+                                  "metrics as a list.")
+            plain = {m if isinstance(m, str) else getattr(m, "__name__", "") for m in metrics or []}
+            metrics = list(metrics or []) + [weighted_spec(m, plain) for m in (
+                [weighted_metrics] if isinstance(weighted_metrics, str) else weighted_metrics)]
+        self._metric_specs = metrics if isinstance(metrics, dict) else list(metrics or [])
+        names = [metrics_mod.get(spec).name for spec in flat_specs(self._metric_specs)]  # unknown names fail now
         duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
+        if duplicates and not isinstance(self._metric_specs, dict):
             raise ConfigError(f"compile: two metrics are named {duplicates[0]!r}, and fit's logs need one key each. "
                               f"Give one a name of its own, e.g. AUC(name='auc_2'). Received: metrics={names}.")
         self.compiled = True
@@ -219,8 +256,21 @@ class Model(FitMixin, EvaluateMixin):
                 "input_shape= (or input_dim=), add an Input layer, or call fit/build first.")
 
     def _make_metrics(self):
+        if getattr(self.loss, "packed_shapes", None) is not None or hasattr(self.loss, "output_loss_metrics"):
+            from .multi_output import make_metrics  # noqa: PLC0415
+
+            return make_metrics(self, self._metric_specs)
         units = self.output_shape[-1] if self.output_shape is not None else None
-        return [metrics_mod.get(spec, self.loss.name, units) for spec in self._metric_specs]
+        found = []
+        for spec in self._metric_specs:
+            if isinstance(spec, WeightedSpec):  # every metric here uses the sample weights
+                metric = metrics_mod.get(spec.spec, self.loss.name, units)
+                if spec.rename:
+                    metric.name = "weighted_" + metric.name
+            else:
+                metric = metrics_mod.get(spec, self.loss.name, units)
+            found.append(metric)
+        return found
 
     def _ensure_built(self, x):
         if not self.built:
@@ -237,15 +287,17 @@ class Model(FitMixin, EvaluateMixin):
                 and hasattr(last, "call_logits"))
 
     def _penalty(self):
-        """The weight-regularization terms (L1/L2) to add to the loss."""
+        """The weight-regularization terms (L1/L2) and every ``add_loss`` term to add to the loss."""
         total = None
         for layer in self.layers:
             for w in layer.weights:
                 reg = getattr(w, "regularizer", None)
                 if reg is not None:
                     total = reg(w) if total is None else total + reg(w)
-            for extra in getattr(layer, "losses", ()):
-                total = extra if total is None else total + extra
+        for extra in self.losses:
+            if extra.ndim:  # a per-sample term: Keras averages it
+                extra = extra.mean()
+            total = extra if total is None else total + extra
         return total
 
     def _loss_and_output(self, xb, yb, wb, training, fused):
@@ -255,6 +307,10 @@ class Model(FitMixin, EvaluateMixin):
         averaged over its real steps only, as Keras does.
         """
         out = self.forward(to_tensors(xb), training=training, logits=fused)
+        if isinstance(out, list):  # several outputs
+            from .multi_output import loss_and_outputs  # noqa: PLC0415
+
+            return loss_and_outputs(self, out, yb, wb)
         yb = out.targets = backend.on_device(yb)  # labels live on the host until their batch is used
         wb = None if wb is None else backend.on_device(wb)
         weights = None
@@ -291,6 +347,8 @@ class Model(FitMixin, EvaluateMixin):
             return weights
         if wb is None:
             return None
+        if wb.ndim > 1:  # sample_weight_mode="temporal": one weight per (sample, step)
+            return wb.reshape(tuple(wb.shape) + (1,) * (per_sample.ndim - wb.ndim))
         return wb.reshape((-1,) + (1,) * (per_sample.ndim - 1)) if per_sample.ndim > 1 else wb
 
     def _predictions_for_metrics(self, out, fused, metric_list):
@@ -303,10 +361,12 @@ class Model(FitMixin, EvaluateMixin):
             act = ops.softmax if self.loss.fuses_with == "softmax" else ops.sigmoid
             return act(Tensor(out)).data
 
-    def train_on_batch(self, x, y, sample_weight=None):
+    def train_on_batch(self, x, y=None, sample_weight=None):
         """One gradient-descent step on one batch; returns the loss (and metrics). Every
         weight's gradient stays readable in ``.grad`` afterwards."""
         self._require_compiled("train_on_batch")
+        y = self._dummy_targets(x, y, "train_on_batch")
+        sample_weight = self._single_weights(sample_weight, "train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
         sample_weight = validate.sample_weight(sample_weight, n_samples(x), "train_on_batch")
@@ -417,18 +477,43 @@ class Model(FitMixin, EvaluateMixin):
             return None
         from .. import losses as losses_mod  # noqa: PLC0415
 
+        def name(spec):
+            spec = spec.spec if isinstance(spec, WeightedSpec) else spec
+            if isinstance(spec, str):
+                return spec
+            return type(spec).__name__ if hasattr(spec, "fresh") else getattr(spec, "__name__", None)
+
+        def loss_name(loss):
+            if loss is None:
+                return None
+            return loss.name if type(loss) in losses_mod.BUILTIN else getattr(loss, "name", None)
+
         loss = self.loss.name if type(self.loss) in losses_mod.BUILTIN else None
-        return {
+        config = {
             "loss": loss,
             "loss_config": {"from_logits": getattr(self.loss, "from_logits", False),
                             **(self.loss.get_config() if isinstance(self.loss, losses_mod.KerasLoss) else {})},
             "optimizer": optimizers.serialize(self.optimizer),
-            "metrics": [m if isinstance(m, str) else type(m).__name__ if hasattr(m, "fresh")
-                        else getattr(m, "__name__", None) for m in self._metric_specs],
+            "metrics": ({k: [name(m) for m in ([v] if isinstance(v, str) or callable(v) else v or [])]
+                         for k, v in self._metric_specs.items()} if isinstance(self._metric_specs, dict)
+                        else [name(m) for m in self._metric_specs]),
         }
+        if getattr(self.loss, "no_targets", False):
+            config["no_targets"] = True
+        if hasattr(self.loss, "output_loss_metrics"):  # several outputs: one loss and weight per output name
+            config["output_losses"] = {n: loss_name(lo) for n, lo in zip(self.loss.names, self.loss.losses)}
+            config["loss_weights"] = dict(zip(self.loss.names, self.loss.weights))
+        return config
 
     def __call__(self, x, training=None):
-        """Run the forward pass on a Tensor (records a graph, for custom training loops)."""
+        """Run the forward pass on a Tensor (records a graph, for custom training loops); on
+        symbolic tensors the model is called like a layer (its weights shared), as in Keras."""
+        from ..layers.symbolic import is_symbolic  # noqa: PLC0415
+
+        if is_symbolic(x):
+            from .keras_api import model_layer  # noqa: PLC0415
+
+            return model_layer(self)(x)
         if isinstance(x, (list, tuple)):
             x = [t if isinstance(t, Tensor) else Tensor(backend.asarray(t)) for t in x]
             shapes = [(None,) + tuple(t.shape[1:]) for t in x]
@@ -439,3 +524,5 @@ class Model(FitMixin, EvaluateMixin):
         if not self.built:
             self.build(shapes)
         return self.forward(x, training=bool(training))
+
+

@@ -29,6 +29,9 @@ from .pool import (
 from .recurrent import gru, jordan, lstm, simple_rnn
 from .resize import ResizeBilinear, resize_bilinear
 from .reduce import Max, Mean, Sum, max, mean, sum
+from .select import (
+    Cast, CumSum, Maximum, Minimum, Prod, Tile, Where, cast, cumsum, maximum, minimum, prod, tile, where,
+)
 from .shape import (
     Concatenate, GetItem, Reshape, Stack, Transpose, concatenate, flatten, getitem, reshape, stack,
     transpose,
@@ -39,15 +42,28 @@ from .simple import (
 )
 
 
+def _deferring(op):
+    """``tensor <op> other``, or NotImplemented when ``other`` is a symbolic tensor of the
+    functional API (``K.variable(0.) + layer.output``), so that its reflected operator records
+    the operation in the graph."""
+
+    def run(a, b):
+        if getattr(b, "is_symbolic", False):
+            return NotImplemented
+        return op(a, b)
+
+    return run
+
+
 def _install_operators():
     T = Tensor
-    T.__add__ = lambda a, b: add(a, b)
+    T.__add__ = _deferring(lambda a, b: add(a, b))
     T.__radd__ = lambda a, b: add(b, a)
-    T.__sub__ = lambda a, b: sub(a, b)
+    T.__sub__ = _deferring(lambda a, b: sub(a, b))
     T.__rsub__ = lambda a, b: sub(b, a)
-    T.__mul__ = lambda a, b: mul(a, b)
+    T.__mul__ = _deferring(lambda a, b: mul(a, b))
     T.__rmul__ = lambda a, b: mul(b, a)
-    T.__truediv__ = lambda a, b: div(a, b)
+    T.__truediv__ = _deferring(lambda a, b: div(a, b))
     T.__rtruediv__ = lambda a, b: div(b, a)
     T.__neg__ = lambda a: neg(a)
     T.__pow__ = lambda a, p: pow(a, p)
