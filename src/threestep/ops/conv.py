@@ -102,8 +102,9 @@ def _input_grad(gy2, W, g, out_shape):
 
     Each offset's window gradients (N*prod(out), C_in) come from their own GEMM into one
     reused buffer and are added to their strided block of gx while still in cache: faster
-    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures: benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint
-    of ``patches`` for the readable path and for pooling. On the GPU, where each of those
+    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures:
+    benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint of
+    ``patches`` for the readable path and for pooling. On the GPU, where each of those
     2 * prod(kernel) steps is a kernel launch, it is that one GEMM and ``col2im_gather``: four
     launches (the lecture CNN's second layer: 4 instead of 20).
     """
