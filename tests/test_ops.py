@@ -278,10 +278,11 @@ def test_every_exported_op_has_a_case():
     import test_batchnorm
     import test_ctc
     import test_dropout_maxout
+    import test_ops_keras_additions
     import test_recurrent_ops
 
     covered |= (test_activations.COVERED_OPS | test_dropout_maxout.COVERED_OPS | test_batchnorm.COVERED_OPS
-                | test_ctc.COVERED_OPS | test_recurrent_ops.COVERED_OPS)
+                | test_ctc.COVERED_OPS | test_recurrent_ops.COVERED_OPS | test_ops_keras_additions.COVERED_OPS)
     assert functions - covered == set(), f"ops without a test case: {sorted(functions - covered)}"
 
 

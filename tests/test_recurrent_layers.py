@@ -192,11 +192,11 @@ def test_initial_state_and_mask_shape_errors():
         layer(np.zeros((2, 3, 2), "float32"), mask=np.ones((2, 4), bool))
 
 
-def test_unsupported_options_say_so():
+def test_invalid_recurrent_options_say_so():
     with pytest.raises(errors.ConfigError, match="recurrent_dropout"):
-        LSTM(4, recurrent_dropout=0.2)
+        LSTM(4, recurrent_dropout=1.2)
     with pytest.raises(errors.ConfigError, match="stateful"):
-        GRU(4, stateful=True)
+        GRU(4).reset_states()
 
 
 def test_backprop_through_1000_steps():

@@ -204,6 +204,8 @@ def get(identifier):
     """A Loss from a name ('mse', 'categorical_crossentropy', ...), a Loss, or a function."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):  # compile(loss=losses.Huber)
+        return identifier()
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier)
         if cls is None:
@@ -221,3 +223,20 @@ def get(identifier):
     if callable(identifier):
         return _FunctionLoss(identifier)
     raise unknown_name("loss", identifier, _ALIASES)
+
+
+from . import losses_keras as _keras  # noqa: E402  (the rest of Keras 2.3's losses; imports Loss from here)
+from .losses_keras import (  # noqa: E402,F401
+    CategoricalHinge, CosineSimilarity, Hinge, Huber, KerasLoss, KLDivergence, LogCosh, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, Poisson, SquaredHinge, categorical_hinge, cosine_proximity, cosine_similarity, hinge,
+    huber, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    poisson, squared_hinge,
+)
+
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence = kullback_leibler_divergence
+log_cosh = logcosh
+_ALIASES.update(_keras.ALIASES)
+BUILTIN = BUILTIN + tuple(sorted(set(_keras.FUNCTIONS.values()), key=lambda c: c.__name__))
+_FUNCTIONS.update(_keras.FUNCTIONS)

@@ -42,6 +42,13 @@ class Metric:
         total, count = float(self.total), float(self.count)  # on a GPU: the one read
         return total / count if count else 0.0
 
+    def state(self):
+        """The running state as floats that add across data shards (a distributed fit sums them)."""
+        return [float(self.total), float(self.count)]
+
+    def set_state(self, values):
+        self.total, self.count = float(values[0]), float(values[1])
+
     def __repr__(self):
         return f"<Metric {self.name}>"
 
@@ -65,10 +72,63 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     return hit.astype("float64").mean(axis=-1) if hit.ndim > 1 else hit.astype("float64")
 
 
-def top_k_categorical_accuracy(y_true, y_pred, k=5):
+def _in_top_k(y_pred, labels, k):
+    """1.0 where the label's score is among the k highest (tf's in_top_k: ties at the k-th
+    place count as in): fewer than k classes score strictly higher."""
     xp = _xp(y_pred)
-    top = xp.argsort(-y_pred, axis=-1)[..., :k]
-    return (top == y_true.argmax(axis=-1)[..., None]).any(axis=-1).astype("float64")
+    labels = labels.astype("int64").reshape(y_pred.shape[:-1])
+    target = xp.take_along_axis(y_pred, labels[..., None], axis=-1)
+    return ((y_pred > target).sum(axis=-1) < k).astype("float64")
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """Whether the true class (one-hot y_true) is among the k highest predictions."""
+    return _in_top_k(y_pred, y_true.argmax(axis=-1), k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """Whether the true class (integer labels, (batch,) or (batch, 1)) is among the k highest predictions."""
+    labels = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
+    return _in_top_k(y_pred, labels, k)
+
+
+class MeanMetricWrapper(Metric):
+    """A named running mean of ``fn(y_true, y_pred, **kwargs)`` (tf.keras's class of that name)."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        self.kwargs = kwargs
+        super().__init__((lambda t, p: fn(t, p, **kwargs)) if kwargs else fn, name or fn.__name__)
+        self.argmax_invariant = fn in _ARGMAX_INVARIANT
+
+    def fresh(self):
+        return type(self)(**self.get_config())
+
+    def get_config(self):
+        return {"name": self.name, **self.kwargs}
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """The fraction of samples whose true class is among the ``k`` highest scores (one-hot targets).
+
+    Example:
+        >>> model.compile(loss="categorical_crossentropy", optimizer="adam",
+        ...               metrics=[TopKCategoricalAccuracy(k=3)])
+    """
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=int(k))
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """As ``TopKCategoricalAccuracy`` for integer labels.
+
+    Example:
+        >>> model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+        ...               metrics=["sparse_top_k_categorical_accuracy"])
+    """
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=int(k))
 
 
 def mean_squared_error(y_true, y_pred):
@@ -86,10 +146,48 @@ _FUNCTIONS = {
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "binary_accuracy": binary_accuracy,
     "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
     "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
     "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
 }
-_ARGMAX_INVARIANT = {categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy}
+_ARGMAX_INVARIANT = {categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+                     sparse_top_k_categorical_accuracy}
+
+
+def _loss_metric(name):
+    """A loss named ``name`` as a metric: its per-sample values, computed without a graph.
+
+    Keras lets every loss serve as a metric ('mape', 'hinge', 'kld', ...). The one sign
+    difference is tf.keras's metric 'cosine_similarity', the positive cosine, where the
+    loss of that name (and Keras 2.3's 'cosine_proximity', loss and metric) is negative.
+    """
+    from . import losses  # noqa: PLC0415
+    from .autograd import Tensor, no_grad  # noqa: PLC0415
+
+    loss = losses.get(name)
+    sign = -1.0 if name == "cosine_similarity" else 1.0
+
+    def fn(y_true, y_pred):
+        with no_grad():
+            return loss.per_sample(Tensor(y_pred), y_true).data * sign
+
+    fn.__name__ = name
+    return fn
+
+
+def _is_keras_loss_function(fn):
+    from .losses_keras import FUNCTIONS  # noqa: PLC0415
+
+    try:
+        return fn in FUNCTIONS
+    except TypeError:  # an unhashable callable
+        return False
+
+
+def _loss_names():
+    from . import losses  # noqa: PLC0415
+
+    return [n for n in losses._ALIASES if n not in _FUNCTIONS and n[:1].islower()]
 
 
 def resolve_accuracy(loss_name, output_units):
@@ -102,21 +200,39 @@ def resolve_accuracy(loss_name, output_units):
 
 
 def get(identifier, loss_name=None, output_units=None):
-    """A Metric for a name ('accuracy', 'acc', 'mae', ...) or a function(y_true, y_pred)."""
+    """A Metric for a name ('accuracy', 'acc', 'mae', 'AUC', ...), a Metric, or a function(y_true, y_pred).
+
+    A stateful metric object (``AUC()``, ``Precision()``, ``TopKCategoricalAccuracy()``)
+    is copied without its state, so training and validation each count their own batches.
+    """
+    from .metrics_confusion import CLASSES  # noqa: PLC0415
+
     if isinstance(identifier, Metric):
-        return identifier
+        return identifier.fresh() if hasattr(identifier, "fresh") else identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    classes = {**CLASSES, "TopKCategoricalAccuracy": TopKCategoricalAccuracy,
+               "SparseTopKCategoricalAccuracy": SparseTopKCategoricalAccuracy}
+    if isinstance(identifier, str) and identifier in classes:
+        return classes[identifier]()
     if identifier in ("accuracy", "acc"):
         fn = resolve_accuracy(loss_name, output_units)
         name = identifier
     elif isinstance(identifier, str):
-        if identifier not in _FUNCTIONS:
+        if identifier in _loss_names():
+            fn, name = _loss_metric(identifier), identifier
+        elif identifier not in _FUNCTIONS:
             from .custom_objects import lookup  # noqa: PLC0415
 
             custom = lookup(identifier)
             if custom is not None and callable(custom):
                 return get(custom, loss_name, output_units)
-            raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"])
-        fn, name = _FUNCTIONS[identifier], identifier
+            raise unknown_name("metric", identifier, list(_FUNCTIONS) + ["accuracy", "acc"] + _loss_names()
+                               + list(classes))
+        else:
+            fn, name = _FUNCTIONS[identifier], identifier
+    elif callable(identifier) and _is_keras_loss_function(identifier):  # metrics=[losses.hinge]
+        fn, name = _loss_metric(identifier.__name__), identifier.__name__
     elif callable(identifier):
         fn, name = identifier, getattr(identifier, "__name__", "metric")
     else:
@@ -124,3 +240,16 @@ def get(identifier, loss_name=None, output_units=None):
     metric = Metric(fn, name)
     metric.argmax_invariant = fn in _ARGMAX_INVARIANT
     return metric
+
+
+from .metrics_confusion import AUC, ConfusionMetric, Precision, Recall  # noqa: E402,F401
+from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
+from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
+    categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, poisson, squared_hinge,
+)
+
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence
+cosine = cosine_proximity

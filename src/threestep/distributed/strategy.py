@@ -235,11 +235,13 @@ class MPIStrategy:
         return buf
 
     def _reduce_metrics(self, metric_list, extra=()):
-        buf = self._sum(list(extra) + [float(v) for m in metric_list for v in (m.total, m.count)])  # read here
-        k = len(extra)
-        for i, m in enumerate(metric_list):
-            m.total, m.count = float(buf[k + 2 * i]), float(buf[k + 2 * i + 1])
-        return buf[:k]
+        states = [m.state() for m in metric_list]  # read here (running totals, or AUC's counts)
+        buf = self._sum(list(extra) + [v for state in states for v in state])
+        start = len(extra)
+        for m, state in zip(metric_list, states):
+            m.set_state(buf[start:start + len(state)])
+            start += len(state)
+        return buf[:len(extra)]
 
     def end_epoch(self, model, metric_list, logs):
         """Global metrics for the epoch's logs; averaged moving statistics."""

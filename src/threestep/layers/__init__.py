@@ -2,21 +2,32 @@
 from . import activations, constraints, initializers, regularizers
 from .base import Layer
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
-from .conv import Conv1D, Conv2D, Convolution1D, Convolution2D
-from .core import Activation, Dense, Flatten, InputLayer
+from .conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D
+from .conv_recurrent import ConvLSTM2D
+from .conv_depthwise import (
+    DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
+)
+from .conv_transpose import (
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution2DTranspose, Convolution3DTranspose, Deconv2D,
+    Deconv3D, Deconvolution2D, Deconvolution3D,
+)
+from .core import Activation, ActivityRegularization, Dense, Flatten, InputLayer
+from .local import LocallyConnected1D, LocallyConnected2D
+from .noise import AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from .symbolic import Input, SymbolicTensor
 from .wrappers import Bidirectional, Embedding, Masking, RepeatVector, TimeDistributed
 from .dropout import Dropout
 from .maxout import Maxout
-from .merge import Add, Average, Concatenate, Maximum, Multiply, Subtract, add, concatenate
-from .normalization import BatchNormalization
+from .merge import Add, Average, Concatenate, Dot, Maximum, Multiply, Subtract, add, concatenate
+from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
-    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
-    GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D, MaxPooling2D,
+    MaxPooling3D,
 )
 from .recurrent import GRU, LSTM, RNN, JordanRNN, SimpleRNN
 from .reshaping import (
-    Cropping1D, Cropping2D, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+    Cropping1D, Cropping2D, Permute, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
 __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
@@ -25,7 +36,14 @@ __all__ = ["GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Emb
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Reshape", "UpSampling1D",
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SymbolicTensor",
-           "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers", "regularizers"]
+           "LeakyReLU", "Maxout", "PReLU", "ReLU", "Softmax", "ThresholdedReLU", "activations", "initializers",
+           "regularizers",
+           "Conv3D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+           "SeparableConvolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Deconvolution2D", "Deconv2D",
+           "Deconvolution3D", "Deconv3D", "Convolution2DTranspose", "Convolution3DTranspose",
+           "ActivityRegularization", "LocallyConnected1D", "LocallyConnected2D", "AlphaDropout", "GaussianDropout",
+           "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Dot", "LayerNormalization",
+           "AveragePooling3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPooling3D", "Permute", "ConvLSTM2D"]
 
 
 def register_layer(cls):

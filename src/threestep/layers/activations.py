@@ -80,11 +80,16 @@ def swish(x):
     return act_ops.swish(x)
 
 
+def gelu(x, approximate=False):
+    """x * Phi(x), Phi the normal CDF; ``approximate=True`` uses the tanh form (tf.keras's argument)."""
+    return act_ops.gelu(x, approximate)
+
+
 _ACTIVATIONS = {
     "linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
     "exponential": exponential, "leaky_relu": leaky_relu, "relu6": relu6, "elu": elu, "selu": selu,
     "softplus": softplus, "softsign": softsign, "hard_sigmoid": hard_sigmoid, "swish": swish,
-    "silu": swish,
+    "silu": swish, "gelu": gelu,
 }
 
 

@@ -201,6 +201,19 @@ class Conv2D(Conv):
     rank = 2
 
 
+class Conv3D(Conv):
+    """3-D convolution over volumes or video (frames, rows, cols).
+
+    Input shape: (batch, d1, d2, d3, channels) (channels_first: (batch, channels, d1, d2, d3)).
+    Output shape: (batch, new_d1, new_d2, new_d3, filters).
+
+    Example:
+        >>> Conv3D(8, (3, 3, 3), activation="relu", input_shape=(16, 32, 32, 1))  # -> (None, 14, 30, 30, 8)
+    """
+
+    rank = 3
+
+
 def _legacy_conv_args(layer, kwargs):
     """Keras 1 argument names -> Keras 2 names, each with a DeprecationWarning."""
     out = {}

@@ -195,3 +195,31 @@ class Flatten(Layer):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
+
+
+class ActivityRegularization(Layer):
+    """Identity that adds l1 * sum|x| + l2 * sum(x^2) of its input to the training loss.
+
+    Keras 2.3 semantics: the penalty is summed over the batch (tf.keras divides it by the
+    batch size), at training and test time alike, so ``evaluate`` reports what ``fit`` minimises.
+
+    Example:
+        >>> Sequential([Dense(64, activation="relu", input_dim=20), ActivityRegularization(l1=1e-4)])
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        from .. import regularizers  # noqa: PLC0415
+
+        super().__init__(**kwargs)
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"ActivityRegularization: {name} must be a number >= 0. Received: {name}={value!r}.")
+        self.l1, self.l2 = float(l1), float(l2)
+        self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2) if (l1 or l2) else None
+
+    def call(self, x, training=None):
+        self.record_activity(x)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

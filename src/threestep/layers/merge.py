@@ -102,6 +102,75 @@ class Concatenate(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
+class Dot(Layer):
+    """Dot product of two samples' tensors along ``axes`` (Keras's ``batch_dot``).
+
+    For inputs (batch, n) and (batch, n) with axes=1 the output is (batch, 1); for
+    (batch, n, d) and (batch, m, d) with axes=2 it is (batch, n, m) (attention scores).
+    The output has x1's remaining axes followed by x2's.
+
+    Args:
+        axes: an int (the same axis of both) or a pair, counted with the batch axis as 0.
+        normalize: l2-normalise both along their dot axes first, giving cosine similarities.
+
+    Example:
+        >>> scores = Dot(axes=(2, 2))([queries, keys])  # (None, 10, 64), (None, 12, 64) -> (None, 10, 12)
+    """
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        pair = [axes, axes] if isinstance(axes, int) else list(axes)
+        if len(pair) != 2 or not all(isinstance(a, int) for a in pair):
+            raise ConfigError(f"Dot layer {self.name!r}: axes must be an int or a pair of ints. Received: axes={axes!r}.")
+        self.axes = axes if isinstance(axes, int) else pair
+        self.normalize = bool(normalize)
+
+    def _pair(self, shapes):
+        pair = [self.axes, self.axes] if isinstance(self.axes, int) else list(self.axes)
+        return [a % len(s) for a, s in zip(pair, shapes)]
+
+    def check_input_shape(self, input_shape):
+        if not isinstance(input_shape, list) or len(input_shape) != 2:
+            raise ShapeError(f"Dot layer {self.name!r} takes a list of exactly 2 inputs; received {input_shape}.")
+        a1, a2 = self._pair(input_shape)
+        if 0 in (a1, a2):
+            raise ShapeError(f"Dot layer {self.name!r}: axes {self.axes} include the batch axis 0.")
+        n1, n2 = input_shape[0][a1], input_shape[1][a2]
+        if n1 is not None and n2 is not None and n1 != n2:
+            raise ShapeError(f"Dot layer {self.name!r}: dimension {a1} of the first input ({n1}) must equal dimension "
+                             f"{a2} of the second ({n2}); received shapes {[tuple(s) for s in input_shape]}.")
+
+    def compute_output_shape(self, input_shape):
+        (s1, s2), (a1, a2) = input_shape, self._pair(input_shape)
+        out = (s1[0],) + tuple(d for i, d in enumerate(s1) if i not in (0, a1)) \
+            + tuple(d for i, d in enumerate(s2) if i not in (0, a2))
+        return out if len(out) > 1 else out + (1,)
+
+    def call(self, inputs, training=None):
+        x1, x2 = inputs
+        a1, a2 = self._pair([x1.shape, x2.shape])
+        if self.normalize:
+            x1, x2 = _l2_normalize(x1, a1), _l2_normalize(x2, a2)
+        rest1 = [i for i in range(1, x1.ndim) if i != a1]
+        rest2 = [i for i in range(1, x2.ndim) if i != a2]
+        n, k = x1.shape[0], x1.shape[a1]
+        m1 = ops.reshape(ops.transpose(x1, [0] + rest1 + [a1]), (n, -1, k))
+        m2 = ops.reshape(ops.transpose(x2, [0, a2] + rest2), (n, k, -1))
+        out = ops.matmul(m1, m2)
+        shape = (n,) + tuple(x1.shape[i] for i in rest1) + tuple(x2.shape[i] for i in rest2)
+        return ops.reshape(out, shape if len(shape) > 1 else (n, 1))
+
+    def get_config(self):
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _l2_normalize(x, axis):
+    """x / sqrt(max(sum(x^2), 1e-12)) along ``axis`` (tf.math.l2_normalize)."""
+    import math  # noqa: PLC0415
+
+    return x / ops.sqrt(ops.clip(ops.sum(x * x, axis=axis, keepdims=True), 1e-12, math.inf))
+
+
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional shortcut: ``concatenate([a, b])`` = ``Concatenate()([a, b])``."""
     return Concatenate(axis=axis, **kwargs)(inputs)

@@ -88,3 +88,88 @@ class BatchNormalization(Layer):
                 "moving_variance_initializer": init(self.moving_variance_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+
+
+class LayerNormalization(Layer):
+    """Normalise each sample over its feature axis (or axes), then scale and shift (Ba et al. 2016).
+
+    Unlike BatchNormalization the statistics are the sample's own, so training and
+    inference compute the same function and any batch size works (Transformers, RNNs).
+    y = gamma * (x - mean) / sqrt(var + epsilon) + beta, with mean and (biased) variance
+    over ``axis`` and gamma, beta of the shape of those axes.
+
+    Args:
+        axis: int or list of ints, the axes normalised (default -1).
+        epsilon: added to the variance (default 1e-3, as Keras).
+        center, scale: learn beta / gamma. Initializers, regularizers and constraints of both.
+
+    Example:
+        >>> LayerNormalization(input_shape=(10, 64))  # each step's 64 features normalised
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        from .. import regularizers  # noqa: PLC0415
+        from . import initializers  # noqa: PLC0415
+
+        super().__init__(**kwargs)
+        axes = [axis] if isinstance(axis, int) else list(axis)
+        if not axes or not all(isinstance(a, int) for a in axes):
+            raise ConfigError(f"LayerNormalization {self.name!r}: axis must be an int or a list of ints. "
+                              f"Received: axis={axis!r}.")
+        if epsilon <= 0:
+            raise ConfigError(f"LayerNormalization {self.name!r}: epsilon must be positive. Received: epsilon={epsilon}.")
+        self.axis, self.epsilon = axis if isinstance(axis, int) else axes, float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+
+    def _axes(self, ndim):
+        axes = sorted(a % ndim for a in ([self.axis] if isinstance(self.axis, int) else self.axis))
+        if 0 in axes or len(set(axes)) != len(axes):
+            raise ShapeError(f"LayerNormalization {self.name!r}: axis {self.axis} must name distinct non-batch axes "
+                             f"of the rank-{ndim} input.")
+        return tuple(axes)
+
+    def check_input_shape(self, input_shape):
+        axes = [a if a < 0 else a - len(input_shape) for a in self._axes(len(input_shape))]
+        if any(input_shape[a] is None for a in axes):
+            raise ShapeError(f"LayerNormalization {self.name!r}: the normalised axes of {tuple(input_shape)} must have "
+                             "known sizes.")
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+
+    def call(self, x, training=None):
+        from ..ops.normalization import layer_norm  # noqa: PLC0415
+
+        axes = self._axes(x.ndim)
+        y = layer_norm(x, axes, self.epsilon)
+        bshape = tuple(x.shape[a] if a in axes else 1 for a in range(1, x.ndim))
+        if self.gamma is not None:
+            y = y * self.gamma.reshape(bshape)
+        if self.beta is not None:
+            y = y + self.beta.reshape(bshape)
+        return y
+
+    def get_config(self):
+        from .. import regularizers  # noqa: PLC0415
+        from . import initializers  # noqa: PLC0415
+
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}

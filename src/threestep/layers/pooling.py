@@ -79,6 +79,24 @@ class AveragePooling2D(Pooling):
     rank, mode = 2, "avg"
 
 
+class MaxPooling3D(Pooling):
+    """Max over 3-D windows (batch, d1, d2, d3, channels).
+
+    Example:
+        >>> MaxPooling3D((2, 2, 2))  # (None, 14, 30, 30, 8) -> (None, 7, 15, 15, 8)
+    """
+    rank, mode = 3, "max"
+
+
+class AveragePooling3D(Pooling):
+    """Mean over 3-D windows ('same' padding cells are not counted, as in Keras).
+
+    Example:
+        >>> AveragePooling3D(2, padding="same")
+    """
+    rank, mode = 3, "avg"
+
+
 class GlobalPooling(Layer):
     """Max or mean over every spatial position: (batch, *spatial, C) -> (batch, C)."""
 
@@ -121,3 +139,21 @@ class GlobalAveragePooling1D(GlobalPooling):
 
 class GlobalAveragePooling2D(GlobalPooling):
     rank, mode = 2, "avg"
+
+
+class GlobalMaxPooling3D(GlobalPooling):
+    """Max over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C).
+
+    Example:
+        >>> GlobalMaxPooling3D()  # (None, 7, 15, 15, 8) -> (None, 8)
+    """
+    rank, mode = 3, "max"
+
+
+class GlobalAveragePooling3D(GlobalPooling):
+    """Mean over every position of a volume: (batch, d1, d2, d3, C) -> (batch, C).
+
+    Example:
+        >>> GlobalAveragePooling3D()  # (None, 7, 15, 15, 8) -> (None, 8)
+    """
+    rank, mode = 3, "avg"

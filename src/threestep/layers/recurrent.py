@@ -11,10 +11,11 @@ step the state is carried over; with ``return_sequences`` that step's output is 
 the mask goes on with the output, so a loss on the sequence ignores padded steps.
 """
 from .. import backend, ops
-from ..autograd import Config
+from ..autograd import Config, Tensor
 from ..errors import ConfigError, ShapeError
 from . import activations, initializers
 from .base import Layer, check_positive_int
+from .recurrent_loop import gru_loop, lstm_loop, simple_rnn_loop
 
 
 def _mask_of(x, mask):
@@ -34,7 +35,7 @@ class RNN(Layer):
                  recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, **kwargs):
+                 stateful=False, unroll=False, implementation=2, **kwargs):
         from . import regularizers  # noqa: PLC0415
 
         super().__init__(**kwargs)
@@ -53,18 +54,20 @@ class RNN(Layer):
         self.bias_constraint = bias_constraint
         if not 0 <= dropout < 1:
             raise ConfigError(f"{where}: dropout must be in [0, 1). Received: dropout={dropout}.")
-        if recurrent_dropout:
-            raise ConfigError(f"{where}: recurrent_dropout is not implemented (it needs a new mask inside the time "
-                              f"loop). Use dropout= on the inputs or a Dropout layer. Received: "
-                              f"recurrent_dropout={recurrent_dropout}.")
-        if stateful:
-            raise ConfigError(f"{where}: stateful=True is not implemented; pass the last states explicitly "
-                              "with return_state=True and initial_state=.")
+        if not 0 <= recurrent_dropout < 1:
+            raise ConfigError(f"{where}: recurrent_dropout must be in [0, 1). "
+                              f"Received: recurrent_dropout={recurrent_dropout}.")
+        if implementation not in (0, 1, 2):
+            raise ConfigError(f"{where}: implementation must be 1 or 2. Received: implementation={implementation!r}.")
         self.dropout = float(dropout)
-        self.recurrent_dropout = 0.0
+        self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful, self.unroll = False, bool(unroll)
+        # unroll and implementation choose how Keras builds the same computation (a static
+        # graph per step; one or four GEMMs per step); here the fused op always runs, so
+        # they are stored for the config and change nothing.
+        self.stateful, self.unroll, self.implementation = bool(stateful), bool(unroll), int(implementation)
+        self.states = None  # stateful: the last batch's final states (Tensors, no graph)
         self._time_aligned_reverse = False  # set by Bidirectional: reverse without flipping outputs
 
     # ------------------------------------------------------------------ shapes
@@ -126,12 +129,19 @@ class RNN(Layer):
         if mask is not None and tuple(mask.shape) != tuple(x.shape[:2]):
             raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the mask has shape {tuple(mask.shape)} but "
                              f"the input's (batch, time) is {tuple(x.shape[:2])}.")
+        if self.stateful and initial_state is None and self.states is not None:
+            initial_state = self._carried_states(x)
         states = self._initial_states(initial_state, x)
         training = Config.training if training is None else training
         if self.dropout and training:
             x = ops.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), rng=backend.rng())
         reverse = self.go_backwards or self._time_aligned_reverse
-        seq, finals = self.run(x, states, mask, reverse)
+        if self.recurrent_dropout and training:
+            seq, finals = self.run_loop(x, states, mask, reverse, self._recurrent_masks(x))
+        else:
+            seq, finals = self.run(x, states, mask, reverse)
+        if self.stateful:
+            self.states = [Tensor(f.data) for f in finals]  # carried to the next batch, without its graph
         if self.go_backwards and not self._time_aligned_reverse:
             seq = ops.getitem(seq, (slice(None), slice(None, None, -1)))  # Keras: outputs in processing order
             if mask is not None:
@@ -145,6 +155,40 @@ class RNN(Layer):
         return output
 
     output_state = 0  # which final state is the last output (Jordan: the network output)
+
+    # ------------------------------------------------------------------ recurrent dropout, states
+    def _recurrent_masks(self, x):
+        """One inverted-dropout mask (batch, units) per gate block, drawn once for the sequence."""
+        xp = backend.get_array_module(x.data)
+        rate = self.recurrent_dropout
+        return [(backend.rng().random((x.shape[0], self.units), dtype=xp.float32) >= rate).astype(x.dtype)
+                * x.dtype.type(1.0 / (1.0 - rate)) for _ in range(self.gates)]
+
+    def run_loop(self, x, states, mask, reverse, rec_masks):
+        raise ConfigError(f"{type(self).__name__} layer {self.name!r} does not support recurrent_dropout; use "
+                          "dropout= on its inputs.")
+
+    def _carried_states(self, x):
+        batch = self.states[0].shape[0]
+        if x.shape[0] != batch:
+            raise ShapeError(
+                f"{type(self).__name__} layer {self.name!r} is stateful and carries states for batches of {batch}; "
+                f"received a batch of {x.shape[0]}. Feed batches of one size (batch_input_shape=({batch}, ...), "
+                "fit/predict with that batch_size and a sample count divisible by it), or call reset_states().")
+        return list(self.states)
+
+    def reset_states(self, states=None):
+        """Forget the carried states (zeros at the next batch), or set them to ``states`` (arrays)."""
+        if not self.stateful:
+            raise ConfigError(f"{type(self).__name__} layer {self.name!r}: reset_states() needs stateful=True.")
+        if states is None:
+            self.states = None
+            return
+        states = states if isinstance(states, (list, tuple)) else [states]
+        if len(states) != len(self.state_names):
+            raise ShapeError(f"{type(self).__name__} layer {self.name!r} has {len(self.state_names)} state(s) "
+                             f"({', '.join(self.state_names)}); reset_states received {len(states)}.")
+        self.states = [Tensor(backend.asarray(s, dtype=self.dtype)) for s in states]
 
     def _initial_states(self, initial_state, x):
         if initial_state is None:
@@ -173,8 +217,10 @@ class RNN(Layer):
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "dropout": self.dropout, "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards, "unroll": self.unroll}
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "implementation": self.implementation}
 
     def __repr__(self):
         return f"{type(self).__name__}({self.units}, name={self.name!r})"
@@ -192,6 +238,11 @@ class SimpleRNN(RNN):
     def run(self, x, states, mask, reverse):
         hs, h = ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation_name,
                                mask, reverse)
+        return hs, [h]
+
+    def run_loop(self, x, states, mask, reverse, rec_masks):
+        hs, h = simple_rnn_loop(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation_name,
+                                mask, reverse, rec_masks)
         return hs, [h]
 
 
@@ -238,6 +289,13 @@ class LSTM(RNN):
                             self.activation_name, self.recurrent_activation, self.peephole)
         return hs, [h, c]
 
+    def run_loop(self, x, states, mask, reverse, rec_masks):
+        if self.peephole is not None:
+            raise ConfigError(f"LSTM layer {self.name!r}: use_peepholes=True does not support recurrent_dropout.")
+        hs, h, c = lstm_loop(x, self.kernel, self.recurrent_kernel, self.bias, states[0], states[1],
+                             self.activation_name, self.recurrent_activation, mask, reverse, rec_masks)
+        return hs, [h, c]
+
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation,
                 "unit_forget_bias": self.unit_forget_bias, "use_peepholes": self.use_peepholes}
@@ -264,6 +322,11 @@ class GRU(RNN):
     def run(self, x, states, mask, reverse):
         hs, h = ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, states[0], mask, reverse,
                         self.activation_name, self.recurrent_activation, self.reset_after)
+        return hs, [h]
+
+    def run_loop(self, x, states, mask, reverse, rec_masks):
+        hs, h = gru_loop(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation_name,
+                         self.recurrent_activation, self.reset_after, mask, reverse, rec_masks)
         return hs, [h]
 
     def get_config(self):

@@ -172,3 +172,32 @@ class UpSampling1D(UpSampling):
 
 class UpSampling2D(UpSampling):
     rank = 2
+
+
+class Permute(Layer):
+    """Reorder the axes of each sample: ``dims`` is a permutation of 1..rank (the batch axis stays).
+
+    Example:
+        >>> Permute((2, 1), input_shape=(10, 64))  # -> (None, 64, 10): steps and features swapped
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ConfigError(f"Permute layer {self.name!r}: dims must be a permutation of 1..{len(self.dims)} (axis "
+                              f"0, the batch, is not permuted). Received: dims={dims!r}.")
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise ShapeError(f"Permute layer {self.name!r} with dims {self.dims} expects inputs of rank "
+                             f"{len(self.dims) + 1}; received shape {tuple(input_shape)}.")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def call(self, x, training=None):
+        return ops.transpose(x, (0,) + self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}

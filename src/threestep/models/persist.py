@@ -134,8 +134,11 @@ def _compile_settings(model, compile_config, custom_objects, filepath):
             return False
     else:
         loss = losses.get(loss_name)
-        if (compile_config.get("loss_config") or {}).get("from_logits"):
+        loss_config = compile_config.get("loss_config") or {}
+        if loss_config.get("from_logits"):
             loss = type(loss)(from_logits=True)
+        elif isinstance(loss, losses.KerasLoss):  # Huber's delta, a loss's reduction and name
+            loss = type(loss).from_config({k: v for k, v in loss_config.items() if k != "from_logits"})
     opt_spec = compile_config.get("optimizer")
     try:
         optimizer = optimizers.get(opt_spec)  # built-in names, then custom_objects (the scope)

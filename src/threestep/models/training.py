@@ -155,6 +155,15 @@ class Model(FitMixin, EvaluateMixin):
 
         return model_device(self)
 
+    def reset_states(self):
+        """Forget the states that stateful recurrent layers carry from batch to batch (Keras's
+        ``model.reset_states()``, e.g. between independent sequences or at each epoch's start)."""
+        for layer in self.layers:
+            inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer")]  # wrappers
+            for each in [layer] + [w for w in inner if w is not None]:
+                if getattr(each, "stateful", False) and hasattr(each, "reset_states"):
+                    each.reset_states()
+
     def get_layer(self, name=None, index=None):
         if index is not None:
             return self.layers[index]
@@ -180,12 +189,19 @@ class Model(FitMixin, EvaluateMixin):
             raise ConfigError("compile: loss= is required; received loss=None. Pass e.g. "
                               "loss='categorical_crossentropy' or loss='mse'.")
         self.loss = losses.get(loss)
+        if getattr(self.loss, "reduction", None) == "none":
+            raise ConfigError(f"compile: the loss {self.loss.name!r} has reduction='none', one value per sample, which "
+                              "fit cannot minimise (tf.keras reports their mean but steps on their sum). Use "
+                              "reduction='sum_over_batch_size' (the mean) or 'sum'.")
         self.optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             metrics = [metrics]
         self._metric_specs = list(metrics or [])
-        for spec in self._metric_specs:  # fail now on unknown names, not mid-fit
-            metrics_mod.get(spec)
+        names = [metrics_mod.get(spec).name for spec in self._metric_specs]  # fail now on unknown names
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"compile: two metrics are named {duplicates[0]!r}, and fit's logs need one key each. "
+                              f"Give one a name of its own, e.g. AUC(name='auc_2'). Received: metrics={names}.")
         self.compiled = True
         if self.built:
             checks.check_loss_activation(self, self.loss)
@@ -247,7 +263,10 @@ class Model(FitMixin, EvaluateMixin):
         else:
             per_sample = self.loss.per_sample_from_logits(out, yb) if fused else self.loss.per_sample(out, yb)
             weights = self._step_weights(out, per_sample, wb)
-            loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
+            if getattr(self.loss, "reduction", None) == "sum":  # Keras's Reduction.SUM: the batch's total
+                loss = (per_sample if weights is None else per_sample * weights).sum()
+            else:
+                loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
         penalty = self._penalty()  # after forward: activity penalties belong to this batch
         out.step_weights = weights
         return (loss if penalty is None else loss + penalty), out
@@ -377,9 +396,11 @@ class Model(FitMixin, EvaluateMixin):
         loss = self.loss.name if type(self.loss) in losses_mod.BUILTIN else None
         return {
             "loss": loss,
-            "loss_config": {"from_logits": getattr(self.loss, "from_logits", False)},
+            "loss_config": {"from_logits": getattr(self.loss, "from_logits", False),
+                            **(self.loss.get_config() if isinstance(self.loss, losses_mod.KerasLoss) else {})},
             "optimizer": optimizers.serialize(self.optimizer),
-            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", None) for m in self._metric_specs],
+            "metrics": [m if isinstance(m, str) else type(m).__name__ if hasattr(m, "fresh")
+                        else getattr(m, "__name__", None) for m in self._metric_specs],
         }
 
     def __call__(self, x, training=None):

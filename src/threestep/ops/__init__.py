@@ -5,8 +5,8 @@ Importing this package also gives ``Tensor`` its operators (``+ - * / ** @``, in
 """
 from ..autograd import Tensor
 from .activations import (
-    ELU, SELU, DropoutMask, GeneralizedReLU, HardSigmoid, LeakyReLU, PReLU, Softplus, Softsign, Swish,
-    dropout, elu, generalized_relu, hard_sigmoid, leaky_relu, prelu, relu6, selu, silu, softplus, softsign, swish,
+    ELU, GELU, SELU, DropoutMask, GeneralizedReLU, HardSigmoid, LeakyReLU, PReLU, Softplus, Softsign, Swish,
+    dropout, elu, gelu, generalized_relu, hard_sigmoid, leaky_relu, prelu, relu6, selu, silu, softplus, softsign, swish,
 )
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
 from .clip import Clip, clip
@@ -19,7 +19,9 @@ from .nn import (
     log_softmax, mean_squared_error, sigmoid_cross_entropy, softmax, softmax_cross_entropy,
     squared_error,
 )
-from .normalization import BatchNormInfer, BatchNormTrain, batch_norm_infer, batch_norm_train
+from .normalization import (
+    BatchNormInfer, BatchNormTrain, LayerNorm, batch_norm_infer, batch_norm_train, layer_norm, layer_norm_simple,
+)
 from .pool import (
     AvgPool, MaxPool, Pad, UpsampleNearest, avg_pool, avg_pool_simple, crop, global_avg_pool, global_max_pool,
     max_pool, max_pool_simple, pad, upsample_nearest,

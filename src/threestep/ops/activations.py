@@ -169,6 +169,59 @@ class Swish(Function):
         return gy * (s + self.x * s * (1 - s))
 
 
+def _erf(x):
+    """The error function on x's device: SciPy's on the CPU, CuPy's (cupyx) on the GPU, else a
+    rational approximation (Numerical Recipes' erfc, relative error < 1.2e-7) in array ops."""
+    try:
+        if backend.on_gpu(x):
+            from cupyx.scipy.special import erf  # noqa: PLC0415
+        else:
+            from scipy.special import erf  # noqa: PLC0415  (a dependency of scikit-learn, which we require)
+        return erf(x)
+    except ImportError:
+        pass
+    xp = backend.get_array_module(x)
+    z = xp.abs(x)
+    t = 1 / (1 + 0.5 * z)
+    poly = 0.17087277
+    for c in (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368,
+              -1.26551223):
+        poly = c + t * poly
+    erfc = t * xp.exp(-z * z + poly)
+    return (xp.sign(x) * (1 - erfc)).astype(x.dtype)
+
+
+class GELU(Function):
+    """x * Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016).
+
+    ``approximate=False``: Phi(x) = (1 + erf(x / sqrt 2)) / 2, derivative Phi(x) + x phi(x).
+    ``approximate=True``: the tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    as tf.keras and ``torch.nn.functional.gelu(approximate='tanh')`` compute it.
+    """
+
+    def __init__(self, approximate=False):
+        self.approximate = bool(approximate)
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        t = x.dtype.type
+        self.x = x
+        if self.approximate:
+            self.th = xp.tanh(t(0.7978845608028654) * (x + t(0.044715) * x * x * x))
+            return t(0.5) * x * (1 + self.th)
+        self.cdf = t(0.5) * (1 + _erf(x * t(0.7071067811865476)))
+        return x * self.cdf
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        x, t = self.x, gy.dtype.type
+        if self.approximate:
+            inner = t(0.7978845608028654) * (1 + t(3 * 0.044715) * x * x)
+            return gy * (t(0.5) * (1 + self.th) + t(0.5) * x * (1 - self.th * self.th) * inner)
+        pdf = xp.exp(t(-0.5) * x * x) * t(0.3989422804014327)
+        return gy * (self.cdf + x * pdf)
+
+
 class DropoutMask(Function):
     """x * mask for a fixed (non-differentiable) mask that broadcasts against x.
 
@@ -225,6 +278,11 @@ def hard_sigmoid(x, slope=0.2, offset=0.5):
 
 def swish(x):
     return Swish()(x)
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit: x * Phi(x) (``approximate=True``: the tanh form)."""
+    return GELU(approximate)(x)
 
 
 silu = swish

@@ -81,3 +81,44 @@ def batch_norm_train(x, gamma, beta, axis=-1, epsilon=1e-3):
 
 def batch_norm_infer(x, gamma, beta, mean, var, axis=-1, epsilon=1e-3):
     return BatchNormInfer(mean, var, axis, epsilon)(x, gamma, beta)
+
+
+class LayerNorm(Function):
+    """x_hat = (x - mean) / sqrt(var + eps) over ``axes`` of each sample (Ba et al. 2016).
+
+    The statistics are per sample, so training and inference compute the same thing; the
+    layer's scale and shift (gamma, beta) are ordinary broadcast multiply and add nodes.
+    Backward is the batch-norm formula with the roles of the axes swapped:
+    gx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)) over ``axes``.
+    """
+
+    def __init__(self, axes=(-1,), epsilon=1e-3):
+        self.axes, self.epsilon = tuple(axes), epsilon
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=self.axes, keepdims=True)
+        self.inv_std = 1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))
+        self.xhat = centred * self.inv_std
+        return self.xhat
+
+    def backward(self, gy):
+        xhat, axes = self.xhat, self.axes
+        return (gy - gy.mean(axis=axes, keepdims=True)
+                - xhat * (gy * xhat).mean(axis=axes, keepdims=True)) * self.inv_std
+
+
+def layer_norm(x, axes=(-1,), epsilon=1e-3):
+    """Normalise each sample over ``axes`` to mean 0 and variance 1 (no scale or shift)."""
+    return LayerNorm(axes, epsilon)(x)
+
+
+def layer_norm_simple(x, axes=(-1,), epsilon=1e-3):
+    """The readable twin of ``layer_norm``, from mean, subtract, multiply and sqrt nodes."""
+    from .elementwise import sqrt  # noqa: PLC0415
+    from .reduce import mean  # noqa: PLC0415
+
+    centred = x - mean(x, axis=axes, keepdims=True)
+    return centred / sqrt(mean(centred * centred, axis=axes, keepdims=True) + epsilon)

@@ -63,7 +63,8 @@ class MaxPool(Function):
         overlap = any(s < k for s, k in zip(g.strides, g.kernel))
         tiled = all(s == k and o * k == n for s, k, o, n in zip(g.strides, g.kernel, g.out_sizes, padded))
         gx = (xp.empty if tiled else xp.zeros)(gy.shape[:1] + padded + gy.shape[-1:], gy.dtype)
-        if not kernels.max_pool_grad(gy, self.idx, gx, g.kernel, g.strides, overlap):
+        # the Numba kernels serve 1-D and 2-D windows only (3-D pooling takes the pieces path)
+        if len(g.kernel) > 2 or not kernels.max_pool_grad(gy, self.idx, gx, g.kernel, g.strides, overlap):
             scatter_to_pieces(gy, self.idx, [gx[key] for _, key in kernel_offsets(g)], accumulate=overlap)
         return unpad(gx, g)
 

@@ -1,0 +1,7 @@
+"""``threestep.activations``: the activation functions by name (Keras's ``keras.activations``).
+
+Every function takes and returns a Tensor: ``activations.gelu(x)``, ``activations.selu(x)``;
+``activations.get('softplus')`` looks one up by the name a layer's ``activation=`` takes.
+"""
+from .layers.activations import *  # noqa: F401,F403
+from .layers.activations import available, get, name_of, register_activation  # noqa: F401
