@@ -209,3 +209,7 @@ MALLOC_TUNED = _tune_malloc()
 
 if os.environ.get("THREESTEP_BACKEND"):
     set_backend(os.environ["THREESTEP_BACKEND"])
+
+__all__ = ["set_backend", "backend_name", "free_device_memory", "get_xp", "get_array_module", "floatx",
+           "set_floatx", "set_seed", "rng", "host_rng", "get_rng_state", "set_rng_state", "asarray", "to_numpy",
+           "device_backend", "to_device", "on_device", "is_array", "on_gpu"]

@@ -116,3 +116,8 @@ class SaveDirectoryMissingError(SavePathError, FileNotFoundError):
 
 class SaveTargetIsDirectoryError(SavePathError, IsADirectoryError):
     """The path names a directory, not a file."""
+
+__all__ = ["ThreestepError", "BackendError", "ShapeError", "DataError", "ConfigError", "ArgumentError",
+           "NotCompiledError", "NotBuiltError", "GradientError", "NumericsError", "ModelFileError", "DatasetError",
+           "SavePathError", "SaveTargetExistsError", "SaveDirectoryMissingError", "SaveTargetIsDirectoryError",
+           "ThreestepHint", "warn", "unknown_name", "unknown_arguments"]

@@ -240,3 +240,12 @@ log_cosh = logcosh
 _ALIASES.update(_keras.ALIASES)
 BUILTIN = BUILTIN + tuple(sorted(set(_keras.FUNCTIONS.values()), key=lambda c: c.__name__))
 _FUNCTIONS.update(_keras.FUNCTIONS)
+
+__all__ = ["Loss", "KerasLoss", "MeanSquaredError", "MeanAbsoluteError", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "BinaryCrossentropy", "CategoricalHinge", "CosineSimilarity", "Hinge",
+           "Huber", "KLDivergence", "LogCosh", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson",
+           "SquaredHinge", "mean_squared_error", "mse", "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "binary_crossentropy", "categorical_hinge", "cosine_proximity", "cosine_similarity", "hinge", "huber",
+           "kullback_leibler_divergence", "logcosh", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "poisson", "squared_hinge", "mape", "MAPE", "msle", "MSLE", "kld", "KLD",
+           "kl_divergence", "log_cosh", "get"]

@@ -253,3 +253,10 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence
 cosine = cosine_proximity
+
+__all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "AUC",
+           "ConfusionMetric", "Precision", "Recall", "categorical_accuracy", "sparse_categorical_accuracy",
+           "binary_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
+           "mean_absolute_error", "categorical_hinge", "cosine_proximity", "hinge", "kullback_leibler_divergence",
+           "logcosh", "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "poisson", "squared_hinge",
+           "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get"]

@@ -262,3 +262,7 @@ def _snake(name):
 # CamelCase lookups for dict configs (class_name "GlorotUniform" -> "glorot_uniform").
 for _cls in list(set(_REGISTRY.values())):
     _REGISTRY.setdefault(_snake(_cls.__name__), _cls)
+
+__all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+           "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
+           "Identity", "Orthogonal", "compute_fans", "get", "serialize"]
