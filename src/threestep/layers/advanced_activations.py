@@ -121,7 +121,7 @@ class ELU(Layer):
 
     Example:
         >>> ELU(alpha=1.0)(np.array([[-1.0, 2.0]])).numpy()
-        array([[-0.6321,  2.    ]])
+        array([[-0.63212056,  2.        ]])
     """
 
     def __init__(self, alpha=1.0, **kwargs):
