@@ -75,6 +75,12 @@ class KerasLoss(Loss):
     ``reduction``: 'auto' / 'sum_over_batch_size' (mean over samples), 'sum', or 'none'
     (one value per sample), used when the loss object is called directly. ``fit`` always
     averages the per-sample values over the batch, weighted by sample weights.
+
+    Example:
+        >>> Huber(reduction="none")(np.array([[0.0], [0.0]]), np.array([[0.5], [3.0]])).numpy()
+        array([0.125, 2.5  ])
+        >>> isinstance(Huber(), KerasLoss)
+        True
     """
 
     default_name = "loss"
