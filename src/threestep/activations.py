@@ -5,3 +5,7 @@ Every function takes and returns a Tensor: ``activations.gelu(x)``, ``activation
 """
 from .layers.activations import *  # noqa: F401,F403
 from .layers.activations import available, get, name_of, register_activation  # noqa: F401
+
+__all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "exponential", "leaky_relu", "relu6", "elu", "selu",
+           "softplus", "softsign", "hard_sigmoid", "swish", "gelu", "register_activation", "get", "name_of",
+           "available"]

@@ -47,6 +47,15 @@ def set_backend(name):
 
 
 def backend_name():
+    """The array library in use: "numpy" (CPU) or "cupy" (an NVIDIA GPU).
+
+    Returns:
+        str, as set by ``set_backend`` (or the ``THREESTEP_BACKEND`` choice at import).
+
+    Example:
+        >>> backend_name()
+        'numpy'
+    """
     return _state["name"]
 
 
@@ -187,6 +196,21 @@ def get_rng_state():
 
 
 def set_rng_state(state):
+    """Restore the random generators from ``get_rng_state()``'s dict.
+
+    Used to resume a run where it stopped: the next shuffles and dropout masks are the ones
+    the interrupted run would have drawn.
+
+    Args:
+        state: the dict ``get_rng_state()`` returned.
+
+    Example:
+        >>> state = get_rng_state()
+        >>> a = rng().random()
+        >>> set_rng_state(state)
+        >>> rng().random() == a
+        True
+    """
     if state.get("rng") is not None:
         _state["rng"].bit_generator.state = state["rng"]
     host_rng().bit_generator.state = state["host_rng"]
@@ -239,6 +263,12 @@ def on_device(data):
 
 
 def is_array(obj):
+    """Whether ``obj`` is an array of a backend (a NumPy or a CuPy ndarray), not a Tensor or a list.
+
+    Example:
+        >>> is_array(np.zeros(3)), is_array([0.0])
+        (True, False)
+    """
     return isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy")
 
 
@@ -272,3 +302,7 @@ MALLOC_TUNED = _tune_malloc()
 
 if os.environ.get("THREESTEP_BACKEND"):
     set_backend(os.environ["THREESTEP_BACKEND"])
+
+__all__ = ["set_backend", "backend_name", "free_device_memory", "get_xp", "get_array_module", "floatx",
+           "set_floatx", "set_seed", "rng", "host_rng", "get_rng_state", "set_rng_state", "asarray", "to_numpy",
+           "device_backend", "to_device", "on_device", "is_array", "on_gpu"]

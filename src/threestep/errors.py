@@ -121,3 +121,9 @@ class SaveTargetIsDirectoryError(SavePathError, IsADirectoryError):
 class NotSupportedError(ThreestepError, NotImplementedError):
     """A Keras feature (a layer, a module member, an argument) that threestep does not have;
     the message names the feature and what to use instead."""
+
+
+__all__ = ["ThreestepError", "BackendError", "ShapeError", "DataError", "ConfigError", "ArgumentError",
+           "NotCompiledError", "NotBuiltError", "GradientError", "NumericsError", "ModelFileError", "DatasetError",
+           "SavePathError", "SaveTargetExistsError", "SaveDirectoryMissingError", "SaveTargetIsDirectoryError",
+           "NotSupportedError", "ThreestepHint", "warn", "unknown_name", "unknown_arguments"]

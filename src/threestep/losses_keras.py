@@ -75,6 +75,12 @@ class KerasLoss(Loss):
     ``reduction``: 'auto' / 'sum_over_batch_size' (mean over samples), 'sum', or 'none'
     (one value per sample), used when the loss object is called directly. ``fit`` always
     averages the per-sample values over the batch, weighted by sample weights.
+
+    Example:
+        >>> Huber(reduction="none")(np.array([[0.0], [0.0]]), np.array([[0.5], [3.0]])).numpy()
+        array([0.125, 2.5  ])
+        >>> isinstance(Huber(), KerasLoss)
+        True
     """
 
     default_name = "loss"
@@ -113,6 +119,22 @@ class KerasLoss(Loss):
 
 @_tensor_pred
 def mean_absolute_percentage_error(y_true, y_pred):
+    """100 * mean(|y_true - y_pred| / |y_true|) per sample: the error as a percentage of the target.
+
+    For targets of very different sizes (prices, counts) where a relative error matters; targets near 0 blow it
+    up. Also ``mape``.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> mean_absolute_percentage_error(np.array([[2.0, 4.0]]), np.array([[1.0, 5.0]])).numpy()
+        array([37.5])
+    """
     t = _array(y_true, y_pred.data)
     denom = _xp(t).maximum(_xp(t).abs(t), t.dtype.type(EPSILON))
     return _last_mean(ops.abs(y_pred - t) / denom) * 100.0
@@ -120,6 +142,22 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 @_tensor_pred
 def mean_squared_logarithmic_error(y_true, y_pred):
+    """mean((log(1 + y_pred) - log(1 + y_true))^2) per sample: squared error of the logarithms.
+
+    Penalises under-prediction of large targets less than MSE does, so targets spanning orders of magnitude
+    weigh alike. Also ``msle``.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> mean_squared_logarithmic_error(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0]])).numpy()
+        array([0.])
+    """
     t = _array(y_true, y_pred.data)
     second = _xp(t).log(_xp(t).maximum(t, t.dtype.type(EPSILON)) + 1)
     first = ops.log(ops.clip(y_pred, EPSILON, math.inf) + 1.0)
@@ -128,12 +166,42 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 @_tensor_pred
 def hinge(y_true, y_pred):
+    """mean(max(0, 1 - t * y_pred)) per sample, with labels t in {-1, +1} (0/1 labels are converted).
+
+    The support vector machine's loss: a prediction on the right side with a margin of 1 costs nothing.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> hinge(np.array([[1.0, -1.0]]), np.array([[0.5, -2.0]])).numpy()
+        array([0.25])
+    """
     t = _signed(_array(y_true, y_pred.data))
     return _last_mean(ops.relu(1.0 - t * y_pred))
 
 
 @_tensor_pred
 def squared_hinge(y_true, y_pred):
+    """mean(max(0, 1 - t * y_pred)^2) per sample, with labels t in {-1, +1} (0/1 labels are converted).
+
+    The hinge loss squared: smooth at the margin and harder on large violations.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> squared_hinge(np.array([[1.0]]), np.array([[0.0]])).numpy()
+        array([1.])
+    """
     t = _signed(_array(y_true, y_pred.data))
     h = ops.relu(1.0 - t * y_pred)
     return _last_mean(h * h)
@@ -141,6 +209,21 @@ def squared_hinge(y_true, y_pred):
 
 @_tensor_pred
 def categorical_hinge(y_true, y_pred):
+    """max(0, 1 + max over wrong classes of y_pred - y_pred of the true class), per sample.
+
+    The multi-class hinge: the true class must beat every other by a margin of 1. ``y_true`` is one-hot.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> categorical_hinge(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]])).numpy()
+        array([0.4])
+    """
     t = _array(y_true, y_pred.data)
     pos = ops.sum(t * y_pred, axis=-1)
     neg = ops.max((1 - t) * y_pred, axis=-1)
@@ -149,6 +232,22 @@ def categorical_hinge(y_true, y_pred):
 
 @_tensor_pred
 def logcosh(y_true, y_pred):
+    """mean(log(cosh(y_pred - y_true))) per sample: about x^2 / 2 for small errors, |x| - log 2 for large ones.
+
+    A regression loss as smooth as MSE near the target and as robust to outliers as MAE far from it. Also
+    ``log_cosh``.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> logcosh(np.array([[0.0]]), np.array([[0.0]])).numpy()
+        array([0.])
+    """
     x = y_pred - _array(y_true, y_pred.data)
     from .ops.activations import softplus  # noqa: PLC0415
 
@@ -157,6 +256,21 @@ def logcosh(y_true, y_pred):
 
 @_tensor_pred
 def kullback_leibler_divergence(y_true, y_pred):
+    """sum(t * log(t / p)) per sample: how far the predicted distribution p is from the target t.
+
+    Cross-entropy minus the target's own entropy; zero when p equals t. Also ``kld``, ``KLD``, ``kl_divergence``.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> kullback_leibler_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])).numpy()
+        array([0.])
+    """
     xp = _xp(y_pred.data)
     t = xp.clip(_array(y_true, y_pred.data), EPSILON, 1)
     p = ops.clip(y_pred, EPSILON, 1.0)
@@ -165,6 +279,22 @@ def kullback_leibler_divergence(y_true, y_pred):
 
 @_tensor_pred
 def poisson(y_true, y_pred):
+    """mean(y_pred - y_true * log(y_pred)) per sample: the negative log-likelihood of counts with mean y_pred.
+
+    For targets that count events (visits, clicks); y_pred must be positive (e.g. an exponential or softplus
+    output).
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> poisson(np.array([[0.0]]), np.array([[2.0]])).numpy()
+        array([2.])
+    """
     t = _array(y_true, y_pred.data)
     return _last_mean(y_pred - t * ops.log(y_pred + EPSILON))
 
@@ -176,6 +306,24 @@ def _l2_normalize(x, axis):
 
 @_tensor_pred
 def cosine_proximity(y_true, y_pred, axis=-1):
+    """-cos(y_true, y_pred) along ``axis``, per sample: -1 when they point the same way, 0 when orthogonal.
+
+    Compares directions, not lengths (embeddings, word vectors). Negative, so minimising it aligns the vectors.
+    Also ``cosine_similarity`` and the metric ``cosine``.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+        axis: the axis along which the vectors lie (default -1).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> cosine_proximity(np.array([[1.0, 0.0]]), np.array([[2.0, 0.0]])).numpy()
+        array([-1.])
+    """
     t = _array(y_true, y_pred.data)
     xp = _xp(t)
     t = t / xp.sqrt(xp.maximum((t * t).sum(axis=axis, keepdims=True), t.dtype.type(1e-12)))
@@ -187,6 +335,23 @@ cosine_similarity = cosine_proximity  # tf.keras's name of the same loss (both n
 
 @_tensor_pred
 def huber(y_true, y_pred, delta=1.0):
+    """Per sample, mean of 0.5 * x^2 for |x| <= delta and delta * (|x| - 0.5 * delta) beyond, x = y_pred - y_true.
+
+    Squared error near the target, absolute error far from it: outliers pull with a bounded force.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape (an array or a Tensor).
+
+        delta: where the quadratic part turns linear (default 1.0).
+
+    Returns:
+        A Tensor of one value per sample (shape (batch,)); ``compile`` averages it over the batch.
+
+    Example:
+        >>> huber(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])).numpy()
+        array([1.3125])
+    """
     x = ops.abs(y_pred - _array(y_true, y_pred.data))
     q = ops.clip(x, 0.0, float(delta))
     return _last_mean(0.5 * q * q + float(delta) * (x - q))

@@ -65,15 +65,63 @@ def _xp(a):
 
 
 def categorical_accuracy(y_true, y_pred):
+    """1.0 where the highest prediction is the true class of a one-hot target, else 0.0.
+
+    What ``metrics=["accuracy"]`` becomes for a softmax output with one-hot labels: the
+    fraction of samples classified right, the number the lecture reports, not the loss that
+    is minimised.
+
+    Args:
+        y_true: one-hot targets, shape (batch, classes).
+        y_pred: scores or probabilities, the same shape.
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> categorical_accuracy(np.array([[0, 1], [1, 0]]), np.array([[0.2, 0.8], [0.3, 0.7]]))
+        array([1., 0.])
+    """
     return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype("float64")
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where the highest prediction is the integer label, else 0.0.
+
+    What ``metrics=["accuracy"]`` becomes with integer labels (``sparse_categorical_crossentropy``).
+
+    Args:
+        y_true: class numbers, shape (batch,) or (batch, 1).
+        y_pred: scores or probabilities, shape (batch, classes).
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> sparse_categorical_accuracy(np.array([1, 0]), np.array([[0.2, 0.8], [0.3, 0.7]]))
+        array([1., 0.])
+    """
     labels = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
     return (labels.astype("int64") == y_pred.argmax(axis=-1)).astype("float64")
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """The fraction of outputs on the right side of ``threshold``, per sample.
+
+    What ``metrics=["accuracy"]`` becomes for sigmoid outputs (``binary_crossentropy``).
+
+    Args:
+        y_true: 0/1 targets.
+        y_pred: probabilities, the same shape.
+        threshold: where a prediction turns from 0 to 1 (default 0.5).
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> binary_accuracy(np.array([[1.0, 0.0]]), np.array([[0.9, 0.6]]))
+        array([0.5])
+    """
     y_true = y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
     hit = (y_true > threshold) == (y_pred > threshold)
     return hit.astype("float64").mean(axis=-1) if hit.ndim > 1 else hit.astype("float64")
@@ -89,18 +137,57 @@ def _in_top_k(y_pred, labels, k):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """Whether the true class (one-hot y_true) is among the k highest predictions."""
+    """Whether the true class (one-hot y_true) is among the k highest predictions.
+
+    Args:
+        y_true: one-hot targets, shape (batch, classes).
+        y_pred: scores, the same shape.
+        k: how many of the highest scores count (default 5).
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> top_k_categorical_accuracy(np.array([[0, 0, 1]]), np.array([[0.5, 0.3, 0.2]]), k=2)
+        array([0.])
+    """
     return _in_top_k(y_pred, y_true.argmax(axis=-1), k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """Whether the true class (integer labels, (batch,) or (batch, 1)) is among the k highest predictions."""
+    """Whether the true class (integer labels, (batch,) or (batch, 1)) is among the k highest predictions.
+
+    Args:
+        y_true: class numbers.
+        y_pred: scores, shape (batch, classes).
+        k: how many of the highest scores count (default 5).
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> sparse_top_k_categorical_accuracy(np.array([1]), np.array([[0.5, 0.3, 0.2]]), k=2)
+        array([1.])
+    """
     labels = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
     return _in_top_k(y_pred, labels, k)
 
 
 class MeanMetricWrapper(Metric):
-    """A named running mean of ``fn(y_true, y_pred, **kwargs)`` (tf.keras's class of that name)."""
+    """A named running mean of ``fn(y_true, y_pred, **kwargs)`` (tf.keras's class of that name).
+
+    Turns any ``fn(y_true, y_pred)`` returning one value per sample into a metric that
+    ``fit`` averages over all the samples of an epoch.
+
+    Example:
+        >>> def max_error(y_true, y_pred):
+        ...     return abs(y_pred - y_true).max(axis=-1)
+        >>> metric = MeanMetricWrapper(max_error, name="max_error")
+        >>> metric.update_state(np.array([[0.0, 1.0]]), np.array([[0.5, 1.0]]))
+        >>> metric.update_state(np.array([[0.0, 1.0]]), np.array([[0.0, 2.5]]))
+        >>> metric.result()
+        1.0
+    """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self.kwargs = kwargs
@@ -139,12 +226,40 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 
 
 def mean_squared_error(y_true, y_pred):
-    """Mean over the last axis (one value per sample, or per (sample, step) of a sequence)."""
+    """Mean squared error over the last axis, as a metric (``metrics=["mse"]``): one value per
+    sample, or per (sample, step) of a sequence.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions, the same number of values.
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> mean_squared_error(np.array([[0.0, 1.0]]), np.array([[0.0, 3.0]]))
+        array([2.])
+    """
     d = y_pred - y_true.reshape(y_pred.shape)
     return (d * d).mean(axis=-1) if d.ndim > 1 else d * d
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Mean absolute error per sample, as a metric (``metrics=["mae"]``): mean(|y_pred - y_true|).
+
+    Readable in the targets' own units, so it is a common metric beside an MSE loss.
+
+    Args:
+        y_true: targets.
+        y_pred: predictions, the same number of values.
+
+    Returns:
+        An array of one value per sample; ``fit`` reports its mean over the epoch.
+
+    Example:
+        >>> mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]]))
+        array([1.5])
+    """
     d = y_pred - y_true.reshape(y_pred.shape)
     return abs(d).mean(axis=-1) if d.ndim > 1 else abs(d)
 
@@ -273,6 +388,7 @@ def get(identifier, loss_name=None, output_units=None):
 
 
 from .metrics_confusion import AUC, ConfusionMetric, Precision, Recall  # noqa: E402,F401
+from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
 from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
     categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, poisson, squared_hinge,
@@ -282,3 +398,10 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence
 cosine = cosine_proximity
+
+__all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "AUC",
+           "ConfusionMetric", "Precision", "Recall", "categorical_accuracy", "sparse_categorical_accuracy",
+           "binary_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
+           "mean_absolute_error", "categorical_hinge", "cosine_proximity", "hinge", "kullback_leibler_divergence",
+           "logcosh", "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "poisson", "squared_hinge",
+           "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get"]

@@ -46,7 +46,15 @@ def _counts(labels, preds, weights, thresholds):
 
 
 class ConfusionMetric(Metric):
-    """Base of the streaming metrics: counts per threshold (and per label for multi-label AUC)."""
+    """Base of the streaming metrics: counts per threshold (and per label for multi-label AUC).
+
+    Unlike a mean of per-batch values, these keep true/false positive and negative counts
+    over the whole epoch, so AUC, precision and recall are exact for the epoch.
+
+    Example:
+        >>> isinstance(AUC(), ConfusionMetric) and isinstance(Precision(), ConfusionMetric)
+        True
+    """
 
     default_name = None
 

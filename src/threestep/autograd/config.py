@@ -54,6 +54,19 @@ def no_grad():
 
 
 def enable_grad():
+    """Context manager: record the graph again inside a ``no_grad()`` block.
+
+    For the rare step that needs gradients while the rest of the code runs without them
+    (e.g. the gradient of an input during evaluation).
+
+    Example:
+        >>> x = Tensor(np.array([2.0]), requires_grad=True)
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = x * x
+        >>> y.requires_grad
+        True
+    """
     return using_config("enable_grad", True)
 
 
@@ -63,4 +76,14 @@ def test_mode():
 
 
 def is_grad_enabled():
+    """Whether operations record a graph for backward right now (False inside ``no_grad()``).
+
+    Returns:
+        bool, for this thread or context.
+
+    Example:
+        >>> with no_grad():
+        ...     is_grad_enabled()
+        False
+    """
     return _SWITCHES["enable_grad"].get()

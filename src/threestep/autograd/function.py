@@ -18,6 +18,26 @@ from .tensor import Tensor, as_tensor
 
 
 class Function:
+    """One differentiable operation: ``forward`` on whole arrays and ``backward`` beside it.
+
+    The engine's unit, as in the lecture's backpropagation: the forward pass computes the
+    outputs and keeps what the backward pass needs; ``backward`` receives the gradient of the
+    loss with respect to the outputs and returns one gradient per input (the chain rule,
+    one node at a time). Subclass it for an op of your own; calling an instance on Tensors
+    records it in the graph when an input requires a gradient.
+
+    Example:
+        >>> class Square(Function):
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x * x
+        ...     def backward(self, gy):
+        ...         return 2 * self.x * gy
+        >>> x = Tensor(np.array([3.0]), requires_grad=True)
+        >>> Square()(x).sum().backward()
+        >>> x.grad
+        array([6.])
+    """
     inputs = ()
     outputs = ()
     needs_input_grad = ()

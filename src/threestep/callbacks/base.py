@@ -166,6 +166,13 @@ class History(Callback):
     """Records every epoch's logs: ``history.history['loss']`` is the list of epoch losses.
 
     ``fit`` returns this object; ``history.epoch`` lists the epoch indices.
+
+    Example:
+        >>> model = Sequential([Dense(1, input_shape=(3,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.zeros((8, 3)), np.zeros((8, 1)), epochs=2, verbose=0)
+        >>> len(history.history["loss"]), history.epoch
+        (2, [0, 1])
     """
 
     def __init__(self):

@@ -14,14 +14,34 @@ from ..errors import ConfigError, unknown_name
 
 
 def linear(x):
+    """The identity: a layer with ``activation="linear"`` (the default of Dense) outputs x W + b.
+
+    Example:
+        >>> layer = Dense(1, activation="linear")  # a regression output
+    """
     return x
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)): squashes to (0, 1), the lecture's original neuron.
+
+    Its gradient is at most 1/4, so stacks of sigmoids lose the gradient layer by layer (the
+    lecture's vanishing gradient); use it for a yes/no output with ``binary_crossentropy``.
+
+    Example:
+        >>> sigmoid(Tensor(np.array([0.0]))).numpy()
+        array([0.5])
+    """
     return ops.sigmoid(x)
 
 
 def tanh(x):
+    """tanh(x): squashes to (-1, 1), zero-centred; the usual activation inside recurrent layers.
+
+    Example:
+        >>> tanh(Tensor(np.array([0.0]))).numpy()
+        array([0.])
+    """
     return ops.tanh(x)
 
 
@@ -33,10 +53,28 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
 
 
 def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``: scores become class probabilities that sum to 1.
+
+    As a model's last activation with a cross-entropy loss, ``fit`` fuses the two into one stable op.
+
+    Args:
+        x: a Tensor.
+        axis: the axis normalised (default -1).
+
+    Example:
+        >>> softmax(Tensor(np.array([[0.0, 0.0]]))).numpy()
+        array([[0.5, 0.5]])
+    """
     return ops.softmax(x, axis)
 
 
 def exponential(x):
+    """exp(x): e.g. a positive rate output for a Poisson loss.
+
+    Example:
+        >>> exponential(Tensor(np.array([0.0]))).numpy()
+        array([1.])
+    """
     return ops.exp(x)
 
 
@@ -131,4 +169,10 @@ def name_of(fn):
 
 
 def available():
+    """The activation names ``Dense(activation=...)`` accepts, sorted (registered custom ones included).
+
+    Example:
+        >>> "relu" in available()
+        True
+    """
     return sorted(_ACTIVATIONS)

@@ -62,6 +62,11 @@ class PReLU(Layer):
         shared_axes: int or list of ints (>= 1), axes sharing one slope.
 
     Input shape: any, sizes known on the axes that are not shared. Output shape: same.
+
+    Example:
+        >>> model = Sequential([Conv2D(16, 3, input_shape=(28, 28, 1)), PReLU(shared_axes=[1, 2])])
+        >>> model.layers[1].get_weights()[0].shape  # one slope per channel
+        (1, 1, 16)
     """
 
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
@@ -113,6 +118,10 @@ class ELU(Layer):
 
     Args:
         alpha: scale of the negative part (Keras default 1.0).
+
+    Example:
+        >>> ELU(alpha=1.0)(np.array([[-1.0, 2.0]])).numpy()
+        array([[-0.63212056,  2.        ]])
     """
 
     def __init__(self, alpha=1.0, **kwargs):
@@ -131,6 +140,10 @@ class ThresholdedReLU(Layer):
 
     Args:
         theta: threshold location (>= 0, default 1.0).
+
+    Example:
+        >>> ThresholdedReLU(theta=1.0)(np.array([[0.5, 1.5]])).numpy() > 0
+        array([[False,  True]])
     """
 
     def __init__(self, theta=1.0, **kwargs):
@@ -153,6 +166,10 @@ class Softmax(Layer):
 
     Args:
         axis: the axis normalised (default -1).
+
+    Example:
+        >>> Softmax()(np.array([[0.0, 0.0]])).numpy()
+        array([[0.5, 0.5]])
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -185,6 +202,10 @@ class ReLU(Layer):
         max_value: saturation value (>= 0), or None for no upper bound.
         negative_slope: slope below the threshold (>= 0).
         threshold: where the unit switches on (>= 0).
+
+    Example:
+        >>> ReLU(max_value=6.0)(np.array([[0.0, 3.0, 9.0]])).numpy()
+        array([[0., 3., 6.]])
     """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):

@@ -221,7 +221,14 @@ def _legacy_conv_args(layer, kwargs):
 
 
 class Convolution1D(Conv1D):
-    """Keras 1 name of Conv1D: ``Convolution1D(nb_filter, filter_length, ...)`` (warns)."""
+    """Keras 1 name of Conv1D: ``Convolution1D(nb_filter, filter_length, ...)`` (warns).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     layer = Convolution1D(8, 3)  # = Conv1D(8, 3)
+    """
 
     def __init__(self, filters=None, kernel_size=None, **kwargs):
         filters = _legacy_pair(kwargs, "nb_filter", filters, "Convolution1D")
@@ -232,7 +239,14 @@ class Convolution1D(Conv1D):
 class Convolution2D(Conv2D):
     """Keras 1 name of Conv2D: ``Convolution2D(nb_filter, nb_row, nb_col, ...)`` (warns),
     as in the lecture's ``Convolution2D(25, 3, 3, input_shape=(1, 28, 28))``; with that
-    channels-first shape also pass ``dim_ordering='th'`` (or data_format='channels_first')."""
+    channels-first shape also pass ``dim_ordering='th'`` (or data_format='channels_first').
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     layer = Convolution2D(25, 3, 3, input_shape=(28, 28, 1))  # = Conv2D(25, (3, 3))
+    """
 
     def __init__(self, filters=None, kernel_size=None, nb_col=None, **kwargs):
         filters = _legacy_pair(kwargs, "nb_filter", filters, "Convolution2D")

@@ -20,8 +20,8 @@ class ConvLSTM2D(Conv):
     """Convolutional LSTM over a sequence of images.
 
     Args:
-        filters, kernel_size, strides, padding, data_format, dilation_rate, initializers,
-        regularizers, constraints: as Conv2D (plus ``recurrent_*`` for the recurrent kernel).
+        filters, kernel_size, strides, padding, data_format, dilation_rate: as Conv2D.
+        initializers, regularizers, constraints: as Conv2D (plus ``recurrent_*`` for the recurrent kernel).
         activation: of the candidate and the output (default 'tanh').
         recurrent_activation: of the gates (default 'hard_sigmoid').
         unit_forget_bias: start the forget gate's bias at 1.

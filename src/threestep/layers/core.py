@@ -13,6 +13,9 @@ class InputLayer(Layer):
 
     Args:
         input_shape: shape without the batch axis, e.g. ``(784,)``.
+
+    Example:
+        >>> model = Sequential([InputLayer(input_shape=(784,)), Dense(10, activation="softmax")])
     """
 
     def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, **kwargs):
@@ -139,7 +142,12 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function: ``Activation('sigmoid')``, as in the lecture's code."""
+    """Applies an activation function: ``Activation('sigmoid')``, as in the lecture's code.
+
+    Example:
+        >>> Activation("relu")(np.array([[-1.0, 2.0]])).numpy()
+        array([[0., 2.]])
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -163,7 +171,12 @@ class Activation(Layer):
 
 
 class Flatten(Layer):
-    """Flattens each sample: (batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+    """Flattens each sample: (batch, d1, d2, ...) -> (batch, d1*d2*...).
+
+    Example:
+        >>> Flatten()(np.ones((2, 13, 13, 25))).shape
+        (2, 4225)
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)

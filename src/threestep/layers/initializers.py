@@ -13,6 +13,22 @@ from ..errors import ConfigError, unknown_name
 
 
 def compute_fans(shape):
+    """The (fan_in, fan_out) of a weight of ``shape``, as Keras counts them.
+
+    A Dense kernel (in, out) has fans (in, out); a convolution kernel (*spatial, in, out)
+    multiplies both by the receptive field size. The Glorot, He and LeCun initializers scale
+    their spread by these, so a signal keeps its size from layer to layer.
+
+    Args:
+        shape: the weight's shape.
+
+    Returns:
+        (fan_in, fan_out), two ints.
+
+    Example:
+        >>> compute_fans((3, 3, 16, 32))
+        (144, 288)
+    """
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -52,16 +68,42 @@ def _rng(seed):
 
 
 class Zeros(Initializer):
+    """All weights 0: the default for biases (a kernel of zeros would make every unit the same).
+
+    Example:
+        >>> layer = Dense(10, bias_initializer=Zeros())
+        >>> Zeros()((2,))
+        array([0., 0.], dtype=float32)
+    """
+
     def __call__(self, shape, dtype=None):
         return backend.get_xp().zeros(shape, dtype=_dtype(dtype))
 
 
 class Ones(Initializer):
+    """All weights 1 (e.g. batch normalization's gamma, which starts as the identity).
+
+    Example:
+        >>> Ones()((2,))
+        array([1., 1.], dtype=float32)
+    """
+
     def __call__(self, shape, dtype=None):
         return backend.get_xp().ones(shape, dtype=_dtype(dtype))
 
 
 class Constant(Initializer):
+    """Every weight set to ``value``.
+
+    Args:
+        value: the number every weight starts at (default 0).
+
+    Example:
+        >>> Constant(0.1)((2,))
+        array([0.1, 0.1], dtype=float32)
+        >>> layer = Dense(10, bias_initializer=Constant(0.1))  # slightly active ReLUs at the start
+    """
+
     def __init__(self, value=0):
         self.value = value
 
@@ -73,6 +115,21 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Weights drawn from a normal distribution N(mean, stddev^2), from threestep's seeded generator.
+
+    A fixed spread whatever the layer's size: for deep nets the scaled Glorot or He
+    initializers keep the signal's size better.
+
+    Args:
+        mean: the mean (default 0).
+        stddev: the standard deviation (default 0.05).
+        seed: an int for a generator of its own; None draws from ``backend.rng()``.
+
+    Example:
+        >>> RandomNormal(stddev=0.01, seed=0)((784, 10)).shape
+        (784, 10)
+    """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -85,6 +142,19 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Weights drawn uniformly from [minval, maxval).
+
+    Args:
+        minval: lower bound (default -0.05).
+        maxval: upper bound (default 0.05).
+        seed: an int for a generator of its own; None draws from ``backend.rng()``.
+
+    Example:
+        >>> w = RandomUniform(-0.1, 0.1, seed=0)((3, 4))
+        >>> bool((abs(w) <= 0.1).all())
+        True
+    """
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
@@ -106,6 +176,19 @@ def _truncated_normal(rng, shape, stddev):
 
 
 class TruncatedNormal(Initializer):
+    """Normal weights redrawn until within 2 standard deviations of the mean (no outliers).
+
+    Args:
+        mean: the mean (default 0).
+        stddev: the standard deviation before truncation (default 0.05).
+        seed: an int for a generator of its own; None draws from ``backend.rng()``.
+
+    Example:
+        >>> w = TruncatedNormal(stddev=0.1, seed=0)((100, 100))
+        >>> bool((abs(w) <= 0.2).all())
+        True
+    """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -249,6 +332,21 @@ def _unknown(name):
 
 
 def serialize(initializer):
+    """An initializer as ``{"class_name", "config"}``, the form model files store.
+
+    Args:
+        initializer: an ``Initializer`` instance.
+
+    Returns:
+        dict; ``get`` turns it back into an initializer.
+
+    Raises:
+        ConfigError: for a plain function (it has no config to store); subclass Initializer.
+
+    Example:
+        >>> serialize(Constant(0.1))
+        {'class_name': 'Constant', 'config': {'value': 0.1}}
+    """
     if isinstance(initializer, Initializer):
         return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
     raise ConfigError(f"Cannot serialize a custom initializer function {initializer!r}; use an Initializer subclass.")
@@ -262,3 +360,7 @@ def _snake(name):
 # CamelCase lookups for dict configs (class_name "GlorotUniform" -> "glorot_uniform").
 for _cls in list(set(_REGISTRY.values())):
     _REGISTRY.setdefault(_snake(_cls.__name__), _cls)
+
+__all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+           "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
+           "Identity", "Orthogonal", "compute_fans", "get", "serialize"]

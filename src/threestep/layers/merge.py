@@ -31,14 +31,30 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    """Sum of the inputs (e.g. a residual connection: Add()([x, f(x)]))."""
+    """Sum of the inputs, elementwise: the residual connection ``x + f(x)`` of a deep network.
+
+    All inputs have the same shape; the output has it too.
+
+    Example:
+        >>> x = Input((16,))
+        >>> y = Add()([x, Dense(16, activation="relu")(x)])  # a residual block
+        >>> Add()([np.ones((2, 3)), np.ones((2, 3))]).shape
+        (2, 3)
+    """
 
     def combine(self, a, b):
         return a + b
 
 
 class Subtract(_Merge):
-    """inputs[0] - inputs[1]."""
+    """The difference ``inputs[0] - inputs[1]`` of exactly two inputs of the same shape.
+
+    Example:
+        >>> a, b = Input((8,)), Input((8,))
+        >>> diff = Subtract()([a, b])  # e.g. how far apart two embeddings are
+        >>> Subtract()([np.ones((1, 2)), np.ones((1, 2))]).numpy()
+        array([[0., 0.]])
+    """
 
     def check_input_shape(self, input_shape):
         super().check_input_shape(input_shape)
@@ -50,11 +66,27 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
+    """Product of the inputs, elementwise: a gate that lets one branch scale another.
+
+    Example:
+        >>> x = Input((8,))
+        >>> gated = Multiply()([x, Dense(8, activation="sigmoid")(x)])
+        >>> Multiply()([np.full((1, 2), 2.0), np.full((1, 2), 3.0)]).numpy()
+        array([[6., 6.]])
+    """
+
     def combine(self, a, b):
         return a * b
 
 
 class Average(_Merge):
+    """Mean of the inputs, elementwise: e.g. averaging the outputs of an ensemble of branches.
+
+    Example:
+        >>> Average()([np.ones((1, 2)), np.zeros((1, 2))]).numpy()
+        array([[0.5, 0.5]])
+    """
+
     def combine(self, a, b):
         return a + b
 
@@ -63,6 +95,13 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
+    """Largest of the inputs, elementwise (Maxout across whole branches; the gradient flows to the winner).
+
+    Example:
+        >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        array([[3., 5.]])
+    """
+
     def combine(self, a, b):
         return ops.max(ops.stack([a, b], axis=0), axis=0)
 
@@ -75,7 +114,18 @@ class Minimum(_Merge):
 
 
 class Concatenate(Layer):
-    """Join the inputs along ``axis`` (default: the last, the features)."""
+    """Join the inputs along ``axis`` (default: the last, the features).
+
+    The inputs must agree on every other axis; the output's ``axis`` is the sum of theirs.
+
+    Args:
+        axis: the axis to join along, -1 (the features) by default.
+
+    Example:
+        >>> a, b = Input((4,)), Input((6,))
+        >>> Concatenate()([a, b]).shape
+        (None, 10)
+    """
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -184,4 +234,17 @@ def concatenate(inputs, axis=-1, **kwargs):
 
 
 def add(inputs, **kwargs):
+    """Functional shortcut: ``add([a, b])`` = ``Add()([a, b])``, the elementwise sum.
+
+    Args:
+        inputs: a list of at least two tensors of the same shape.
+        **kwargs: passed to the layer (e.g. ``name``).
+
+    Returns:
+        Their sum, the output of a new ``Add`` layer.
+
+    Example:
+        >>> x = Input((16,))
+        >>> y = add([x, Dense(16)(x)])
+    """
     return Add(**kwargs)(inputs)

@@ -22,6 +22,9 @@ class BatchNormalization(Layer):
         momentum: of the moving averages (default 0.99).
         epsilon: added to the variance (default 1e-3).
         center, scale: learn beta / gamma.
+
+    Example:
+        >>> model = Sequential([Dense(64, input_shape=(20,)), BatchNormalization(), Activation("relu")])
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,

@@ -66,7 +66,15 @@ class Pooling(Layer):
 
 
 class MaxPooling1D(Pooling):
-    """Max over windows along one axis. Input (batch, steps, channels)."""
+    """Max over windows along one axis: keeps a feature if it fires anywhere in the window.
+
+    Input (batch, steps, channels); ``pool_size`` steps become one.
+
+    Example:
+        >>> MaxPooling1D(2)(np.arange(8.0).reshape(1, 4, 2)).numpy()
+        array([[[2., 3.],
+                [6., 7.]]])
+    """
     rank, mode = 1, "max"
 
 
@@ -80,12 +88,23 @@ class MaxPooling2D(Pooling):
 
 
 class AveragePooling1D(Pooling):
-    """Mean over windows along one axis ('same' padding cells are not counted, as in Keras)."""
+    """Mean over windows along one axis ('same' padding cells are not counted, as in Keras).
+
+    Example:
+        >>> AveragePooling1D(2)(np.arange(8.0).reshape(1, 4, 2)).numpy()
+        array([[[1., 2.],
+                [5., 6.]]])
+    """
     rank, mode = 1, "avg"
 
 
 class AveragePooling2D(Pooling):
-    """Mean over 2-D windows ('same' padding cells are not counted, as in Keras)."""
+    """Mean over 2-D windows ('same' padding cells are not counted, as in Keras).
+
+    Example:
+        >>> AveragePooling2D((2, 2))(np.ones((1, 4, 4, 3))).shape
+        (1, 2, 2, 3)
+    """
     rank, mode = 2, "avg"
 
 
@@ -136,18 +155,62 @@ class GlobalPooling(Layer):
 
 
 class GlobalMaxPooling1D(GlobalPooling):
+    """Max over all steps: (batch, steps, C) -> (batch, C), whether a feature fired anywhere in the sequence.
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the pooled axis with size 1.
+
+    Example:
+        >>> GlobalMaxPooling1D()(np.arange(8.0).reshape(1, 4, 2)).numpy()
+        array([[6., 7.]])
+    """
     rank, mode = 1, "max"
 
 
 class GlobalMaxPooling2D(GlobalPooling):
+    """Max over every position of an image: (batch, rows, cols, C) -> (batch, C).
+
+    Whether each filter's pattern appears anywhere, wherever it is: a CNN head without a Flatten.
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the pooled axes with size 1.
+
+    Example:
+        >>> GlobalMaxPooling2D()(np.ones((2, 5, 5, 8))).shape
+        (2, 8)
+    """
     rank, mode = 2, "max"
 
 
 class GlobalAveragePooling1D(GlobalPooling):
+    """Mean over all steps: (batch, steps, C) -> (batch, C), e.g. a bag of word embeddings.
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the pooled axis with size 1.
+
+    Example:
+        >>> GlobalAveragePooling1D()(np.arange(8.0).reshape(1, 4, 2)).numpy()
+        array([[3., 4.]])
+    """
     rank, mode = 1, "avg"
 
 
 class GlobalAveragePooling2D(GlobalPooling):
+    """Mean over every position of an image: (batch, rows, cols, C) -> (batch, C).
+
+    The usual head of a modern CNN: one number per filter, no weights, any image size.
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the pooled axes with size 1.
+
+    Example:
+        >>> GlobalAveragePooling2D()(np.ones((2, 5, 5, 8))).shape
+        (2, 8)
+    """
     rank, mode = 2, "avg"
 
 

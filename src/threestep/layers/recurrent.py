@@ -26,7 +26,12 @@ def _mask_of(x, mask):
 
 
 class RNN(Layer):
-    """Base of SimpleRNN, LSTM, GRU and JordanRNN: arguments, masks, states, outputs."""
+    """Base of SimpleRNN, LSTM, GRU and JordanRNN: arguments, masks, states, outputs.
+
+    Example:
+        >>> isinstance(LSTM(8), RNN)  # every recurrent layer takes RNN's arguments
+        True
+    """
 
     gates = 1  # how many blocks of `units` columns the kernels hold
     state_names = ("h",)
@@ -222,11 +227,18 @@ class RNN(Layer):
 
 class SimpleRNN(RNN):
     """The Elman network: h_t = activation(x_t W + h_{t-1} U + b); the hidden layer's output
+
     goes to memory. ``SimpleRNN(units, activation="relu", recurrent_initializer="identity")``
     is the IRNN of Le et al. (2015).
 
     Input shape: (batch, time, features). Output shape: (batch, units), or (batch, time,
     units) with return_sequences=True.
+
+    Example:
+        >>> SimpleRNN(8)(np.ones((2, 5, 3))).shape
+        (2, 8)
+        >>> SimpleRNN(8, return_sequences=True)(np.ones((2, 5, 3))).shape
+        (2, 5, 8)
     """
 
     def run(self, x, states, mask, reverse):
@@ -249,6 +261,11 @@ class LSTM(RNN):
     o sees c_t) through learned diagonal weights ``peephole`` (3, units).
 
     ``return_state=True`` returns [output, h, c]; ``initial_state=[h0, c0]``.
+
+    Example:
+        >>> LSTM(16)(np.ones((2, 10, 4))).shape
+        (2, 16)
+        >>> out, h, c = LSTM(16, return_state=True)(np.ones((2, 10, 4)))
     """
 
     gates = 4
@@ -301,6 +318,10 @@ class GRU(RNN):
     ``reset_after=True`` (the default, as in Keras 2.3+ with TensorFlow 2 and PyTorch)
     applies the reset gate after the recurrent product and keeps two bias rows (2, 3*units);
     ``reset_after=False`` is the original (Cho et al.) form with one bias vector.
+
+    Example:
+        >>> GRU(16, return_sequences=True)(np.ones((2, 10, 4))).shape
+        (2, 10, 16)
     """
 
     gates = 3
@@ -334,6 +355,10 @@ class JordanRNN(RNN):
     h_t = activation(x_t W + y_{t-1} U + b),  y_t = output_activation(h_t W_y + b_y).
     Its output is y (``output_units`` wide); with return_sequences, y for every step.
     ``return_state=True`` returns [output, y_last].
+
+    Example:
+        >>> JordanRNN(8, output_units=3)(np.ones((2, 5, 4))).shape
+        (2, 3)
     """
 
     state_names = ("y",)

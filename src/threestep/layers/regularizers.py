@@ -51,14 +51,51 @@ class L1L2(Regularizer):
 
 
 def l1(l=0.01):  # noqa: E741  (Keras's argument name)
+    """An L1 penalty ``l * sum(|w|)`` added to the loss: it pushes weights to exactly zero (sparse weights).
+
+    Args:
+        l: the penalty's factor (default 0.01).
+
+    Returns:
+        An ``L1L2`` regularizer.
+
+    Example:
+        >>> layer = Dense(64, kernel_regularizer=l1(1e-5))
+    """
     return L1L2(l1=l)
 
 
 def l2(l=0.01):  # noqa: E741
+    """An L2 penalty ``l * sum(w^2)`` added to the loss: weight decay, the lecture's regularization.
+
+    Small weights make a smoother function that depends less on any single input, so the
+    model overfits less (tips for training: regularization).
+
+    Args:
+        l: the penalty's factor (default 0.01).
+
+    Returns:
+        An ``L1L2`` regularizer.
+
+    Example:
+        >>> layer = Dense(64, kernel_regularizer=l2(1e-4))
+    """
     return L1L2(l2=l)
 
 
 def l1_l2(l1=0.01, l2=0.01):  # noqa: A002
+    """Both penalties at once: ``l1 * sum(|w|) + l2 * sum(w^2)`` (the elastic net).
+
+    Args:
+        l1: the L1 factor (default 0.01).
+        l2: the L2 factor (default 0.01).
+
+    Returns:
+        An ``L1L2`` regularizer.
+
+    Example:
+        >>> layer = Dense(64, kernel_regularizer=l1_l2(l1=1e-5, l2=1e-4))
+    """
     return L1L2(l1=l1, l2=l2)
 
 
@@ -66,6 +103,23 @@ _REGISTRY = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1L2": L1L2}
 
 
 def get(identifier):
+    """A regularizer from what a layer argument may hold.
+
+    Args:
+        identifier: None, a ``Regularizer``, a name ("l1", "l2", "l1_l2", with the default
+            factor 0.01), a ``{"class_name", "config"}`` dict, or any callable returning a
+            penalty.
+
+    Returns:
+        The regularizer, or None.
+
+    Raises:
+        ConfigError: for an unknown name or class (it names the known ones).
+
+    Example:
+        >>> get("l2")
+        L1L2(l1=0.0, l2=0.01)
+    """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
@@ -101,6 +155,18 @@ def _from_dict(spec):
 
 
 def serialize(regularizer):
+    """A regularizer as ``{"class_name", "config"}``, the form model files store (None stays None).
+
+    Args:
+        regularizer: a ``Regularizer`` or None.
+
+    Returns:
+        dict or None; ``get`` turns it back.
+
+    Example:
+        >>> serialize(l2(1e-4))
+        {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.0001}}
+    """
     if regularizer is None:
         return None
     if isinstance(regularizer, Regularizer):

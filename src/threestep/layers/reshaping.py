@@ -94,10 +94,32 @@ class ZeroPadding(_Spatial):
 
 
 class ZeroPadding1D(ZeroPadding):
+    """Add zeros at the start and end of a sequence: (batch, steps, C) -> (batch, steps + lo + hi, C).
+
+    Lets a convolution see the edges as often as the middle.
+
+    Args:
+        padding: an int (both ends) or a pair (before, after).
+        data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> ZeroPadding1D((1, 2))(np.ones((1, 3, 2))).shape
+        (1, 6, 2)
+    """
     rank = 1
 
 
 class ZeroPadding2D(ZeroPadding):
+    """Add rows and columns of zeros around an image (the AlphaGo net pads 19x19 to 23x23).
+
+    Args:
+        padding: an int (every side), (rows, cols) symmetric, or ((top, bottom), (left, right)).
+        data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> ZeroPadding2D(2)(np.ones((1, 19, 19, 4))).shape
+        (1, 23, 23, 4)
+    """
     rank = 2
 
 
@@ -129,10 +151,30 @@ class Cropping(_Spatial):
 
 
 class Cropping1D(Cropping):
+    """Drop steps from the start and end of a sequence: (batch, steps, C) -> (batch, steps - lo - hi, C).
+
+    Args:
+        cropping: an int (both ends) or a pair (before, after).
+        data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> Cropping1D((1, 2))(np.ones((1, 6, 2))).shape
+        (1, 3, 2)
+    """
     rank = 1
 
 
 class Cropping2D(Cropping):
+    """Drop rows and columns at the borders of an image (e.g. to undo a ZeroPadding2D).
+
+    Args:
+        cropping: an int (every side), (rows, cols) symmetric, or ((top, bottom), (left, right)).
+        data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> Cropping2D(((2, 2), (4, 4)))(np.ones((1, 28, 28, 1))).shape
+        (1, 24, 20, 1)
+    """
     rank = 2
 
 
@@ -171,10 +213,32 @@ class UpSampling(_Spatial):
 
 
 class UpSampling1D(UpSampling):
+    """Repeat each step ``size`` times: (batch, steps, C) -> (batch, steps * size, C).
+
+    Args:
+        size: how many times each step is repeated (2 by default).
+        data_format: "channels_last" (default) or "channels_first".
+        interpolation: only "nearest" is implemented.
+
+    Example:
+        >>> UpSampling1D(2)(np.array([[[1.0], [2.0]]])).numpy()[0, :, 0]
+        array([1., 1., 2., 2.])
+    """
     rank = 1
 
 
 class UpSampling2D(UpSampling):
+    """Repeat each pixel ``size`` times per axis (nearest neighbour): the decoder half of an autoencoder.
+
+    Args:
+        size: an int or (rows, cols) repeat factors (2 by default).
+        data_format: "channels_last" (default) or "channels_first".
+        interpolation: only "nearest" is implemented.
+
+    Example:
+        >>> UpSampling2D((2, 2))(np.ones((1, 7, 7, 16))).shape
+        (1, 14, 14, 16)
+    """
     rank = 2
 
 

@@ -14,6 +14,10 @@ class Embedding(Layer):
     layers and losses respect (so ``input_dim`` must count id 0).
 
     Input shape: (batch, time) integers. Output shape: (batch, time, output_dim).
+
+    Example:
+        >>> Embedding(1000, 64)(np.array([[4, 20, 7]])).shape
+        (1, 3, 64)
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -68,7 +72,11 @@ class Embedding(Layer):
 
 
 class Masking(Layer):
-    """Marks time steps whose features all equal ``mask_value`` as padding (and zeroes them)."""
+    """Marks time steps whose features all equal ``mask_value`` as padding (and zeroes them).
+
+    Example:
+        >>> model = Sequential([Masking(0.0, input_shape=(None, 3)), LSTM(8)])  # zero steps are padding
+    """
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -86,6 +94,7 @@ class Masking(Layer):
 
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy backwards and merges them (the lecture's
+
     bidirectional RNN: each output sees the whole sentence).
 
     Args:
@@ -96,6 +105,10 @@ class Bidirectional(Layer):
     Both directions' outputs are aligned in time: output[:, t] combines the forward state
     after step t with the backward state after step t (from the end). With
     ``return_state=True`` the states are [forward states..., backward states...].
+
+    Example:
+        >>> Bidirectional(LSTM(8, return_sequences=True))(np.ones((2, 5, 3))).shape
+        (2, 5, 16)
     """
 
     MODES = ("concat", "sum", "mul", "ave", None)
@@ -212,6 +225,10 @@ class TimeDistributed(Layer):
     """Applies ``layer`` to every time step: (batch, time, ...) -> (batch, time, ...').
 
     Used for per-step outputs such as slot filling: TimeDistributed(Dense(n_tags, 'softmax')).
+
+    Example:
+        >>> TimeDistributed(Dense(5, activation="softmax"))(np.ones((2, 7, 16))).shape
+        (2, 7, 5)
     """
 
     def __init__(self, layer, **kwargs):
@@ -286,7 +303,12 @@ class TimeDistributed(Layer):
 
 
 class RepeatVector(Layer):
-    """(batch, features) -> (batch, n, features): the encoder's summary fed to every decoder step."""
+    """(batch, features) -> (batch, n, features): the encoder's summary fed to every decoder step.
+
+    Example:
+        >>> RepeatVector(4)(np.ones((2, 8))).shape
+        (2, 4, 8)
+    """
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)

@@ -245,38 +245,51 @@ def leaky_relu(x, alpha=0.2):
 
 
 def prelu(x, alpha):
+    """Parametric ReLU: x for x > 0, alpha * x otherwise, with the slopes ``alpha`` a learned Tensor (gradients
+    to both)."""
     return PReLU()(x, alpha)
 
 
 def generalized_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras's ReLU with options: min(x, max_value) above ``threshold``, ``negative_slope * (x - threshold)``
+    below."""
     return GeneralizedReLU(negative_slope, max_value, threshold)(x)
 
 
 def relu6(x):
+    """min(max(x, 0), 6): a ReLU that saturates at 6 (mobile networks, low-precision friendly)."""
     return GeneralizedReLU(max_value=6.0)(x)
 
 
 def elu(x, alpha=1.0):
+    """Exponential linear unit: x for x > 0, alpha * (exp(x) - 1) otherwise; smooth, with negative outputs that
+    pull the mean toward 0."""
     return ELU(alpha)(x)
 
 
 def selu(x):
+    """Scaled ELU (Klambauer et al. 2017): with LeCun-normal weights it keeps activations near zero mean and
+    unit variance."""
     return SELU()(x)
 
 
 def softplus(x):
+    """log(1 + exp(x)), computed stably: a smooth ReLU whose gradient is sigmoid(x)."""
     return Softplus()(x)
 
 
 def softsign(x):
+    """x / (1 + |x|): like tanh, but approaching +-1 polynomially rather than exponentially."""
     return Softsign()(x)
 
 
 def hard_sigmoid(x, slope=0.2, offset=0.5):
+    """clip(slope * x + offset, 0, 1) (Keras 2: slope 0.2, offset 0.5): a cheap, piecewise-linear sigmoid."""
     return HardSigmoid(slope, offset)(x)
 
 
 def swish(x):
+    """x * sigmoid(x) (also ``silu``): a smooth, non-monotonic ReLU found by search (Ramachandran et al. 2017)."""
     return Swish()(x)
 
 

@@ -7,6 +7,8 @@ from ..autograd import Function
 
 
 class Add(Function):
+    """a + b with broadcasting; backward passes the gradient unchanged to both inputs."""
+
     def forward(self, a, b):
         return a + b
 
@@ -15,6 +17,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b with broadcasting; backward: gy to a, -gy to b."""
+
     def forward(self, a, b):
         return a - b
 
@@ -23,6 +27,9 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """a * b elementwise with broadcasting; backward: gy * b to a, gy * a to b (each input's gradient is scaled
+    by the other)."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -34,6 +41,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """a / b with broadcasting; backward: gy / b to a, -gy * a / b^2 to b."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -45,6 +54,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-x; backward: -gy."""
+
     def forward(self, x):
         return -x
 
@@ -100,28 +111,48 @@ class MatMul(Function):
 
 
 def add(a, b):
+    """a + b as a graph node (what ``Tensor.__add__`` calls).
+
+    Example:
+        >>> add(Tensor(np.array([1.0])), Tensor(np.array([2.0])))
+        Tensor([3.], dtype=float64)
+    """
     return Add()(a, b)
 
 
 def sub(a, b):
+    """a - b as a graph node (``Tensor.__sub__``)."""
     return Sub()(a, b)
 
 
 def mul(a, b):
+    """a * b elementwise as a graph node (``Tensor.__mul__``)."""
     return Mul()(a, b)
 
 
 def div(a, b):
+    """a / b as a graph node (``Tensor.__truediv__``)."""
     return Div()(a, b)
 
 
 def neg(x):
+    """-x as a graph node (``Tensor.__neg__``)."""
     return Neg()(x)
 
 
 def pow(x, p):  # noqa: A001  (mirrors the operator's name, like torch.pow)
+    """x ** p as a graph node (``Tensor.__pow__``); p may be a number or a Tensor (then dL/dp = y log x, for x >
+    0)."""
     return Pow()(x, p)
 
 
 def matmul(a, b):
+    """a @ b as a graph node (``Tensor.__matmul__``): the weighted sums of a layer of neurons.
+
+    Backward gives gy @ b^T to a and a^T @ gy to b, the two matrix products of backpropagation.
+
+    Example:
+        >>> matmul(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4)))).shape
+        (2, 4)
+    """
     return MatMul()(a, b)

@@ -10,6 +10,8 @@ from ..accel import fused, kernels
 
 
 class Exp(Function):
+    """exp(x); backward: gy * exp(x) (the output itself, kept from forward)."""
+
     def forward(self, x):
         self.y = backend.get_array_module(x).exp(x)
         return self.y
@@ -19,6 +21,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """Natural log; backward: gy / x."""
+
     def forward(self, x):
         self.x = x
         return backend.get_array_module(x).log(x)
@@ -28,6 +32,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """sqrt(x); backward: gy / (2 sqrt(x))."""
+
     def forward(self, x):
         self.y = backend.get_array_module(x).sqrt(x)
         return self.y
@@ -48,6 +54,9 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    """tanh(x); backward: gy * (1 - tanh(x)^2), at most 1, so deep tanh nets shrink gradients less than sigmoid
+    ones."""
+
     def forward(self, x):
         self.y = kernels.tanh(x)  # float32 on NumPy: one Numba pass; None: NumPy
         if self.y is None:
@@ -67,6 +76,9 @@ def stable_sigmoid(x):
 
 
 class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed without overflow; backward: gy * s * (1 - s), at most 1/4: the lecture's
+    vanishing gradient."""
+
     def forward(self, x):
         self.y = kernels.sigmoid(x)  # float32 on NumPy: one Numba pass; None: NumPy
         if self.y is None:
@@ -102,28 +114,47 @@ class ReLU(Function):
 
 
 def exp(x):
+    """Elementwise e^x as a graph node."""
     return Exp()(x)
 
 
 def log(x):
+    """Elementwise natural log as a graph node (clip probabilities first: log 0 is -inf)."""
     return Log()(x)
 
 
 def sqrt(x):
+    """Elementwise square root as a graph node."""
     return Sqrt()(x)
 
 
 def abs(x):  # noqa: A001
+    """Elementwise |x| as a graph node; the gradient is sign(x) (0 at 0)."""
     return Abs()(x)
 
 
 def tanh(x):
+    """Elementwise tanh as a graph node."""
     return Tanh()(x)
 
 
 def sigmoid(x):
+    """Elementwise logistic sigmoid as a graph node.
+
+    Example:
+        >>> sigmoid(Tensor(np.array([0.0])))
+        Tensor([0.5], dtype=float64)
+    """
     return Sigmoid()(x)
 
 
 def relu(x):
+    """Elementwise max(x, 0) as a graph node: the gradient is 1 where x > 0 and 0 elsewhere.
+
+    The lecture's answer to vanishing gradients: active units pass the gradient unchanged.
+
+    Example:
+        >>> relu(Tensor(np.array([-1.0, 2.0]))).numpy()
+        array([0., 2.])
+    """
     return ReLU()(x)

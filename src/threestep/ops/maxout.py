@@ -178,6 +178,8 @@ class MaxoutLinear(Function):
 
 
 def argmax_reduce(x, axis=-1, keepdims=False):
+    """Maximum over ``axis`` whose gradient goes to one arg-max per group (ties: the first), the rule Maxout and
+    max pooling share."""
     return ArgMaxReduce(axis, keepdims)(x)
 
 

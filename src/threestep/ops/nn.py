@@ -81,6 +81,8 @@ def _log_softmax(x, axis):
 
 
 class Softmax(Function):
+    """exp(x) / sum(exp(x)) along ``axis``; backward: y * (gy - sum(y * gy))."""
+
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -96,6 +98,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """log softmax(x) along ``axis``, stable for large scores; backward: gy - softmax(x) * sum(gy)."""
+
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -213,10 +217,17 @@ def linear(x, W, b=None, relu=False):
 
 
 def softmax(x, axis=-1):
+    """Softmax along ``axis`` as a graph node: scores become probabilities that sum to 1.
+
+    Example:
+        >>> softmax(Tensor(np.array([[0.0, 0.0]]))).numpy()
+        array([[0.5, 0.5]])
+    """
     return Softmax(axis)(x)
 
 
 def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis`` as one stable graph node (no log of a tiny probability)."""
     return LogSoftmax(axis)(x)
 
 
@@ -234,6 +245,7 @@ def sigmoid_cross_entropy(logits, targets):
 
 
 def squared_error(pred, target):
+    """(pred - target)^2 elementwise as one graph node; backward: 2 (pred - target) gy to pred."""
     return SquaredError()(pred, target)
 
 

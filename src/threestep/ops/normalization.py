@@ -80,6 +80,11 @@ def batch_norm_train(x, gamma, beta, axis=-1, epsilon=1e-3):
 
 
 def batch_norm_infer(x, gamma, beta, mean, var, axis=-1, epsilon=1e-3):
+    """Batch normalization at inference: normalise with the stored moving ``mean`` and ``var``.
+
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta``: a fixed affine map, so a prediction
+    does not depend on the other samples of its batch.
+    """
     return BatchNormInfer(mean, var, axis, epsilon)(x, gamma, beta)
 
 

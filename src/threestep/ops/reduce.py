@@ -20,6 +20,8 @@ def _expand(gy, axes, keepdims):
 
 
 class Sum(Function):
+    """Sum over ``axis`` (all axes by default); backward broadcasts gy back over the summed axes."""
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -36,6 +38,8 @@ class Sum(Function):
 
 
 class Mean(Sum):
+    """Mean over ``axis``; backward broadcasts gy / n back over the averaged axes."""
+
     def forward(self, x):
         y = super().forward(x)
         self.count = 1
@@ -66,12 +70,37 @@ class Max(Function):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Sum over ``axis`` (None: every element) as a graph node.
+
+    Args:
+        x: a Tensor.
+        axis: an int, a tuple of ints or None.
+        keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> sum(Tensor(np.ones((2, 3))), axis=1).numpy()
+        array([3., 3.])
+    """
     return Sum(axis, keepdims)(x)
 
 
 def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (None: every element) as a graph node.
+
+    Args:
+        x: a Tensor.
+        axis: an int, a tuple of ints or None.
+        keepdims: keep the reduced axes with size 1.
+    """
     return Mean(axis, keepdims)(x)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis`` as a graph node; the gradient goes to the maxima (split among ties).
+
+    Args:
+        x: a Tensor.
+        axis: an int, a tuple of ints or None.
+        keepdims: keep the reduced axes with size 1.
+    """
     return Max(axis, keepdims)(x)

@@ -6,6 +6,8 @@ from ..autograd import Function, Tensor
 
 
 class Reshape(Function):
+    """Reshape to ``shape``; backward reshapes gy back to the input's shape."""
+
     def __init__(self, shape):
         self.target = tuple(shape)
 
@@ -18,6 +20,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """Permute the axes (reverse them when ``axes`` is None); backward applies the inverse permutation."""
+
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
 
@@ -34,6 +38,8 @@ class Transpose(Function):
 
 
 class Concatenate(Function):
+    """Join the inputs along ``axis``; backward splits gy into the inputs' pieces."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -47,6 +53,8 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    """Stack the inputs along a new ``axis``; backward takes each input's slice of gy."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -98,24 +106,35 @@ class GetItem(Function):
 
 
 def reshape(x, shape):
+    """Reshape as a graph node (a no-op when the shape already matches).
+
+    Example:
+        >>> reshape(Tensor(np.arange(6.0)), (2, 3)).shape
+        (2, 3)
+    """
     if isinstance(x, Tensor) and tuple(x.shape) == tuple(shape):
         return x
     return Reshape(shape)(x)
 
 
 def transpose(x, axes=None):
+    """Permute the axes as a graph node (reverse them when ``axes`` is None)."""
     return Transpose(axes)(x)
 
 
 def concatenate(xs, axis=0):
+    """Join a list of Tensors along ``axis`` as a graph node."""
     return Concatenate(axis)(*xs)
 
 
 def stack(xs, axis=0):
+    """Stack a list of Tensors of one shape along a new ``axis`` as a graph node."""
     return Stack(axis)(*xs)
 
 
 def getitem(x, key):
+    """``x[key]`` as a graph node: basic slices and integer-array or boolean indexing; repeated indices add
+    their gradients."""
     return GetItem(key)(x)
 
 

@@ -8,16 +8,19 @@ from .reduce import max as max_, mean, sum as sum_
 
 
 def linear_simple(x, W, b=None):
+    """x @ W + b from matmul and add: the reference the fused ``linear`` op is tested against."""
     y = matmul(x, W)
     return y if b is None else add(y, b)
 
 
 def softmax_simple(x, axis=-1):
+    """Softmax from exp, max, sub and sum: the reference for the fused ``softmax``."""
     e = exp(sub(x, max_(x, axis=axis, keepdims=True).detach()))
     return e / sum_(e, axis=axis, keepdims=True)
 
 
 def log_softmax_simple(x, axis=-1):
+    """Log-softmax from primitives (shifted by the max for stability): the reference for ``log_softmax``."""
     shifted = sub(x, max_(x, axis=axis, keepdims=True).detach())
     return sub(shifted, log(sum_(exp(shifted), axis=axis, keepdims=True)))
 
@@ -28,6 +31,7 @@ def softmax_cross_entropy_simple(logits, onehot):
 
 
 def sigmoid_cross_entropy_simple(logits, targets):
+    """Binary cross-entropy of sigmoid(logits) from primitives: the reference for ``sigmoid_cross_entropy``."""
     from .elementwise import sigmoid
 
     p = sigmoid(logits)
@@ -35,5 +39,6 @@ def sigmoid_cross_entropy_simple(logits, targets):
 
 
 def mean_squared_error_simple(pred, target):
+    """mean((pred - target)^2) from sub, mul and mean: the reference for the fused MSE."""
     d = sub(pred, target)
     return mean(mul(d, d))

@@ -20,6 +20,10 @@ class Adagrad(Optimizer):
     place (outside the root) and the same ``lr / (1 + decay * (t - 1))`` decay, so it
     follows the same trajectory (torch's defaults differ: eps 1e-10; accumulator 0 as here).
     Keras 3 also adds epsilon outside the root.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=Adagrad(learning_rate=0.01), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     _slot_names = ("accumulator",)
@@ -62,6 +66,10 @@ class Adadelta(Optimizer):
     Keras vs PyTorch: ``torch.optim.Adadelta(lr, rho, eps=epsilon)`` is the same formula
     (epsilon inside both roots; lr multiplies the update but not the ``d`` average), so it
     follows the same trajectory; torch's defaults differ (rho 0.9, eps 1e-6).
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=Adadelta(learning_rate=1.0, rho=0.95), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     _slot_names = ("accumulator", "delta_accumulator")

@@ -32,6 +32,11 @@ class Adam(Optimizer):
     betas=(b1, b2), amsgrad)`` whose ``eps`` is set to ``epsilon / sqrt(1 - b2^t)`` before
     step t (the "epsilon hat" of the Adam paper). With equal eps values the two differ by
     about epsilon / sqrt(v) relative, invisible unless gradients are ~epsilon.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=Adam(learning_rate=0.001), loss="categorical_crossentropy", metrics=["accuracy"])
+        >>> model.compile(optimizer="adam", loss="categorical_crossentropy")  # the defaults, by name
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
@@ -76,6 +81,10 @@ class AdamW(Adam):
     by ``1 - lr * weight_decay`` before its Adam step, as here and in Keras 3; the Adam
     part maps exactly as described for ``Adam`` (torch eps = epsilon / sqrt(1 - b2^t)).
     torch's default weight_decay is 0.01.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=AdamW(learning_rate=0.001, weight_decay=0.004), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
@@ -108,6 +117,10 @@ class Adamax(Optimizer):
     to the denominator. No eps mapping makes them equal in general; with ``epsilon=0`` in
     both the formulas, and trajectories, are the same (while no |g| is exactly 0 at the
     first step). Otherwise they differ by about epsilon / u relative.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=Adamax(learning_rate=0.002), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     _slot_names = ("m", "u")
@@ -147,6 +160,10 @@ class Nadam(Optimizer):
     the *bias-corrected* root), so it follows the same trajectory; torch's eps default is
     1e-8. (torch keeps its mu product in float32 unless the default dtype is float64.)
     The product M_t is recomputed from ``iterations``, so it needs no saved state.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=Nadam(learning_rate=0.002), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     _slot_names = ("m", "v")

@@ -28,6 +28,10 @@ class RMSprop(Optimizer):
     epsilon *inside* the root (``g / sqrt(a + eps)``); threestep keeps Keras 2.3 / torch.
     With momentum torch keeps ``b = momentum * b + g / denom`` and steps ``lr * b``;
     Keras and threestep fold lr into m (``m = lr * b``): identical for a constant rate.
+
+    Example:
+        >>> model = Sequential([Dense(10, activation="softmax", input_shape=(784,))])
+        >>> model.compile(optimizer=RMSprop(learning_rate=0.001, rho=0.9), loss="categorical_crossentropy", metrics=["accuracy"])
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
