@@ -19,6 +19,13 @@ def test_runtime_dependencies_are_numpy_and_numba_only():
     assert _names(PYPROJECT["project"]["dependencies"]) == {"numpy", "numba"}
 
 
+def test_all_extra_names_every_extra_but_gpu_bench_and_test():
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    (spec,) = extras["all"]
+    named = set(spec[spec.index("[") + 1:spec.index("]")].split(","))
+    assert named == set(extras) - {"all", "gpu", "bench", "test"}
+
+
 def test_gpu_and_docs_extras_exist():
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert "cupy-cuda12x" in _names(extras["gpu"])
