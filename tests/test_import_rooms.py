@@ -37,16 +37,18 @@ DECLARED = {
     "utils": {"backend", "custom_objects"},  # utils re-exports custom_object_scope, as keras.utils does
     "saving": {"backend"},  # file formats and the atomic writer: "models import saving, never the reverse"
     "distributed": {"backend"},  # "knows nothing of models"
+    "constraints": {"layers"},  # the public path threestep.constraints re-exports layers.constraints
+    "interop": {"layers", "saving", "losses", "optimizers"},  # file formats (Keras HDF5 / .keras, PyTorch state dicts) <-> layers and
+                                      # weights; models hands it the model classes to build with
     "models": {"backend", "autograd", "accel", "ops", "layers", "regularizers", "losses", "metrics", "optimizers",
-               "callbacks", "distributed", "saving"},
+               "callbacks", "distributed", "saving", "interop"},
     "datasets": {"backend"},
     "inspect": {"models"},
-    "experiments": {"models", "inspect", "datasets", "preprocessing", "utils"},
+    "experiments": {"models", "inspect", "datasets", "preprocessing", "utils", "search"},
     "keras": {"models", "layers", "losses", "metrics", "optimizers", "callbacks", "datasets", "preprocessing",
               "utils", "regularizers"},
-    "interop": {"models", "layers"},
-    "export": {"models", "layers"},
-    "search": {"models"},
+    "export": {"models", "layers", "interop"},
+    "search": {"models", "datasets"},
     "cli": {"models", "inspect", "experiments", "datasets", "utils", "interop", "export", "search"},
     "__main__": {"cli"},
     "threestep": {"backend", "autograd", "ops"},  # the package's own __init__: Tensor, no_grad, the operators
@@ -65,6 +67,10 @@ DEVIATIONS = {
                              "only backend and errors",
     ("datasets", "saving"): "downloaded files land through the package's one atomic writer (saving.atomic)",
     ("datasets", "preprocessing"): "IMDB and the sequence tasks pad and index text with preprocessing's helpers",
+    ("models", "datasets"): "the seq2seq builders decode greedily with the sequence tasks' decoder "
+                            "(datasets imports only backend, saving and preprocessing: no circle)",
+    ("preprocessing", "utils"): "ImageDataGenerator's iterators are utils.Sequence objects, as in Keras (utils "
+                                "imports only backend and custom_objects)",
 }
 
 # Arrows that exist only to keep an old public name importable, resolved on first lookup

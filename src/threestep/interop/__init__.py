@@ -6,6 +6,7 @@ layers and whole Sequential models to and from PyTorch. Reading never executes a
 from a file and checks every declared size before reading data.
 """
 from . import h5safe
+from .keras_config import use_model_classes
 from .torch_modules import to_torch
 from .torch_state import load_state_dict, state_dict
 

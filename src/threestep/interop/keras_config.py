@@ -7,6 +7,31 @@ so a config declaring ``Dense(10**12)`` fails before anything is allocated.
 from ..errors import ConfigError, ModelFileError, ShapeError
 from .keras_layers import estimate_params, layer_from_keras, layer_to_keras
 
+
+# The model classes, handed over by ``threestep.models`` when it is imported: interop sits
+# below models (it turns files into layers and weights), so it builds models with the classes
+# it is given instead of importing the room above it.
+_MODEL_TYPES = {}
+
+
+def use_model_classes(sequential, model):
+    """Called once by ``threestep.models``: the classes this room builds models with."""
+    _MODEL_TYPES.update(Sequential=sequential, Model=model)
+
+
+def model_class(name):
+    """``Sequential`` or ``Model`` as registered by ``threestep.models`` (imported on demand)."""
+    if name not in _MODEL_TYPES:
+        import importlib  # noqa: PLC0415  (importing the package registers the classes)
+
+        importlib.import_module("threestep.models")
+    return _MODEL_TYPES[name]
+
+
+def is_sequential(model):
+    """Whether ``model`` is a Sequential model (its layers are its structure)."""
+    return isinstance(model, model_class("Sequential"))
+
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 
@@ -61,7 +86,8 @@ def _check_nested(spec, where):
 
 def _sequential(config, custom_objects, where, budget):
     from ..layers.core import InputLayer  # noqa: PLC0415
-    from ..models.sequential import Sequential  # noqa: PLC0415
+
+    Sequential = model_class("Sequential")  # noqa: N806
 
     layer_specs = config if isinstance(config, list) else config["layers"]  # Keras 2.0-2.1 wrote a bare list
     name = None if isinstance(config, list) else config.get("name")
@@ -121,7 +147,8 @@ def _io_refs(value):
 
 def _functional(config, custom_objects, where, budget):
     from ..layers.symbolic import Input  # noqa: PLC0415
-    from ..models.training import Model  # noqa: PLC0415
+
+    Model = model_class("Model")  # noqa: N806
 
     outputs = {}  # (layer name, node index) -> list of symbolic outputs
     pending = []
@@ -171,12 +198,11 @@ def _functional(config, custom_objects, where, budget):
 # ---------------------------------------------------------------------- threestep -> Keras
 def model_to_keras(model, where="save"):
     """The Keras model spec (``{"class_name", "config"}``) of a threestep model, as tf-keras reads it."""
-    from ..models.sequential import Sequential  # noqa: PLC0415
 
     if not model.built:
         raise ModelFileError(f"{where}: model {model.name!r} is not built; build it (give the first layer an "
                              "input_shape) before saving it as a Keras file.")
-    if isinstance(model, Sequential):
+    if is_sequential(model):
         first = {"class_name": "InputLayer",
                  "config": {"batch_input_shape": list(model.input_shape), "dtype": "float32", "sparse": False,
                             "ragged": False, "name": f"{model.layers[0].name}_input" if model.layers else "input"}}

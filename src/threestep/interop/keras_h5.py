@@ -10,7 +10,7 @@ import warnings
 
 from ..errors import ModelFileError
 from . import h5safe
-from .keras_config import Budget, keras_layer_order, model_from_keras, model_to_keras
+from .keras_config import Budget, is_sequential, keras_layer_order, model_from_keras, model_to_keras
 from .keras_layers import keras_weight_shapes, keras_weights, set_keras_weights
 
 KERAS_VERSION = "2.21.0"  # the Keras 2 file layout written (tf-keras reads it back)
@@ -157,9 +157,7 @@ def _names_attr(obj, name, values):
 
 
 def _fill_weights(group, model):
-    from ..models.sequential import Sequential  # noqa: PLC0415
-
-    layers = list(model.layers) if isinstance(model, Sequential) else keras_layer_order(model)
+    layers = list(model.layers) if is_sequential(model) else keras_layer_order(model)
     names = [layer.name for layer in layers]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

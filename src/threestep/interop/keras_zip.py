@@ -15,7 +15,7 @@ import zipfile
 
 from ..errors import ModelFileError
 from . import h5safe
-from .keras_config import Budget, keras_layer_order, model_from_keras, model_to_keras
+from .keras_config import Budget, is_sequential, keras_layer_order, model_from_keras, model_to_keras
 from .keras_layers import keras_class_name, keras_weight_shapes, keras_weights, set_keras_weights, snake_case
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -60,9 +60,7 @@ def _inner_paths(prefix, layer):
 
 
 def _pairs_of_model(model):
-    from ..models.sequential import Sequential  # noqa: PLC0415
-
-    if isinstance(model, Sequential):
+    if is_sequential(model):
         return [(keras_class_name(layer), layer) for layer in model.layers]
     return [("InputLayer", None) for _ in model.inputs] + [(keras_class_name(layer), layer)
                                                           for layer in keras_layer_order(model)]

@@ -4,6 +4,9 @@ from .keras_api import clone_model, model_from_json
 from .training import Model
 from .persist import load_model as _load_threestep_file
 from .persist import save_model
+from .. import interop as _interop
+
+_interop.use_model_classes(Sequential, Model)  # interop builds models from files with these classes
 
 
 
@@ -14,10 +17,8 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002  (Ker
     Example:
         >>> model = load_model("digits_mlp.ts")
     """
-    from .. import interop  # noqa: PLC0415  (a format dispatch: interop builds models, see the architecture page)
-
-    if interop.sniff(filepath) is not None:
-        return interop.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    if _interop.sniff(filepath) is not None:  # Keras files: read by the interop room, below models
+        return _interop.load_model(filepath, custom_objects=custom_objects, compile=compile)
     return _load_threestep_file(filepath, custom_objects=custom_objects, compile=compile)
 
 

@@ -19,7 +19,8 @@ __all__ = ["FORMAT_VERSION", "atomic_write", "safetensors", *_MODEL_FUNCTIONS]
 
 def __getattr__(name):
     if name in _MODEL_FUNCTIONS:  # looked up on first use only, so importing saving never imports models
+        from .. import models  # noqa: PLC0415
         from ..models import persist  # noqa: PLC0415
 
-        return getattr(persist, name)
+        return getattr(models, name) if name in ("load_model", "save_model") else getattr(persist, name)
     raise AttributeError(f"module 'threestep.saving' has no attribute {name!r}")
