@@ -347,7 +347,11 @@ CASES = [
                                                                    use_multiprocessing=True, verbose=0),
          ConfigError, ["use_multiprocessing", "Sequence"]),
     # ------------------------------------------------------------------ compile
-    Case("compile-no-loss", lambda: model(False).compile("sgd"), ConfigError, ["loss", "loss="]),
+    # compile(loss=None) is Keras's spelling for a model whose loss comes from add_loss alone; without an
+    # add_loss term there is nothing to minimise, found at the first training step
+    Case("compile-no-loss", lambda: model(loss=None).fit(X, Y, verbose=0), ConfigError, ["loss=None", "add_loss"]),
+    Case("compile-no-loss-train_on_batch", lambda: model(loss=None).train_on_batch(X[:8]), ConfigError,
+         ["loss=None", "add_loss"]),
     Case("compile-unknown-loss", lambda: model(False).compile("sgd", "msee"), ConfigError, ["loss", "'msee'"]),
     Case("compile-unknown-optimizer", lambda: model(False).compile("sgdd", "mse"), ConfigError,
          ["optimizer", "'sgdd'"]),
@@ -490,6 +494,18 @@ def _binary_out_of_range():
 CASES = [c if c.id != "fit-y-binary-out-of-range" else
          Case(c.id, _binary_out_of_range, DataError, ["[0, 1]", "2"]) for c in CASES]
 
+def _with_add_loss():
+    """A model compiled with loss=None whose loss is a Model.add_loss term (Keras's VAE pattern)."""
+    from threestep.keras import backend as K  # noqa: PLC0415
+
+    inp = layers.Input((4,))
+    out = Dense(4)(inp)
+    m = Model(inp, out)
+    m.add_loss(K.mean(K.square(inp - out)))
+    m.compile("sgd")
+    return m
+
+
 # Valid but unusual inputs that must keep working: (id, call) returning normally.
 VALID = [
     ("float16-x", lambda: fit(x=X.astype("float16"))),
@@ -509,6 +525,7 @@ VALID = [
     ("epochs-numpy-int", lambda: fit(epochs=np.int64(2))),
     ("batch_size-numpy-int", lambda: fit(batch_size=np.int32(8))),
     ("input_shape-int", lambda: Dense(3, input_shape=4)),
+    ("compile-no-loss-with-add_loss", lambda: _with_add_loss().fit(X, verbose=0)),
     ("train_on_batch-list", lambda: train_on_batch(x=X[:8].tolist(), y=Y[:8].tolist())),
     ("pandas-frame-and-series", lambda: fit(x=pd.DataFrame(X, columns=list("abcd")), y=pd.Series(Y))),
     ("pandas-float64-frame-label-frame", lambda: fit(x=pd.DataFrame(X.astype("float64")), y=pd.Series(Y).to_frame())),

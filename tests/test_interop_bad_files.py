@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from threestep import layers
-from threestep.errors import ModelFileError
+from threestep.errors import ConfigError, ModelFileError
 from threestep.models import Sequential, load_model
 
 
@@ -303,7 +303,11 @@ def test_threestep_round_trips_through_every_keras_layout(tmp_path):
 
 
 def test_duplicate_layer_names_are_refused_on_save(tmp_path):
-    model = Sequential([layers.Dense(4, input_shape=(3,), name="same"), layers.Dense(2, name="same")])
+    # Building refuses a repeated name, so the duplicate comes from renaming a layer afterwards.
+    with pytest.raises(ConfigError, match="unique names"):
+        Sequential([layers.Dense(4, input_shape=(3,), name="same"), layers.Dense(2, name="same")])
+    model = Sequential([layers.Dense(4, input_shape=(3,), name="same"), layers.Dense(2, name="other")])
+    model.layers[1].name = "same"
     with pytest.raises(ModelFileError, match="unique name"):
         model.save_weights(str(tmp_path / "w.h5"))
     assert not (tmp_path / "w.h5").exists()

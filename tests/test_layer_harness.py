@@ -8,9 +8,19 @@ import numpy as np
 import pytest
 
 import threestep.layers as L
+from threestep.keras.backend import tanh
+from threestep.utils import get_custom_objects
 from layer_harness import LayerCase, layer_test
 
 B = 3  # batch
+
+
+def harness_scaled_tanh(x):
+    """The Lambda row's function, registered by name so from_config and load_model find it."""
+    return 2.0 * tanh(x)
+
+
+get_custom_objects()["harness_scaled_tanh"] = harness_scaled_tanh
 
 CASES = {
     L.Dense: LayerCase(lambda: {"units": 4, "activation": "tanh"}, (B, 5), trainable=2),
@@ -59,6 +69,38 @@ CASES = {
     L.Average: LayerCase(lambda: {}, [(B, 4), (B, 4)]),
     L.Maximum: LayerCase(lambda: {}, [(B, 4), (B, 4)]),
     L.Concatenate: LayerCase(lambda: {"axis": -1}, [(B, 4), (B, 2)]),
+    L.Minimum: LayerCase(lambda: {}, [(B, 4), (B, 4)]),
+    L.Dot: LayerCase(lambda: {"axes": -1, "normalize": True}, [(B, 4), (B, 4)]),
+    L.Permute: LayerCase(lambda: {"dims": (2, 1)}, (B, 3, 4)),
+    L.LayerNormalization: LayerCase(lambda: {}, (B, 3, 4), trainable=2),
+    L.ActivityRegularization: LayerCase(lambda: {"l1": 0.01, "l2": 0.01}, (B, 4)),
+    L.Lambda: LayerCase(lambda: {"function": harness_scaled_tanh}, (B, 4)),
+    L.Attention: LayerCase(lambda: {"use_scale": True}, [(B, 2, 4), (B, 3, 4)], trainable=1),
+    L.AdditiveAttention: LayerCase(lambda: {}, [(B, 2, 4), (B, 3, 4)], trainable=1),
+    # noise layers: identity at inference (the gradient check's mode), and no weights to train
+    L.GaussianNoise: LayerCase(lambda: {"stddev": 0.5}, (B, 4)),
+    L.GaussianDropout: LayerCase(lambda: {"rate": 0.3}, (B, 4)),
+    L.AlphaDropout: LayerCase(lambda: {"rate": 0.3}, (B, 4)),
+    L.SpatialDropout1D: LayerCase(lambda: {"rate": 0.5}, (B, 4, 3)),
+    L.SpatialDropout2D: LayerCase(lambda: {"rate": 0.5}, (B, 3, 3, 2)),
+    L.SpatialDropout3D: LayerCase(lambda: {"rate": 0.5}, (B, 2, 2, 2, 2)),
+    L.Conv3D: LayerCase(lambda: {"filters": 2, "kernel_size": 2}, (B, 3, 3, 3, 2), trainable=2),
+    L.Conv1DTranspose: LayerCase(lambda: {"filters": 2, "kernel_size": 3, "strides": 2}, (B, 3, 2), trainable=2),
+    L.Conv2DTranspose: LayerCase(lambda: {"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same"},
+                                 (B, 3, 3, 2), trainable=2),
+    L.Conv3DTranspose: LayerCase(lambda: {"filters": 2, "kernel_size": 2}, (B, 2, 2, 2, 1), trainable=2),
+    L.DepthwiseConv2D: LayerCase(lambda: {"kernel_size": 2, "depth_multiplier": 2}, (B, 4, 4, 2), trainable=2),
+    L.SeparableConv1D: LayerCase(lambda: {"filters": 3, "kernel_size": 2}, (B, 5, 2), trainable=3),
+    L.SeparableConv2D: LayerCase(lambda: {"filters": 3, "kernel_size": 2, "padding": "same"}, (B, 4, 4, 2),
+                                 trainable=3),
+    L.LocallyConnected1D: LayerCase(lambda: {"filters": 2, "kernel_size": 2}, (B, 5, 3), trainable=2),
+    L.LocallyConnected2D: LayerCase(lambda: {"filters": 2, "kernel_size": 2}, (B, 4, 4, 2), trainable=2),
+    L.ConvLSTM2D: LayerCase(lambda: {"filters": 2, "kernel_size": 2, "return_sequences": True},
+                            (B, 3, 4, 4, 1), trainable=3),
+    L.MaxPooling3D: LayerCase(lambda: {"pool_size": 2}, (B, 4, 4, 4, 2)),
+    L.AveragePooling3D: LayerCase(lambda: {"pool_size": 2, "padding": "same"}, (B, 3, 3, 3, 2)),
+    L.GlobalMaxPooling3D: LayerCase(lambda: {}, (B, 3, 3, 3, 2)),
+    L.GlobalAveragePooling3D: LayerCase(lambda: {}, (B, 3, 3, 3, 2)),
 }
 
 # Exported classes that are not run through layer_test, and why.

@@ -150,6 +150,7 @@ def epsilon():
 
 
 def set_epsilon(value):
+    """Sets the fuzz factor ``epsilon()`` that losses and metrics add to avoid division by zero."""
     _keras_config()["epsilon"] = float(value)
 
 

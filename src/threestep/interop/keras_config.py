@@ -78,10 +78,11 @@ def model_from_keras(spec, custom_objects=None, where="Keras file", budget=None)
                              f"{type(exc).__name__}: {exc}") from None
 
 
-def _check_nested(spec, where):
+def _nested(spec, custom_objects, where, budget):
+    """A nested model's entry (a model called as a layer) as a threestep model; None for a layer."""
     if isinstance(spec, dict) and spec.get("class_name") in MODEL_CLASSES:
-        raise ModelFileError(f"{where}: layer {spec.get('config', {}).get('name')!r} is a nested model; threestep "
-                             "reads flat Sequential and functional models only.")
+        return model_from_keras(spec, custom_objects, where, budget)
+    return None
 
 
 def _sequential(config, custom_objects, where, budget):
@@ -94,11 +95,15 @@ def _sequential(config, custom_objects, where, budget):
     model = Sequential(name=name)
     shape = None
     for spec in layer_specs:
-        _check_nested(spec, where)
         cfg = spec.get("config") or {}
         if spec.get("class_name") == "InputLayer":
             shape = _tuple_shape(cfg.get("batch_input_shape") or cfg.get("batch_shape"), where)
             model.add(InputLayer(batch_input_shape=shape, name=cfg.get("name")))
+            continue
+        nested = _nested(spec, custom_objects, where, budget)
+        if nested is not None:
+            model.add(nested)
+            shape = nested.output_shape if nested.built else None
             continue
         layer = layer_from_keras(spec, custom_objects, where)
         if shape is None and layer.batch_input_shape is not None:
@@ -153,15 +158,16 @@ def _functional(config, custom_objects, where, budget):
     outputs = {}  # (layer name, node index) -> list of symbolic outputs
     pending = []
     for spec in config["layers"]:
-        _check_nested(spec, where)
         cfg = spec.get("config") or {}
         name = spec.get("name") or cfg.get("name")
         if spec.get("class_name") == "InputLayer":
             shape = _tuple_shape(cfg.get("batch_input_shape") or cfg.get("batch_shape"), where)
             outputs[(name, 0)] = [Input(batch_shape=shape, name=name)]
             continue
-        layer = layer_from_keras(spec, custom_objects, where)
-        layer.batch_input_shape = None  # a functional layer takes its shape from its inbound tensors
+        layer = _nested(spec, custom_objects, where, budget)
+        if layer is None:
+            layer = layer_from_keras(spec, custom_objects, where)
+            layer.batch_input_shape = None  # a functional layer takes its shape from its inbound tensors
         pending += [(layer, name, i, node) for i, node in enumerate(spec.get("inbound_nodes") or [])]
     while pending:
         progressed = False

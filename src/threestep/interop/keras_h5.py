@@ -125,7 +125,10 @@ def compile_from_keras(model, training, custom_objects, where):
     from .. import optimizers  # noqa: PLC0415
 
     loss = training.get("loss")
-    loss = custom_objects.get(loss, loss) if isinstance(loss, str) else None
+    if isinstance(loss, dict) and all(isinstance(v, str) for v in loss.values()):  # one loss per output name
+        loss = {k: custom_objects.get(v, v) for k, v in loss.items()}
+    else:
+        loss = custom_objects.get(loss, loss) if isinstance(loss, str) else None
     opt = training.get("optimizer_config") or {}
     name = str(opt.get("class_name", "")).replace("Custom>", "")
     keep = ("learning_rate", "lr", "momentum", "nesterov", "rho", "beta_1", "beta_2", "epsilon", "amsgrad")
@@ -134,8 +137,15 @@ def compile_from_keras(model, training, custom_objects, where):
             raise ValueError(f"loss {training.get('loss')!r}")
         config = {k: v for k, v in (opt.get("config") or {}).items() if k in keep and v is not None}
         optimizer = optimizers.get({"class_name": name, "config": config})
-        metrics = [m for m in training.get("metrics") or [] if isinstance(m, str)]
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        metrics = training.get("metrics") or []
+        if isinstance(metrics, dict):  # metrics per output name
+            metrics = {k: [m for m in ([v] if isinstance(v, str) else v or []) if isinstance(m, str)]
+                       for k, v in metrics.items()}
+        else:
+            metrics = [m for m in metrics if isinstance(m, str)]
+        weights = training.get("loss_weights")
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                      loss_weights=weights if isinstance(weights, (dict, list)) else None)
     except (ValueError, TypeError, KeyError) as exc:
         warnings.warn(f"{where}: the model is returned uncompiled: its training config cannot be used in threestep "
                       f"({exc}). Call model.compile(...) yourself.", RuntimeWarning, stacklevel=3)
@@ -188,15 +198,26 @@ def training_config(model):
     """Keras's ``training_config`` for a model compiled with a built-in loss and a plain
     optimizer (so tf-keras's load_model compiles it too); None otherwise."""
     compiled = model.compile_config() if getattr(model, "compiled", False) else None
-    if not compiled or not compiled.get("loss") or compiled["loss_config"].get("from_logits"):
+    if not compiled or compiled["loss_config"].get("from_logits"):
+        return None
+    loss = compiled.get("loss")
+    per_output = compiled.get("output_losses")
+    if loss is None and per_output and all(isinstance(v, str) for v in per_output.values()):
+        loss = per_output  # several outputs: a loss per output name, as Keras writes it
+    if not loss:
         return None
     opt = compiled["optimizer"]
     keys = _OPTIMIZER_KEYS.get(opt["class_name"])
     config = opt.get("config", {})
     if keys is None or not isinstance(config.get("learning_rate"), (int, float)):
         return None
-    metrics = [m for m in compiled.get("metrics") or [] if isinstance(m, str)]
-    return {"loss": compiled["loss"], "metrics": metrics or None, "weighted_metrics": None, "loss_weights": None,
+    metrics = compiled.get("metrics") or []
+    if isinstance(metrics, dict):
+        metrics = {k: [m for m in v if isinstance(m, str)] for k, v in metrics.items()}
+    else:
+        metrics = [m for m in metrics if isinstance(m, str)]
+    return {"loss": loss, "metrics": metrics or None, "weighted_metrics": None,
+            "loss_weights": compiled.get("loss_weights"),
             "optimizer_config": {"class_name": opt["class_name"],
                                  "config": {k: config[k] for k in keys if k in config}}}
 

@@ -205,14 +205,24 @@ def _lambda(config, custom_objects, where):
 # ---------------------------------------------------------------------- threestep -> Keras
 def keras_class_name(layer):
     name = type(layer).__name__
+    if name == "ModelLayer":  # a model called as a layer: Keras names the nested model's class
+        return "Sequential" if type(layer.model).__name__ == "Sequential" else "Functional"
     return _KERAS_NAME.get(name, name)
 
 
 def layer_to_keras(layer, where="save"):
     """``{"class_name", "config"}`` of ``layer`` as Keras 2 (tf-keras) reads it."""
     name = type(layer).__name__
-    if name in _NO_KERAS or type(layer).__module__.split(".")[0] != "threestep":
-        reason = _NO_KERAS.get(name) or "it is not a layer Keras has"
+    if name == "ModelLayer":  # a model called as a layer: written nested, as Keras writes it
+        from .keras_config import model_to_keras  # noqa: PLC0415
+
+        return model_to_keras(layer.model, where)
+    if type(layer).__module__.split(".")[0] != "threestep" and name not in _NO_KERAS:
+        # a user's own Layer subclass: written as Keras writes one (its class name and get_config),
+        # read back with custom_objects={name: TheClass}, by threestep or by tf-keras
+        return {"class_name": name, "config": dict(layer.get_config())}
+    if name in _NO_KERAS:
+        reason = _NO_KERAS[name]
         raise ModelFileError(f"{where}: layer {layer.name!r} ({name}) cannot be written as a Keras model: {reason}. "
                              "Save it in threestep's own format (model.save('model.zip')) or export to ONNX.")
     config = dict(layer.get_config())

@@ -32,7 +32,7 @@ def is_keras_zip(path):
     return CONFIG in names and WEIGHTS in names
 
 
-def _member_paths(pairs):
+def _member_paths(pairs, prefix="layers"):
     """``[(layer, [h5 path of each vars group, with the layer owning it])]`` for Keras-ordered
     ``(keras class name, layer)`` pairs."""
     used, out = {}, []
@@ -44,11 +44,13 @@ def _member_paths(pairs):
         else:
             used[key] = 0
         if layer is not None:
-            out.append((layer, _inner_paths(f"layers/{key}", layer)))
+            out.append((layer, _inner_paths(f"{prefix}/{key}", layer)))
     return out
 
 
 def _inner_paths(prefix, layer):
+    if type(layer).__name__ == "ModelLayer":  # a nested model: its own layers under its group
+        return [p for _, paths in _member_paths(_pairs_of_model(layer.model), prefix + "/layers") for p in paths]
     if hasattr(layer, "forward_layer"):
         return _inner_paths(prefix + "/forward_layer", layer.forward_layer) + \
             _inner_paths(prefix + "/backward_layer", layer.backward_layer)
@@ -154,6 +156,19 @@ def _keras3_module(spec):
     return spec
 
 
+def _compile_config(model):
+    """The ``compile_config`` of a ``.keras`` file (loss, metrics, loss weights, optimizer) for a
+    model compiled with built-in losses and a plain optimizer; None otherwise."""
+    from .keras_h5 import training_config  # noqa: PLC0415
+
+    training = training_config(model)
+    if training is None:
+        return None
+    return {"optimizer": training["optimizer_config"], "loss": training["loss"], "metrics": training["metrics"],
+            "loss_weights": training["loss_weights"], "weighted_metrics": None, "run_eagerly": None,
+            "steps_per_execution": None, "jit_compile": None}
+
+
 def save_model(model, path, overwrite=True):
     """Write ``model`` as a ``.keras`` file that tf-keras's ``load_model`` reads."""
     from ..saving.atomic import atomic_write  # noqa: PLC0415
@@ -170,7 +185,7 @@ def save_model(model, path, overwrite=True):
                "registered_name": "Functional"}
     top["build_config"] = {"input_shape": model.input_shape if not isinstance(model.input_shape, list)
                            else [list(s) for s in model.input_shape]}
-    top["compile_config"] = None
+    top["compile_config"] = _compile_config(model)
     weights = h5safe.write_bytes_h5(lambda f: _fill_v3(f, model))
     metadata = {"keras_version": "2.21.0", "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     with atomic_write(path, overwrite) as stream, zipfile.ZipFile(stream, "w") as zf:

@@ -21,6 +21,7 @@ import numpy
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ..custom_objects import lookup
 from ..errors import ConfigError
 from .base import Layer
 from .symbolic import SymbolicTensor, flatten, is_symbolic, symbolic_call
@@ -158,6 +159,8 @@ class Lambda(Layer):
 
 def _lookup(name, custom_objects, layer):
     found = (custom_objects or {}).get(name)
+    if found is None:  # then custom_object_scope and get_custom_objects(), as every other deserializer
+        found = lookup(name)
     if found is None:
         raise ConfigError(
             f"Lambda layer {layer!r} calls the function {name!r}, which the file names but does not contain (saved "

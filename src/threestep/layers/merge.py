@@ -107,7 +107,12 @@ class Maximum(_Merge):
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of the inputs."""
+    """Smallest of the inputs, elementwise (e.g. a pessimistic blend of branches; the gradient flows to the smaller).
+
+    Example:
+        >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        array([[1., 2.]])
+    """
 
     def combine(self, a, b):
         return -ops.max(ops.stack([-a, -b], axis=0), axis=0)

@@ -402,7 +402,7 @@ def fit_inputs(model, x, y, sample_weight, class_weight, validation_split, valid
     x = checks.prepare_inputs(x, "fit", lazy=True)
     y = checks.prepare_targets(y, n_samples(x), "fit", lazy=True)
     _check(model, x, y, "fit")
-    sw = validate.sample_weight(sample_weight, n_samples(x), "fit")
+    sw = validate.sample_weight(sample_weight, n_samples(x), "fit", temporal=_temporal(model))
     class_weight = validate.class_weight(class_weight, _units(model))
     if class_weight is not None:
         cw = _class_weight_fn(model, class_weight)(y)
@@ -446,9 +446,15 @@ def _validation(model, validation_data, validation_steps, options, batch_size):
         xv = checks.prepare_inputs(parts[0], "fit (validation_data)", lazy=True)
         yv = checks.prepare_targets(parts[1], n_samples(xv), "fit (validation_data)", lazy=True)
         _check(model, xv, yv, "fit (validation_data)")
-        wv = validate.sample_weight(parts[2], n_samples(xv), "fit (validation_data)", "validation sample_weight")
+        wv = validate.sample_weight(parts[2], n_samples(xv), "fit (validation_data)", "validation sample_weight",
+                                    temporal=_temporal(model))
         return xv, yv, wv
     return model._prepare_validation(validation_data)
+
+
+def _temporal(model):
+    """Whether the model was compiled with sample_weight_mode='temporal' (weights per time step)."""
+    return getattr(model, "sample_weight_mode", None) == "temporal"
 
 
 def eval_inputs(model, x, y, sample_weight, batch_size, steps, options, caller, need_y=True):
@@ -470,7 +476,7 @@ def eval_inputs(model, x, y, sample_weight, batch_size, steps, options, caller, 
         return device_copies([(x, None, None)])[0]
     y = checks.prepare_targets(y, n_samples(x), caller, lazy=True)
     _check(model, x, y, caller)
-    sw = validate.sample_weight(sample_weight, n_samples(x), caller)
+    sw = validate.sample_weight(sample_weight, n_samples(x), caller, temporal=_temporal(model))
     return device_copies([(x, y, sw)])[0]  # on the GPU: one copy instead of one per batch
 
 

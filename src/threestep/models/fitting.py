@@ -233,5 +233,6 @@ class FitMixin:
         wv = None
         if len(validation_data) == 3 and validation_data[2] is not None:
             wv = validate.sample_weight(validation_data[2], n_samples(xv), "fit (validation_data)",
-                                        "validation sample_weight")
+                                        "validation sample_weight",
+                                        temporal=getattr(self, "sample_weight_mode", None) == "temporal")
         return xv, yv, wv

@@ -218,5 +218,4 @@ def loss_and_outputs(model, out, yb, wb):
         loss = (per_sample * weights).sum() / per_sample.dtype.type(per_sample.size)
     else:
         loss = per_sample.mean()
-    penalty = model._penalty()
-    return (loss if penalty is None else loss + penalty), Outputs(out, yb, weights)
+    return model._plus_penalty(loss), Outputs(out, yb, weights)

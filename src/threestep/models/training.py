@@ -323,9 +323,20 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
                 loss = (per_sample if weights is None else per_sample * weights).sum()
             else:
                 loss = per_sample.mean() if weights is None else self._weighted_mean(out, per_sample, weights)
-        penalty = self._penalty()  # after forward: activity penalties belong to this batch
         out.step_weights = weights
-        return (loss if penalty is None else loss + penalty), out
+        return self._plus_penalty(loss), out  # after forward: activity penalties belong to this batch
+
+    def _plus_penalty(self, loss):
+        """``loss`` plus the batch's penalties (``_penalty``). A model compiled with loss=None has
+        only those to minimise: with none (no add_loss term, no weight regularizer) its training
+        would change nothing, so that is an error naming both ways out."""
+        penalty = self._penalty()
+        if penalty is None and getattr(self.loss, "no_targets", False):
+            raise ConfigError(f"Model {self.name!r} was compiled with loss=None but has no add_loss terms, so "
+                              "there is nothing to minimise. Pass a loss to compile (e.g. compile(optimizer, "
+                              "loss='mse')), or add the loss with model.add_loss(...) or self.add_loss(...) in a "
+                              "layer's call.")
+        return loss if penalty is None else loss + penalty
 
     @staticmethod
     def _weighted_mean(out, per_sample, weights):
@@ -369,7 +380,8 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         sample_weight = self._single_weights(sample_weight, "train_on_batch")
         x = checks.prepare_inputs(x, "train_on_batch")
         y = checks.prepare_targets(y, n_samples(x), "train_on_batch")
-        sample_weight = validate.sample_weight(sample_weight, n_samples(x), "train_on_batch")
+        sample_weight = validate.sample_weight(sample_weight, n_samples(x), "train_on_batch",
+                                                temporal=getattr(self, "sample_weight_mode", None) == "temporal")
         self._ensure_built(x)
         checks.check_input_shape(self, x, "train_on_batch")  # as fit checks its data: name the layer and shapes
         checks.check_targets(self, y, self.loss, "train_on_batch")

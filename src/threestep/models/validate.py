@@ -85,8 +85,9 @@ def validates_at(freq, epoch, initial_epoch):
     return (epoch + 1 - initial_epoch) % freq == 0
 
 
-def sample_weight(sw, n, caller, role="sample_weight"):
-    """Per-sample weights: shape (n,) (or (n, 1)), finite and >= 0; returns the float array."""
+def sample_weight(sw, n, caller, role="sample_weight", temporal=False):
+    """Per-sample weights: shape (n,) (or (n, 1)), finite and >= 0; returns the float array.
+    With ``temporal`` (compile(sample_weight_mode='temporal')) also (n, steps): one per time step."""
     if sw is None:
         return None
     try:
@@ -99,7 +100,9 @@ def sample_weight(sw, n, caller, role="sample_weight"):
                         "Pass a float array of shape (n_samples,).")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.reshape(-1)
-    if arr.ndim != 1 or len(arr) != n:
+    if temporal and arr.ndim == 2 and len(arr) == n:
+        pass  # one weight per (sample, step)
+    elif arr.ndim != 1 or len(arr) != n:
         raise DataError(f"{caller}: {role} must have shape ({n},), one weight per sample; received shape "
                         f"{tuple(arr.shape)}. For per-class weights use class_weight={{class: weight}}.")
     if isinstance(arr, numpy.memmap):
@@ -107,14 +110,20 @@ def sample_weight(sw, n, caller, role="sample_weight"):
     arr = arr.astype(backend.floatx()) if arr.dtype != backend.floatx() else arr
     host = backend.to_numpy(arr)
     if not numpy.isfinite(host).all():
-        i = int(numpy.argmax(~numpy.isfinite(host)))
-        raise DataError(f"{caller}: {role} contains NaN or infinite values; the first is at sample {i} "
-                        f"({host[i]!r}). Pass finite weights >= 0.")
+        at = _first(~numpy.isfinite(host))
+        raise DataError(f"{caller}: {role} contains NaN or infinite values; the first is at sample {at[0]} "
+                        f"({host[at]!r}). Pass finite weights >= 0.")
     if (host < 0).any():
-        i = int(numpy.argmax(host < 0))
+        at = _first(host < 0)
+        index = ", ".join(str(i) for i in at)
         raise DataError(f"{caller}: {role} must be >= 0 (a negative weight rewards errors); received "
-                        f"{role}[{i}]={host[i]:g}. Pass weights >= 0 (0 ignores a sample).")
+                        f"{role}[{index}]={host[at]:g}. Pass weights >= 0 (0 ignores a sample).")
     return arr
+
+
+def _first(bad):
+    """The index (a tuple) of the first True entry of ``bad``."""
+    return tuple(int(i) for i in numpy.argwhere(bad)[0])
 
 
 def class_weight(value, units, caller="fit"):

@@ -66,6 +66,7 @@ def _install_operators():
     T.__truediv__ = _deferring(lambda a, b: div(a, b))
     T.__rtruediv__ = lambda a, b: div(b, a)
     T.__neg__ = lambda a: neg(a)
+    T.__abs__ = lambda a: abs(a)  # ops.abs: abs(y_pred - y_true) in a user's loss or metric
     T.__pow__ = lambda a, p: pow(a, p)
     T.__rpow__ = lambda a, b: pow(b, a)
     T.__matmul__ = lambda a, b: matmul(a, b)

@@ -110,22 +110,68 @@ class CumSum(Function):
 
 
 def maximum(a, b):
+    """Element-wise ``max(a, b)`` with broadcasting; ties send the gradient to ``a`` (as TensorFlow).
+
+    Args:
+        a, b: tensors (or arrays) of broadcastable shapes.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return Maximum()(a, b)
 
 
 def minimum(a, b):
+    """Element-wise ``min(a, b)`` with broadcasting; ties send the gradient to ``a`` (as TensorFlow).
+
+    Args:
+        a, b: tensors (or arrays) of broadcastable shapes.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return Minimum()(a, b)
 
 
 def where(cond, a, b):
+    """Picks ``a`` where ``cond`` is true and ``b`` elsewhere (``K.switch``); ``cond`` gets no gradient.
+
+    Args:
+        cond: boolean tensor or array, broadcastable to ``a`` and ``b``.
+        a, b: the two choices.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return Where(getattr(cond, "data", cond))(a, b)
 
 
 def prod(x, axis=None, keepdims=False):
+    """Product of the elements of ``x`` over ``axis`` (all axes when ``None``), differentiable.
+
+    Args:
+        x: input tensor.
+        axis: an axis, a tuple of axes or ``None``.
+        keepdims: keep the reduced axes with length 1.
+
+    Returns:
+        The reduced tensor.
+    """
     return Prod(axis, keepdims)(x)
 
 
 def tile(x, reps):
+    """Repeats ``x`` ``reps[i]`` times along each axis ``i`` (as ``numpy.tile``), differentiable.
+
+    Shorter ``reps`` are padded with ones on the left; longer ones add leading axes to ``x``.
+
+    Args:
+        x: input tensor.
+        reps: repetitions per axis.
+
+    Returns:
+        The tiled tensor.
+    """
     reps = tuple(reps)
     if len(reps) < x.ndim:
         reps = (1,) * (x.ndim - len(reps)) + reps
@@ -137,6 +183,15 @@ def tile(x, reps):
 
 
 def cumsum(x, axis=0):
+    """Cumulative sum of ``x`` along ``axis``, differentiable.
+
+    Args:
+        x: input tensor.
+        axis: the axis to accumulate along.
+
+    Returns:
+        A tensor of the shape of ``x``.
+    """
     return CumSum(axis)(x)
 
 
@@ -155,4 +210,13 @@ class Cast(Function):
 
 
 def cast(x, dtype):
+    """Converts ``x`` to ``dtype``; the gradient flows back only when the input is a float type.
+
+    Args:
+        x: input tensor.
+        dtype: the target dtype (a NumPy dtype or its name).
+
+    Returns:
+        The converted tensor.
+    """
     return Cast(dtype)(x)

@@ -16,6 +16,8 @@ import numpy
 
 from ..errors import ConfigError, DataError
 
+__all__ = ["mel_filters", "mfcc"]
+
 
 def _hz_to_mel(f):
     # Slaney: linear below 1 kHz, logarithmic above

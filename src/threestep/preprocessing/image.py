@@ -22,6 +22,10 @@ import numpy
 from .. import backend
 from ..errors import ConfigError, NotSupportedError, ThreestepError
 
+__all__ = ["PillowUnavailableError", "default_data_format", "load_img", "img_to_array", "array_to_img",
+           "save_img", "flip_axis", "transform_matrix_offset_center", "affine_sample",
+           "apply_affine_transform", "apply_channel_shift", "apply_brightness_shift"]
+
 
 class PillowUnavailableError(ThreestepError, ImportError):
     """Pillow is not installed."""
@@ -41,6 +45,18 @@ def _pil():
 
 
 def default_data_format(data_format):
+    """Resolves an image ``data_format`` argument, so every function accepts ``None`` as Keras does.
+
+    Args:
+        data_format: ``"channels_last"``, ``"channels_first"`` or ``None`` (the backend's
+            ``image_data_format()``, else ``"channels_last"``).
+
+    Returns:
+        The data format as a string.
+
+    Raises:
+        ConfigError: for any other value.
+    """
     if data_format is None:
         getter = getattr(backend, "image_data_format", None)
         data_format = getter() if callable(getter) else "channels_last"

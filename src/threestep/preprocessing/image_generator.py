@@ -26,6 +26,8 @@ from ..utils.sequence import Sequence
 from .image import (apply_affine_transform, apply_brightness_shift, apply_channel_shift,
                     array_to_img, default_data_format, flip_axis, img_to_array, load_img)
 
+__all__ = ["ImageDataGenerator", "Iterator", "NumpyArrayIterator", "DirectoryIterator"]
+
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
 
 

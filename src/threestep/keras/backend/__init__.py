@@ -36,6 +36,7 @@ def image_dim_ordering():
 
 
 def set_image_dim_ordering(ordering):
+    """Keras 1's setter: ``'th'`` sets channels_first, ``'tf'`` channels_last."""
     set_image_data_format({"th": "channels_first", "tf": "channels_last"}.get(ordering, ordering))
 
 

@@ -31,6 +31,7 @@ def variable(value, dtype=None, name=None, constraint=None):
 
 
 def constant(value, dtype=None, shape=None, name=None):
+    """A Tensor holding ``value`` (broadcast to ``shape`` when given) in ``dtype`` (default floatx)."""
     data = backend.asarray(value, dtype=dtype or backend.floatx())
     if shape is not None:
         data = backend.get_xp().broadcast_to(data, tuple(shape)).copy()
@@ -38,23 +39,28 @@ def constant(value, dtype=None, shape=None, name=None):
 
 
 def zeros(shape, dtype=None, name=None):
+    """A variable of zeros of ``shape``."""
     return variable(numpy.zeros(tuple(shape)), dtype, name)
 
 
 def ones(shape, dtype=None, name=None):
+    """A variable of ones of ``shape``."""
     return variable(numpy.ones(tuple(shape)), dtype, name)
 
 
 def eye(size, dtype=None, name=None):
+    """A variable holding the ``size`` x ``size`` identity matrix."""
     return variable(numpy.eye(size), dtype, name)
 
 
 def zeros_like(x, dtype=None, name=None):
+    """A tensor of zeros with the shape (and, unless ``dtype`` is given, the dtype) of ``x``."""
     x = to_tensor(x)
     return Tensor(backend.get_array_module(x.data).zeros_like(x.data, dtype=dtype))
 
 
 def ones_like(x, dtype=None, name=None):
+    """A tensor of ones with the shape (and, unless ``dtype`` is given, the dtype) of ``x``."""
     x = to_tensor(x)
     return Tensor(backend.get_array_module(x.data).ones_like(x.data, dtype=dtype))
 
@@ -67,10 +73,12 @@ def get_value(x):
 
 
 def eval(x):  # noqa: A001  (Keras's name)
+    """The value of ``x`` as a NumPy array (as ``get_value``)."""
     return get_value(x)
 
 
 def batch_get_value(tensors):
+    """The values of several tensors as a list of NumPy arrays."""
     return [get_value(t) for t in tensors]
 
 
@@ -84,11 +92,13 @@ def set_value(x, value):
 
 
 def batch_set_value(tuples):
+    """Sets several variables at once from ``(variable, value)`` pairs."""
     for x, value in tuples:
         set_value(x, value)
 
 
 def count_params(x):
+    """The number of entries in ``x``."""
     return int(numpy.prod(x.shape))
 
 
@@ -126,6 +136,11 @@ def learning_phase():
 
 
 def set_learning_phase(value):
+    """Fixes the learning phase: 1 (training) or 0 (test), as Keras's global switch.
+
+    Raises:
+        ConfigError: for any other value.
+    """
     if value not in (0, 1):
         raise ConfigError(f"set_learning_phase: value must be 0 (test) or 1 (training). Received: {value!r}.")
     _PHASE["fixed"] = value
@@ -148,6 +163,7 @@ def in_train_phase(x, alt, training=None):
 
 
 def in_test_phase(x, alt, training=None):
+    """``x`` at test time, ``alt`` in training (the mirror of ``in_train_phase``)."""
     return in_train_phase(alt, x, training)
 
 
@@ -306,6 +322,7 @@ def clear_session():
 
 
 def name_scope(name):
+    """A context manager accepted for Keras code; threestep names layers without scopes."""
     import contextlib  # noqa: PLC0415
 
     return contextlib.nullcontext(name)

@@ -62,6 +62,7 @@ def int_shape(x):
 
 
 def ndim(x):
+    """The number of axes of ``x`` (``K.ndim(x) == len(K.int_shape(x))``)."""
     return len(int_shape(x))
 
 
@@ -78,15 +79,18 @@ def dtype(x):
 
 
 def is_tensor(x):
+    """True for a threestep Tensor or a symbolic tensor, False for arrays and numbers."""
     return isinstance(x, (Tensor, SymbolicTensor))
 
 
 def is_keras_tensor(x):
+    """True for a symbolic tensor (an ``Input`` or a layer's output), as Keras's check."""
     return isinstance(x, SymbolicTensor)
 
 
 @graph_aware
 def cast(x, dtype):
+    """``x`` converted to ``dtype`` (``'float32'``, ``'int64'`` ...); float-to-float casts keep the gradient."""
     x = to_tensor(x)
     return ops.cast(x, numpy.dtype(dtype).name)
 
@@ -98,6 +102,16 @@ def _axis(axis):
 
 @graph_aware
 def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (all axes when ``None``); integer and boolean inputs are averaged as floatx.
+
+    Args:
+        x: tensor, array or number.
+        axis: an axis, a list of axes or ``None``.
+        keepdims: keep the reduced axes with length 1.
+
+    Returns:
+        The reduced tensor.
+    """
     x = to_tensor(x)
     if x.dtype.kind != "f":
         x = ops.cast(x, backend.floatx())
@@ -106,21 +120,25 @@ def mean(x, axis=None, keepdims=False):
 
 @graph_aware
 def sum(x, axis=None, keepdims=False):  # noqa: A001  (Keras's name)
+    """Sum over ``axis`` (all axes when ``None``); ``keepdims`` keeps the reduced axes with length 1."""
     return ops.sum(to_tensor(x), _axis(axis), keepdims)
 
 
 @graph_aware
 def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis`` (all axes when ``None``); the gradient goes to the maximal entries."""
     return ops.max(to_tensor(x), _axis(axis), keepdims)
 
 
 @graph_aware
 def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis`` (all axes when ``None``); the gradient goes to the minimal entries."""
     return -ops.max(-to_tensor(x), _axis(axis), keepdims)
 
 
 @graph_aware
 def prod(x, axis=None, keepdims=False):
+    """Product over ``axis`` (all axes when ``None``), differentiable."""
     return ops.prod(to_tensor(x), _axis(axis), keepdims)
 
 
@@ -134,39 +152,46 @@ def var(x, axis=None, keepdims=False):
 
 @graph_aware
 def std(x, axis=None, keepdims=False):
+    """Population standard deviation over ``axis`` (divides by n, as Keras)."""
     return sqrt(var(x, axis, keepdims))
 
 
 @graph_aware
 def cumsum(x, axis=0):
+    """Cumulative sum along ``axis`` (0 by default, as Keras)."""
     return ops.cumsum(to_tensor(x), axis)
 
 
 @graph_aware
 def any(x, axis=None, keepdims=False):  # noqa: A001
+    """Logical OR over ``axis`` (a boolean tensor without a gradient)."""
     return _constant(backend.get_array_module(to_tensor(x).data).any(to_tensor(x).data, axis=_axis(axis),
                                                                       keepdims=keepdims))
 
 
 @graph_aware
 def all(x, axis=None, keepdims=False):  # noqa: A001
+    """Logical AND over ``axis`` (a boolean tensor without a gradient)."""
     return _constant(backend.get_array_module(to_tensor(x).data).all(to_tensor(x).data, axis=_axis(axis),
                                                                       keepdims=keepdims))
 
 
 @graph_aware
 def argmax(x, axis=-1):
+    """Index of the largest entry along ``axis`` (an integer tensor without a gradient)."""
     return _constant(to_tensor(x).data.argmax(axis=axis))
 
 
 @graph_aware
 def argmin(x, axis=-1):
+    """Index of the smallest entry along ``axis`` (an integer tensor without a gradient)."""
     return _constant(to_tensor(x).data.argmin(axis=axis))
 
 
 # ---------------------------------------------------------------- element-wise
 @graph_aware
 def square(x):
+    """``x * x`` element-wise."""
     x = to_tensor(x)
     return x * x
 
@@ -180,33 +205,39 @@ def sqrt(x):
 
 @graph_aware
 def abs(x):  # noqa: A001
+    """Absolute value element-wise."""
     return ops.abs(to_tensor(x))
 
 
 @graph_aware
 def exp(x):
+    """Exponential element-wise."""
     return ops.exp(to_tensor(x))
 
 
 @graph_aware
 def log(x):
+    """Natural logarithm element-wise (no clipping: ``log(0)`` is ``-inf``, as Keras)."""
     return ops.log(to_tensor(x))
 
 
 @graph_aware
 def pow(x, a):  # noqa: A001
+    """``x ** a`` element-wise, ``a`` a number or a tensor."""
     x = to_tensor(x)
     return ops.pow(x, to_tensor(a, x))
 
 
 @graph_aware
 def sign(x):
+    """-1, 0 or 1 element-wise by the sign of ``x`` (no gradient)."""
     data = to_tensor(x).data
     return _constant(backend.get_array_module(data).sign(data))
 
 
 @graph_aware
 def round(x):  # noqa: A001
+    """``x`` rounded to the nearest integer, halves to even (no gradient)."""
     data = to_tensor(x).data
     return _constant(backend.get_array_module(data).round(data))
 
@@ -222,11 +253,13 @@ def clip(x, min_value, max_value):
 
 @graph_aware
 def maximum(x, y):
+    """Element-wise maximum of ``x`` and ``y`` with broadcasting; ties send the gradient to ``x``."""
     return ops.maximum(*_pair(x, y))
 
 
 @graph_aware
 def minimum(x, y):
+    """Element-wise minimum of ``x`` and ``y`` with broadcasting; ties send the gradient to ``x``."""
     return ops.minimum(*_pair(x, y))
 
 
@@ -237,6 +270,8 @@ def _compare(name):
         return _constant(getattr(backend.get_array_module(a.data), name)(a.data, b.data))
 
     compare.__name__ = name
+    compare.__doc__ = (f"Element-wise ``numpy.{name}(x, y)`` with broadcasting: a boolean tensor without "
+                       "a gradient (for masks and metrics).")
     return compare
 
 
@@ -308,21 +343,25 @@ def batch_dot(x, y, axes=None):
 
 @graph_aware
 def transpose(x):
+    """``x`` with its axes reversed (a matrix's transpose)."""
     return ops.transpose(to_tensor(x))
 
 
 @graph_aware
 def reshape(x, shape):
+    """``x`` with a new ``shape`` (one entry may be -1, inferred from the size)."""
     return ops.reshape(to_tensor(x), tuple(int(s) for s in shape))
 
 
 @graph_aware
 def permute_dimensions(x, pattern):
+    """``x`` with its axes reordered by ``pattern`` (a tuple naming every axis)."""
     return ops.transpose(to_tensor(x), tuple(pattern))
 
 
 @graph_aware
 def expand_dims(x, axis=-1):
+    """``x`` with a new axis of length 1 at position ``axis`` (-1: the end)."""
     x = to_tensor(x)
     axis = axis + x.ndim + 1 if axis < 0 else axis
     return ops.reshape(x, tuple(x.shape[:axis]) + (1,) + tuple(x.shape[axis:]))
@@ -330,6 +369,11 @@ def expand_dims(x, axis=-1):
 
 @graph_aware
 def squeeze(x, axis):
+    """``x`` without the length-1 axis ``axis``.
+
+    Raises:
+        ShapeError: when that axis is longer than 1.
+    """
     x = to_tensor(x)
     axis = axis % x.ndim
     if x.shape[axis] != 1:
@@ -339,17 +383,20 @@ def squeeze(x, axis):
 
 @graph_aware
 def concatenate(tensors, axis=-1):
+    """Joins ``tensors`` along ``axis`` (-1: the last)."""
     tensors = [to_tensor(t) for t in tensors]
     return ops.concatenate(tensors, axis % tensors[0].ndim)
 
 
 @graph_aware
 def stack(x, axis=0):
+    """Stacks the tensors in ``x`` along a new axis ``axis``."""
     return ops.stack([to_tensor(t) for t in x], axis)
 
 
 @graph_aware
 def tile(x, n):
+    """Repeats ``x`` ``n`` times along each axis (``n`` an int for 1-D input, or one count per axis)."""
     return ops.tile(to_tensor(x), [n] if isinstance(n, int) else list(n))
 
 
@@ -362,6 +409,7 @@ def repeat(x, n):
 
 @graph_aware
 def repeat_elements(x, rep, axis):
+    """Repeats each entry of ``x`` ``rep`` times along ``axis`` (as ``numpy.repeat``)."""
     x = to_tensor(x)
     index = numpy.repeat(numpy.arange(x.shape[axis]), rep)
     key = (slice(None),) * (axis % x.ndim) + (backend.asarray(index),)
@@ -370,11 +418,13 @@ def repeat_elements(x, rep, axis):
 
 @graph_aware
 def flatten(x):
+    """``x`` as a 1-D tensor."""
     return ops.reshape(to_tensor(x), (-1,))
 
 
 @graph_aware
 def batch_flatten(x):
+    """``x`` as ``(batch, -1)``: every axis but the first merged into one."""
     x = to_tensor(x)
     return ops.reshape(x, (x.shape[0], -1))
 
@@ -396,15 +446,18 @@ def l2_normalize(x, axis=None):
 
 @graph_aware
 def stop_gradient(x):
+    """``x`` with no gradient flowing back through it."""
     return to_tensor(x).detach()
 
 
 @graph_aware
 def identity(x, name=None):
+    """A copy of ``x`` that gradients flow through (``name`` is accepted for Keras and ignored)."""
     return to_tensor(x) * 1
 
 
 def print_tensor(x, message=""):
+    """Prints ``message`` and the value of ``x`` (concrete tensors) and returns ``x`` unchanged."""
     if isinstance(x, Tensor):
         print(message, backend.to_numpy(x.data))
     return x

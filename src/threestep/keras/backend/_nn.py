@@ -14,11 +14,23 @@ from ._math import graph_aware, to_tensor
 # ---------------------------------------------------------------- activations
 @graph_aware
 def softmax(x, axis=-1):
+    """Softmax along ``axis`` (-1: the last), the probabilities of a classifier."""
     return ops.softmax(to_tensor(x), axis)
 
 
 @graph_aware
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit with Keras's options.
+
+    Args:
+        x: input tensor.
+        alpha: slope below ``threshold``.
+        max_value: upper bound of the output (``None``: unbounded).
+        threshold: values below it are damped by ``alpha``.
+
+    Returns:
+        A tensor of the shape of ``x``.
+    """
     from ...layers.activations import relu as _relu  # noqa: PLC0415
 
     return _relu(to_tensor(x), alpha, max_value, threshold)
@@ -26,37 +38,54 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
 
 @graph_aware
 def elu(x, alpha=1.0):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
     return ops.elu(to_tensor(x), alpha)
 
 
 @graph_aware
 def sigmoid(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` element-wise."""
     return ops.sigmoid(to_tensor(x))
 
 
 @graph_aware
 def hard_sigmoid(x):
+    """Piecewise linear sigmoid ``clip(0.2 * x + 0.5, 0, 1)``, cheaper than ``sigmoid``."""
     return ops.hard_sigmoid(to_tensor(x))
 
 
 @graph_aware
 def tanh(x):
+    """Hyperbolic tangent element-wise."""
     return ops.tanh(to_tensor(x))
 
 
 @graph_aware
 def softplus(x):
+    """``log(1 + exp(x))`` element-wise, a smooth ReLU."""
     return ops.softplus(to_tensor(x))
 
 
 @graph_aware
 def softsign(x):
+    """``x / (1 + |x|)`` element-wise."""
     return ops.softsign(to_tensor(x))
 
 
 # ---------------------------------------------------------------- losses (per element / per sample)
 @graph_aware
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy between one-hot (or soft) ``target`` and ``output`` along ``axis``.
+
+    Args:
+        target: targets of the shape of ``output``.
+        output: probabilities, or logits when ``from_logits``.
+        from_logits: whether ``output`` is unnormalised logits.
+        axis: the class axis.
+
+    Returns:
+        The loss per sample (``axis`` reduced).
+    """
     output = to_tensor(output)
     target = to_tensor(target, output)
     if from_logits:
@@ -70,6 +99,17 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @graph_aware
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy between integer class ``target`` and ``output`` along ``axis``.
+
+    Args:
+        target: integer class indices (the shape of ``output`` without ``axis``).
+        output: probabilities, or logits when ``from_logits``.
+        from_logits: whether ``output`` is unnormalised logits.
+        axis: the class axis.
+
+    Returns:
+        The loss per sample.
+    """
     output = to_tensor(output)
     labels = backend.asarray(getattr(target, "data", target))
     if labels.ndim == output.ndim:
@@ -91,6 +131,16 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @graph_aware
 def binary_crossentropy(target, output, from_logits=False):
+    """Element-wise binary cross-entropy between ``target`` and ``output``.
+
+    Args:
+        target: targets in [0, 1].
+        output: probabilities, or logits when ``from_logits``.
+        from_logits: whether ``output`` is unnormalised logits.
+
+    Returns:
+        A tensor of the shape of ``output``.
+    """
     output = to_tensor(output)
     target = to_tensor(target, output)
     if from_logits:
@@ -119,21 +169,25 @@ def _random(fill, shape, dtype, seed):
 
 @graph_aware
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """A tensor of ``shape`` drawn from N(``mean``, ``stddev``²) (``seed`` makes it repeatable)."""
     return _random(lambda g, s: g.normal(mean, stddev, s), shape, dtype, seed)
 
 
 @graph_aware
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """A tensor of ``shape`` drawn uniformly from [``minval``, ``maxval``) (``seed`` makes it repeatable)."""
     return _random(lambda g, s: g.uniform(minval, maxval, s), shape, dtype, seed)
 
 
 @graph_aware
 def random_binomial(shape, p=0.0, dtype=None, seed=None):
+    """A tensor of ``shape`` of ones with probability ``p`` and zeros otherwise."""
     return _random(lambda g, s: g.uniform(0, 1, s) < p, shape, dtype, seed)
 
 
 @graph_aware
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """A tensor of ``shape`` from N(``mean``, ``stddev``²), redrawn beyond two standard deviations."""
     def fill(g, s):
         out = g.normal(0, 1, s)
         bad = builtins.abs(out) > 2

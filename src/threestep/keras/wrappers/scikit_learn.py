@@ -26,9 +26,27 @@ from ...errors import ConfigError, NotCompiledError
 from ...models import Sequential
 
 
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _named_arguments(fn):
+    """The names ``fn`` takes as named arguments. A model method (``fit``, ``predict``,
+    ``evaluate``) may be a Keras-API override that forwards ``*args, **kwargs`` to the method
+    it overrides, so for those the named arguments of every definition along the MRO count."""
+    names = {n for n, p in inspect.signature(fn).parameters.items() if p.kind not in _VARIADIC}
+    method = getattr(fn, "__name__", None)
+    if method and getattr(Sequential, method, None) is fn:
+        for klass in Sequential.__mro__:
+            impl = klass.__dict__.get(method)
+            if callable(impl):
+                names |= {n for n, p in inspect.signature(impl).parameters.items()
+                          if p.kind not in _VARIADIC}
+    return names
+
+
 def _accepted(fn, params):
     """The entries of ``params`` that ``fn`` takes as named arguments."""
-    names = set(inspect.signature(fn).parameters)
+    names = _named_arguments(fn)
     return {k: v for k, v in params.items() if k in names}
 
 
@@ -64,7 +82,7 @@ class BaseWrapper:
         for name in params:
             if name == "nb_epoch":
                 continue  # Keras 1 spelling of epochs, mapped by fit
-            if not any(name in inspect.signature(fn).parameters for fn in functions):
+            if not any(name in _named_arguments(fn) for fn in functions):
                 raise ConfigError(f"{type(self).__name__}: {name!r} is not an argument of "
                                   "build_fn, fit, predict or evaluate, so it would be ignored. "
                                   "Remove it or add it to build_fn's arguments.")
