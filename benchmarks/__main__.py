@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .suite import available_frameworks, machine_line, run_suite
+from .suite import available_frameworks, machine_line, missing_frameworks, run_suite
 from .workloads import WORKLOADS
 
 
@@ -60,6 +60,10 @@ def main(argv=None):
                           f"threestep@{args.baseline}")
     if "pytorch" not in frameworks:
         parser.error("the suite compares against PyTorch: --frameworks must include pytorch")
+    missing = missing_frameworks(frameworks)
+    if missing:  # said once, before any worker starts, instead of a failed worker every round
+        parser.error(f"{', '.join(missing)} not installed. The benchmark peers come with the bench extra: "
+                     "pip install -e \".[bench]\" in a checkout of threestep.")
     if args.rounds < 1 or args.repeats < 1 or args.threads < 1 or args.batch < 0:
         parser.error("--rounds, --repeats and --threads must be at least 1, --batch at least 0")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  progress on stderr

@@ -37,6 +37,17 @@ def available_frameworks():
     return [f for f in FRAMEWORKS if f != "tinygrad" or importlib.util.find_spec("tinygrad") is not None]
 
 
+MODULES = {"pytorch": ("torch", "PyTorch"), "tinygrad": ("tinygrad", "tinygrad")}
+
+
+def missing_frameworks(frameworks):
+    """The display names of the requested peer frameworks that do not import here."""
+    import importlib.util
+
+    return [label for f in frameworks if f in MODULES
+            for module, label in [MODULES[f]] if importlib.util.find_spec(module) is None]
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -262,3 +262,19 @@ def test_trace_chains_passes_every_fused_case_to_cupy_fuse(fake_cupy):
     names = trace_chains.used_xp_names()
     assert {"zeros", "fuse", "lib.stride_tricks"} <= set(names) and len(names) >= 50
     assert trace_chains.missing_names(np, ["zeros", "lib.stride_tricks", "no_such_function"]) == ["no_such_function"]
+
+
+def test_bench_without_pytorch_says_once_to_install_the_bench_extra(monkeypatch, capsys):
+    import importlib.util
+
+    from benchmarks.__main__ import main as bench_main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    launched = []
+    monkeypatch.setattr(suite, "run_suite", lambda *a, **k: launched.append(a))
+    with pytest.raises(SystemExit) as exc:
+        bench_main(["--quick", "--frameworks", "threestep,pytorch"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and not launched
+    assert err.count("PyTorch not installed") == 1 and ".[bench]" in err
