@@ -8,6 +8,8 @@ workload of one framework. Prints one JSON object on its last line of stdout.
     python -m benchmarks.worker FRAMEWORK WORKLOAD --samples N --threads T [--repeats R] [--device gpu]
 """
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -82,16 +84,49 @@ def device_peak_mb(framework):
     return cupy.get_default_memory_pool().total_bytes() / 2**20
 
 
+INFER_BATCH = 1000  # the second inference batch size every worker measures
+
+
+def keras_environment(framework, threads):
+    """Set the variables the Keras peers read at import: tf-keras through TF_USE_LEGACY_KERAS,
+    Keras 3 on JAX through KERAS_BACKEND, and XLA's CPU threads (one thread: no Eigen thread
+    pool, one intra-op thread; fewer threads than CPUs: the process is pinned to that many,
+    XLA having no flag for a pool size)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if framework == "tf_keras":
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    if framework == "keras_jax":
+        os.environ["KERAS_BACKEND"] = "jax"
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        if threads == 1:
+            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        if 1 < threads < len(cpus):
+            os.sched_setaffinity(0, cpus[:threads])
+
+
+def import_framework(framework, threads):
+    """Import the framework with its thread pools sized to ``threads``; returns the module."""
+    keras_environment(framework, threads)
+    lib = importlib.import_module({"threestep": "threestep", "pytorch": "torch", "tinygrad": "tinygrad",
+                                   "tf_keras": "tf_keras", "keras_jax": "keras"}[framework])
+    if framework == "pytorch":
+        lib.set_num_threads(threads)
+    if framework == "tf_keras":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return lib
+
+
 def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, optimizer="sgd"):
     from .workloads import RUNNERS, WORKLOADS, make_data, mlp_flops_per_sample
 
-    import importlib.util
-
     # Import the framework before the baseline RSS is read, so that "workload MB" counts the same
     # things for every framework: the model, its training and inference, not the library itself.
-    lib = importlib.import_module({"threestep": "threestep", "pytorch": "torch", "tinygrad": "tinygrad"}[framework])
-    if framework == "pytorch":
-        lib.set_num_threads(threads)
+    lib = import_framework(framework, threads)
     # (threestep.ops.kernels before the accel room existed: --baseline may run such a revision)
     for where in ("threestep.accel.kernels", "threestep.ops.kernels"):
         if framework == "threestep" and importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where):
@@ -105,6 +140,7 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, o
     train, infer = RUNNERS[framework](workload, x, y, batch, device, **options)
     t_train, train_times = measure(train, repeats)
     t_infer, infer_times = measure(infer, repeats)
+    t_infer_big, infer_big_times = measure(lambda: infer(INFER_BATCH), repeats)
     peak = peak_rss_mb()
     extra = {"device": device}
     if device == "gpu" and framework != "tinygrad":
@@ -120,13 +156,14 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, o
     return {**extra, "framework": framework, "workload": workload, "samples": samples, "batch": batch,
             "optimizer": optimizer,
             "threads": threads, "train_samples_per_s": samples / t_train, "infer_samples_per_s": samples / t_infer,
-            "train_seconds": train_times, "infer_seconds": infer_times,
+            "infer_1000_samples_per_s": samples / t_infer_big,
+            "train_seconds": train_times, "infer_seconds": infer_times, "infer_1000_seconds": infer_big_times,
             "peak_rss_mb": round(peak, 1), "workload_mb": round(peak - base, 1), "baseline_rss_mb": round(base, 1)}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("framework", choices=("threestep", "pytorch", "tinygrad", "numpy"))
+    parser.add_argument("framework", choices=("threestep", "pytorch", "tinygrad", "tf_keras", "keras_jax", "numpy"))
     parser.add_argument("workload")
     parser.add_argument("--samples", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
