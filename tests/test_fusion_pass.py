@@ -60,6 +60,28 @@ def _unfused_grads(model, x, onehot):
     return grads
 
 
+def _ops_in_graph(out):
+    """The Function class names of the graph below ``out`` (walked through the public creators)."""
+    names, stack, seen = [], [out.creator], set()
+    while stack:
+        func = stack.pop()
+        if func is None or id(func) in seen:
+            continue
+        seen.add(id(func))
+        names.append(type(func).__name__)
+        stack += [x.creator for x in func.inputs]
+    return sorted(names)
+
+
+@pytest.mark.parametrize("make,shape", [(_mlp, (12,)), (_cnn, (8, 8, 2))], ids=["mlp", "cnn"])
+def test_the_lecture_spelling_records_the_fused_spellings_graph(make, shape):
+    x, _, _ = _data(shape, n=4)
+    lecture, fused = _pair(make, lambda: O.SGD(0.1))
+    got = _ops_in_graph(lecture(x, training=True))
+    assert "ReLU" not in got
+    assert got == _ops_in_graph(fused(x, training=True))
+
+
 @pytest.mark.parametrize("make,shape", [(_mlp, (12,)), (_cnn, (8, 8, 2))], ids=["mlp", "cnn"])
 def test_the_lecture_spelling_gives_the_unfused_gradients_and_the_fused_spellings_training(make, shape):
     x, labels, onehot = _data(shape)
@@ -112,6 +134,7 @@ def test_the_pass_leaves_observable_outputs_alone():
     g = L.Activation("relu")(L.Dense(6)(both))  # merged
     r = L.Activation("relu")(L.Dense(4, activity_regularizer="l2")(g))  # not merged
     model = Model(inp, [r, L.Dense(3)(g)])
+    assert _ops_in_graph(model(x, training=True)[1]).count("ReLU") == 1  # a's ReLU; g's is fused
     got = model.predict(x, verbose=0)
     t = Tensor(x)
     values = {}

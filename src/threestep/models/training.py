@@ -314,6 +314,8 @@ class Model(FitMixin, EvaluateMixin):
         Example:
             >>> logs = model.train_step(x[:32], y[:32])
         """
+        if not self.compiled:
+            self._require_compiled("train_step")
         dist, debug = self._distributed, self._numerics
         fused = self._fused()
         if debug is not None:
