@@ -95,13 +95,15 @@ def run_worker(framework, workload, samples, threads, repeats, timeout=900, base
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-BUSY_LOOP = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+# Ends after ``seconds``, or as soon as the suite that started it is gone (killed mid-run).
+BUSY_LOOP = ("import os, time\nend = time.monotonic() + {seconds}\nparent = {parent}\n"
+             "while time.monotonic() < end and os.getppid() == parent:\n    pass\n")
 
 
 def start_neighbours(count, seconds):
     """``count`` CPU-bound neighbour processes (Python busy loops that end by themselves after
     ``seconds``): the contention the suite's ``--neighbours`` measures next to."""
-    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=float(seconds))],
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=float(seconds), parent=os.getpid())],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(count)]
 

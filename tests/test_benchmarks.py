@@ -397,3 +397,23 @@ def test_keras_peers_build_the_workload_networks():
         model = keras_model(tf_keras, name, x.shape[1:])
         assert model.count_params() == count
         assert model.predict(x, verbose=0).shape == (8, 10)
+
+
+def test_a_neighbour_ends_when_the_suite_is_gone():
+    import subprocess
+    import time
+
+    code = ("import sys; sys.path.insert(0, %r); from benchmarks import suite; "
+            "print(suite.start_neighbours(1, 600)[0].pid, flush=True); import time; time.sleep(600)" % ROOT)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().split()[2] == "Z":  # exited, waiting for its reaper
+                break
+        time.sleep(0.1)
+    else:
+        assert not os.path.exists(f"/proc/{pid}"), "the busy loop outlived the suite"
