@@ -222,7 +222,6 @@ class Optimizer:
         key = (bool(keep_gradients), hook is not None)
         if plan is None or not plan.serves(params, key, self.slots):
             plan = self._plan = step.make_plan(self, params, *key)
-            plan.key = key
         for p in params:
             p.grad = None
         self._check_blas_threads()

@@ -18,7 +18,6 @@ their arrays or the device change) how each update meets its gradient:
 
 The engine knows none of this: it only hands gradients to sinks (``autograd.sink``).
 """
-import math
 import operator
 
 from .. import backend
@@ -78,6 +77,7 @@ class StepPlan:
     def __init__(self, kind, params, packing=None):
         self.kind, self.params, self.packing = kind, list(params), packing
         self.sinks = {}
+        self.key = None  # (keep_gradients, hooked): what the plan was made for
 
     def serves(self, params, key, slots):
         if self.key != key or len(params) != len(self.params) or not all(map(operator.is_, params, self.params)):
@@ -98,14 +98,18 @@ class StepPlan:
 def make_plan(optimizer, params, keep_gradients, hooked):
     """The plan for ``params`` (see the module docstring)."""
     if not params:
-        return StepPlan("grad", params)
-    if backend.on_gpu(params[0].data):
+        plan = StepPlan("grad", params)
+    elif backend.on_gpu(params[0].data):
         if optimizer.clipnorm is None and packable(params):
-            return StepPlan("packed", params, Packing(params, optimizer.slots))  # slot lists now hold views
-        return StepPlan("grad", params)
-    if keep_gradients or hooked or optimizer.global_clipnorm is not None:
-        return StepPlan("grad", params)
-    return StepPlan("arrival", params)
+            plan = StepPlan("packed", params, Packing(params, optimizer.slots))  # slot lists now hold views
+        else:
+            plan = StepPlan("grad", params)
+    elif keep_gradients or hooked or optimizer.global_clipnorm is not None:
+        plan = StepPlan("grad", params)
+    else:
+        plan = StepPlan("arrival", params)
+    plan.key = (bool(keep_gradients), bool(hooked))
+    return plan
 
 
 def packed_update(optimizer, plan, lr):
@@ -131,7 +135,3 @@ def packed_update(optimizer, plan, lr):
         optimizer._apply(todo, lr)
     copies = sum(s.copied for s in sinks)
     return copies + 1 >= len(sinks)
-
-
-def finite(value):
-    return math.isfinite(value)
