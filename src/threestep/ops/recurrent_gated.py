@@ -48,15 +48,22 @@ class LSTM(Recurrent):
         halved = self.rec.halvable and p is None
         if halved:
             WU[:3] *= 0.5
-        self.G = xp.empty((4, T, N, u), self.dtype)
+        # Inference (no gradient asked for): one step's gates and act(c_t), reused every step,
+        # instead of all T steps' kept for backward.
+        self.inference = True not in self.needs_input_grad
+        steps = 1 if self.inference else T
+        self.G = xp.empty((4, steps, N, u), self.dtype)
         self.Cs = self._states(xp, a, "c0", (N, u))
-        self.TC = xp.empty((T, N, u), self.dtype)  # act(c_t)
+        self.TC = xp.empty((steps, N, u), self.dtype)  # act(c_t)
         self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         self.WU, self.halved, self.W4, self.U4, self.p = WU, halved, W4, U4, p
         run(self._forward_rows, rows)
         hs, self.hs, self.WU = self.hs, None, None
         last = 0 if self.reverse else T
-        return hs, Hs[last].copy(), self.Cs[last].copy()
+        out = hs, Hs[last].copy(), self.Cs[last].copy()
+        if self.inference:  # nothing is kept for a backward that will not run
+            self.G = self.TC = self.Cs = self.XH = self.Hs = None
+        return out
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
@@ -67,16 +74,18 @@ class LSTM(Recurrent):
         tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
         numba_step = self._fused_step(rows, tmp_c, tmp_h)
         chain = numba_step is None and self.halved and self.act.name == "tanh"  # one kernel on CuPy
+        step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's gates go
         for t in self.order:
             c = Cs[t + off, rows]
-            g = xp.matmul(XH[t + off, rows], WU, out=G[:, t, rows])
+            k = step_of(t)
+            g = xp.matmul(XH[t + off, rows], WU, out=G[:, k, rows])
             if numba_step is not None or chain:
                 if chain:
                     c_new = tmp_c if masked else Cs[t + 1 - off, rows]
                     h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-                    fused.lstm_step_(*g, c, c_new, TC[t, rows], h_new)
+                    fused.lstm_step_(*g, c, c_new, TC[k, rows], h_new)
                 else:
-                    c_new, h_new = numba_step(t)
+                    c_new, h_new = numba_step(t, k)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -98,9 +107,9 @@ class LSTM(Recurrent):
             if p is not None:
                 o += p[2] * c_new
                 self.rec.apply_(o)
-            self.act.apply_to(c_new, TC[t, rows])
+            self.act.apply_to(c_new, TC[k, rows])
             h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-            xp.multiply(o, TC[t, rows], out=h_new)
+            xp.multiply(o, TC[k, rows], out=h_new)
             if masked:
                 self._emit(t, h_new, hs, rows)
                 self._commit(t, Hs, h_new, rows)
@@ -109,7 +118,7 @@ class LSTM(Recurrent):
             self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, tmp_c, tmp_h):
-        """``step(t) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
+        """``step(t, k) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
         or None where the NumPy code serves (float64, CuPy, peepholes, other activations)."""
         G, Cs, Hs, TC = self.G, self.Cs, self.Hs, self.TC
         if not (self.halved and self.act.name == "tanh" and kernels.enabled(G, Cs, self.XH, TC)):
@@ -119,11 +128,11 @@ class LSTM(Recurrent):
         masked, off = self.m is not None, self.off
         fc, fh = (kernels.Flat(tmp_c), kernels.Flat(tmp_h)) if masked else (fC, fH)
 
-        def step(t):
+        def step(t, k):  # k: where step t's gates and act(c_t) are (t, or 0 in inference)
             new_c = (fc, fc.start) if masked else (fC, fC.at(t + 1 - off, r0))
             new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
-            kernels.lstm_step(fG, t, r0, R, U, (fC, fC.at(t + off, r0)), new_c,
-                              (fTC, fTC.at(t, r0)), new_h)
+            kernels.lstm_step(fG, k, r0, R, U, (fC, fC.at(t + off, r0)), new_c,
+                              (fTC, fTC.at(k, r0)), new_h)
             return (tmp_c, tmp_h) if masked else (None, None)
         return step
 
