@@ -251,13 +251,18 @@ class GRU(Recurrent):
         self.G = self._project(a["x"], W4f, bx)
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
         # HU: reset_after keeps h U_h + b_hh (for dr); otherwise r * h (the GEMM input, for dU_h)
-        self.HU = xp.empty((T, N, u), self.dtype)
+        # (inference, no gradient asked for: one step's, reused every step)
+        self.inference = True not in self.needs_input_grad
+        self.HU = xp.empty((1 if self.inference else T, N, u), self.dtype)
         self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         self.U4f, self.bh, self.rec_act_ = U4f, bh, rec_act_
         run(self._forward_rows, rows)
         hs, self.hs, self.U4f, self.bh, self.rec_act_ = self.hs, None, None, None, None
         self.W4, self.U4 = W4, U4
-        return hs, Hs[0 if self.reverse else T].copy()
+        out = hs, Hs[0 if self.reverse else T].copy()
+        if self.inference:  # nothing is kept for a backward that will not run
+            self.G = self.Hs = self.HU = self.W4 = self.U4 = None
+        return out
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
@@ -270,17 +275,19 @@ class GRU(Recurrent):
         numba_step = self._fused_step(rows, rec, tmp_h)
         chain = numba_step is None and after and self.rec.halvable and self.act.name == "tanh"
         b_hh = () if bh is None else tuple(bh)
+        step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's HU goes
         for t in self.order:
             h = Hs[t + off, rows]
+            k = step_of(t)
             g = G[:, t, rows]
             z, r, n = g
             if numba_step is not None or chain:  # the same math as below, in one Numba kernel (see
                 xp.matmul(h, U4f, out=rec)       # kernels) or one kernel on CuPy (accel.fused)
                 if chain:
                     h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-                    fused.gru_step_(z, r, n, *rec, h, HU[t, rows], h_new, *b_hh)
+                    fused.gru_step_(z, r, n, *rec, h, HU[k, rows], h_new, *b_hh)
                 else:
-                    h_new = numba_step(t)
+                    h_new = numba_step(t, k)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -291,13 +298,13 @@ class GRU(Recurrent):
                     hu += bh
                 g[:2] += hu[:2]
                 rec_act_(g[:2])
-                HU[t, rows] = hu[2]
-                n += xp.multiply(r, HU[t, rows], out=rec_h)
+                HU[k, rows] = hu[2]
+                n += xp.multiply(r, HU[k, rows], out=rec_h)
             else:
                 g[:2] += xp.matmul(h, U4f[:2], out=rec)
                 rec_act_(g[:2])
-                xp.multiply(r, h, out=HU[t, rows])
-                n += xp.matmul(HU[t, rows], U4f[2], out=rec_h)
+                xp.multiply(r, h, out=HU[k, rows])
+                n += xp.matmul(HU[k, rows], U4f[2], out=rec_h)
             self.act.apply_(n)
             h_new = tmp_h if masked else Hs[t + 1 - off, rows]
             xp.subtract(h, n, out=h_new)
@@ -310,7 +317,7 @@ class GRU(Recurrent):
             self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, rec, tmp_h):
-        """``step(t) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
+        """``step(t, k) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
         Numba kernel (``kernels``), or None where the NumPy code serves."""
         G, Hs, HU, bh = self.G, self.Hs, self.HU, self.bh
         if not (self.reset_after and self.rec.halvable and self.act.name == "tanh"
@@ -322,9 +329,9 @@ class GRU(Recurrent):
         fh = kernels.Flat(tmp_h) if masked else fH
         bias = None if bh is None else bh.reshape(3, U).copy()
 
-        def step(t):
+        def step(t, k):  # k: where step t's HU is (t, or 0 in inference)
             new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
-            kernels.gru_step(fG, t, r0, R, U, rec, bias, (fHU, fHU.at(t, r0)), (fH, fH.at(t + off, r0)), new_h)
+            kernels.gru_step(fG, t, r0, R, U, rec, bias, (fHU, fHU.at(k, r0)), (fH, fH.at(t + off, r0)), new_h)
             return tmp_h if masked else None
         return step
 
