@@ -129,7 +129,8 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, o
     lib = import_framework(framework, threads)
     # (threestep.ops.kernels before the accel room existed: --baseline may run such a revision)
     for where in ("threestep.accel.kernels", "threestep.ops.kernels"):
-        if framework == "threestep" and importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where):
+        found = importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where)
+        if framework == "threestep" and found:
             importlib.import_module(where).warm_up()
             break  # compiled Numba code is library too
     x, y = make_data(workload, samples)

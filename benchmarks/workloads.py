@@ -13,9 +13,9 @@ both) and, where it runs, tinygrad.
   -> last state -> dense 10 softmax, batch 128. PyTorch's GRU is the reset-after form that
   threestep's GRU uses by default.
 
-Every framework trains with plain SGD (lr 0.01; ``--optimizer`` picks another) on float32 data, shuffling each epoch, and
-infers in batches collecting the outputs as one host array, as ``model.predict`` does
-(``infer(size)``: in batches of ``size`` instead of the training batch).
+Every framework trains with plain SGD (lr 0.01; ``--optimizer`` picks another) on float32 data,
+shuffling each epoch, and infers in batches collecting the outputs as one host array, as
+``model.predict`` does (``infer(size)``: in batches of ``size`` instead of the training batch).
 """
 import numpy as np
 

@@ -8,8 +8,9 @@ Why: after an update written by one core (NumPy or a Numba loop), the next step'
 two BLAS threads run slower than with constant weights -- the other core's GEMM thread reads
 the new weights out of the first core's cache. OpenBLAS's saxpy runs on the same thread pool
 as NumPy's GEMMs (already awake, so no fight for the cores, unlike a second pool), splits
-large updates over the cores, and costs the GEMMs much less (figures: benchmarks/RESULTS.md). Results agree with the Numba kernel's to one ulp (both use
-fused multiply-adds; a few tail elements may not).
+large updates over the cores, and costs the GEMMs much less (figures: benchmarks/RESULTS.md).
+Results agree with the Numba kernel's to one ulp (both use fused multiply-adds; a few tail
+elements may not).
 
 Not after a recurrent layer's row-parallel loops (``accel.threads``): the saxpy's threads spin
 after it returns and take a core from the next step's loops, so the optimizers use it only

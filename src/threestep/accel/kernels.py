@@ -4,10 +4,10 @@ cross-entropy, the SGD/momentum/Adam updates, and the finiteness check of fit's 
 
 Why: without AVX-512, NumPy's float32 ``tanh`` is slow (its SIMD tanh needs AVX-512), so the
 LSTM's gate activations were a large share of a training step, and a forward step's
-elementwise math was nine NumPy passes over small arrays. One Numba loop per step does all of it: the three sigmoids, the candidate's tanh,
-c_t = f c_{t-1} + i g, tanh(c_t) and h_t = o tanh(c_t), with a tanh LLVM can vectorise (Eigen's
-13/6 rational approximation for float; max abs error 3e-7 against float64 tanh, where NumPy's
-float32 tanh has 6e-8). Speed-ups: benchmarks/RESULTS.md ("Measurements behind the code").
+elementwise math was nine NumPy passes over small arrays. One Numba loop per step does all of
+it: the three sigmoids, the candidate's tanh, c_t = f c_{t-1} + i g, tanh(c_t) and
+h_t = o tanh(c_t), with a tanh LLVM can vectorise (Eigen's 13/6 rational approximation for
+float; max abs error 3e-7 against float64 tanh, where NumPy's float32 tanh has 6e-8). Speed-ups: benchmarks/RESULTS.md ("Measurements behind the code").
 
 The NumPy code stays the reference and the path for everything else: float64 (the gradient
 checks), CuPy, peepholes, activations other than sigmoid/tanh, AMSGrad and Nadam. The tests

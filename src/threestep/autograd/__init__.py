@@ -6,6 +6,6 @@ from .sink import GradientSink, attach_sinks
 from .tensor import Tensor, as_tensor, sum_to
 
 __all__ = [
-    "Config", "Function", "GradientSink", "attach_sinks", "Tensor", "as_tensor", "enable_grad", "gradcheck", "is_grad_enabled",
-    "no_grad", "sum_to", "test_mode", "using_config",
+    "Config", "Function", "GradientSink", "Tensor", "as_tensor", "attach_sinks", "enable_grad", "gradcheck",
+    "is_grad_enabled", "no_grad", "sum_to", "test_mode", "using_config",
 ]

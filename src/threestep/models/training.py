@@ -341,8 +341,8 @@ class Model(FitMixin, EvaluateMixin):
             hook = dist.gradient_hook(len(y), self.optimizer)
         elif debug is not None:
             hook = debug.gradient_hook
-        value = self.optimizer.minimize(loss, self.trainable_weights, keep_gradients=keep_gradients or debug is not None,
-                                        hook=hook, retain_grad=debug is not None)
+        value = self.optimizer.minimize(loss, self.trainable_weights, hook=hook, retain_grad=debug is not None,
+                                        keep_gradients=keep_gradients or debug is not None)
         logs = {"loss": value}
         if dist is not None:
             logs["size"] = dist.last_size

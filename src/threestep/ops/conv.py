@@ -72,7 +72,8 @@ class Conv(Function):
         """Forward with nothing kept for backward (``predict``, ``no_grad``), on the CPU: the
         patches of a few samples at a time, sized to stay in cache (``CHUNK_BYTES``), each
         chunk's GEMM written into its rows of y. The whole batch's patches (a second layer's
-        at batch 1000 are ~100 MB) would go out to memory and be read back by the GEMM."""
+        at batch 1000 are ~100 MB) are never allocated, and on a CPU whose caches cannot hold
+        them they are not written out to memory and read back by the GEMM."""
         g, n, c_out = self.g, x.shape[0], W.shape[-1]
         positions = math.prod(g.out_sizes)
         ones = b is not None
@@ -126,8 +127,9 @@ def _input_grad(gy2, W, g, out_shape):
 
     Each offset's window gradients (N*prod(out), C_in) come from their own GEMM into one
     reused buffer and are added to their strided block of gx while still in cache: faster
-    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures: benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint
-    of ``patches`` for the readable path and for pooling. On the GPU, where each of those
+    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures:
+    benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint of
+    ``patches`` for the readable path and for pooling. On the GPU, where each of those
     2 * prod(kernel) steps is a kernel launch, it is that one GEMM and ``col2im_gather``: four
     launches (the lecture CNN's second layer: 4 instead of 20).
     """
