@@ -52,7 +52,11 @@ def table(many, one):
     load = many.get("load_average_before") or []
     lines = [
         f"Measured on {m['cores']}-core {m['cpu']} (NumPy {m['numpy']} with {m['numpy_blas']}, PyTorch "
-        f"{m['torch']} with {m['torch_blas']}" + (f", tinygrad {m['tinygrad']}" if m.get("tinygrad") else "")
+        f"{m['torch']} with {m['torch_blas']}"
+        + (f", tinygrad {m['tinygrad']}" if m.get("tinygrad") and "tinygrad" in peers else "")
+        + (f", tf-keras {m['tf_keras']} on TensorFlow {m.get('tensorflow')}" if m.get("tf_keras") and "tf_keras" in peers
+           else "")
+        + (f", Keras {m['keras']} on JAX {m.get('jax')}" if m.get("keras") and "keras_jax" in peers else "")
         + f", Python {m['python']}), {many['date']} (`python -m benchmarks --threads {threads}`, then "
         f"`--threads 1`), medians of {many['rounds']} alternating rounds; load average before the runs "
         f"{', '.join(f'{v:.2f}' for v in load)}. Ratio = threestep / peer (throughput: > 1 is faster); "

@@ -180,12 +180,13 @@ def machine(threads, device="cpu"):
             info["cupy"] = cupy.__version__
         except ImportError:
             info["cupy"] = None
-    try:
-        from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version
 
-        info["tinygrad"] = version("tinygrad")
-    except PackageNotFoundError:
-        info["tinygrad"] = None
+    for package in ("tinygrad", "tensorflow", "tf_keras", "keras", "jax"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            info[package] = None
     try:
         import threestep
 
@@ -368,4 +369,6 @@ def machine_line(info):
     return (f"{info['cpu']}, {info['cores']} cores ({info['threads']} threads per framework), "
             f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}), "
             f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}"
-            + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else ""))
+            + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else "")
+            + (f", tf-keras {info['tf_keras']} (TensorFlow {info.get('tensorflow')})" if info.get("tf_keras") else "")
+            + (f", Keras {info['keras']} (JAX {info.get('jax')})" if info.get("keras") and info.get("jax") else ""))
