@@ -1,10 +1,12 @@
-"""``python -m benchmarks``: the whole suite, threestep against PyTorch, one table.
+"""``python -m benchmarks``: the whole suite, threestep against PyTorch, tf-keras and Keras 3 on
+JAX (where installed: the bench extra) and tinygrad (where it runs), one table.
 
     python -m benchmarks                      # all workloads, 3 rounds (~10 min on 2 cores)
     python -m benchmarks --quick              # tiny sizes: a smoke run in seconds
     python -m benchmarks --workloads lstm,gru --rounds 5 --json results.json
     python -m benchmarks --baseline HEAD      # the working tree against the last commit
     python -m benchmarks --workloads mlp,mlp_lecture --optimizer adam   # both spellings, Adam
+    python -m benchmarks --workloads mlp --neighbours 0,1,2   # quiet, next to one and two busy processes
 
 Prints each worker's figures as it goes, then the machine, a markdown table of medians
 with threestep/PyTorch ratios (throughput: > 1 is faster; memory: < 1 is less) and, with
@@ -42,6 +44,10 @@ def build_parser():
                              "with each library's defaults)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="gpu: threestep on CuPy against PyTorch CUDA (needs both; one GPU)")
+    parser.add_argument("--neighbours", default="0", metavar="COUNTS",
+                        help="contention: run every worker next to this many CPU-bound neighbour processes "
+                             "(Python busy loops, killed when the worker ends), once per comma-separated count; "
+                             "e.g. 0,1,2 (default 0: no neighbours)")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON to PATH")
     return parser
 
@@ -66,15 +72,27 @@ def main(argv=None):
                      "pip install -e \".[bench]\" in a checkout of threestep.")
     if args.rounds < 1 or args.repeats < 1 or args.threads < 1 or args.batch < 0:
         parser.error("--rounds, --repeats and --threads must be at least 1, --batch at least 0")
+    try:
+        neighbours = [int(k) for k in args.neighbours.split(",") if k.strip()]
+    except ValueError:
+        neighbours = []
+    if not neighbours or min(neighbours) < 0:
+        parser.error(f"--neighbours takes comma-separated counts >= 0, like 0,1,2; got {args.neighbours!r}")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  progress on stderr
     report = run_suite(workloads, frameworks, args.rounds, args.threads, args.repeats, quick=args.quick, log=log,
-                       device=args.device, batch=args.batch, optimizer=args.optimizer)
+                       device=args.device, batch=args.batch, optimizer=args.optimizer,
+                       neighbours=neighbours)
     print(f"threestep benchmark suite, {report['date']}{' (quick smoke run)' if args.quick else ''}")
     print(f"Machine: {machine_line(report['machine'])}; load average {report['load_average_before']}")
     if args.device == "gpu":
         print(f"Device: {report['machine'].get('gpu')} (CuPy {report['machine'].get('cupy')})")
     print(f"Optimizer: {args.optimizer}. Medians over {args.rounds} rounds; ratios are medians of per-round ratios.\n")
-    print(report["table"])
+    if "contention" in report:
+        for k, part in report["contention"].items():
+            print(f"\nNext to {k} CPU-bound neighbour process{'es' if k != '1' else ''}:\n")
+            print(part["table"])
+    else:
+        print(report["table"])
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)

@@ -26,15 +26,30 @@ import time
 
 from .workloads import DESCRIPTIONS, WORKLOADS, supports
 
-FRAMEWORKS = ("threestep", "pytorch", "tinygrad")
-METRICS = ("train_samples_per_s", "infer_samples_per_s", "peak_rss_mb", "workload_mb")
+FRAMEWORKS = ("threestep", "pytorch", "tf_keras", "keras_jax", "tinygrad")
+PEERS = ("pytorch", "tf_keras", "keras_jax", "tinygrad")  # what threestep is compared with
+LABELS = {"pytorch": "PyTorch", "tf_keras": "tf-keras", "keras_jax": "Keras 3/JAX", "tinygrad": "tinygrad"}
+METRICS = ("train_samples_per_s", "infer_samples_per_s", "infer_1000_samples_per_s", "peak_rss_mb", "workload_mb")
+# The modules each peer needs (all of them), and its name in messages and tables.
+MODULES = {"pytorch": (("torch",), "PyTorch"), "tinygrad": (("tinygrad",), "tinygrad"),
+           "tf_keras": (("tf_keras", "tensorflow"), "tf-keras"), "keras_jax": (("keras", "jax"), "Keras 3/JAX")}
+OPTIONAL = ("tf_keras", "keras_jax", "tinygrad")  # default columns only where they import
+
+
+def _importable(framework):
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in MODULES.get(framework, ((),))[0])
 
 
 def available_frameworks():
-    """threestep and PyTorch always; tinygrad only where it imports."""
-    import importlib.util
+    """threestep and PyTorch always; tf-keras, Keras 3/JAX and tinygrad only where they import."""
+    return [f for f in FRAMEWORKS if f not in OPTIONAL or _importable(f)]
 
-    return [f for f in FRAMEWORKS if f != "tinygrad" or importlib.util.find_spec("tinygrad") is not None]
+
+def missing_frameworks(frameworks):
+    """The display names of the requested peer frameworks that do not import here."""
+    return [MODULES[f][1] for f in frameworks if f in MODULES and not _importable(f)]
 
 
 MODULES = {"pytorch": ("torch", "PyTorch"), "tinygrad": ("tinygrad", "tinygrad")}
@@ -89,6 +104,33 @@ def run_worker(framework, workload, samples, threads, repeats, timeout=900, base
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# Ends after ``seconds``, or as soon as the suite that started it is gone (killed mid-run).
+BUSY_LOOP = ("import os, time\nend = time.monotonic() + {seconds}\nparent = {parent}\n"
+             "while time.monotonic() < end and os.getppid() == parent:\n    pass\n")
+
+
+def start_neighbours(count, seconds):
+    """``count`` CPU-bound neighbour processes (Python busy loops that end by themselves after
+    ``seconds``): the contention the suite's ``--neighbours`` measures next to."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=float(seconds), parent=os.getpid())],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+def stop_neighbours(procs):
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.wait()
+
+
+def contention_schedule(workloads, frameworks, rounds, neighbours):
+    """(round, neighbour count, workload, framework) in run order: within each round and count
+    the frameworks alternate as in ``schedule``."""
+    by_round = schedule(workloads, frameworks, rounds)
+    return [(r, k, w, f) for r in range(rounds) for k in neighbours for rr, w, f in by_round if rr == r]
 
 
 def schedule(workloads, frameworks, rounds):
@@ -149,12 +191,13 @@ def machine(threads, device="cpu"):
             info["cupy"] = cupy.__version__
         except ImportError:
             info["cupy"] = None
-    try:
-        from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version
 
-        info["tinygrad"] = version("tinygrad")
-    except PackageNotFoundError:
-        info["tinygrad"] = None
+    for package in ("tinygrad", "tensorflow", "tf_keras", "keras", "jax"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            info[package] = None
     try:
         import threestep
 
@@ -164,8 +207,23 @@ def machine(threads, device="cpu"):
     return info
 
 
+RATIO_METRICS = ("train_samples_per_s", "infer_samples_per_s", "infer_1000_samples_per_s", "workload_mb",
+                 "peak_rss_mb", "device_peak_mb")
+
+
+def ratio_key(metric, peer):
+    """``train_ratio_vs_pytorch``, ``infer_1000_ratio_vs_keras_jax``, ``peak_rss_mem_ratio_vs_tf_keras``..."""
+    return metric.replace("_samples_per_s", "").replace("_mb", "_mem") + "_ratio_vs_" + peer
+
+
+def _compared(framework, peer, frameworks):
+    """Every framework is compared with PyTorch; threestep (and threestep@REV) with every peer."""
+    return framework != peer and peer in frameworks and (peer == "pytorch" or framework.startswith("threestep"))
+
+
 def summarize(results, workloads, frameworks):
-    """Medians over rounds per (workload, framework), plus per-round ratios' medians vs PyTorch."""
+    """Medians over rounds per (workload, framework), plus per-round ratios' medians: every
+    framework against PyTorch, threestep against every peer."""
     summary = {}
     for w in workloads:
         row = {}
@@ -178,21 +236,26 @@ def summarize(results, workloads, frameworks):
                 else:
                     row[f] = {"error": errors[0] if errors else "not run"}
                 continue
-            row[f] = {m: statistics.median(r[m] for r in runs) for m in METRICS}
+            row[f] = {}
+            for m in METRICS:
+                values = [r[m] for r in runs if m in r]
+                if len(values) == len(runs):  # (results of an older worker may lack a metric)
+                    row[f][m] = statistics.median(values)
+                    row[f][m + "_range"] = [min(values), max(values)]  # the spread over rounds: the noise
             if all("device_peak_mb" in r for r in runs):
                 row[f]["device_peak_mb"] = statistics.median(r["device_peak_mb"] for r in runs)
             row[f]["rounds"] = len(runs)
         for f in frameworks:
-            if f == "pytorch" or "rounds" not in row[f] or "rounds" not in row.get("pytorch", {}):
-                continue
-            for m in ("train_samples_per_s", "infer_samples_per_s", "workload_mb", "peak_rss_mb", "device_peak_mb"):
-                pairs = [(a[m], b[m]) for a in results for b in results
-                         if a.get("workload") == w == b.get("workload") and a.get("round") == b.get("round")
-                         and a.get("framework") == f and b.get("framework") == "pytorch" and b.get(m, 0) > 0
-                         and m in a]
-                if pairs:
-                    row[f][m.replace("_samples_per_s", "").replace("_mb", "_mem") + "_ratio_vs_pytorch"] = round(
-                        statistics.median(a / b for a, b in pairs), 3)
+            for peer in PEERS:
+                if not _compared(f, peer, frameworks) or "rounds" not in row[f] or "rounds" not in row.get(peer, {}):
+                    continue
+                for m in RATIO_METRICS:
+                    pairs = [(a[m], b[m]) for a in results for b in results
+                             if a.get("workload") == w == b.get("workload") and a.get("round") == b.get("round")
+                             and a.get("framework") == f and b.get("framework") == peer and b.get(m, 0) > 0
+                             and m in a]
+                    if pairs:
+                        row[f][ratio_key(m, peer)] = round(statistics.median(a / b for a, b in pairs), 3)
         summary[w] = row
     return summary
 
@@ -214,24 +277,28 @@ def _fmt(v, digits=0):
 
 
 def markdown(summary, frameworks, sgemm=None):
-    """The table: medians over rounds, ratios threestep/PyTorch (>1 is faster / more memory)."""
+    """The table: medians over rounds, then the ratios: every framework / PyTorch and threestep /
+    every other peer (throughput: > 1 is faster; memory: > 1 is more)."""
     others = [f for f in frameworks if f != "pytorch"]
-    head = ["workload", "metric", "pytorch"] + others + [f"{f}/pytorch" for f in others]
+    ratios = [(f, "pytorch") for f in others] + [(f, p) for f in others for p in PEERS
+                                                 if p != "pytorch" and _compared(f, p, frameworks)]
+    head = ["workload", "metric", "pytorch"] + others + [f"{f}/{p}" for f, p in ratios]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    rows = (("train samples/s", "train_samples_per_s", "train_ratio_vs_pytorch", 0),
-            ("infer samples/s", "infer_samples_per_s", "infer_ratio_vs_pytorch", 0),
-            ("peak RSS MB", "peak_rss_mb", "peak_rss_mem_ratio_vs_pytorch", 0),
-            ("workload MB", "workload_mb", "workload_mem_ratio_vs_pytorch", 0),
-            ("GPU memory MB", "device_peak_mb", "device_peak_mem_ratio_vs_pytorch", 0))
+    rows = (("train samples/s", "train_samples_per_s", 0),
+            ("infer samples/s", "infer_samples_per_s", 0),
+            ("infer samples/s, batch 1000", "infer_1000_samples_per_s", 0),
+            ("peak RSS MB", "peak_rss_mb", 0),
+            ("workload MB", "workload_mb", 0),
+            ("GPU memory MB", "device_peak_mb", 0))
     for w, row in summary.items():
-        for label, key, ratio, digits in rows:
+        for label, key, digits in rows:
             if not any(key in v for v in row.values()):
                 continue  # GPU memory only on GPU runs
             cells = [DESCRIPTIONS.get(w, w), label]
             for f in ["pytorch"] + others:
                 cells.append("n/a" if key not in row.get(f, {}) else _fmt(row[f][key], digits))
-            for f in others:
-                r = row.get(f, {}).get(ratio)
+            for f, p in ratios:
+                r = row.get(f, {}).get(ratio_key(key, p))
                 cells.append("n/a" if r is None else f"{r:.2f}x")
             lines.append("| " + " | ".join(cells) + " |")
     if sgemm:
@@ -243,25 +310,37 @@ def markdown(summary, frameworks, sgemm=None):
     return "\n".join(lines)
 
 
-def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, device, batch, optimizer="sgd"):
-    res = run_worker(f, w, WORKLOADS[w][3 if quick else 2], threads, repeats, baseline_path=baseline_path,
-                     device=device, batch=batch, optimizer=optimizer)
-    res.update(framework=f, workload=w, round=r)
+WORKER_TIMEOUT = 900
+
+
+def _measure(r, w, f, rounds, threads, repeats, quick, baseline_path, log, device, batch, optimizer="sgd",
+             neighbours=0):
+    busy = start_neighbours(neighbours, WORKER_TIMEOUT + 60)
+    try:
+        res = run_worker(f, w, WORKLOADS[w][3 if quick else 2], threads, repeats, timeout=WORKER_TIMEOUT,
+                         baseline_path=baseline_path, device=device, batch=batch, optimizer=optimizer)
+    finally:
+        stop_neighbours(busy)
+    res.update(framework=f, workload=w, round=r, neighbours=neighbours)
+    where = f"round {r + 1}/{rounds}" + (f", {neighbours} neighbour{'s' if neighbours > 1 else ''}" if neighbours else "")
     if "error" in res:
-        log(f"round {r + 1}/{rounds} {w:>10} {f:>9}: FAILED {res['error']}")
+        log(f"{where} {w:>10} {f:>9}: FAILED {res['error']}")
     else:
-        log(f"round {r + 1}/{rounds} {w:>10} {f:>9}: train {res['train_samples_per_s']:9.0f}/s  "
-            f"infer {res['infer_samples_per_s']:9.0f}/s  peak {res['peak_rss_mb']:6.0f} MB "
-            f"(workload {res['workload_mb']:5.0f} MB)")
+        log(f"{where} {w:>10} {f:>9}: train {res['train_samples_per_s']:9.0f}/s  "
+            f"infer {res['infer_samples_per_s']:9.0f}/s  infer@1000 {res.get('infer_1000_samples_per_s', 0):9.0f}/s  "
+            f"peak {res['peak_rss_mb']:6.0f} MB (workload {res['workload_mb']:5.0f} MB)")
     return res
 
 
 def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=print, device="cpu", batch=0,
-              optimizer="sgd"):
+              optimizer="sgd", neighbours=(0,)):
     """Run every worker in ``schedule`` order; returns the JSON-able report (``batch`` 0: each
-    workload's own batch size)."""
+    workload's own batch size). ``neighbours``: run each worker next to that many CPU-bound
+    processes, once per count (``(0, 1, 2)``: quiet, one and two neighbours); the report's
+    ``summary`` and ``table`` are the first count's, ``contention`` holds every count's."""
     start = time.time()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    neighbours = list(neighbours)
     results = []
     with tempfile.TemporaryDirectory(prefix="threestep-baseline-") as tmp:
         paths = {}
@@ -269,23 +348,31 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
             if "@" in f:  # threestep@REV: that revision's threestep, for before/after in one run
                 os.makedirs(os.path.join(tmp, str(i)))
                 paths[f] = export_revision(f.split("@", 1)[1], os.path.join(tmp, str(i)))
-        for r, w, f in schedule(workloads, frameworks, rounds):
+        for r, k, w, f in contention_schedule(workloads, frameworks, rounds, neighbours):
             if not supports(f, w, optimizer):  # e.g. tinygrad's RNNs: n/a in the table, no worker, no error
                 continue
             results.append(_measure(r, w, f, rounds, threads, repeats, quick, paths.get(f), log, device, batch,
-                                    optimizer))
-    summary = summarize(results, workloads, frameworks)
-    sgemm = blas_ceiling(results)
+                                    optimizer, neighbours=k))
+    contention = {}
+    for k in neighbours:
+        mine = [res for res in results if res.get("neighbours", 0) == k]
+        summary = summarize(mine, workloads, frameworks)
+        sgemm = blas_ceiling(mine)
+        contention[str(k)] = {"summary": summary, "sgemm": sgemm, "table": markdown(summary, frameworks, sgemm)}
+    first = contention[str(neighbours[0])]
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "machine": machine(threads, device),
               "device": device,
               "load_average_before": load_before,
               "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
               "rounds": rounds, "repeats": repeats, "quick": quick, "frameworks": list(frameworks),
-              "optimizer": optimizer,
+              "optimizer": optimizer, "neighbours": neighbours,
               "workloads": {w: {"batch": batch or WORKLOADS[w][1], "samples": WORKLOADS[w][3 if quick else 2],
                                 "description": DESCRIPTIONS[w]} for w in workloads},
-              "summary": summary, "sgemm": sgemm, "runs": results, "seconds": round(time.time() - start, 1)}
-    report["table"] = markdown(summary, frameworks, sgemm)
+              "summary": first["summary"], "sgemm": first["sgemm"], "runs": results,
+              "seconds": round(time.time() - start, 1)}
+    if neighbours != [0]:
+        report["contention"] = contention
+    report["table"] = first["table"]
     return report
 
 
@@ -293,4 +380,6 @@ def machine_line(info):
     return (f"{info['cpu']}, {info['cores']} cores ({info['threads']} threads per framework), "
             f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}), "
             f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}"
-            + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else ""))
+            + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else "")
+            + (f", tf-keras {info['tf_keras']} (TensorFlow {info.get('tensorflow')})" if info.get("tf_keras") else "")
+            + (f", Keras {info['keras']} (JAX {info.get('jax')})" if info.get("keras") and info.get("jax") else ""))

@@ -1,5 +1,6 @@
 """The suite's workloads, each defined once for every framework: data shape, batch, and the
-same network in threestep, PyTorch and (where it runs) tinygrad.
+same network in threestep, PyTorch, tf-keras and Keras 3 on JAX (one Keras model code for
+both) and, where it runs, tinygrad.
 
 * ``mlp``: 784-500-500-10 ReLU, softmax cross-entropy, SGD, batch 100 (the lecture's MLP).
 * ``cnn``: the lecture CNN, conv25 3x3 - pool 2 - conv50 3x3 - pool 2 - dense100 - dense10,
@@ -14,7 +15,7 @@ same network in threestep, PyTorch and (where it runs) tinygrad.
 
 Every framework trains with plain SGD (lr 0.01; ``--optimizer`` picks another) on float32 data,
 shuffling each epoch, and infers in batches collecting the outputs as one host array, as
-``model.predict`` does.
+``model.predict`` does (``infer(size)``: in batches of ``size`` instead of the training batch).
 """
 import numpy as np
 
@@ -119,8 +120,8 @@ def threestep_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         sync()
 
-    def infer():
-        return model.predict(x, batch_size=batch)
+    def infer(size=batch):
+        return model.predict(x, batch_size=size)
 
     return train, infer
 
@@ -171,10 +172,10 @@ def torch_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
     train = torch_sgd_epoch(net, params, x, y, batch, device=dev, make_optimizer=_torch_optimizer(optimizer))
     xt = torch.from_numpy(x)
 
-    def infer():
+    def infer(size=batch):
         xs = xt.to(dev)  # once, as threestep's predict does on a GPU (a no-op on the CPU)
         with torch.no_grad():
-            outs = [torch.softmax(net(xs[s:s + batch]), dim=1) for s in range(0, len(xt), batch)]
+            outs = [torch.softmax(net(xs[s:s + size]), dim=1) for s in range(0, len(xt), size)]
         return torch.cat(outs).cpu().numpy()
 
     return train, infer
@@ -253,12 +254,73 @@ def tinygrad_runners(name, x, y, batch, device="cpu"):
             jitted(step, len(idx))(Tensor(x[idx]), Tensor(y[idx]))
         dev.synchronize()  # the CPU device runs kernels on its own thread: wait for the queue
 
-    def infer():
+    def infer(size=batch):
         # copy each batch out now: the JIT reuses its output buffer
-        return np.concatenate([jitted(predict, len(x[s:s + batch]))(Tensor(x[s:s + batch])).numpy()
-                               for s in range(0, len(x), batch)])
+        return np.concatenate([jitted(predict, len(x[s:s + size]))(Tensor(x[s:s + size])).numpy()
+                               for s in range(0, len(x), size)])
 
     return train, infer
 
 
-RUNNERS = {"threestep": threestep_runners, "pytorch": torch_runners, "tinygrad": tinygrad_runners}
+# ---------------------------------------------------------------- Keras peers
+# tf-keras (Keras 2 on TensorFlow) and Keras 3 on JAX run the very same model code: the module
+# passed in is ``tf_keras`` or ``keras`` (imported by the worker with TF_USE_LEGACY_KERAS=1 or
+# KERAS_BACKEND=jax in its environment, and the thread limits already set).
+def keras_model(keras, name, input_shape, optimizer="sgd"):
+    """The workload's network in Keras, compiled; what a Keras user would write for it."""
+    L = keras.layers
+    lecture = name.endswith("_lecture")
+    relu = {} if lecture else {"activation": "relu"}
+
+    def act():
+        return [L.Activation("relu")] if lecture else []
+    if name.startswith("mlp"):
+        stack = [L.Dense(500, **relu), *act(), L.Dense(500, **relu), *act()]
+    elif name.startswith("cnn"):
+        stack = [L.Conv2D(25, 3, **relu), *act(), L.MaxPooling2D(2), L.Conv2D(50, 3, **relu), *act(),
+                 L.MaxPooling2D(2), L.Flatten(), L.Dense(100, **relu), *act()]
+    else:
+        stack = [{"lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN}[name](UNITS)]
+    head = [L.Dense(CLASSES), L.Activation("softmax")] if lecture else [L.Dense(CLASSES, activation="softmax")]
+    model = keras.Sequential([keras.Input(shape=input_shape), *stack, *head])
+    O = keras.optimizers
+    opt = {"sgd": lambda: O.SGD(0.01), "momentum": lambda: O.SGD(0.01, momentum=0.9), "adam": O.Adam,
+           "rmsprop": O.RMSprop, "adagrad": O.Adagrad}[optimizer]()
+    model.compile(loss="categorical_crossentropy" if lecture else "sparse_categorical_crossentropy", optimizer=opt)
+    return model
+
+
+def keras_runners(keras, name, x, y, batch, device="cpu", optimizer="sgd"):
+    """``fit`` one shuffled epoch and ``predict`` in batches, as with threestep; CPU only."""
+    if device != "cpu":
+        raise NotImplementedError("the Keras peers run on the CPU only in this suite")
+    keras.utils.set_random_seed(0)
+    model = keras_model(keras, name, x.shape[1:], optimizer)
+    if name.endswith("_lecture"):
+        y = np.eye(CLASSES, dtype=np.float32)[y]
+
+    def train():
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+
+    def infer(size=batch):
+        return model.predict(x, batch_size=size, verbose=0)
+
+    return train, infer
+
+
+def tf_keras_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
+    import tf_keras
+
+    return keras_runners(tf_keras, name, x, y, batch, device, optimizer)
+
+
+def keras_jax_runners(name, x, y, batch, device="cpu", optimizer="sgd"):
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not JAX: set KERAS_BACKEND=jax")
+    return keras_runners(keras, name, x, y, batch, device, optimizer)
+
+
+RUNNERS = {"threestep": threestep_runners, "pytorch": torch_runners, "tinygrad": tinygrad_runners,
+           "tf_keras": tf_keras_runners, "keras_jax": keras_jax_runners}

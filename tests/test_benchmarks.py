@@ -73,16 +73,59 @@ def test_frameworks_without_a_workload_show_na_and_start_no_worker(monkeypatch):
     assert lstm["threestep"]["train_ratio_vs_pytorch"] == 1.0
     assert report["summary"]["mlp"]["tinygrad"]["train_ratio_vs_pytorch"] == 1.0
     row = next(line for line in report["table"].splitlines() if line.startswith("| LSTM") and "train" in line)
-    assert row.endswith("| n/a | 1.00x | n/a |")
+    assert row.endswith("| n/a | 1.00x | n/a | n/a |")  # tinygrad/pytorch, threestep/tinygrad: n/a
 
 
-def test_tinygrad_is_a_default_framework_only_where_it_imports(monkeypatch):
+def test_optional_peers_are_default_frameworks_only_where_they_import(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    for spec, expected in ((None, ["threestep", "pytorch"]), (object(), ["threestep", "pytorch", "tinygrad"])):
-        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: spec if name == "tinygrad" else real(name, *a))
+    for absent, expected in (({"tinygrad", "jax", "tf_keras"}, ["threestep", "pytorch"]),
+                             ({"tinygrad"}, ["threestep", "pytorch", "tf_keras", "keras_jax"]),
+                             ({"keras"}, ["threestep", "pytorch", "tf_keras", "tinygrad"]),
+                             (set(), ["threestep", "pytorch", "tf_keras", "keras_jax", "tinygrad"])):
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a: None if name in absent else (object() if name == "tinygrad"
+                                                                          else real(name, *a)))
         assert suite.available_frameworks() == expected
+
+
+@pytest.mark.parametrize("absent, named", [("jax", "Keras 3/JAX"), ("keras", "Keras 3/JAX"),
+                                           ("tf_keras", "tf-keras"), ("tensorflow", "tf-keras")])
+def test_bench_names_a_missing_keras_peer_once(monkeypatch, capsys, absent, named):
+    import importlib.util
+
+    from benchmarks.__main__ import main as bench_main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == absent else real(name, *a))
+    assert suite.missing_frameworks(["threestep", "pytorch", "tf_keras", "keras_jax"]) == [named]
+    monkeypatch.setattr(suite, "run_suite", lambda *a, **k: pytest.fail("no worker may start"))
+    with pytest.raises(SystemExit) as exc:
+        bench_main(["--quick", "--frameworks", "threestep,pytorch,tf_keras,keras_jax"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count(f"{named} not installed") == 1 and ".[bench]" in err
+
+
+def test_threestep_is_compared_with_every_peer_in_the_table():
+    runs = []
+    for r, (ours, torch_, tfk, jax_) in enumerate([(100, 50, 40, 200), (120, 60, 60, 100), (90, 45, 30, 90)]):
+        for fw, v in (("threestep", ours), ("pytorch", torch_), ("tf_keras", tfk), ("keras_jax", jax_)):
+            run = _run(fw, "cnn", r, v, 2 * v, 500, 50)
+            run["infer_1000_samples_per_s"] = 3 * v
+            runs.append(run)
+    fws = ["threestep", "pytorch", "tf_keras", "keras_jax"]
+    row = suite.summarize(runs, ["cnn"], fws)["cnn"]
+    assert row["threestep"]["train_ratio_vs_tf_keras"] == round(statistics.median([100 / 40, 2.0, 3.0]), 3)
+    assert row["threestep"]["infer_1000_ratio_vs_keras_jax"] == round(statistics.median([0.5, 1.2, 1.0]), 3)
+    assert row["threestep"]["infer_1000_samples_per_s_range"] == [270, 360]  # the spread over rounds
+    assert "train_ratio_vs_keras_jax" not in row["tf_keras"]  # peers are compared with PyTorch only
+    table = suite.markdown({"cnn": row}, fws)
+    header = table.splitlines()[0]
+    assert header.endswith("| threestep/tf_keras | threestep/keras_jax |")
+    big = next(line for line in table.splitlines() if "infer samples/s, batch 1000" in line)
+    assert big.startswith("| lecture CNN | infer samples/s, batch 1000 | 150 | 300 | 120 | 300 |")
+    assert big.endswith("| 2.00x | 2.50x | 1.00x |")  # threestep vs PyTorch, tf-keras, Keras 3/JAX
 
 
 def _tinygrad_cpu_skip_reason():
@@ -199,24 +242,32 @@ def test_readme_table_combines_the_two_thread_counts():
 
     def report(threads, train_ratio, sgemm_ratio):
         row = {"threestep": {"train_samples_per_s": 35135.4, "infer_samples_per_s": 9.0, "peak_rss_mb": 189.4,
-                             "train_ratio_vs_pytorch": train_ratio, "infer_ratio_vs_pytorch": 1.016},
+                             "train_ratio_vs_pytorch": train_ratio, "infer_ratio_vs_pytorch": 1.016,
+                             "infer_1000_ratio_vs_pytorch": 1.2, "train_ratio_vs_tf_keras": 1.9,
+                             "infer_ratio_vs_tf_keras": 2.0, "infer_1000_ratio_vs_tf_keras": 2.2,
+                             "train_ratio_vs_keras_jax": 1.18, "infer_ratio_vs_keras_jax": 0.9,
+                             "infer_1000_ratio_vs_keras_jax": 0.63},
                "pytorch": {"train_samples_per_s": 23587.3, "infer_samples_per_s": 9.0, "peak_rss_mb": 331.0},
-               "tinygrad": {"train_samples_per_s": 4104.1, "train_ratio_vs_pytorch": 0.176}}
-        lstm = {"threestep": dict(row["threestep"], train_ratio_vs_pytorch=1.05), "pytorch": row["pytorch"],
-                "tinygrad": {"not_applicable": "tinygrad has no version of the lstm workload"}}
+               "tf_keras": {"train_samples_per_s": 18000.0, "peak_rss_mb": 1145.2},
+               "keras_jax": {"train_samples_per_s": 30000.0, "peak_rss_mb": 655.0}}
+        lstm = {"threestep": {k: v for k, v in row["threestep"].items() if "keras_jax" not in k},
+                "pytorch": row["pytorch"], "tf_keras": row["tf_keras"], "keras_jax": {"error": "exit 1"}}
         return {"date": "2026-11-30 09:15 UTC", "rounds": 3, "load_average_before": [1.1, 0.96, 0.82],
-                "frameworks": ["threestep", "pytorch", "tinygrad"],
+                "frameworks": ["threestep", "pytorch", "tf_keras", "keras_jax"],
                 "machine": {"cpu": "AMD EPYC", "cores": 2, "threads": threads, "python": "3.11.7", "numpy": "2.4.6",
-                            "numpy_blas": "scipy-openblas 0.3.31", "torch": "2.13.0+cpu", "torch_blas": "mkl",
-                            "tinygrad": "0.14.0"},
+                            "numpy_blas": "scipy-openblas 0.3.31", "torch": "2.13.0+cpu", "torch_blas": "mkl"},
                 "summary": {"mlp": row, "lstm": lstm},
                 "sgemm": {"mlp_gflops": 108.85, "sgemm_mlp_shapes_gflops": 133.3, "sgemm_1024_gflops": 181.9,
                           "ratio": sgemm_ratio}}
 
     text = table(report(2, 1.5, 0.834), report(1, 1.43, 0.8))
     assert "2-core AMD EPYC" in text and "2026-11-30 09:15 UTC" in text and "medians of 3 alternating rounds" in text
-    assert "| MLP 784-500-500-10 | 35,135 / 23,587 | **1.50x** | 1.02x | 1.43x | 1.02x | 0.18x / 0.18x | 189 / 331 |" in text
-    assert "| LSTM(128), 28x28 | 35,135 / 23,587 | **1.05x** | 1.02x | 1.05x | 1.02x | n/a / n/a | 189 / 331 |" in text
+    header = text.splitlines()[2]
+    assert header.startswith("| workload | threestep train samples/s, 2 threads | vs PyTorch: train / infer / infer "
+                             "b1000 | vs tf-keras: train / infer / infer b1000 | vs Keras 3/JAX:")
+    assert ("| MLP 784-500-500-10 | 35,135 | 1.50x / 1.02x / 1.20x | 1.90x / 2.00x / 2.20x | 1.18x / 0.90x / 0.63x "
+            "| 1.43x / 1.02x / 1.20x | 189 / 331 / 1145 / 655 |") in text
+    assert "| LSTM(128), 28x28 | 35,135 | 1.50x / 1.02x / 1.20x | 1.90x / 2.00x / 2.20x | n/a / n/a / n/a |" in text
     assert "108.8 vs 133.3 GFLOP/s at 2 threads (83%); 108.8 vs 133.3 GFLOP/s at 1 thread (80%)" in text
 
 
@@ -281,3 +332,91 @@ def test_bench_without_pytorch_says_once_to_install_the_bench_extra(monkeypatch,
     err = capsys.readouterr().err
     assert exc.value.code == 2 and not launched
     assert err.count("PyTorch not installed") == 1 and ".[bench]" in err
+
+
+def test_contention_runs_each_worker_next_to_busy_neighbours_and_stops_them(monkeypatch):
+    seen = []
+
+    def fake_worker(framework, workload, *args, **kwargs):
+        busy = [p for p in started if p.poll() is None]
+        seen.append((framework, len(busy)))
+        return {"train_samples_per_s": 10.0 + len(busy), "infer_samples_per_s": 20.0, "peak_rss_mb": 100.0,
+                "workload_mb": 5.0}
+
+    started = []
+    real_start = suite.start_neighbours
+
+    def start(count, seconds):
+        procs = real_start(count, seconds)
+        started.extend(procs)
+        return procs
+
+    monkeypatch.setattr(suite, "run_worker", fake_worker)
+    monkeypatch.setattr(suite, "start_neighbours", start)
+    monkeypatch.setattr(suite, "machine", lambda threads, device="cpu": {})
+    report = suite.run_suite(["mlp"], ["threestep", "pytorch"], 1, 1, 1, quick=True, log=lambda msg: None,
+                             neighbours=(0, 1, 2))
+    assert sorted(seen) == sorted([(f, k) for f in ("threestep", "pytorch") for k in (0, 1, 2)])
+    assert all(p.poll() is not None for p in started) and len(started) == 2 * (1 + 2)  # all stopped
+    assert set(report["contention"]) == {"0", "1", "2"}
+    assert report["contention"]["2"]["summary"]["mlp"]["threestep"]["train_samples_per_s"] == 12.0
+    assert report["summary"] == report["contention"]["0"]["summary"]
+
+
+def test_a_neighbour_is_a_bounded_busy_loop():
+    import time
+
+    start = time.monotonic()
+    (proc,) = suite.start_neighbours(1, 0.5)
+    assert proc.wait(timeout=60) == 0 and time.monotonic() - start >= 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("peer", ["tf_keras", "keras_jax"])
+def test_keras_peer_worker_trains_and_infers(peer):
+    """The same Keras model code on tf-keras and on Keras 3/JAX: one tiny worker run each, in its
+    own process, with the thread limits the suite sets (speed is not asserted)."""
+    res = suite.run_worker(peer, "mlp_lecture", WORKLOADS["mlp_lecture"][3], 1, 1, timeout=600)
+    assert "error" not in res, res
+    assert res["framework"] == peer and res["samples"] == WORKLOADS["mlp_lecture"][3] and res["batch"] == 100
+    assert res["train_samples_per_s"] > 0 and res["infer_samples_per_s"] > 0 and res["infer_1000_samples_per_s"] > 0
+    assert res["peak_rss_mb"] >= res["workload_mb"] >= 0
+
+
+@pytest.mark.slow
+def test_keras_peers_build_the_workload_networks():
+    """The Keras model code the peers share builds each workload's network (parameter counts of
+    the lecture's networks; GRU in the reset-after form threestep and PyTorch use)."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tf_keras
+
+    from benchmarks.workloads import keras_model, make_data
+
+    counts = {"mlp": 784 * 500 + 500 + 500 * 500 + 500 + 500 * 10 + 10,
+              "cnn_lecture": (9 * 25 + 25) + (9 * 25 * 50 + 50) + (1250 * 100 + 100) + (100 * 10 + 10),
+              "gru": 3 * (28 * 128 + 128 * 128 + 2 * 128) + 128 * 10 + 10}
+    for name, count in counts.items():
+        x, _ = make_data(name, 8)
+        model = keras_model(tf_keras, name, x.shape[1:])
+        assert model.count_params() == count
+        assert model.predict(x, verbose=0).shape == (8, 10)
+
+
+def test_a_neighbour_ends_when_the_suite_is_gone():
+    import subprocess
+    import time
+
+    code = ("import sys; sys.path.insert(0, %r); from benchmarks import suite; "
+            "print(suite.start_neighbours(1, 600)[0].pid, flush=True); import time; time.sleep(600)" % ROOT)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().split()[2] == "Z":  # exited, waiting for its reaper
+                break
+        time.sleep(0.1)
+    else:
+        assert not os.path.exists(f"/proc/{pid}"), "the busy loop outlived the suite"

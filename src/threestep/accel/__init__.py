@@ -8,7 +8,8 @@ call (and says so) or declines, and the caller's reference code runs.
 * ``kernels`` -- float32 NumPy kernels compiled with Numba (imported on first use).
 * ``blas`` -- NumPy's own OpenBLAS called directly: axpy, and the dW GEMM with an
   optimizer's update folded in (``gemm_update_``).
-* ``threads`` -- row-parallel time loops for the recurrent ops, the BLAS thread pool.
+* ``threads`` -- row-parallel time loops for the recurrent ops, the BLAS thread pool, and the
+  governor that ``fit`` and ``predict`` use to pick its size step by step (``Governor``).
 * ``fused`` -- elementwise chains written once: one kernel on CuPy, NumPy expressions elsewhere.
 * ``switches`` -- the ``THREESTEP_*`` environment switches, read once.
 * ``dispatch`` -- the fast routes of the layer-sized ops, one function each (Linear's bias and

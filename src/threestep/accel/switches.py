@@ -3,6 +3,8 @@
 * ``THREESTEP_NUMBA=0``: no Numba kernels (``accel.kernels``); the NumPy reference runs.
 * ``THREESTEP_BLAS_UPDATE=0``: no direct calls into NumPy's OpenBLAS (``accel.blas``: axpy,
   and the dW GEMM with an optimizer's update folded in).
+* ``THREESTEP_ADAPTIVE_THREADS=0``: ``fit`` and ``predict`` keep NumPy's BLAS at its pool size
+  instead of timing which thread count is fastest now (``accel.threads.Governor``).
 * ``THREESTEP_CUPY_FUSE=0``: the CuPy chains of ``accel.fused`` run op by op instead of as one
   fused kernel each (the A/B switch for a GPU profile).
 
@@ -20,3 +22,4 @@ def _on(name):
 NUMBA = _on("THREESTEP_NUMBA")
 BLAS_UPDATE = _on("THREESTEP_BLAS_UPDATE")
 CUPY_FUSE = _on("THREESTEP_CUPY_FUSE")
+ADAPTIVE_THREADS = _on("THREESTEP_ADAPTIVE_THREADS")

@@ -124,3 +124,141 @@ def run(fn, parts):
     finally:
         _exit()
 
+
+
+def cpus_available():
+    """The CPUs this process may run on (its affinity mask where the OS tells it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+class Governor:
+    """Picks the BLAS thread count step by step, by timing the steps, so that a process sharing
+    its cores with busy neighbours does not split every GEMM over threads the neighbours hold.
+
+    A GEMM split over two threads ends when its slower half ends; when another process holds one
+    of the cores, that half waits for the scheduler, and the thread that finished first spins
+    waiting for it. One thread is then faster than two. Which is faster depends on what else runs
+    now, so the governor measures: it tries each candidate count for a few steps, keeps the
+    fastest for a while, and measures again (sooner when a step suddenly takes much longer,
+    as when a neighbour starts). The counts tried never exceed the BLAS pool's size when the
+    loop starts (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) nor the CPUs this
+    process may run on, and the pool's size is restored at the end. The recurrent layers'
+    row-parallel loops follow the count (``blocks``).
+
+    ``clock`` and ``set_threads`` are for tests; by default ``time.perf_counter`` and NumPy's BLAS.
+
+        >>> gov = Governor()            # doctest: +SKIP
+        >>> with gov:
+        ...     for batch in batches:
+        ...         step(batch)
+        ...         gov.tick(len(batch))
+    """
+
+    PROBE = 3  # steps timed per candidate (after one step to settle)
+    FIRST_PERIOD, MAX_PERIOD = 24, 768  # steps the winner runs before the next measurement
+    SLOWER = 1.6  # a step this much slower than the winner's measured time triggers a new measurement
+    HOPELESS = 2.0  # a probed count this much slower than the fastest known is dropped at once
+
+    def __init__(self, limit=None, clock=None, set_threads=None):
+        import time
+
+        self._clock = clock or time.perf_counter
+        self._set = set_threads
+        self._limit = limit
+        self.active = False
+        self.period = self.FIRST_PERIOD
+        self.best = None
+        self._probing = False
+        self._ref = None  # the winner's time per row when it was last measured
+
+    def _set_threads(self, n):
+        if self._set is not None:
+            self._set(n)
+        else:
+            for c in numpy_blas():
+                c.set_num_threads(n)
+        self.current = n
+
+    def __enter__(self):
+        from . import switches
+
+        if self._limit is not None:
+            limit, self._saved = self._limit, None
+        else:
+            libs = numpy_blas()
+            limit = min(blas_threads(), cpus_available()) if libs else 1
+            self._saved = [c.get_num_threads() for c in libs] if libs else None
+        self.active = bool(switches.ADAPTIVE_THREADS) and limit > 1
+        if self.active:
+            candidates = sorted({limit, max(1, limit // 2), 1}, reverse=True)
+            if candidates != getattr(self, "candidates", None) or self.best is None or self._probing:
+                self.candidates, self.best, self._ref = candidates, None, None
+                self.period = self.FIRST_PERIOD
+                self._start_probe()
+            else:  # a later loop (the next epoch's fit, the next predict): the winner goes on
+                self._set_threads(self.best)
+            self._last = self._clock()
+        return self
+
+    def __exit__(self, *exc):
+        if self.active and self._saved is not None:
+            for c, n in zip(numpy_blas(), self._saved):
+                c.set_num_threads(n)
+        self.active = False
+        return False
+
+    def _start_probe(self, keep=None):
+        # the candidates in turn, the current winner last so that exploiting it needs no switch
+        order = [c for c in self.candidates if c != keep] + ([keep] if keep is not None else [])
+        self._queue = order
+        self._times = {}
+        self._probing = True
+        self._next_candidate()
+
+    def _next_candidate(self):
+        self._candidate = self._queue.pop(0)
+        self._samples = []
+        self._skip = 1  # the first step after a switch wakes or parks BLAS threads
+        self._set_threads(self._candidate)
+
+    def tick(self, rows=1):
+        """Call after each step, with the rows (samples) it processed."""
+        if not self.active:
+            return
+        now = self._clock()
+        per_row = (now - self._last) / max(rows, 1)
+        self._last = now
+        if self._probing:
+            # a candidate far slower than the fastest known is dropped after one step: when a
+            # neighbour holds a core, a split GEMM can take several times as long, and every
+            # probing step at that count costs as much
+            ref = min(self._times.values(), default=self._ref)
+            hopeless = ref is not None and per_row > self.HOPELESS * ref
+            if self._skip and not hopeless:
+                self._skip -= 1
+                return
+            self._samples.append(per_row)
+            if len(self._samples) < self.PROBE and not hopeless:
+                return
+            self._times[self._candidate] = sorted(self._samples)[len(self._samples) // 2]
+            if self._queue:
+                self._next_candidate()
+                return
+            winner = min(self._times, key=self._times.get)
+            self.period = self.period * 2 if winner == self.best else self.FIRST_PERIOD
+            self.period = min(self.period, self.MAX_PERIOD)
+            self.best, self._probing, self._left = winner, False, self.period
+            self._ref = self._times[winner]
+            self._slow = 0
+            if winner != self._candidate:
+                self._set_threads(winner)
+            return
+        self._left -= 1
+        self._slow = self._slow + 1 if per_row > self.SLOWER * self._ref else 0
+        if self._left <= 0 or self._slow >= 3:
+            if self._slow >= 3:
+                self.period = self.FIRST_PERIOD
+            self._start_probe(self.best)

@@ -123,8 +123,15 @@ class FitMixin:
 
     def _fit_epochs(self, train, val, callback_list, metric_list, keep_gradients, debug, batch_size, epochs,
                     initial_epoch, shuffle, validation_freq):
-        dist = self._distributed
         callback_list.on_train_begin()
+        with self._thread_governor("train") as governor:
+            self._epoch_loop(train, val, callback_list, metric_list, keep_gradients, debug, batch_size, epochs,
+                             initial_epoch, shuffle, validation_freq, governor)
+        callback_list.on_train_end()
+
+    def _epoch_loop(self, train, val, callback_list, metric_list, keep_gradients, debug, batch_size, epochs,
+                    initial_epoch, shuffle, validation_freq, governor):
+        dist = self._distributed
         batch_metrics = callback_list.reads_batch_logs()  # else the metrics are read once per epoch
         for epoch in range(initial_epoch, epochs):
             for m in metric_list:
@@ -139,6 +146,7 @@ class FitMixin:
                     if debug is not None:
                         debug.where = (epoch, step)
                     step_logs = self.train_step(xb, yb, wb, metrics=metric_list, keep_gradients=keep_gradients)
+                    governor.tick(len(yb))
                     if not math.isfinite(step_logs["loss"]):
                         self._stop_on_nonfinite(epoch, step, step_logs["loss"])
                     size = step_logs.get("size", len(yb))  # all ranks' samples when distributed
@@ -165,7 +173,6 @@ class FitMixin:
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end()
 
     def _baseline(self, x, y, sw, val, batch_size, fused):
         """Loss and metrics before any update: the epoch-0 point of the learning curves."""

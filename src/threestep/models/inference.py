@@ -81,11 +81,12 @@ class EvaluateMixin:
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "predict")
         x, _, _ = feed.eval_inputs(self, x, None, None, batch_size, steps, options, "predict", need_y=False)
         outs = []
-        with no_grad(), using_config("training", False), \
+        with no_grad(), using_config("training", False), self._thread_governor("predict") as governor, \
                 feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
             for xb, _, _ in batches:
                 out = self.forward(to_tensors(xb), training=False)
                 outs.append([o.data for o in out] if isinstance(out, list) else out.data)  # where they are
+                governor.tick(n_samples(xb))
         if isinstance(x, feed.SourceFeed):
             x.close()
         # Concatenated where the outputs are, then (on a GPU) one copy to the host.

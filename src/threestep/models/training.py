@@ -279,6 +279,19 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
                 checks.check_loss_activation(self, self.loss)
 
     # ------------------------------------------------------------------ one step
+    def _thread_governor(self, loop):
+        """The BLAS thread governor of this model's ``loop`` ("train" or "predict"), kept across
+        calls so that each epoch's fit goes on with the thread count found fastest; on a GPU
+        (no host GEMMs to time) one that does nothing."""
+        from ..accel.threads import Governor  # noqa: PLC0415
+
+        governors = self.__dict__.setdefault("_governors", {})
+        if loop not in governors:
+            governors[loop] = Governor()
+        if self.built and self.device != "cpu":
+            return Governor(limit=1)
+        return governors[loop]
+
     def _fused(self):
         """Whether the loss can take the last layer's logits (softmax/sigmoid + cross-entropy)."""
         last = self._output_layer()

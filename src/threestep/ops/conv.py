@@ -17,6 +17,8 @@ from .im2col import (
 from .pool import pad
 from .shape import getitem
 
+CHUNK_BYTES = 1 << 20  # patches per GEMM in inference: a chunk that stays in a core's cache
+
 
 class Conv(Function):
     """y[n, o] = sum over kernel offsets k of x_pad[n, o*strides + k*dilation] @ W[k] + b.
@@ -48,6 +50,8 @@ class Conv(Function):
         xp = backend.get_array_module(x)
         self.g = geometry(x.shape, W.shape[:-2], self.strides, self.dilation, self.padding)
         kernel = W.reshape(-1, W.shape[-1])
+        if not backend.on_gpu(x) and True not in self.needs_input_grad:
+            return self._infer(x, W, b, kernel, xp)
         if backend.on_gpu(x):
             cols = _cols(x, self.g)
             y = cols @ kernel
@@ -63,6 +67,27 @@ class Conv(Function):
         self.y = y if self.relu else None
         self.W, self.cols = W, cols if self.needs_input_grad[1] else None  # a frozen kernel needs no patches
         return y.reshape((x.shape[0],) + self.g.out_sizes + (W.shape[-1],))
+
+    def _infer(self, x, W, b, kernel, xp):
+        """Forward with nothing kept for backward (``predict``, ``no_grad``), on the CPU: the
+        patches of a few samples at a time, sized to stay in cache (``CHUNK_BYTES``), each
+        chunk's GEMM written into its rows of y. The whole batch's patches (a second layer's
+        at batch 1000 are ~100 MB) are never allocated, and on a CPU whose caches cannot hold
+        them they are not written out to memory and read back by the GEMM."""
+        g, n, c_out = self.g, x.shape[0], W.shape[-1]
+        positions = math.prod(g.out_sizes)
+        ones = b is not None
+        weights = kernel if b is None else xp.concatenate([kernel, b[None].astype(W.dtype, copy=False)])
+        per_sample = positions * weights.shape[0] * x.dtype.itemsize
+        chunk = max(1, CHUNK_BYTES // max(per_sample, 1))
+        y = xp.empty((n * positions, c_out), xp.result_type(x.dtype, W.dtype))
+        for s in range(0, n, chunk):
+            rows = y[s * positions:min(s + chunk, n) * positions]
+            xp.matmul(_cols(x[s:s + chunk], g, ones=ones), weights, out=rows)
+            if self.relu:
+                accel.bias_relu_(rows)  # the bias came with the GEMM
+        self.y = self.W = self.cols = None
+        return y.reshape((n,) + g.out_sizes + (c_out,))
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)

@@ -48,15 +48,22 @@ class LSTM(Recurrent):
         halved = self.rec.halvable and p is None
         if halved:
             WU[:3] *= 0.5
-        self.G = xp.empty((4, T, N, u), self.dtype)
+        # Inference (no gradient asked for): one step's gates and act(c_t), reused every step,
+        # instead of all T steps' kept for backward.
+        self.inference = True not in self.needs_input_grad
+        steps = 1 if self.inference else T
+        self.G = xp.empty((4, steps, N, u), self.dtype)
         self.Cs = self._states(xp, a, "c0", (N, u))
-        self.TC = xp.empty((T, N, u), self.dtype)  # act(c_t)
+        self.TC = xp.empty((steps, N, u), self.dtype)  # act(c_t)
         self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         self.WU, self.halved, self.W4, self.U4, self.p = WU, halved, W4, U4, p
         run(self._forward_rows, rows)
         hs, self.hs, self.WU = self.hs, None, None
         last = 0 if self.reverse else T
-        return hs, Hs[last].copy(), self.Cs[last].copy()
+        out = hs, Hs[last].copy(), self.Cs[last].copy()
+        if self.inference:  # nothing is kept for a backward that will not run
+            self.G = self.TC = self.Cs = self.XH = self.Hs = None
+        return out
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
@@ -67,16 +74,18 @@ class LSTM(Recurrent):
         tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
         numba_step = self._fused_step(rows, tmp_c, tmp_h)
         chain = numba_step is None and self.halved and self.act.name == "tanh"  # one kernel on CuPy
+        step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's gates go
         for t in self.order:
             c = Cs[t + off, rows]
-            g = xp.matmul(XH[t + off, rows], WU, out=G[:, t, rows])
+            k = step_of(t)
+            g = xp.matmul(XH[t + off, rows], WU, out=G[:, k, rows])
             if numba_step is not None or chain:
                 if chain:
                     c_new = tmp_c if masked else Cs[t + 1 - off, rows]
                     h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-                    fused.lstm_step_(*g, c, c_new, TC[t, rows], h_new)
+                    fused.lstm_step_(*g, c, c_new, TC[k, rows], h_new)
                 else:
-                    c_new, h_new = numba_step(t)
+                    c_new, h_new = numba_step(t, k)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -98,9 +107,9 @@ class LSTM(Recurrent):
             if p is not None:
                 o += p[2] * c_new
                 self.rec.apply_(o)
-            self.act.apply_to(c_new, TC[t, rows])
+            self.act.apply_to(c_new, TC[k, rows])
             h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-            xp.multiply(o, TC[t, rows], out=h_new)
+            xp.multiply(o, TC[k, rows], out=h_new)
             if masked:
                 self._emit(t, h_new, hs, rows)
                 self._commit(t, Hs, h_new, rows)
@@ -109,7 +118,7 @@ class LSTM(Recurrent):
             self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, tmp_c, tmp_h):
-        """``step(t) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
+        """``step(t, k) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
         or None where the NumPy code serves (float64, CuPy, peepholes, other activations)."""
         G, Cs, Hs, TC = self.G, self.Cs, self.Hs, self.TC
         if not (self.halved and self.act.name == "tanh" and kernels.enabled(G, Cs, self.XH, TC)):
@@ -119,11 +128,11 @@ class LSTM(Recurrent):
         masked, off = self.m is not None, self.off
         fc, fh = (kernels.Flat(tmp_c), kernels.Flat(tmp_h)) if masked else (fC, fH)
 
-        def step(t):
+        def step(t, k):  # k: where step t's gates and act(c_t) are (t, or 0 in inference)
             new_c = (fc, fc.start) if masked else (fC, fC.at(t + 1 - off, r0))
             new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
-            kernels.lstm_step(fG, t, r0, R, U, (fC, fC.at(t + off, r0)), new_c,
-                              (fTC, fTC.at(t, r0)), new_h)
+            kernels.lstm_step(fG, k, r0, R, U, (fC, fC.at(t + off, r0)), new_c,
+                              (fTC, fTC.at(k, r0)), new_h)
             return (tmp_c, tmp_h) if masked else (None, None)
         return step
 
@@ -242,13 +251,18 @@ class GRU(Recurrent):
         self.G = self._project(a["x"], W4f, bx)
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
         # HU: reset_after keeps h U_h + b_hh (for dr); otherwise r * h (the GEMM input, for dU_h)
-        self.HU = xp.empty((T, N, u), self.dtype)
+        # (inference, no gradient asked for: one step's, reused every step)
+        self.inference = True not in self.needs_input_grad
+        self.HU = xp.empty((1 if self.inference else T, N, u), self.dtype)
         self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         self.U4f, self.bh, self.rec_act_ = U4f, bh, rec_act_
         run(self._forward_rows, rows)
         hs, self.hs, self.U4f, self.bh, self.rec_act_ = self.hs, None, None, None, None
         self.W4, self.U4 = W4, U4
-        return hs, Hs[0 if self.reverse else T].copy()
+        out = hs, Hs[0 if self.reverse else T].copy()
+        if self.inference:  # nothing is kept for a backward that will not run
+            self.G = self.Hs = self.HU = self.W4 = self.U4 = None
+        return out
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
@@ -261,17 +275,19 @@ class GRU(Recurrent):
         numba_step = self._fused_step(rows, rec, tmp_h)
         chain = numba_step is None and after and self.rec.halvable and self.act.name == "tanh"
         b_hh = () if bh is None else tuple(bh)
+        step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's HU goes
         for t in self.order:
             h = Hs[t + off, rows]
+            k = step_of(t)
             g = G[:, t, rows]
             z, r, n = g
             if numba_step is not None or chain:  # the same math as below, in one Numba kernel (see
                 xp.matmul(h, U4f, out=rec)       # kernels) or one kernel on CuPy (accel.fused)
                 if chain:
                     h_new = tmp_h if masked else Hs[t + 1 - off, rows]
-                    fused.gru_step_(z, r, n, *rec, h, HU[t, rows], h_new, *b_hh)
+                    fused.gru_step_(z, r, n, *rec, h, HU[k, rows], h_new, *b_hh)
                 else:
-                    h_new = numba_step(t)
+                    h_new = numba_step(t, k)
                 if masked:
                     self._emit(t, h_new, hs, rows)
                     self._commit(t, Hs, h_new, rows)
@@ -282,13 +298,13 @@ class GRU(Recurrent):
                     hu += bh
                 g[:2] += hu[:2]
                 rec_act_(g[:2])
-                HU[t, rows] = hu[2]
-                n += xp.multiply(r, HU[t, rows], out=rec_h)
+                HU[k, rows] = hu[2]
+                n += xp.multiply(r, HU[k, rows], out=rec_h)
             else:
                 g[:2] += xp.matmul(h, U4f[:2], out=rec)
                 rec_act_(g[:2])
-                xp.multiply(r, h, out=HU[t, rows])
-                n += xp.matmul(HU[t, rows], U4f[2], out=rec_h)
+                xp.multiply(r, h, out=HU[k, rows])
+                n += xp.matmul(HU[k, rows], U4f[2], out=rec_h)
             self.act.apply_(n)
             h_new = tmp_h if masked else Hs[t + 1 - off, rows]
             xp.subtract(h, n, out=h_new)
@@ -301,7 +317,7 @@ class GRU(Recurrent):
             self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, rec, tmp_h):
-        """``step(t) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
+        """``step(t, k) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
         Numba kernel (``kernels``), or None where the NumPy code serves."""
         G, Hs, HU, bh = self.G, self.Hs, self.HU, self.bh
         if not (self.reset_after and self.rec.halvable and self.act.name == "tanh"
@@ -313,9 +329,9 @@ class GRU(Recurrent):
         fh = kernels.Flat(tmp_h) if masked else fH
         bias = None if bh is None else bh.reshape(3, U).copy()
 
-        def step(t):
+        def step(t, k):  # k: where step t's HU is (t, or 0 in inference)
             new_h = (fh, fh.start) if masked else (fH, fH.at(t + 1 - off, r0))
-            kernels.gru_step(fG, t, r0, R, U, rec, bias, (fHU, fHU.at(t, r0)), (fH, fH.at(t + off, r0)), new_h)
+            kernels.gru_step(fG, t, r0, R, U, rec, bias, (fHU, fHU.at(k, r0)), (fH, fH.at(t + off, r0)), new_h)
             return tmp_h if masked else None
         return step
 

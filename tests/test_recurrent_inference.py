@@ -1,0 +1,64 @@
+"""The recurrent ops' inference path (no gradient asked for): the LSTM keeps one step's gates and
+act(c_t), the GRU one step's h U (or r * h), instead of every step's; both must return what the
+recorded forward returns."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from threestep.autograd import Tensor, no_grad
+from threestep.ops.recurrent import gru, lstm
+
+
+def _inputs(rng, n, t, d, u, dtype, peephole):
+    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(dtype)  # noqa: E731
+    a = dict(x=r(n, t, d), W=r(d, 4 * u, s=0.5), U=r(u, 4 * u, s=0.8 / np.sqrt(u)), b=r(4 * u, s=0.3),
+             h0=r(n, u, s=0.5), c0=r(n, u, s=0.5))
+    if peephole:
+        a["peephole"] = r(3, u, s=0.5)
+    return a
+
+
+@pytest.mark.parametrize("dtype, peephole, masked, reverse, threads", [
+    (np.float32, False, False, False, 1),  # the Numba step kernel
+    (np.float32, False, True, True, 1),
+    (np.float32, False, False, False, 2),  # row blocks on two threads
+    (np.float64, False, False, True, 1),  # the NumPy step
+    (np.float64, True, True, False, 1),  # peepholes
+])
+def test_lstm_inference_returns_what_the_recorded_forward_returns(dtype, peephole, masked, reverse, threads):
+    rng = np.random.default_rng(0)
+    a = _inputs(rng, 80, 9, 5, 6, dtype, peephole)
+    mask = rng.random((80, 9)) > 0.3 if masked else None
+    with threadpool_limits(threads, user_api="blas"):
+        recorded = lstm(**{k: Tensor(v, requires_grad=True) for k, v in a.items()}, mask=mask, reverse=reverse)
+        with no_grad():
+            inferred = lstm(**{k: Tensor(v) for k, v in a.items()}, mask=mask, reverse=reverse)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for r, i in zip(recorded, inferred):
+        assert not i.requires_grad and i.shape == r.shape
+        np.testing.assert_allclose(i.data, r.data, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype, reset_after, masked, reverse, threads", [
+    (np.float32, True, False, False, 1),  # the Numba step kernel
+    (np.float32, True, True, True, 1),
+    (np.float32, True, False, False, 2),  # row blocks on two threads
+    (np.float64, True, False, True, 1),  # the NumPy step
+    (np.float64, False, True, False, 1),  # reset before the recurrent GEMM
+])
+def test_gru_inference_returns_what_the_recorded_forward_returns(dtype, reset_after, masked, reverse, threads):
+    rng = np.random.default_rng(1)
+    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(dtype)  # noqa: E731
+    u = 6
+    a = dict(x=r(80, 9, 5), W=r(5, 3 * u, s=0.5), U=r(u, 3 * u, s=0.8 / np.sqrt(u)),
+             b=r(2, 3 * u, s=0.3) if reset_after else r(3 * u, s=0.3), h0=r(80, u, s=0.5))
+    mask = rng.random((80, 9)) > 0.3 if masked else None
+    with threadpool_limits(threads, user_api="blas"):
+        recorded = gru(**{k: Tensor(v, requires_grad=True) for k, v in a.items()}, mask=mask, reverse=reverse,
+                       reset_after=reset_after)
+        with no_grad():
+            inferred = gru(**{k: Tensor(v) for k, v in a.items()}, mask=mask, reverse=reverse, reset_after=reset_after)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for rec, inf in zip(recorded, inferred):
+        assert not inf.requires_grad and inf.shape == rec.shape
+        np.testing.assert_allclose(inf.data, rec.data, rtol=tol, atol=tol)
