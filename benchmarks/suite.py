@@ -52,17 +52,6 @@ def missing_frameworks(frameworks):
     return [MODULES[f][1] for f in frameworks if f in MODULES and not _importable(f)]
 
 
-MODULES = {"pytorch": ("torch", "PyTorch"), "tinygrad": ("tinygrad", "tinygrad")}
-
-
-def missing_frameworks(frameworks):
-    """The display names of the requested peer frameworks that do not import here."""
-    import importlib.util
-
-    return [label for f in frameworks if f in MODULES
-            for module, label in [MODULES[f]] if importlib.util.find_spec(module) is None]
-
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
