@@ -48,8 +48,8 @@ def main(epochs=3, folder=None):
     try:
         import onnxruntime  # noqa: PLC0415
 
-        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        worst["ONNX (onnxruntime)"] = float(np.abs(session.run(None, {"input": x_test})[0] - want).max())
+        runtime = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        worst["ONNX (onnxruntime)"] = float(np.abs(runtime.run(None, {"input": x_test})[0] - want).max())
     except ImportError:
         print("onnxruntime is not installed: the ONNX file is written but not run")
     for name, diff in worst.items():

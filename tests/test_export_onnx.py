@@ -26,10 +26,10 @@ def _randomize(model):
 
 
 def _run(path, xs):
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    runtime = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = {i.name: (x.astype(np.int64) if "int64" in i.type else x.astype(np.float32))
-             for i, x in zip(session.get_inputs(), xs)}
-    return session.run(None, feeds)[0]
+             for i, x in zip(runtime.get_inputs(), xs)}
+    return runtime.run(None, feeds)[0]
 
 
 def _check(model, make_x, tmp_path, tol):

@@ -224,11 +224,11 @@ def test_keras_models_exported_to_onnx_match_keras(trained, tmp_path):
             continue  # Masking has no ONNX converter
         model = load_model(paths["keras"])
         path = to_onnx(model, tmp_path / f"{name}.onnx")
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        runtime = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         xs = x if isinstance(x, list) else [x]
-        feeds = {i.name: (v.astype(np.int64) if "int64" in i.type else v) for i, v in zip(session.get_inputs(), xs)}
+        feeds = {i.name: (v.astype(np.int64) if "int64" in i.type else v) for i, v in zip(runtime.get_inputs(), xs)}
         tol = 1e-4 if any(k in name for k in ("lstm", "gru", "rnn")) else ATOL
-        np.testing.assert_allclose(_flat(session.run(None, feeds)), expected, atol=tol, rtol=tol, err_msg=name)
+        np.testing.assert_allclose(_flat(runtime.run(None, feeds)), expected, atol=tol, rtol=tol, err_msg=name)
 
 
 @pytest.mark.slow
