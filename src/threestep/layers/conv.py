@@ -55,6 +55,20 @@ def check_rank(layer, input_shape, rank, data_format):
                          f"received shape {tuple(input_shape)}.{hint}")
 
 
+def check_channels(layer, input_shape):
+    """The checks every convolution makes of its input: the rank, a known channel axis, and
+    (once built) the channel count its kernel was built for (``layer.built_channels()``)."""
+    check_rank(layer, input_shape, layer.rank, layer.data_format)
+    spatial, channels = spatial_and_channels(input_shape, layer.data_format)
+    where = f"{type(layer).__name__} layer {layer.name!r}"
+    if channels is None:
+        raise ShapeError(f"{where}: the channel axis of {tuple(input_shape)} must be known.")
+    if layer.built and channels != layer.built_channels():
+        raise ShapeError(f"{where} was built for {layer.built_channels()} input channels but received {channels} "
+                         f"(input shape {tuple(input_shape)}).")
+    return spatial
+
+
 class Conv(Layer):
     """Rank-generic convolution. Use ``Conv1D`` or ``Conv2D``.
 
@@ -103,15 +117,12 @@ class Conv(Layer):
     def output_activation(self):
         return activations.name_of(self.activation)
 
+    def built_channels(self):
+        """The input channels the kernel ``(*kernel_size, in, out)`` was built for."""
+        return self.kernel.shape[-2]
+
     def check_input_shape(self, input_shape):
-        check_rank(self, input_shape, self.rank, self.data_format)
-        spatial, channels = spatial_and_channels(input_shape, self.data_format)
-        if channels is None:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the channel axis of {tuple(input_shape)} "
-                             "must be known.")
-        if self.built and channels != self.kernel.shape[-2]:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r} was built for {self.kernel.shape[-2]} input "
-                             f"channels but received {channels} (input shape {tuple(input_shape)}).")
+        spatial = check_channels(self, input_shape)
         if self.padding == "valid" and all(s is not None for s in spatial):
             spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
             if any(span > s for span, s in zip(spans, spatial)):

@@ -7,34 +7,27 @@ instead of 9 C F. Keras weight names and layouts: depthwise_kernel (*kernel, C, 
 pointwise_kernel (1, .., C * M, F).
 """
 from .. import ops
-from ..errors import ShapeError
 from ..ops.conv_depthwise import depthwise_conv
-from . import initializers
-from .conv import Conv, check_rank, spatial_and_channels
+from .conv import Conv, check_channels, spatial_and_channels
+from .weight_options import weight_options, weight_options_config
 
 
 class _Depthwise(Conv):
     """Shared argument handling: the depthwise part's initializer, regularizer, constraint."""
 
     def _depthwise_args(self, depth_multiplier, depthwise_initializer, depthwise_regularizer, depthwise_constraint):
-        from . import regularizers  # noqa: PLC0415
         from .base import check_positive_int  # noqa: PLC0415
 
         self.depth_multiplier = check_positive_int(f"{type(self).__name__} layer {self.name!r}", "depth_multiplier",
                                                    depth_multiplier)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = depthwise_constraint
+        weight_options(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
+
+    def built_channels(self):
+        """The input channels the depthwise kernel ``(*kernel_size, in, multiplier)`` was built for."""
+        return self.depthwise_kernel.shape[-2]
 
     def check_input_shape(self, input_shape):
-        check_rank(self, input_shape, self.rank, self.data_format)
-        _, channels = spatial_and_channels(input_shape, self.data_format)
-        if channels is None:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the channel axis of {tuple(input_shape)} "
-                             "must be known.")
-        if self.built and channels != self.depthwise_kernel.shape[-2]:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r} was built for "
-                             f"{self.depthwise_kernel.shape[-2]} input channels but received {channels}.")
+        check_channels(self, input_shape)
 
     def _build_depthwise(self, channels):
         self.depthwise_kernel = self.add_weight(
@@ -43,11 +36,7 @@ class _Depthwise(Conv):
             constraint=self.depthwise_constraint)
 
     def _depthwise_config(self):
-        from . import regularizers  # noqa: PLC0415
-
-        return {"depth_multiplier": self.depth_multiplier,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer)}
+        return {"depth_multiplier": self.depth_multiplier, **weight_options_config(self, ("depthwise",), activity=False)}
 
     def call(self, x, training=None):
         y = self.activation(self.call_logits(x))
@@ -116,16 +105,12 @@ class SeparableConv(_Depthwise):
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
-        from . import regularizers  # noqa: PLC0415
-
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, bias_constraint=bias_constraint, **kwargs)
         self._depthwise_args(depth_multiplier, depthwise_initializer, depthwise_regularizer, depthwise_constraint)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = pointwise_constraint
+        weight_options(self, "pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
 
     def build(self, input_shape):
         _, channels = spatial_and_channels(input_shape, self.data_format)
@@ -145,11 +130,8 @@ class SeparableConv(_Depthwise):
         return ops.conv(mixed, self.pointwise_kernel, self.bias, 1, "valid", 1, self.data_format)
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-
         return {**super().get_config(), **self._depthwise_config(),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer)}
+                **weight_options_config(self, ("pointwise",), activity=False)}
 
 
 class SeparableConv1D(SeparableConv):

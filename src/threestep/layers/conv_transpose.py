@@ -5,9 +5,9 @@ generators, autoencoder decoders, segmentation heads). Keras layout and argument
 kernel is (*kernel_size, filters, in_channels) and ``output_padding`` picks among the
 output sizes that a convolution with the same stride would map back to the input's size.
 """
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError
 from ..ops.conv_transpose import conv_transpose, output_length
-from .conv import Conv, check_rank, join_shape, spatial_and_channels
+from .conv import Conv, check_channels, join_shape, spatial_and_channels
 
 
 class ConvTranspose(Conv):
@@ -32,15 +32,12 @@ class ConvTranspose(Conv):
                                   f"its stride {self.strides}. Received: output_padding={output_padding!r}.")
         self.output_padding = output_padding
 
+    def built_channels(self):
+        """The input channels the kernel ``(*kernel_size, out, in)`` was built for."""
+        return self.kernel.shape[-1]
+
     def check_input_shape(self, input_shape):
-        check_rank(self, input_shape, self.rank, self.data_format)
-        _, channels = spatial_and_channels(input_shape, self.data_format)
-        if channels is None:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r}: the channel axis of {tuple(input_shape)} "
-                             "must be known.")
-        if self.built and channels != self.kernel.shape[-1]:
-            raise ShapeError(f"{type(self).__name__} layer {self.name!r} was built for {self.kernel.shape[-1]} input "
-                             f"channels but received {channels} (input shape {tuple(input_shape)}).")
+        check_channels(self, input_shape)
 
     def build(self, input_shape):
         _, channels = spatial_and_channels(input_shape, self.data_format)
