@@ -47,6 +47,19 @@ def sigmoid_half_rows(A, a0, ars, R, U):
 
 
 @_jit
+def rnn_step(h, rec, nxt, relu):
+    """A SimpleRNN step: h = act(h + rec) in place (h holds x_t W + b), copied to the next state."""
+    for k in range(h.size):
+        v = h[k] + rec[k]
+        if relu:
+            v = _f(0) if v <= 0 else v  # nan stays nan
+        else:
+            v = _tanh(v)
+        h[k] = v
+        nxt[k] = v
+
+
+@_jit
 def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
     for r in range(R):
         gi = g0 + r * grs
@@ -110,6 +123,15 @@ def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0,
 def relu(x, y):
     for k in range(x.size):
         v = x[k]
+        y[k] = _f(0) if v <= 0 else v  # nan stays nan
+
+
+@_jit
+def relu_(y):
+    """relu in place. Its own kernel: passed the same array twice, ``relu`` cannot be vectorised
+    (the compiler must assume the two overlap), and ran 2-3x slower."""
+    for k in range(y.size):
+        v = y[k]
         y[k] = _f(0) if v <= 0 else v  # nan stays nan
 
 

@@ -101,6 +101,18 @@ def sigmoid_of_half_(a):
     return _rows_(_nb[0].sigmoid_half_rows, a) if available() else False
 
 
+def rnn_step_(h, rec, nxt, activation):
+    """One SimpleRNN step without a mask: h = act(h + rec) in place and copied into ``nxt``, in one
+    pass (``activation`` "tanh" or "relu"); all three C-contiguous float32 arrays of one shape.
+    Returns whether the kernels served it (False: nothing done)."""
+    if activation not in ("tanh", "relu") or not enabled(h, rec, nxt) or not (
+            h.shape == rec.shape == nxt.shape and h.flags.c_contiguous and rec.flags.c_contiguous
+            and nxt.flags.c_contiguous):
+        return False
+    _nb[0].rnn_step(h.reshape(-1), rec.reshape(-1), nxt.reshape(-1), activation == "relu")
+    return True
+
+
 def lstm_step(G, t, r0, R, U, cp, cn, tc, h):
     """One LSTM forward step's elementwise math for the R batch rows from r0.
 
@@ -191,7 +203,7 @@ def bias_relu_(y, b=None):
     if flat is None or not y.size or (b is not None and b.shape != y.shape[-1:]):
         return False
     if b is None:
-        _nb[0].relu(flat[0], flat[0])  # the plain ReLU kernel, in place
+        _nb[0].relu_(flat[0])  # the plain ReLU, in place
     else:
         _nb[0].bias_relu(flat[0], flat[1], y.shape[-1])
     return True
@@ -372,6 +384,9 @@ def warm_up():
     a, b = z((2, 4), f32), z((2, 4), f32)
     relu_grad(a, relu(a))
     bias_relu_(a, b[0])
+    bias_relu_(a)
+    rnn_step_(a, b, a.copy(), "tanh")
+    rnn_step_(a, b, a.copy(), "relu")
     relu_grad_bias(a, b, True)
     all_finite(a)
     for shape, k, st in (((1, 4, 4, 2), (2, 2), (2, 2)), ((1, 4, 2), (2,), (2,))):

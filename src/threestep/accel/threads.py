@@ -21,6 +21,7 @@ The thread count is the BLAS pool's size (``OMP_NUM_THREADS``/``OPENBLAS_NUM_THR
 where it cannot be read, or on another array module (CuPy), loops run as one block.
 """
 import concurrent.futures
+import contextvars
 import os
 import threading
 
@@ -97,6 +98,23 @@ def _exit():
                 c.set_num_threads(n)
 
 
+class one_blas_thread:
+    """``with one_blas_thread():`` the BLAS pool at one thread for the whole block (restored after),
+    so that many ``run`` calls inside (a ``predict`` loop's batches) do not each resize it: resizing
+    parks and wakes the BLAS threads, which costs more than a small batch's work."""
+
+    def __enter__(self):
+        _enter()
+        return self
+
+    def __exit__(self, *exc):
+        _exit()
+        return False
+
+    def tick(self, rows=1):  # the Governor's interface: nothing to measure here
+        pass
+
+
 def even(n, parts):
     """``parts`` slices of about equal size covering range(n) ([slice(None)] for one part)."""
     if parts <= 1:
@@ -107,14 +125,15 @@ def even(n, parts):
 
 def run(fn, parts):
     """Call ``fn(part)`` for every slice in ``parts``: in parallel with the BLAS pool at one thread
-    when there are several (this thread runs the first), else once. Re-raises a part's error."""
+    when there are several (this thread runs the first), else once. Re-raises a part's error.
+    Each part runs in a copy of the caller's ``contextvars`` context (``no_grad``, test mode)."""
     if len(parts) == 1:
         fn(parts[0])
         return
     pool = _pool(len(parts) - 1)
     _enter()
     try:
-        futures = [pool.submit(fn, part) for part in parts[1:]]
+        futures = [pool.submit(contextvars.copy_context().run, fn, part) for part in parts[1:]]
         try:
             fn(parts[0])
         finally:

@@ -1,7 +1,8 @@
 """``evaluate`` / ``predict``: the forward pass over batches under ``no_grad`` (no graph kept)."""
 from .. import backend
 from ..autograd import no_grad, using_config
-from . import feed, validate
+from ..accel.threads import one_blas_thread
+from . import feed, row_blocks, validate
 from .data import n_samples, to_tensors
 
 
@@ -81,12 +82,21 @@ class EvaluateMixin:
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "predict")
         x, _, _ = feed.eval_inputs(self, x, None, None, batch_size, steps, options, "predict", need_y=False)
         outs = []
-        with no_grad(), using_config("training", False), self._thread_governor("predict") as governor, \
+        # Each batch in row blocks over several threads, or in one thread with the BLAS threads
+        # (their count picked by the governor) where that is faster (models.row_blocks).
+        planned = batch_size or 32
+        if not isinstance(x, feed.SourceFeed):
+            planned = max(1, min(planned, n_samples(x)))
+        blocks, workers = row_blocks.plan(self, planned)
+        with no_grad(), using_config("training", False), \
+                (one_blas_thread() if workers > 1 else self._thread_governor("predict")) as governor, \
                 feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
             for xb, _, _ in batches:
-                out = self.forward(to_tensors(xb), training=False)
-                outs.append([o.data for o in out] if isinstance(out, list) else out.data)  # where they are
-                governor.tick(n_samples(xb))
+                rows = n_samples(xb)
+                if rows != planned:  # the last, shorter batch (or a generator's own sizes)
+                    blocks, planned = row_blocks.plan(self, rows)[0], rows
+                outs.append(row_blocks.forward(self, xb, blocks, workers))  # arrays, where they are
+                governor.tick(rows)
         if isinstance(x, feed.SourceFeed):
             x.close()
         # Concatenated where the outputs are, then (on a GPU) one copy to the host.

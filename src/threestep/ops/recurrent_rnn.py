@@ -27,19 +27,25 @@ class SimpleRNN(Recurrent):
         hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         rec = xp.empty((N, u), self.dtype)
         chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
+        stepped = False  # whether every step went through one kernel (the outputs are copied after)
         for t in self.order:
             if chain:  # one kernel on CuPy (accel.fused); the outputs are copied once after the loop
                 fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
                                 activation=self.act.name)
                 continue
-            H[t] += xp.matmul(Hs[t + self.off], U, out=rec)
+            xp.matmul(Hs[t + self.off], U, out=rec)
+            # float32 on NumPy: add, activation and the state's copy in one Numba pass
+            stepped = self.m is None and kernels.rnn_step_(H[t], rec, Hs[t + 1 - self.off], self.act.name)
+            if stepped:
+                continue
+            H[t] += rec
             self.act.apply_(H[t])
             self._emit(t, H[t], hs)
             if self.m is None:
                 Hs[t + 1 - self.off] = H[t]
             else:
                 self._commit(t, Hs, H[t])
-        if chain:
+        if chain or stepped:
             self._emit_all(Hs, hs, slice(None))
         self.U = U
         return hs, Hs[0 if self.reverse else T].copy()

@@ -1,0 +1,121 @@
+"""``predict`` on several cores: each batch's rows split into blocks, one thread per block.
+
+A sample's prediction never reads another sample's rows (in test mode: dropout off, batch
+normalization from its moving statistics), so a batch can be cut into row blocks and each
+block run through the WHOLE network on its own thread, the BLAS at one thread per block. The
+threads meet once per batch instead of once per GEMM: a small GEMM split over two BLAS threads
+(the lecture CNN's, a 100-row MLP's) gains little, the elementwise kernels run on one thread,
+and BLAS threads that wait for each other spin on a core that a neighbouring process may hold.
+The figures are in benchmarks/RESULTS.md.
+
+A model is split only where every layer is one of threestep's own, row-independent layers:
+not a ``Lambda`` or a user's layer class (either may compute across the batch, e.g. a batch
+mean) and not a stateful recurrent layer (its states belong to fixed batch rows). Results
+agree with the unsplit batch to float rounding (a BLAS may round a 50-row GEMM differently
+from a 100-row one), as ``predict`` with another ``batch_size`` would.
+"""
+import math
+
+from .. import backend
+from ..accel import threads
+from ..autograd import no_grad, using_config
+from .data import n_samples, take, to_tensors
+
+MIN_BLOCK_REUSE = 256  # rows per block times uses of each weight per sample (see plan)
+BLOCK_BYTES = 16 << 20  # the most output bytes of all layers per block (see plan)
+_OWN = "threestep."
+_NOT_ROW_INDEPENDENT = {"Lambda"}
+
+
+def _layers_independent(layers):
+    for layer in layers:
+        cls = type(layer)
+        if (not cls.__module__.startswith(_OWN) or cls.__name__ in _NOT_ROW_INDEPENDENT
+                or getattr(layer, "stateful", False)):
+            return False
+        inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer", "cell")]
+        inner += list(getattr(layer, "layers", None) or [])  # a model used as a layer
+        if inner and not _layers_independent([i for i in inner if i is not None and hasattr(i, "call")]):
+            return False
+    return True
+
+
+def _positions(shape):
+    if isinstance(shape, tuple) and len(shape) > 2 and all(isinstance(s, int) for s in shape[1:-1]):
+        return math.prod(shape[1:-1])
+    return None
+
+
+def weight_reuse(layers):
+    """How many times a sample uses each weight, on average: a Dense layer's weights once, a
+    convolution's once per output position, a recurrent layer's once per time step."""
+    macs = params = 0
+    for layer in layers:
+        try:
+            p = layer.count_params()
+            out, inp = layer.output_shape, layer.input_shape
+        except Exception:  # not built, or several inputs or outputs: count its weights once
+            p, out, inp = getattr(layer, "count_params", lambda: 0)(), None, None
+        macs += p * (_positions(out) or _positions(inp) or 1)
+        params += p
+    return macs / max(params, 1)
+
+
+def activation_bytes(layers):
+    """The bytes of every layer's output for one sample (what a forward pass allocates per row)."""
+    total = 0
+    for layer in layers:
+        try:
+            shape = layer.output_shape
+        except Exception:
+            continue
+        if isinstance(shape, tuple) and all(isinstance(s, int) for s in shape[1:]):
+            total += math.prod(shape[1:]) * 4
+    return total
+
+
+def plan(model, rows):
+    """(row blocks, threads): how to run a ``rows``-row batch of ``model``'s input in test mode.
+
+    Threads: each block's thread reads all the weights (a BLAS packs the weight matrix of every
+    GEMM), so a split pays where each block's rows use each weight many times: a convolution
+    (once per position per row), a recurrent layer (once per step), a Dense stack only with
+    hundreds of rows per block. Below that, one GEMM split over the BLAS threads (by columns)
+    does better: one block, one thread (the BLAS's own threads, the governor's count).
+
+    Blocks: at most ``BLOCK_BYTES`` of outputs per block (a convolution's output is ~70 kB per
+    image): a larger array comes fresh from the OS (above the C library's mmap threshold, 32 MB
+    as ``backend`` sets it), and the OS zeroes every page of it on first touch, which took
+    longer than the convolution itself.
+    """
+    if model.built and model.device != "cpu" or not _layers_independent(model.layers):
+        return [slice(None)], 1
+    per_row = activation_bytes(model.layers)
+    size = max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1))
+    workers = max(1, min(threads.blas_threads(), threads.cpus_available(), rows // threads.MIN_ROWS))
+    if workers > 1 and weight_reuse(model.layers) * (rows // workers) < MIN_BLOCK_REUSE:
+        workers = 1
+    count = max(workers, -(-rows // size))
+    count = -(-count // workers) * workers  # a whole number of blocks per thread
+    return threads.even(rows, count), max(1, min(workers, count))
+
+
+def forward(model, xb, blocks, workers=1):
+    """``model``'s test-mode outputs for the batch ``xb`` as arrays (a list for several outputs):
+    the row ``blocks`` in turn, over ``workers`` threads, joined in row order."""
+    if len(blocks) == 1:
+        out = model.forward(to_tensors(xb), training=False)
+        return [o.data for o in out] if isinstance(out, list) else out.data
+    results = [None] * len(blocks)
+
+    def some(indices):
+        with no_grad(), using_config("training", False):
+            for i in indices:
+                out = model.forward(to_tensors(take(xb, blocks[i])), training=False)
+                results[i] = [o.data for o in out] if isinstance(out, list) else out.data
+
+    threads.run(some, [range(w, len(blocks), workers) for w in range(workers)])
+    xp = backend.get_array_module(*(results[0] if isinstance(results[0], list) else results[:1]))
+    if isinstance(results[0], list):
+        return [xp.concatenate(parts, axis=0) for parts in zip(*results)]
+    return xp.concatenate(results, axis=0)
