@@ -49,6 +49,16 @@ def test_keeps_all_threads_when_they_are_faster_and_yields_a_core_when_one_is_fa
     assert first is not gov
 
 
+def test_a_busy_neighbour_costs_one_slow_step_in_the_first_measurement():
+    """The first probe tries one thread first, so the split count (3x slower next to a neighbour)
+    is dropped after a single step instead of being timed for several."""
+    busy = FakeMachine({2: 3.0, 1: 1.0})
+    gov = threads.Governor(limit=2, clock=busy.clock, set_threads=busy.set_threads)
+    with gov:
+        seen = run(busy, gov, 12)
+    assert gov.best == 1 and seen.count(2) == 1
+
+
 def test_measures_again_when_the_steps_slow_down():
     machine = FakeMachine({2: 1.0, 1: 1.7})
     gov = threads.Governor(limit=2, clock=machine.clock, set_threads=machine.set_threads)
@@ -64,7 +74,8 @@ def test_a_later_loop_goes_on_with_the_winner_without_measuring_again():
     machine = FakeMachine({2: 3.0, 1: 1.0})
     gov = threads.Governor(limit=2, clock=machine.clock, set_threads=machine.set_threads)
     with gov:
-        run(machine, gov, 20)
+        run(machine, gov, 6)  # measured (one thread, then two: dropped at once), the winner chosen
+    assert gov.best == 1
     machine.history.clear()
     with gov:
         seen = run(machine, gov, 10)

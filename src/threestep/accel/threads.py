@@ -212,7 +212,9 @@ class Governor:
             self._saved = [c.get_num_threads() for c in libs] if libs else None
         self.active = bool(switches.ADAPTIVE_THREADS) and limit > 1
         if self.active:
-            candidates = sorted({limit, max(1, limit // 2), 1}, reverse=True)
+            # fewest threads first: next to a busy neighbour the many-thread steps are the slow
+            # ones, and with a fewer-thread time known the first of them is dropped as hopeless
+            candidates = sorted({limit, max(1, limit // 2), 1})
             if candidates != getattr(self, "candidates", None) or self.best is None or self._probing:
                 self.candidates, self.best, self._ref = candidates, None, None
                 self.period = self.FIRST_PERIOD
