@@ -179,7 +179,8 @@ class Governor:
     PROBE = 3  # steps timed per candidate (after one step to settle)
     FIRST_PERIOD, MAX_PERIOD = 24, 768  # steps the winner runs before the next measurement
     SLOWER = 1.6  # a step this much slower than the winner's measured time triggers a new measurement
-    HOPELESS = 2.0  # a probed count this much slower than the fastest known is dropped at once
+    BUDGET = 0.05  # measuring may cost at most this share of the time the winner runs until the next
+    HOPELESS = 1.5  # a probed count this much slower than the fastest known is dropped at once
 
     def __init__(self, limit=None, clock=None, set_threads=None):
         import time
@@ -215,13 +216,13 @@ class Governor:
             # fewest threads first: next to a busy neighbour the many-thread steps are the slow
             # ones, and with a fewer-thread time known the first of them is dropped as hopeless
             candidates = sorted({limit, max(1, limit // 2), 1})
+            self._last = self._clock()
             if candidates != getattr(self, "candidates", None) or self.best is None or self._probing:
                 self.candidates, self.best, self._ref = candidates, None, None
                 self.period = self.FIRST_PERIOD
                 self._start_probe()
             else:  # a later loop (the next epoch's fit, the next predict): the winner goes on
                 self._set_threads(self.best)
-            self._last = self._clock()
         return self
 
     def __exit__(self, *exc):
@@ -237,6 +238,7 @@ class Governor:
         self._queue = order
         self._times = {}
         self._probing = True
+        self._probe_start, self._probe_rows, self._probe_steps = self._last, 0, 0
         self._next_candidate()
 
     def _next_candidate(self):
@@ -253,6 +255,8 @@ class Governor:
         per_row = (now - self._last) / max(rows, 1)
         self._last = now
         if self._probing:
+            self._probe_rows += rows
+            self._probe_steps += 1
             # a candidate far slower than the fastest known is dropped after one step: when a
             # neighbour holds a core, a split GEMM can take several times as long, and every
             # probing step at that count costs as much
@@ -270,6 +274,14 @@ class Governor:
                 return
             winner = min(self._times, key=self._times.get)
             self.period = self.period * 2 if winner == self.best else self.FIRST_PERIOD
+            # what this measurement cost beyond running the winner throughout, in winner's steps:
+            # next to a busy neighbour one step on both cores can take as long as 30 on one, so
+            # the next measurement waits until that cost is BUDGET of the time in between
+            ref = self._times[winner]
+            extra = (now - self._probe_start) - ref * self._probe_rows
+            step = ref * self._probe_rows / max(self._probe_steps, 1)
+            if step > 0 and extra > 0:
+                self.period = max(self.period, int(extra / step / self.BUDGET))
             self.period = min(self.period, self.MAX_PERIOD)
             self.best, self._probing, self._left = winner, False, self.period
             self._ref = self._times[winner]
@@ -278,7 +290,9 @@ class Governor:
                 self._set_threads(winner)
             return
         self._left -= 1
-        self._slow = self._slow + 1 if per_row > self.SLOWER * self._ref else 0
+        # slower steps call for a new measurement only where fewer threads could help
+        slow = per_row > self.SLOWER * self._ref and self.best > min(self.candidates)
+        self._slow = self._slow + 1 if slow else 0
         if self._left <= 0 or self._slow >= 3:
             if self._slow >= 3:
                 self.period = self.FIRST_PERIOD
