@@ -3,7 +3,7 @@ from .. import backend
 from ..autograd import no_grad, using_config
 from ..accel.threads import one_blas_thread
 from . import feed, row_blocks, validate
-from .data import n_samples, to_tensors
+from .data import n_samples
 
 
 class EvaluateMixin:

@@ -19,7 +19,7 @@ import math
 from .. import backend
 from ..accel import threads
 from ..autograd import no_grad, using_config
-from .data import n_samples, take, to_tensors
+from .data import take, to_tensors
 
 MIN_BLOCK_REUSE = 256  # rows per block times uses of each weight per sample (see plan)
 BLOCK_BYTES = 16 << 20  # the most output bytes of all layers per block (see plan)
