@@ -123,6 +123,30 @@ class Node:
         return found
 
 
+def topological_nodes(outputs, known=()):
+    """Every Node needed for ``outputs``, parents before children (no recursion); the walk
+    stops at tensors whose uid is in ``known`` (values already at hand)."""
+    order, state = [], {}
+    # Outputs and parents are pushed last-first so that the first is ordered first, as Keras orders
+    # layers (and so their weights: get_weights / set_weights match a Keras model's).
+    stack = [(t.node, False) for t in reversed(outputs) if t.node is not None and t.uid not in known]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if state.get(node) != "done":
+                state[node] = "done"
+                order.append(node)
+            continue
+        if state.get(node) is not None:
+            continue
+        state[node] = "open"
+        stack.append((node, True))
+        for parent in reversed(node.parents()):
+            if parent.node is not None and parent.uid not in known and state.get(parent.node) is None:
+                stack.append((parent.node, False))
+    return order
+
+
 def flatten(structure):
     if isinstance(structure, (list, tuple)):
         for item in structure:

@@ -11,35 +11,12 @@ layer the values of its input tensors. A layer used twice shares its weights.
 """
 from ..errors import ConfigError, ShapeError
 from ..layers.base import carry_mask
-from ..layers.symbolic import SymbolicTensor, flatten
+from ..layers.symbolic import SymbolicTensor, flatten, topological_nodes
 from .fusion import graph_pairs
 
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
-
-
-def topological_nodes(outputs):
-    """Every Node needed for ``outputs``, parents before children (no recursion)."""
-    order, state = [], {}
-    # Outputs and parents are pushed last-first so that the first is ordered first, as Keras orders
-    # layers (and so their weights: get_weights / set_weights match a Keras model's).
-    stack = [(t.node, False) for t in reversed(outputs) if t.node is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            if state.get(node) != "done":
-                state[node] = "done"
-                order.append(node)
-            continue
-        if state.get(node) is not None:
-            continue
-        state[node] = "open"
-        stack.append((node, True))
-        for parent in reversed(node.parents()):
-            if parent.node is not None and state.get(parent.node) is None:
-                stack.append((parent.node, False))
-    return order
 
 
 class GraphNetwork:

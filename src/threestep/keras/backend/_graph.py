@@ -15,7 +15,7 @@ from ... import backend
 from ...autograd import Config, Tensor, no_grad, using_config
 from ...errors import ConfigError
 from ...layers.base import Layer
-from ...layers.symbolic import Input, SymbolicTensor, symbolic_call
+from ...layers.symbolic import Input, SymbolicTensor, symbolic_call, topological_nodes
 from ._math import to_tensor
 
 # ---------------------------------------------------------------- variables
@@ -208,7 +208,7 @@ def _run_graph(inputs, outputs, values, training):
             return values[structure.uid]
         return structure
 
-    for node in _needed_nodes(outputs, values):
+    for node in topological_nodes(outputs, values):
         if isinstance(node.layer, _Gradients):
             out = _backprop(node.layer, values, value)
         else:
@@ -217,28 +217,6 @@ def _run_graph(inputs, outputs, values, training):
         for t, v in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
             values[t.uid] = v if isinstance(v, Tensor) else Tensor(backend.asarray(v))
     return [values[t.uid] for t in outputs]
-
-
-def _needed_nodes(outputs, known):
-    """The nodes that produce ``outputs`` from the tensors in ``known``, parents first
-    (iterative; a fed intermediate tensor stops the walk)."""
-    order, state = [], {}
-    stack = [(t.node, False) for t in outputs if t.node is not None and t.uid not in known]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            if state.get(node) != "done":
-                state[node] = "done"
-                order.append(node)
-            continue
-        if state.get(node) is not None:
-            continue
-        state[node] = "open"
-        stack.append((node, True))
-        for parent in node.parents():
-            if parent.node is not None and parent.uid not in known and state.get(parent.node) is None:
-                stack.append((parent.node, False))
-    return order
 
 
 def _backprop(layer, values, value):
@@ -304,7 +282,7 @@ class Function:
 
 
 def _needs_grad(outputs):
-    return any(isinstance(n.layer, _Gradients) for n in _needed_nodes(outputs, {}))
+    return any(isinstance(n.layer, _Gradients) for n in topological_nodes(outputs))
 
 
 def function(inputs, outputs, updates=None, name=None, **kwargs):
