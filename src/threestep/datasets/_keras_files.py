@@ -58,9 +58,13 @@ def check_file(file, expected, algorithm="sha256"):
     """Raises DatasetError unless ``file``'s digest is ``expected`` (None: no check)."""
     if expected is None:
         return
-    actual = digest_file(file, algorithm)
-    if actual != expected:
-        raise DatasetError(f"Checksum mismatch for {file}: its {algorithm.upper()} is {actual}, "
+    check_digest(digest_file(file, algorithm), expected, algorithm, file)
+
+
+def check_digest(actual, expected, algorithm, where):
+    """Raises DatasetError unless the ``algorithm`` digest ``actual`` of ``where`` is ``expected``."""
+    if expected is not None and actual != expected:
+        raise DatasetError(f"Checksum mismatch for {where}: its {algorithm.upper()} is {actual}, "
                            f"expected {expected}. The file is truncated, corrupt or not the "
                            "published one; delete it (it will be downloaded again) or replace "
                            "it with a good copy.")
@@ -93,7 +97,7 @@ def fetch(key, path, remote, expected, mirrors, where, algorithm="sha256", downl
     failure = "downloading is off (download=False)"
     if download and mirrors:
         try:
-            return _download(remote, target, expected, algorithm, mirrors, timeout)
+            return download_file(remote, target, expected, algorithm, mirrors, timeout)
         except DatasetError as exc:
             failure = "downloading failed:\n  " + str(exc).replace("\n", "\n  ")
     elif download:
@@ -104,7 +108,9 @@ def fetch(key, path, remote, expected, mirrors, where, algorithm="sha256", downl
                        f"{url} yourself and save it as {target}.")
 
 
-def _download(remote, target, expected, algorithm, mirrors, timeout):
+def download_file(remote, target, expected, algorithm, mirrors, timeout=None, max_bytes=MAX_BYTES):
+    """Downloads ``remote`` from the first good mirror to ``target`` (atomically, verified); at
+    most ``max_bytes``, more than any file of the dataset can be."""
     timeout = _files.DOWNLOAD_TIMEOUT if timeout is None else timeout
     reasons = []
     for mirror in mirrors:
@@ -117,15 +123,16 @@ def _download(remote, target, expected, algorithm, mirrors, timeout):
                     h, received = hashlib.new(algorithm, usedforsecurity=False), 0
                     while chunk := response.read(_CHUNK):
                         received += len(chunk)
-                        if received > MAX_BYTES:
-                            raise DatasetError(f"the server sent more than {MAX_BYTES:,} bytes")
+                        if received > max_bytes:
+                            raise DatasetError(f"the server sent more than {max_bytes:,} bytes, "
+                                               f"far more than {remote} can be")
                         h.update(chunk)
                         out.write(chunk)
-                    if expected is not None and h.hexdigest() != expected:
-                        raise DatasetError(f"{url} has {algorithm.upper()} {h.hexdigest()}, "
-                                           f"expected {expected}")
+                    # Raising inside atomic_write removes the temporary file.
+                    check_digest(h.hexdigest(), expected, algorithm, url)
             return target
         except (OSError, ValueError, http.client.HTTPException) as exc:
+            # OSError: URLError, HTTPError, timeouts; ValueError: bad URL or DatasetError.
             reasons.append(f"{url}: {exc}")
     raise DatasetError("\n".join(reasons) or "no download mirror is configured")
 

@@ -44,19 +44,15 @@ Example:
     >>> imdb.decode_review(x_train[0], word_index)[:30]
     '<start> this film was just bri'
 """
-import hashlib
-import http.client
 import json
 import os
-import sys
-import urllib.request
 import warnings
 import zipfile
 
 import numpy
 
 from ..errors import ConfigError, DatasetError
-from . import _files
+from . import _files, _keras_files
 
 NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
 #: Published by Keras (``keras.datasets.imdb``): SHA-256 of imdb.npz, MD5 of the index.
@@ -65,7 +61,6 @@ WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
 MIRRORS = ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"]
 MIRROR_ENV = "THREESTEP_IMDB_MIRROR"
 MAX_BYTES = 64 << 20  # no file of this dataset is larger (imdb.npz is ~17 MB)
-_CHUNK = 1 << 20
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -77,56 +72,6 @@ def _source():
 
 
 # --------------------------------------------------------------------------- files
-
-def _digest(algorithm):
-    return hashlib.new(algorithm, usedforsecurity=False)
-
-
-def _check_digest(actual, expected, algorithm, where):
-    if expected is not None and actual != expected:
-        raise DatasetError(f"Checksum mismatch for {where}: its {algorithm.upper()} is "
-                           f"{actual}, expected {expected}. The file is truncated, corrupt "
-                           "or not the published one; delete it (it will be downloaded "
-                           "again) or replace it with a good copy.")
-
-
-def _verify_local(file, expected, algorithm):
-    h = _digest(algorithm)
-    try:
-        with open(file, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-    except OSError as exc:
-        raise DatasetError(f"Cannot read the dataset file {file}: {exc}.") from exc
-    _check_digest(h.hexdigest(), expected, algorithm, file)
-
-
-def _download(remote, target, expected, algorithm, mirrors, timeout):
-    """Downloads ``remote`` from the first good mirror to ``target`` (atomically, verified)."""
-    reasons = []
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + remote
-        try:
-            print(f"Downloading {url}", file=sys.stderr)
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
-                os.makedirs(os.path.dirname(target), exist_ok=True)  # once a server answers
-                with _files.atomic_write(target) as out:
-                    h, received = _digest(algorithm), 0
-                    while chunk := response.read(_CHUNK):
-                        received += len(chunk)
-                        if received > MAX_BYTES:
-                            raise DatasetError(f"the server sent more than {MAX_BYTES:,} "
-                                               f"bytes, far more than {remote} can be")
-                        h.update(chunk)
-                        out.write(chunk)
-                    # Raising inside atomic_write removes the temporary file.
-                    _check_digest(h.hexdigest(), expected, algorithm, url)
-            return target
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            # OSError: URLError, HTTPError, timeouts; ValueError: bad URL or DatasetError.
-            reasons.append(f"{url}: {exc}")
-    raise DatasetError("\n".join(reasons) or "no download mirror is configured")
-
 
 def _fetch(path, remote, expected, algorithm, download, timeout, where):
     """The local file for ``path`` (searched, or downloaded), verified against ``expected``."""
@@ -147,14 +92,13 @@ def _fetch(path, remote, expected, algorithm, download, timeout, where):
     for directory in dirs:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
-            _verify_local(candidate, expected, algorithm)
+            _keras_files.check_file(candidate, expected, algorithm)
             return candidate
     failure = "downloading is off (download=False)"
     if download and source.mirrors:
-        timeout = _files.DOWNLOAD_TIMEOUT if timeout is None else timeout
         try:
-            return _download(remote, os.path.join(dirs[0], name), expected, algorithm,
-                             source.mirrors, timeout)
+            return _keras_files.download_file(remote, os.path.join(dirs[0], name), expected, algorithm,
+                                              source.mirrors, timeout, MAX_BYTES)
         except DatasetError as exc:
             failure = "downloading failed:\n  " + str(exc).replace("\n", "\n  ")
     elif download:
