@@ -56,7 +56,8 @@ _NOT_PROVIDED = {
     "update_add": "K.set_value(x, K.get_value(x) + increment)", "update_sub": "K.set_value",
     "moving_average_update": "BatchNormalization", "bias_add": "x + bias", "resize_images": "UpSampling2D",
     "spatial_2d_padding": "ZeroPadding2D", "temporal_padding": "ZeroPadding1D", "one_hot": "threestep.keras.utils.to_categorical",
-    "get_session": "nothing: threestep has no session", "set_session": "nothing: threestep has no session",
+    "get_session": "nothing: threestep runs eagerly, without a TensorFlow graph runtime",
+    "set_session": "nothing: threestep runs eagerly, without a TensorFlow graph runtime",
     "foldl": "a Python loop", "foldr": "a Python loop", "map_fn": "a Python loop over the batch",
     "local_conv1d": "a LocallyConnected1D layer", "local_conv2d": "a LocallyConnected2D layer",
 }
