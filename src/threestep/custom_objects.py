@@ -18,6 +18,23 @@ _GLOBAL = {}
 _SCOPES = contextvars.ContextVar("threestep_custom_objects", default=())
 
 
+class Configurable:
+    """The ``get_config`` / ``from_config`` pair (and a repr naming the config) of the objects
+    saved by name and config: initializers, regularizers, constraints. A subclass with
+    arguments returns them from ``get_config``; ``from_config`` passes them back."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def get_custom_objects():
     """The process-wide ``{name: object}`` dictionary (add to it to register objects)."""
     return _GLOBAL

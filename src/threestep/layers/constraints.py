@@ -8,7 +8,7 @@ A constraint maps an array to an array of the same shape. A user's function writ
 ``threestep.keras.backend`` (returning a Tensor) works too: its result is unwrapped.
 """
 from .. import backend
-from ..custom_objects import instantiate, known_names
+from ..custom_objects import Configurable, instantiate, known_names
 from ..errors import ConfigError, unknown_name
 
 EPSILON = 1e-7
@@ -19,22 +19,11 @@ def _norms(w, axis):
     return xp.sqrt((w * w).sum(axis=tuple(axis) if isinstance(axis, (list, tuple)) else axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``constraint(weight_array) -> projected array``."""
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):

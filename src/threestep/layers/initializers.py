@@ -8,7 +8,7 @@ import math
 import numpy
 
 from .. import backend
-from ..custom_objects import instantiate
+from ..custom_objects import Configurable, instantiate
 from ..errors import ConfigError, unknown_name
 
 
@@ -39,22 +39,11 @@ def compute_fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base: ``init(shape, dtype=None)`` returns an array on the current device."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _dtype(dtype):

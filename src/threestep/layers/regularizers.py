@@ -4,21 +4,15 @@ import numbers
 
 from .. import backend, ops
 from ..autograd import Tensor
+from ..custom_objects import Configurable
 from ..errors import ConfigError, unknown_name
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base: ``penalty = regularizer(weight_tensor)`` (a scalar Tensor)."""
 
     def __call__(self, x):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):
