@@ -8,6 +8,7 @@ import pytest
 
 import threestep.accel.threads as threads
 import threestep.accel.kernels as kernels
+import threestep.accel.sequences as sequences
 from threestep.accel import switches
 from threestep.autograd import Tensor
 from threestep.errors import DataError
@@ -47,13 +48,14 @@ def test_tanh_on_a_strided_view_touches_only_the_view():
 def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
     """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
     counts = {}
-    for name in ("lstm_step", "lstm_back_step", "gru_step"):
-        real = getattr(kernels, name)
+    for name in ("lstm_step", "lstm_back_step", "gru_step", "lstm_train_sequence", "lstm_back_sequence"):
+        module = sequences if name.endswith("_sequence") else kernels
+        real = getattr(module, name)
 
         def counted(*a, _real=real, _name=name):
             counts[_name] = counts.get(_name, 0) + 1
             return _real(*a)
-        monkeypatch.setattr(kernels, name, counted)
+        monkeypatch.setattr(module, name, counted)
     fused = run_cell(kind, arrays, **call)
     monkeypatch.setattr(kernels, "available", lambda: False)
     plain = run_cell(kind, arrays, **call)
@@ -78,10 +80,11 @@ def test_fused_steps_match_the_numpy_path(kind, bias, masked, reverse, blocks, m
         monkeypatch.setattr(threads, "MIN_ROWS", 2)
         monkeypatch.setattr(threads, "blas_threads", lambda: blocks)
     (outs, grads), (ref_outs, ref_grads), counts = _fused_vs_numpy(kind, arrays, monkeypatch, **call)
-    # the forward kernel ran every step of every block
-    assert counts.get("lstm_step" if kind == "lstm" else "gru_step") == t * blocks
-    if kind == "lstm" and not masked:
-        assert counts.get("lstm_back_step") == t * blocks
+    if kind == "lstm" and not masked:  # each block's whole time loops in one call each
+        assert counts.get("lstm_train_sequence") == counts.get("lstm_back_sequence") == blocks
+        assert "lstm_step" not in counts and "lstm_back_step" not in counts
+    else:  # the forward step kernel ran every step of every block
+        assert counts.get("lstm_step" if kind == "lstm" else "gru_step") == t * blocks
     for a, b in zip(outs, ref_outs):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
@@ -92,28 +95,36 @@ def test_fused_steps_match_the_numpy_path(kind, bias, masked, reverse, blocks, m
 
 @needs_numba
 def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch):
-    """The forward kernel knows only sigmoid gates and tanh; the backward kernel only needs the
-    stored derivative factors, so it serves any activation, but not float64 or peepholes."""
+    """The forward kernels know only sigmoid gates and tanh; the backward kernels only need the
+    stored derivative factors, so they serve any activation, but not float64 or peepholes.
+    Without a mask each time loop is one call (``*_sequence``), else one call per step."""
     rng = np.random.default_rng(0)
-    calls = {"lstm_step": 0, "lstm_back_step": 0}
+    calls = {"lstm_step": 0, "lstm_back_step": 0, "lstm_train_sequence": 0, "lstm_back_sequence": 0}
     for name in calls:
-        real = getattr(kernels, name)
+        module = sequences if name.endswith("_sequence") else kernels
+        real = getattr(module, name)
 
         def counted(*a, _real=real, _name=name):
             calls[_name] += 1
             return _real(*a)
-        monkeypatch.setattr(kernels, name, counted)
+        monkeypatch.setattr(module, name, counted)
     for dtype, kwargs, forward, back in [(np.float64, {}, 0, 0), (np.float32, {"peephole": True}, 0, 0),
-                                         (np.float32, {"activation": "relu"}, 0, 3),
-                                         (np.float32, {"recurrent_activation": "hard_sigmoid"}, 0, 3),
-                                         (np.float32, {}, 3, 3)]:
+                                         (np.float32, {"activation": "relu"}, 0, 1),
+                                         (np.float32, {"recurrent_activation": "hard_sigmoid"}, 0, 1),
+                                         (np.float32, {}, 1, 1), (np.float32, {"mask": "mask"}, 3, 0)]:
         for name in calls:
             calls[name] = 0
         arrays = {k: v for k, v in make_inputs(rng, "lstm", n=4, t=3, dtype=dtype,
                                                peephole=kwargs.get("peephole", False)).items() if v is not None}
         call = {k: v for k, v in kwargs.items() if k != "peephole"}
+        masked = "mask" in call
+        if masked:
+            call["mask"] = general_mask(rng, n=4, t=3)
         outs, grads = run_cell("lstm", arrays, **call)
-        assert calls == {"lstm_step": forward, "lstm_back_step": back}, (dtype, kwargs)
+        expected = ({"lstm_step": forward, "lstm_back_step": back, "lstm_train_sequence": 0, "lstm_back_sequence": 0}
+                    if masked else
+                    {"lstm_step": 0, "lstm_back_step": 0, "lstm_train_sequence": forward, "lstm_back_sequence": back})
+        assert calls == expected, (dtype, kwargs)
         assert all(np.isfinite(g).all() for g in grads.values())
 
 
@@ -264,9 +275,10 @@ def test_flat_addresses_views_of_the_root_buffer():
 def test_warm_up_compiles_every_kernel():
     assert kernels.warm_up() is True
     # every jitted kernel now has a compiled specialization
-    from threestep.accel import _numba_kernels as nk
-    jitted = [f for f in vars(nk).values() if hasattr(f, "signatures") and not f.__name__.startswith("_")]
-    assert len(jitted) >= 9 and all(f.signatures for f in jitted)
+    from threestep.accel import _numba_kernels as nk, _numba_sequences as ns
+    jitted = [f for m in (nk, ns) for n, f in vars(m).items()
+              if hasattr(f, "signatures") and not n.startswith("_") and f.__module__ == m.__name__]
+    assert len(jitted) >= 13 and all(f.signatures for f in jitted)
 
 
 @needs_numba
@@ -336,8 +348,10 @@ def test_row_kernels_match_numpy_tanh_and_sigmoid_in_place(make):
 @needs_numba
 @pytest.mark.parametrize("kind,call,opts", [("rnn", {}, {}), ("lstm", {}, {"peephole": True}),
                                             ("gru", {"reset_after": False}, {"reset_after": False}),
-                                            ("lstm", {"activation": "relu"}, {}), ("rnn", {"mask": "mask"}, {})],
-                         ids=["simple-rnn", "lstm-peephole", "gru-keras2", "lstm-relu", "simple-rnn-masked"])
+                                            ("lstm", {"activation": "relu"}, {}), ("rnn", {"mask": "mask"}, {}),
+                                            ("rnn", {"activation": "relu", "reverse": True}, {})],
+                         ids=["simple-rnn", "lstm-peephole", "gru-keras2", "lstm-relu", "simple-rnn-masked",
+                              "simple-rnn-relu-reverse"])
 def test_activation_kernels_in_the_other_cells_match_numpy(kind, call, opts, monkeypatch):
     """SimpleRNN, the peephole LSTM and the Keras-2 GRU reach the row kernels through their
     activations; the results equal the NumPy path's in float32."""
@@ -347,9 +361,11 @@ def test_activation_kernels_in_the_other_cells_match_numpy(kind, call, opts, mon
     if call.get("mask") == "mask":
         call["mask"] = general_mask(rng, n=5, t=6)
     served = []
-    for name in ("tanh_", "sigmoid_of_half_", "rnn_step_"):  # rnn_step_: SimpleRNN's whole step, unmasked
-        real = getattr(kernels, name)
-        monkeypatch.setattr(kernels, name, lambda *a, _r=real: (served.append(1) or _r(*a)))
+    # rnn_step_ / rnn_sequence_: SimpleRNN's whole step or time loop, unmasked
+    for name in ("tanh_", "sigmoid_of_half_", "rnn_step_", "rnn_sequence_"):
+        module = sequences if name == "rnn_sequence_" else kernels
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real: (served.append(1) or _r(*a)))
     outs, grads = run_cell(kind, arrays, **call)
     assert served  # the activations went through the kernels
     monkeypatch.setattr(kernels, "available", lambda: False)

@@ -62,3 +62,30 @@ def test_gru_inference_returns_what_the_recorded_forward_returns(dtype, reset_af
     for rec, inf in zip(recorded, inferred):
         assert not inf.requires_grad and inf.shape == rec.shape
         np.testing.assert_allclose(inf.data, rec.data, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reverse, states, threads, rows", [
+    (False, False, 1, 80), (True, True, 1, 80), (False, True, 2, 80), (True, False, 2, 3)])
+def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, threads, rows, monkeypatch):
+    """float32 without a mask: the whole time loop runs in one Numba call per row block
+    (``sequences.lstm_sequence``, the GEMMs inside); it returns what the NumPy steps return, the
+    sequence output included (a view of the stacked states)."""
+    from threestep.accel import kernels, sequences
+
+    if not sequences.available(np.zeros(1, np.float32)):
+        pytest.skip("needs Numba and NumPy's OpenBLAS")
+    rng = np.random.default_rng(2)
+    a = _inputs(rng, rows, 9, 5, 6, np.float32, False)
+    if not states:
+        del a["h0"], a["c0"]
+    calls = []
+    real = sequences.lstm_sequence
+    monkeypatch.setattr(sequences, "lstm_sequence", lambda *args: calls.append(1) or real(*args))
+    with threadpool_limits(threads, user_api="blas"), no_grad():
+        fast = [t.data.copy() for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        assert calls
+        monkeypatch.setattr(kernels, "available", lambda: False)
+        slow = [t.data for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+    for f, s in zip(fast, slow):
+        assert f.shape == s.shape
+        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)

@@ -46,21 +46,24 @@ def sigmoid_half_rows(A, a0, ars, R, U):
             a[k] = _tanh(a[k]) * _HALF + _HALF
 
 
+@_inline
+def _rnn_act(v, relu):
+    if relu:
+        return _f(0) if v <= 0 else v  # nan stays nan
+    return _tanh(v)
+
+
 @_jit
 def rnn_step(h, rec, nxt, relu):
     """A SimpleRNN step: h = act(h + rec) in place (h holds x_t W + b), copied to the next state."""
     for k in range(h.size):
-        v = h[k] + rec[k]
-        if relu:
-            v = _f(0) if v <= 0 else v  # nan stays nan
-        else:
-            v = _tanh(v)
+        v = _rnn_act(h[k] + rec[k], relu)
         h[k] = v
         nxt[k] = v
 
 
-@_jit
-def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
+@_inline
+def _lstm_rows(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
     for r in range(R):
         gi = g0 + r * grs
         i = G[gi:gi + U]
@@ -89,7 +92,12 @@ def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0
 
 
 @_jit
-def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U):
+def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
+    _lstm_rows(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U)
+
+
+@_inline
+def _lstm_back_rows(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U):
     for r in range(R):
         di = D[d0 + r * drs:d0 + r * drs + U]
         df = D[d0 + gs + r * drs:d0 + gs + r * drs + U]
@@ -97,8 +105,8 @@ def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0,
         dg = D[d0 + 3 * gs + r * drs:d0 + 3 * gs + r * drs + U]
         f = G[f0 + r * frs:f0 + r * frs + U]
         dt = DT[dt0 + r * dtrs:dt0 + r * dtrs + U]
-        h = dh[r]
-        c = dc[r]
+        h = dh[r * U:(r + 1) * U]
+        c = dc[r * U:(r + 1) * U]
         if live:
             go = Go[go0 + r * gors:go0 + r * gors + U]
             for k in range(U):
@@ -116,6 +124,10 @@ def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0,
         for k in range(U):
             c[k] *= f[k]
 
+
+@_jit
+def lstm_back_step(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U):
+    _lstm_back_rows(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U)
 
 
 # ---------------------------------------------------------------- flat elementwise (1-D views)

@@ -2,7 +2,8 @@
 update, and GEMM with a beta (C = b C + a A^T B), the dW GEMM with SGD's step folded in
 (``gemm_update_``: ``SGD.fold_matmul``, when a weight's gradient sink is handed the dW GEMM of
 ``ops.Linear``; C is the weight, or momentum's velocity). Folded, dL/dW is never written to
-fresh memory (benchmarks/RESULTS.md has the figures).
+fresh memory (benchmarks/RESULTS.md has the figures). And the sgemm as a function pointer
+(``gemm_pointer``) for the Numba kernels that run a whole recurrent time loop (``sequences``).
 
 Why: after an update written by one core (NumPy or a Numba loop), the next step's GEMMs on
 two BLAS threads run slower than with constant weights -- the other core's GEMM thread reads
@@ -30,6 +31,7 @@ from . import switches, threads
 
 _axpy = []  # [the saxpy function, or None], once looked for
 _gemm = []  # [the sgemm function, or None], once looked for
+_gemm_ptr = []  # [sgemm as a ctypes function pointer for Numba, or None], once looked for
 
 # The same routines under the names of the OpenBLAS builds NumPy ships with or links against:
 # scipy-openblas64 (ILP64, NumPy's wheels), scipy-openblas32, a system OpenBLAS.
@@ -98,6 +100,21 @@ def _load_gemm():
     c = np.ones((2, 1), np.float32)
     fn(_ROW_MAJOR, _TRANS, _NO_TRANS, 2, 1, 3, -0.5, a.ctypes.data, 2, b.ctypes.data, 1, 1.0, c.ctypes.data, 1)
     return fn if np.array_equal(c, 1.0 - 0.5 * (a.T @ b)) else None
+
+
+def gemm_pointer():
+    """NumPy's OpenBLAS ``cblas_sgemm`` as a ctypes function pointer whose array arguments are
+    integers (addresses), for Numba kernels that run a whole recurrent time loop -- a GEMM and
+    the gate math per step -- without returning to Python (``accel.kernels``); None where the
+    sgemm is not served (see above). Row-major arguments: (101, transA, transB, m, n, k, alpha,
+    A, lda, B, ldb, beta, C, ldc), transposes 111 (no) or 112 (yes)."""
+    if not _gemm_ptr:
+        fn = _gemm[0] if _gemm else _first(_gemm, _load_gemm)
+        i64 = ctypes.c_int64
+        proto = ctypes.CFUNCTYPE(None, i64, i64, i64, i64, i64, i64, ctypes.c_float, i64, i64, i64, i64,
+                                 ctypes.c_float, i64, i64)
+        _gemm_ptr.append(None if fn is None else proto(ctypes.cast(fn, ctypes.c_void_p).value))
+    return _gemm_ptr[0]
 
 
 def axpy_(y, x, alpha):

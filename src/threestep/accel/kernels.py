@@ -136,8 +136,8 @@ def lstm_back_step(dG, G, t, r0, dh, gout, live, dTC, dc):
     """
     R, U = dh.shape
     _nb[0].lstm_back_step(dG.buf, dG.at(0, t, r0), dG.strides[0], dG.strides[2], G.buf, G.at(1, t, r0), G.strides[2],
-                          dh, gout.buf, gout.at(r0, t), gout.strides[0], bool(live),
-                          dTC.buf, dTC.at(t, r0), dTC.strides[1], dc, R, U)
+                          dh.reshape(-1), gout.buf, gout.at(r0, t), gout.strides[0], bool(live),
+                          dTC.buf, dTC.at(t, r0), dTC.strides[1], dc.reshape(-1), R, U)
 
 
 # ------------------------------------------------ whole-array kernels (None: use the NumPy code)
@@ -414,4 +414,7 @@ def warm_up():
     G3, H = Flat(z((3, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32))
     for bias in (None, z((3, 4), f32)):
         gru_step(G3, 0, 0, 2, 4, z((3, 2, 4), f32), bias, (TC, TC.at(0, 0)), (H, H.at(0, 0)), (H, H.at(1, 0)))
+    from . import sequences  # noqa: PLC0415  (it imports this module)
+
+    sequences.warm_up()
     return True

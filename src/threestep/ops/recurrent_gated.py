@@ -9,7 +9,7 @@ multiplies in dh (and dc). Both time loops run on row blocks of the batch, one p
 where more than one is allowed (``_threads``); the same rows follow the same operations.
 """
 from .. import backend
-from ..accel import fused, kernels
+from ..accel import fused, kernels, sequences
 from ..accel.threads import even, run
 from .recurrent_base import Recurrent
 
@@ -51,12 +51,15 @@ class LSTM(Recurrent):
         # Inference (no gradient asked for): one step's gates and act(c_t), reused every step,
         # instead of all T steps' kept for backward.
         self.inference = True not in self.needs_input_grad
+        if (self.inference and self.m is None and halved and self.act.name == "tanh"
+                and sequences.available(XH, WU)):
+            return self._infer_sequence(a, XH, WU, rows, D)
         steps = 1 if self.inference else T
         self.G = xp.empty((4, steps, N, u), self.dtype)
         self.Cs = self._states(xp, a, "c0", (N, u))
         self.TC = xp.empty((steps, N, u), self.dtype)  # act(c_t)
         self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
-        self.WU, self.halved, self.W4, self.U4, self.p = WU, halved, W4, U4, p
+        self.WU, self.halved, self.W4, self.U4, self.p, self.D = WU, halved, W4, U4, p, D
         run(self._forward_rows, rows)
         hs, self.hs, self.WU = self.hs, None, None
         last = 0 if self.reverse else T
@@ -64,6 +67,22 @@ class LSTM(Recurrent):
         if self.inference:  # nothing is kept for a backward that will not run
             self.G = self.TC = self.Cs = self.XH = self.Hs = None
         return out
+
+    def _infer_sequence(self, a, XH, WU, rows, D):
+        """Inference without a mask on the CPU in float32: each row block's whole time loop in one
+        Numba call (``sequences.lstm_sequence``), one GEMM [x_t, h, 1] @ [W; U; b] per step over all
+        four gates (WU gate-interleaved, (D+u+1, 4u)); nothing is kept for backward."""
+        xp = backend.get_array_module(XH)
+        k, K, u = WU.shape
+        N, T = XH.shape[1], XH.shape[0] - 1
+        WUf = xp.ascontiguousarray(WU.transpose(1, 0, 2).reshape(K, k * u))
+        C = xp.array(a["c0"], self.dtype) if "c0" in a else xp.zeros((N, u), self.dtype)
+        run(lambda part: sequences.lstm_sequence(XH, WUf, C, None, D, self.reverse, part), rows)
+        h_last = XH[0 if self.reverse else T, :, D:D + u].copy()
+        self.XH = self.Hs = self.Cs = None
+        # The outputs are the states in XH's state columns: a view, no copy (nothing else holds XH)
+        hs = XH[1 - self.off:T + 1 - self.off, :, D:D + u].transpose(1, 0, 2)
+        return hs, h_last, C
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
@@ -73,6 +92,11 @@ class LSTM(Recurrent):
         masked = self.m is not None
         tmp_h, tmp_c, tmp_ic = (xp.empty_like(Hs[0, rows]) for _ in range(3))
         numba_step = self._fused_step(rows, tmp_c, tmp_h)
+        # float32 on NumPy without a mask: the whole loop in one Numba call (its GEMMs inside)
+        if (numba_step is not None and not masked and not self.inference
+                and sequences.lstm_train_sequence(XH, WU, G, Cs, TC, self.D, self.reverse, rows)):
+            self._emit_all(Hs, hs, rows)
+            return
         chain = numba_step is None and self.halved and self.act.name == "tanh"  # one kernel on CuPy
         step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's gates go
         for t in self.order:
@@ -165,6 +189,12 @@ class LSTM(Recurrent):
         live = self.live
         Cp = self.Cs[self.off:self.off + G.shape[1]]
         rec = xp.empty((G.shape[0],) + self.dh[rows].shape, self.dtype)
+        numba = (m is None and p is None and kernels.enabled(G, dG, dTC, ghs, self.dh, self.dc)
+                 and all(a.flags.c_contiguous for a in (ghs, self.dh, self.dc)))
+        if (numba and self.rec.name == "sigmoid" and self.act.name == "tanh"
+                and sequences.lstm_back_sequence(dG, G, ghs, live, TC, self.dh, self.dc, U4T, self.reverse, rows,
+                                               self.Cs)):
+            return  # the whole loop in one Numba call, the derivative factors made inside it
         # Before the loop, one pass per gate over the block's stored gates folds in every factor that
         # does not depend on the incoming gradients: dG = [i' g, f' c_{t-1}, o' act(c_t), g' i]
         # and dTC = o act'(c_t), so each step only multiplies in dh and dc (fewer, larger NumPy calls).
@@ -179,8 +209,8 @@ class LSTM(Recurrent):
         dc_ *= i_
         dTC[:, rows] *= o_
         dh, dc = self.dh[rows], self.dc[rows]
-        numba = (m is None and p is None and kernels.enabled(G, dG, dTC, ghs, dh, dc)
-                 and all(a.flags.c_contiguous for a in (ghs, dh, dc)))
+        if numba and sequences.lstm_back_sequence(dG, G, ghs, live, dTC, self.dh, self.dc, U4T, self.reverse, rows):
+            return  # the whole loop in one Numba call, its GEMMs inside; dh and dc were updated in place
         if numba:
             fG, fdG, fdTC, fgo = kernels.Flat(G), kernels.Flat(dG), kernels.Flat(dTC), kernels.Flat(ghs)
             r0 = rows.start or 0

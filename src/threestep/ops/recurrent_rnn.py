@@ -1,6 +1,6 @@
 """The plain recurrent cells over whole sequences: Elman (SimpleRNN) and Jordan networks."""
 from .. import backend
-from ..accel import fused, kernels
+from ..accel import fused, kernels, sequences
 from .recurrent_base import Recurrent
 
 
@@ -27,8 +27,11 @@ class SimpleRNN(Recurrent):
         hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
         rec = xp.empty((N, u), self.dtype)
         chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
-        stepped = False  # whether every step went through one kernel (the outputs are copied after)
-        for t in self.order:
+        # float32 on NumPy without a mask: the whole time loop (GEMM, add, activation, the state's
+        # copy) in one Numba call; the outputs are copied once after
+        stepped = self.m is None and sequences.available(H, Hs, U) and sequences.rnn_sequence_(
+            H, Hs, xp.ascontiguousarray(U), self.reverse, self.act.name)
+        for t in () if stepped else self.order:
             if chain:  # one kernel on CuPy (accel.fused); the outputs are copied once after the loop
                 fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
                                 activation=self.act.name)

@@ -1,0 +1,135 @@
+"""The Numba kernels behind ``accel.sequences``: whole recurrent time loops, each step's GEMM
+called from inside the loop (NumPy's OpenBLAS ``cblas_sgemm`` through a ctypes function pointer,
+``gemm``, whose array arguments are addresses). Imported only on first use, like
+``_numba_kernels``, whose gate math they share."""
+from ._numba_kernels import _HALF, _f, _inline, _jit, _lstm_back_rows, _lstm_rows, _rnn_act, _tanh
+
+
+@_jit
+def rnn_sequence(gemm, H, Hs, Uw, T, N, U, reverse, relu):
+    """A SimpleRNN forward over all T steps (no mask): H (T, N, U) holds x_t W + b and gets
+    h_t = act(H[t] + h_{t-1} Uw); Hs (T+1, N, U) the states, step t starting from row t + reverse
+    and leaving row t + 1 - reverse. Per step one GEMM through ``gemm`` (NumPy's OpenBLAS
+    ``cblas_sgemm``, pointers as integers) adds h_{t-1} Uw into H[t] (beta = 1), then one pass
+    activates it and copies it into the next state. Flat float32 arrays."""
+    off = 1 if reverse else 0
+    NU = N * U
+    h, hs, uw = H.ctypes.data, Hs.ctypes.data, Uw.ctypes.data
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        cur, nxt = t * NU, (t + 1 - off) * NU
+        gemm(101, 111, 111, N, U, U, _f(1), hs + 4 * (t + off) * NU, U, uw, U, _f(1), h + 4 * cur, U)
+        a, b = H[cur:cur + NU], Hs[nxt:nxt + NU]  # slices: unit-stride loops LLVM vectorises
+        for k in range(NU):
+            v = _rnn_act(a[k], relu)
+            a[k] = v
+            b[k] = v
+
+
+@_jit
+def lstm_sequence(gemm, XH, N, K, D, WU, G, C, hs, seq, T, reverse, r0, R, U):
+    """An LSTM forward over all T steps for the batch rows r0 .. r0+R, for inference (no mask, no
+    peepholes, sigmoid gates whose weights were halved, tanh). Per step one GEMM
+    [x_t, h, 1] @ WU (K, 4U; gate blocks i/2, f/2, o/2, g) into G (R, 4U), through ``gemm``
+    (NumPy's OpenBLAS ``cblas_sgemm``, pointers as integers); then one pass over the gates writes
+    c_t into C (N, U), h_t into the state columns D .. D+U of XH (T+1, N, K) that the next step
+    reads, and, with ``seq``, into hs (N, T, U). Flat float32 arrays; nothing is kept per step."""
+    off = 1 if reverse else 0
+    U4 = 4 * U
+    xh, wu, g = XH.ctypes.data, WU.ctypes.data, G.ctypes.data
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        dst = ((t + 1 - off) * N + r0) * K + D
+        gemm(101, 111, 111, R, U4, K, _f(1), xh + 4 * ((t + off) * N + r0) * K, K, wu, U4, _f(0), g, U4)
+        for r in range(R):
+            gi = G[r * U4:r * U4 + U]
+            gf = G[r * U4 + U:r * U4 + 2 * U]
+            go = G[r * U4 + 2 * U:r * U4 + 3 * U]
+            gg = G[r * U4 + 3 * U:r * U4 + U4]
+            c = C[(r0 + r) * U:(r0 + r + 1) * U]
+            h = XH[dst + r * K:dst + r * K + U]
+            for k in range(U):
+                c[k] = (_tanh(gf[k]) * _HALF + _HALF) * c[k] + (_tanh(gi[k]) * _HALF + _HALF) * _tanh(gg[k])
+            for k in range(U):
+                h[k] = (_tanh(go[k]) * _HALF + _HALF) * _tanh(c[k])
+            if seq:
+                o0 = ((r0 + r) * T + t) * U
+                hs[o0:o0 + U] = h
+
+
+@_jit
+def lstm_train_sequence(gemm, XH, N, K, D, WU, G, Cs, TC, T, reverse, r0, R, U):
+    """An LSTM forward over all T steps for the batch rows r0 .. r0+R that keeps what backward
+    needs (no mask, no peepholes, halved sigmoid gates, tanh): per step four GEMMs
+    [x_t, h, 1] @ WU[j] (WU (4, K, U), gate blocks i/2, f/2, o/2, g) into the gate-major
+    G (4, T, N, U), then ``lstm_step``'s math: the gates activated in place, c_t into Cs (T+1, N, U),
+    tanh(c_t) into TC (T, N, U), h_t into the state columns D .. D+U of XH (T+1, N, K). Flat
+    float32 arrays; ``gemm`` as in ``lstm_sequence``."""
+    off = 1 if reverse else 0
+    TNU = T * N * U
+    xh, wu, g = XH.ctypes.data, WU.ctypes.data, G.ctypes.data
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        a = xh + 4 * ((t + off) * N + r0) * K
+        for j in range(4):
+            gemm(101, 111, 111, R, U, K, _f(1), a, K, wu + 4 * j * K * U, U, _f(0), g + 4 * (j * TNU + (t * N + r0) * U), U)
+        _lstm_rows(G, (t * N + r0) * U, TNU, U, Cs, ((t + off) * N + r0) * U, U, Cs, ((t + 1 - off) * N + r0) * U, U,
+                   TC, (t * N + r0) * U, U, XH, ((t + 1 - off) * N + r0) * K + D, K, R, U)
+
+
+@_inline
+def _lstm_back_rows_raw(dG, G, g0, gs, Cs, cp0, TC, dh, Go, go0, gors, live, dc, R, U):
+    """``_lstm_back_rows`` for sigmoid gates and tanh, with the derivative factors made here from
+    the stored gates G [i, f, o, g], c_{t-1} (Cs) and tanh(c_t) (TC) instead of a pass before."""
+    for r in range(R):
+        o0 = g0 + r * U
+        i, f = G[o0:o0 + U], G[o0 + gs:o0 + gs + U]
+        o, g = G[o0 + 2 * gs:o0 + 2 * gs + U], G[o0 + 3 * gs:o0 + 3 * gs + U]
+        di, df = dG[o0:o0 + U], dG[o0 + gs:o0 + gs + U]
+        do, dg = dG[o0 + 2 * gs:o0 + 2 * gs + U], dG[o0 + 3 * gs:o0 + 3 * gs + U]
+        cp = Cs[cp0 + r * U:cp0 + r * U + U]
+        tc = TC[o0:o0 + U]  # TC (T, N, U) is laid out like one gate block
+        h = dh[r * U:(r + 1) * U]
+        c = dc[r * U:(r + 1) * U]
+        if live:
+            go = Go[go0 + r * gors:go0 + r * gors + U]
+            for k in range(U):
+                h[k] += go[k]
+        for k in range(U):
+            do[k] = o[k] * (_f(1) - o[k]) * tc[k] * h[k]
+        for k in range(U):
+            c[k] = h[k] * o[k] * (_f(1) - tc[k] * tc[k]) + c[k]
+        for k in range(U):
+            di[k] = i[k] * (_f(1) - i[k]) * g[k] * c[k]
+        for k in range(U):
+            df[k] = f[k] * (_f(1) - f[k]) * cp[k] * c[k]
+        for k in range(U):
+            dg[k] = (_f(1) - g[k] * g[k]) * i[k] * c[k]
+        for k in range(U):
+            c[k] *= f[k]
+
+
+@_jit
+def lstm_back_sequence(gemm, dG, G, Go, live, DT, dh, dc, U4T, T, N, reverse, r0, R, U, raw, Cs):
+    """The LSTM's backward time loop for the batch rows r0 .. r0+R (no mask, no peepholes): per
+    step (last first) ``lstm_back_step``'s math, then dh = sum_j dG[j, t] @ U4T[j] as four GEMMs
+    accumulating into dh (beta = 1 after the first). dG, G (4, T, N, U) gate-major, Go (N, T, U)
+    the outputs' gradient (read at steps where ``live``), DT (T, N, U), dh and dc (R, U) this
+    block's rows, U4T (4, U, U); flat float32 arrays, ``gemm`` as in ``lstm_sequence``.
+    ``raw`` (sigmoid gates, tanh): dG is written, not read, its factors made from G, the cell
+    states Cs (T+1, N, U) and tanh(c_t) in DT."""
+    TNU = T * N * U
+    off = 1 if reverse else 0
+    dgp, ut, hp = dG.ctypes.data, U4T.ctypes.data, dh.ctypes.data
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        base = (t * N + r0) * U
+        if raw:
+            _lstm_back_rows_raw(dG, G, base, TNU, Cs, ((t + off) * N + r0) * U, DT, dh, Go, (r0 * T + t) * U,
+                                T * U, live[t], dc, R, U)
+        else:
+            _lstm_back_rows(dG, base, TNU, U, G, TNU + base, U, dh, Go, (r0 * T + t) * U, T * U, live[t],
+                            DT, base, U, dc, R, U)
+        for j in range(4):
+            gemm(101, 111, 111, R, U, U, _f(1), dgp + 4 * (j * TNU + base), U, ut + 4 * j * U * U, U,
+                 _f(1) if j else _f(0), hp, U)

@@ -1,0 +1,130 @@
+"""Whole recurrent time loops in one Numba call each, their GEMMs inside the loop.
+
+Why: a time loop written in Python costs a few microseconds of interpreter time per step and
+operation, and while one thread runs Python the other row block's thread waits for the GIL.
+Inside one ``nogil`` kernel a step is a GEMM through NumPy's own OpenBLAS (``blas.gemm_pointer``:
+the same library and thread pool as NumPy's matmul) followed by the step's gate math, with no
+Python between steps. The figures are in benchmarks/RESULTS.md.
+
+They serve what ``kernels`` serves (float32 NumPy arrays, Numba available) without a mask and,
+for the LSTM, without peepholes, with sigmoid gates and tanh; each function returns False
+(nothing done) where it does not serve, and the op runs its per-step code instead. The tests
+compare both.
+"""
+import numpy as np
+
+from . import blas, kernels
+
+
+def _gemm():
+    """NumPy's OpenBLAS sgemm for the kernels, or None."""
+    return blas.gemm_pointer() if kernels.available() else None
+
+
+def _contiguous(*arrays):
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            return False
+    return kernels.enabled(*arrays)
+
+
+def _nb():
+    from . import _numba_sequences  # noqa: PLC0415  (Numba is imported only when a kernel runs)
+
+    return _numba_sequences
+
+
+def available(*arrays):
+    """Whether these kernels serve these arrays: the Numba kernels enabled for them and NumPy's
+    OpenBLAS sgemm reachable."""
+    return kernels.enabled(*arrays) and _gemm() is not None
+
+
+def rnn_sequence_(H, Hs, U, reverse, activation):
+    """A whole SimpleRNN forward without a mask: H (T, N, u) holds x_t W + b and becomes the
+    activations, Hs (T+1, N, u) the states (its starting row filled), U (u, u). Each step adds
+    h_{t-1} U into H[t] by a GEMM (beta = 1), then one pass activates it ("tanh" or "relu")
+    and copies it into the next state. Returns whether it ran (False: nothing done)."""
+    gemm = _gemm()
+    if gemm is None or activation not in ("tanh", "relu") or not _contiguous(H, Hs, U):
+        return False
+    T, N, u = H.shape
+    _nb().rnn_sequence(gemm, H.reshape(-1), Hs.reshape(-1), U.reshape(-1), T, N, u, bool(reverse),
+                       activation == "relu")
+    return True
+
+
+def lstm_sequence(XH, WU, C, hs, D, reverse, rows):
+    """A whole LSTM forward in inference for the batch rows ``rows`` (a slice): XH (T+1, N, K) the
+    stacked [x_t, h, 1] rows (the starting state filled; each step's new state is written into
+    its state columns D .. D+u), WU (K, 4u) the weights with gate blocks [i/2, f/2, o/2, g] side
+    by side (one GEMM per step for all four), C (N, u) the cell state (c0 in, c_T out), hs
+    (N, T, u) the outputs, or None where XH's state columns will do. Returns whether it ran."""
+    seq = hs is not None
+    hs = hs if seq else np.empty((1, 1, 1), np.float32)
+    gemm = _gemm()
+    if gemm is None or not _contiguous(XH, WU, C, hs):
+        return False
+    T1, N, K = XH.shape
+    r0, r1, _ = rows.indices(N)
+    u = C.shape[1]
+    G = np.empty((r1 - r0) * 4 * u, np.float32)
+    _nb().lstm_sequence(gemm, XH.reshape(-1), N, K, D, WU.reshape(-1), G, C.reshape(-1), hs.reshape(-1),
+                        seq, T1 - 1, bool(reverse), r0, r1 - r0, u)
+    return True
+
+
+def lstm_train_sequence(XH, WU, G, Cs, TC, D, reverse, rows):
+    """The LSTM's forward time loop for training, for the batch rows ``rows``: XH (T+1, N, K) as in
+    ``lstm_sequence``, WU (4, K, u) the gate blocks [i/2, f/2, o/2, g], and what backward needs:
+    G (4, T, N, u) the activated gates, Cs (T+1, N, u) the cell states (the starting one
+    filled), TC (T, N, u) tanh(c_t). Returns whether it ran (False: nothing done)."""
+    gemm = _gemm()
+    if gemm is None or not _contiguous(XH, WU, G, Cs, TC):
+        return False
+    T1, N, K = XH.shape
+    r0, r1, _ = rows.indices(N)
+    _nb().lstm_train_sequence(gemm, XH.reshape(-1), N, K, D, WU.reshape(-1), G.reshape(-1), Cs.reshape(-1),
+                              TC.reshape(-1), T1 - 1, bool(reverse), r0, r1 - r0, Cs.shape[2])
+    return True
+
+
+def lstm_back_sequence(dG, G, gout, live, dTC, dh, dc, U4T, reverse, rows, Cs=None):
+    """The LSTM's backward time loop for the batch rows ``rows``: dG (4, T, N, u) holds the
+    factors ``kernels.lstm_back_step`` describes and leaves the gates' gradients, G the
+    activated gates, gout (N, T, u) the outputs' gradient (read at the steps where ``live``, a
+    list of booleans, or None for all), dTC (T, N, u), dh and dc (N, u) in and out, U4T
+    (4, u, u) the recurrent kernel's transposed gate blocks; each step's
+    dh = sum_j dG[j, t] @ U4T[j] is four GEMMs accumulating into dh.
+
+    Given the cell states ``Cs`` (T+1, N, u) (sigmoid gates and tanh only), dG is only written:
+    the factors are made inside the loop from G, Cs and tanh(c_t), passed as ``dTC``, which
+    saves the passes over every step's gates before the loop. Returns whether it ran."""
+    raw = Cs is not None
+    Cs = Cs if raw else np.empty((1, 1, 1), np.float32)
+    gemm = _gemm()
+    if gemm is None or not _contiguous(dG, G, gout, dTC, dh, dc, U4T, Cs):
+        return False
+    _, T, N, u = dG.shape
+    r0, r1, _ = rows.indices(N)
+    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    _nb().lstm_back_sequence(gemm, dG.reshape(-1), G.reshape(-1), gout.reshape(-1), steps, dTC.reshape(-1),
+                             dh[r0:r1].reshape(-1), dc[r0:r1].reshape(-1), U4T.reshape(-1), T, N, bool(reverse),
+                             r0, r1 - r0, u, raw, Cs.reshape(-1))
+    return True
+
+
+def warm_up():
+    """Compile every kernel here now (or load it from Numba's cache); whether they are available."""
+    f32, z = np.float32, np.zeros
+    if not available(z(1, f32)):
+        return False
+    rnn_sequence_(z((2, 2, 4), f32), z((3, 2, 4), f32), z((4, 4), f32), False, "tanh")
+    lstm_sequence(z((3, 2, 9), f32), z((9, 16), f32), z((2, 4), f32), None, 4, False, slice(None))
+    G4 = z((4, 2, 2, 4), f32)
+    lstm_train_sequence(z((3, 2, 9), f32), z((4, 9, 4), f32), G4, z((3, 2, 4), f32), z((2, 2, 4), f32), 4, False,
+                        slice(None))
+    for cs in (None, z((3, 2, 4), f32)):
+        lstm_back_sequence(G4, G4, z((2, 2, 4), f32), None, z((2, 2, 4), f32), z((2, 4), f32), z((2, 4), f32),
+                           z((4, 4, 4), f32), False, slice(None), cs)
+    return True
