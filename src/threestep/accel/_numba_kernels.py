@@ -63,13 +63,24 @@ def rnn_step(h, rec, nxt, relu):
 
 
 @_inline
+def _gates4(A, a0, gs, U):
+    """The four gate blocks' rows that start at a0 and lie gs apart: unit-stride slices of A."""
+    return A[a0:a0 + U], A[a0 + gs:a0 + gs + U], A[a0 + 2 * gs:a0 + 2 * gs + U], A[a0 + 3 * gs:a0 + 3 * gs + U]
+
+
+@_inline
+def _add_output_grad(h, Go, go0, live, U):
+    """h += the output's gradient at this step (a row of Go from go0), where the step is live."""
+    if live:
+        go = Go[go0:go0 + U]
+        for k in range(U):
+            h[k] += go[k]
+
+
+@_inline
 def _lstm_rows(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0, hrs, R, U):
     for r in range(R):
-        gi = g0 + r * grs
-        i = G[gi:gi + U]
-        f = G[gi + gs:gi + gs + U]
-        o = G[gi + 2 * gs:gi + 2 * gs + U]
-        g = G[gi + 3 * gs:gi + 3 * gs + U]
+        i, f, o, g = _gates4(G, g0 + r * grs, gs, U)
         cp = Cp[cp0 + r * cprs:cp0 + r * cprs + U]
         cn = Cn[cn0 + r * cnrs:cn0 + r * cnrs + U]
         tc = TC[tc0 + r * tcrs:tc0 + r * tcrs + U]
@@ -99,18 +110,12 @@ def lstm_step(G, g0, gs, grs, Cp, cp0, cprs, Cn, cn0, cnrs, TC, tc0, tcrs, H, h0
 @_inline
 def _lstm_back_rows(D, d0, gs, drs, G, f0, frs, dh, Go, go0, gors, live, DT, dt0, dtrs, dc, R, U):
     for r in range(R):
-        di = D[d0 + r * drs:d0 + r * drs + U]
-        df = D[d0 + gs + r * drs:d0 + gs + r * drs + U]
-        do = D[d0 + 2 * gs + r * drs:d0 + 2 * gs + r * drs + U]
-        dg = D[d0 + 3 * gs + r * drs:d0 + 3 * gs + r * drs + U]
+        di, df, do, dg = _gates4(D, d0 + r * drs, gs, U)
         f = G[f0 + r * frs:f0 + r * frs + U]
         dt = DT[dt0 + r * dtrs:dt0 + r * dtrs + U]
         h = dh[r * U:(r + 1) * U]
         c = dc[r * U:(r + 1) * U]
-        if live:
-            go = Go[go0 + r * gors:go0 + r * gors + U]
-            for k in range(U):
-                h[k] += go[k]
+        _add_output_grad(h, Go, go0 + r * gors, live, U)
         for k in range(U):
             do[k] *= h[k]
         for k in range(U):

@@ -2,7 +2,8 @@
 called from inside the loop (NumPy's OpenBLAS ``cblas_sgemm`` through a ctypes function pointer,
 ``gemm``, whose array arguments are addresses). Imported only on first use, like
 ``_numba_kernels``, whose gate math they share."""
-from ._numba_kernels import _HALF, _f, _inline, _jit, _lstm_back_rows, _lstm_rows, _rnn_act, _tanh
+from ._numba_kernels import (_HALF, _add_output_grad, _f, _gates4, _inline, _jit, _lstm_back_rows, _lstm_rows,
+                             _rnn_act, _tanh)
 
 
 @_jit
@@ -83,18 +84,13 @@ def _lstm_back_rows_raw(dG, G, g0, gs, Cs, cp0, TC, dh, Go, go0, gors, live, dc,
     the stored gates G [i, f, o, g], c_{t-1} (Cs) and tanh(c_t) (TC) instead of a pass before."""
     for r in range(R):
         o0 = g0 + r * U
-        i, f = G[o0:o0 + U], G[o0 + gs:o0 + gs + U]
-        o, g = G[o0 + 2 * gs:o0 + 2 * gs + U], G[o0 + 3 * gs:o0 + 3 * gs + U]
-        di, df = dG[o0:o0 + U], dG[o0 + gs:o0 + gs + U]
-        do, dg = dG[o0 + 2 * gs:o0 + 2 * gs + U], dG[o0 + 3 * gs:o0 + 3 * gs + U]
+        i, f, o, g = _gates4(G, o0, gs, U)
+        di, df, do, dg = _gates4(dG, o0, gs, U)
         cp = Cs[cp0 + r * U:cp0 + r * U + U]
         tc = TC[o0:o0 + U]  # TC (T, N, U) is laid out like one gate block
         h = dh[r * U:(r + 1) * U]
         c = dc[r * U:(r + 1) * U]
-        if live:
-            go = Go[go0 + r * gors:go0 + r * gors + U]
-            for k in range(U):
-                h[k] += go[k]
+        _add_output_grad(h, Go, go0 + r * gors, live, U)
         for k in range(U):
             do[k] = o[k] * (_f(1) - o[k]) * tc[k] * h[k]
         for k in range(U):
