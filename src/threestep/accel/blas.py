@@ -105,7 +105,7 @@ def _load_gemm():
 def gemm_pointer():
     """NumPy's OpenBLAS ``cblas_sgemm`` as a ctypes function pointer whose array arguments are
     integers (addresses), for Numba kernels that run a whole recurrent time loop -- a GEMM and
-    the gate math per step -- without returning to Python (``accel.kernels``); None where the
+    the gate math per step -- without returning to Python (``accel.sequences``); None where the
     sgemm is not served (see above). Row-major arguments: (101, transA, transB, m, n, k, alpha,
     A, lda, B, ldb, beta, C, ldc), transposes 111 (no) or 112 (yes)."""
     if not _gemm_ptr:

@@ -46,7 +46,10 @@ def rnn_sequence_(H, Hs, U, reverse, activation):
     h_{t-1} U into H[t] by a GEMM (beta = 1), then one pass activates it ("tanh" or "relu")
     and copies it into the next state. Returns whether it ran (False: nothing done)."""
     gemm = _gemm()
-    if gemm is None or activation not in ("tanh", "relu") or not _contiguous(H, Hs, U):
+    if gemm is None or activation not in ("tanh", "relu") or not kernels.enabled(U):
+        return False
+    U = np.ascontiguousarray(U)
+    if not _contiguous(H, Hs, U):
         return False
     T, N, u = H.shape
     _nb().rnn_sequence(gemm, H.reshape(-1), Hs.reshape(-1), U.reshape(-1), T, N, u, bool(reverse),

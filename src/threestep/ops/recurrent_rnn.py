@@ -29,8 +29,7 @@ class SimpleRNN(Recurrent):
         chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
         # float32 on NumPy without a mask: the whole time loop (GEMM, add, activation, the state's
         # copy) in one Numba call; the outputs are copied once after
-        stepped = self.m is None and sequences.available(H, Hs, U) and sequences.rnn_sequence_(
-            H, Hs, xp.ascontiguousarray(U), self.reverse, self.act.name)
+        stepped = self.m is None and sequences.rnn_sequence_(H, Hs, U, self.reverse, self.act.name)
         for t in () if stepped else self.order:
             if chain:  # one kernel on CuPy (accel.fused); the outputs are copied once after the loop
                 fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
