@@ -48,7 +48,8 @@ def test_tanh_on_a_strided_view_touches_only_the_view():
 def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
     """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
     counts = {}
-    for name in ("lstm_step", "lstm_back_step", "gru_step", "lstm_train_sequence", "lstm_back_sequence"):
+    for name in ("lstm_step", "lstm_back_step", "gru_step", "lstm_train_sequence", "lstm_back_sequence",
+                 "gru_sequence"):
         module = sequences if name.endswith("_sequence") else kernels
         real = getattr(module, name)
 
@@ -83,6 +84,8 @@ def test_fused_steps_match_the_numpy_path(kind, bias, masked, reverse, blocks, m
     if kind == "lstm" and not masked:  # each block's whole time loops in one call each
         assert counts.get("lstm_train_sequence") == counts.get("lstm_back_sequence") == blocks
         assert "lstm_step" not in counts and "lstm_back_step" not in counts
+    elif not masked:  # the GRU's forward loop: one call per block
+        assert counts.get("gru_sequence") == blocks and "gru_step" not in counts
     else:  # the forward step kernel ran every step of every block
         assert counts.get("lstm_step" if kind == "lstm" else "gru_step") == t * blocks
     for a, b in zip(outs, ref_outs):
@@ -130,18 +133,23 @@ def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch
 
 @needs_numba
 def test_gru_kernel_serves_only_reset_after_sigmoid_tanh_float32(monkeypatch):
+    """The step kernel (with a mask: once per step) and the whole-loop kernel (without: once)."""
     rng = np.random.default_rng(0)
     calls = []
-    real = kernels.gru_step
-    monkeypatch.setattr(kernels, "gru_step", lambda *a: (calls.append(1), real(*a))[1])
-    for dtype, call, expected in [(np.float64, {}, 0), (np.float32, {"reset_after": False}, 0),
-                                  (np.float32, {"recurrent_activation": "hard_sigmoid"}, 0),
-                                  (np.float32, {"activation": "relu"}, 0), (np.float32, {}, 3)]:
+    for module, name in ((kernels, "gru_step"), (sequences, "gru_sequence")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: (calls.append(_n), _r(*a))[1])
+    for dtype, call, expected in [(np.float64, {}, []), (np.float32, {"reset_after": False}, []),
+                                  (np.float32, {"recurrent_activation": "hard_sigmoid"}, []),
+                                  (np.float32, {"activation": "relu"}, []), (np.float32, {}, ["gru_sequence"]),
+                                  (np.float32, {"mask": "mask"}, ["gru_step"] * 3)]:
         calls.clear()
         arrays = {k: v for k, v in make_inputs(rng, "gru", n=4, t=3, dtype=dtype,
                                                reset_after=call.get("reset_after", True)).items() if v is not None}
+        if "mask" in call:
+            call = {"mask": general_mask(rng, n=4, t=3)}
         run_cell("gru", arrays, **call)
-        assert len(calls) == expected, (dtype, call)
+        assert calls == expected, (dtype, call)
 
 
 def test_threestep_numba_0_turns_the_kernels_off():

@@ -40,9 +40,10 @@ def test_lstm_inference_returns_what_the_recorded_forward_returns(dtype, peephol
 
 
 @pytest.mark.parametrize("dtype, reset_after, masked, reverse, threads", [
-    (np.float32, True, False, False, 1),  # the Numba step kernel
-    (np.float32, True, True, True, 1),
+    (np.float32, True, False, False, 1),  # the whole-loop Numba kernel
+    (np.float32, True, True, True, 1),  # the Numba step kernel (a mask)
     (np.float32, True, False, False, 2),  # row blocks on two threads
+    (np.float32, True, False, True, 2),  # the same, reverse
     (np.float64, True, False, True, 1),  # the NumPy step
     (np.float64, False, True, False, 1),  # reset before the recurrent GEMM
 ])

@@ -324,6 +324,11 @@ def adagrad(p, g, a, lr, eps):
 
 @_jit
 def gru_step(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn, hn0, hnrs, R, U):
+    _gru_rows(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn, hn0, hnrs, R, U)
+
+
+@_inline
+def _gru_rows(G, g0, gs, grs, Rc, rgs, B, has_b, HU, hu0, hurs, Hp, hp0, hprs, Hn, hn0, hnrs, R, U):
     for r in range(R):
         gi = g0 + r * grs
         z = G[gi:gi + U]

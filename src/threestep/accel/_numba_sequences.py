@@ -2,8 +2,8 @@
 called from inside the loop (NumPy's OpenBLAS ``cblas_sgemm`` through a ctypes function pointer,
 ``gemm``, whose array arguments are addresses). Imported only on first use, like
 ``_numba_kernels``, whose gate math they share."""
-from ._numba_kernels import (_HALF, _add_output_grad, _f, _gates4, _inline, _jit, _lstm_back_rows, _lstm_rows,
-                             _rnn_act, _tanh)
+from ._numba_kernels import (_HALF, _add_output_grad, _f, _gates4, _gru_rows, _inline, _jit, _lstm_back_rows,
+                             _lstm_rows, _rnn_act, _tanh)
 
 
 @_jit
@@ -129,3 +129,24 @@ def lstm_back_sequence(gemm, dG, G, Go, live, DT, dh, dc, U4T, T, N, reverse, r0
         for j in range(4):
             gemm(101, 111, 111, R, U, U, _f(1), dgp + 4 * (j * TNU + base), U, ut + 4 * j * U * U, U,
                  _f(1) if j else _f(0), hp, U)
+
+
+@_jit
+def gru_sequence(gemm, G, Hs, HU, one_hu, Uw, Rc, B, has_b, T, N, reverse, r0, R, U):
+    """A GRU (reset_after) forward over all T steps for the batch rows r0 .. r0+R (no mask, sigmoid
+    gates with halved weights, tanh): per step three GEMMs h_{t-1} @ Uw[j] (Uw (3, U, U), gate
+    blocks z/2, r/2, n) into Rc (3, R, U), then ``gru_step``'s math: G (3, T, N, U) holds the
+    input parts and gets z, r, n; HU (T, N, U), or one step's (N, U) where ``one_hu``, gets
+    h U_h + b_hh; Hs (T+1, N, U) the states. B (3, U) the recurrent bias where ``has_b``. Flat
+    float32 arrays; ``gemm`` as in ``lstm_sequence``."""
+    off = 1 if reverse else 0
+    TNU, RU = T * N * U, R * U
+    hs, uw, rc = Hs.ctypes.data, Uw.ctypes.data, Rc.ctypes.data
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = ((t + off) * N + r0) * U
+        for j in range(3):
+            gemm(101, 111, 111, R, U, U, _f(1), hs + 4 * prev, U, uw + 4 * j * U * U, U, _f(0), rc + 4 * j * RU, U)
+        k = 0 if one_hu else t
+        _gru_rows(G, (t * N + r0) * U, TNU, U, Rc, RU, B, has_b, HU, (k * N + r0) * U, U, Hs, prev, U,
+                  Hs, ((t + 1 - off) * N + r0) * U, U, R, U)

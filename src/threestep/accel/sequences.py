@@ -7,7 +7,7 @@ the same library and thread pool as NumPy's matmul) followed by the step's gate 
 Python between steps. The figures are in benchmarks/RESULTS.md.
 
 They serve what ``kernels`` serves (float32 NumPy arrays, Numba available) without a mask and,
-for the LSTM, without peepholes, with sigmoid gates and tanh; each function returns False
+for the LSTM and the GRU (reset_after), without peepholes, with sigmoid gates and tanh; each function returns False
 (nothing done) where it does not serve, and the op runs its per-step code instead. The tests
 compare both.
 """
@@ -117,6 +117,24 @@ def lstm_back_sequence(dG, G, gout, live, dTC, dh, dc, U4T, reverse, rows, Cs=No
     return True
 
 
+def gru_sequence(G, Hs, HU, U4f, bias, reverse, rows):
+    """A GRU's (reset_after) whole forward time loop for the batch rows ``rows`` (a slice): G
+    (3, T, N, u) the input parts x W + b_x of gates [z/2, r/2, n] (sigmoid gates' weights
+    halved), which become z, r, n; Hs (T+1, N, u) the states (the starting one filled); HU
+    (T, N, u), or (1, N, u) in inference, gets h U_h + b_hh; U4f (3, u, u) the recurrent gate
+    blocks (halved likewise); ``bias`` the (3, u) b_hh or None. Returns whether it ran."""
+    gemm = _gemm()
+    b = bias if bias is not None else np.empty((1, 1), np.float32)
+    if gemm is None or not _contiguous(G, Hs, HU, U4f, b):
+        return False
+    _, T, N, u = G.shape
+    r0, r1, _ = rows.indices(N)
+    Rc = np.empty(3 * (r1 - r0) * u, np.float32)
+    _nb().gru_sequence(gemm, G.reshape(-1), Hs.reshape(-1), HU.reshape(-1), HU.shape[0] == 1,
+                       U4f.reshape(-1), Rc, b.reshape(-1), bias is not None, T, N, bool(reverse), r0, r1 - r0, u)
+    return True
+
+
 def warm_up():
     """Compile every kernel here now (or load it from Numba's cache); whether they are available."""
     f32, z = np.float32, np.zeros
@@ -127,6 +145,9 @@ def warm_up():
     G4 = z((4, 2, 2, 4), f32)
     lstm_train_sequence(z((3, 2, 9), f32), z((4, 9, 4), f32), G4, z((3, 2, 4), f32), z((2, 2, 4), f32), 4, False,
                         slice(None))
+    for bias in (None, z((3, 4), f32)):
+        gru_sequence(z((3, 2, 2, 4), f32), z((3, 2, 4), f32), z((1, 2, 4), f32), z((3, 4, 4), f32), bias, False,
+                     slice(None))
     for cs in (None, z((3, 2, 4), f32)):
         lstm_back_sequence(G4, G4, z((2, 2, 4), f32), None, z((2, 2, 4), f32), z((2, 4), f32), z((2, 4), f32),
                            z((4, 4, 4), f32), False, slice(None), cs)

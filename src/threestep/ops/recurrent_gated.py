@@ -303,6 +303,11 @@ class GRU(Recurrent):
         rec = xp.empty((3 if after else 2,) + Hs[0, rows].shape, self.dtype)
         tmp_h, rec_h = xp.empty_like(rec[0]), xp.empty_like(rec[0])
         numba_step = self._fused_step(rows, rec, tmp_h)
+        # float32 on NumPy without a mask: the whole loop in one Numba call (its GEMMs inside)
+        if (numba_step is not None and not masked
+                and sequences.gru_sequence(G, Hs, HU, U4f, None if bh is None else bh.reshape(3, -1), off, rows)):
+            self._emit_all(Hs, hs, rows)
+            return
         chain = numba_step is None and after and self.rec.halvable and self.act.name == "tanh"
         b_hh = () if bh is None else tuple(bh)
         step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's HU goes
