@@ -40,7 +40,7 @@ def test_lstm_inference_returns_what_the_recorded_forward_returns(dtype, peephol
 
 
 @pytest.mark.parametrize("dtype, reset_after, masked, reverse, threads", [
-    (np.float32, True, False, False, 1),  # the whole-loop Numba kernel
+    (np.float32, True, False, False, 1),  # the whole-loop Numba kernel (inference: gru_infer_sequence)
     (np.float32, True, True, True, 1),  # the Numba step kernel (a mask)
     (np.float32, True, False, False, 2),  # row blocks on two threads
     (np.float32, True, False, True, 2),  # the same, reverse
@@ -86,6 +86,34 @@ def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, t
         assert bool(calls) == served
         monkeypatch.setattr(kernels, "available", lambda: False)
         slow = [t.data for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+    for f, s in zip(fast, slow):
+        assert f.shape == s.shape
+        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("reverse, bias, threads, rows", [
+    (False, True, 1, 80), (True, False, 1, 80), (False, False, 2, 80), (True, True, 2, 3)])
+def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, threads, rows, monkeypatch):
+    """float32 without a mask, reset_after: the whole time loop runs in one Numba call per row
+    block (``sequences.gru_infer_sequence``, x W and h U per step inside); it returns what the
+    NumPy steps return, the sequence output included (a view of the states)."""
+    from threestep.accel import kernels, sequences
+
+    served = sequences.available(np.zeros(1, np.float32))  # Numba and NumPy's OpenBLAS (else the steps run)
+    rng = np.random.default_rng(3)
+    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
+    u = 6
+    a = dict(x=r(rows, 9, 5), W=r(5, 3 * u, s=0.5), U=r(u, 3 * u, s=0.8 / np.sqrt(u)), h0=r(rows, u, s=0.5))
+    if bias:
+        a["b"] = r(2, 3 * u, s=0.3)
+    calls = []
+    real = sequences.gru_infer_sequence
+    monkeypatch.setattr(sequences, "gru_infer_sequence", lambda *args: calls.append(1) or real(*args))
+    with threadpool_limits(threads, user_api="blas"), no_grad():
+        fast = [t.data.copy() for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
+        monkeypatch.setattr(kernels, "available", lambda: False)
+        slow = [t.data for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
     for f, s in zip(fast, slow):
         assert f.shape == s.shape
         np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)

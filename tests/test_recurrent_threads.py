@@ -5,6 +5,7 @@ import pytest
 import threestep.accel.threads as threads
 import threestep.ops.recurrent_base as recurrent_base
 import threestep.ops.recurrent_gated as recurrent_gated
+import threestep.ops.recurrent_gru as recurrent_gru
 from threestep.autograd import Tensor
 from test_recurrent_ops import OURS, general_mask, make_inputs
 from helpers import numpy_only
@@ -51,6 +52,7 @@ def test_row_parallel_blocks_match_one_block(kind, kwargs, masked, reverse, monk
     monkeypatch.setattr(threads, "blas_threads", lambda: 3)
     monkeypatch.setattr(recurrent_base, "run", counting)
     monkeypatch.setattr(recurrent_gated, "run", counting)
+    monkeypatch.setattr(recurrent_gru, "run", counting)
     outs, grads = run_cell(kind, arrays, **call)
     assert max(calls) == 3  # the loops did run in three blocks
     for a, b in zip(outs, one_outs):

@@ -150,3 +150,36 @@ def gru_sequence(gemm, G, Hs, HU, one_hu, Uw, Rc, B, has_b, T, N, reverse, r0, R
         k = 0 if one_hu else t
         _gru_rows(G, (t * N + r0) * U, TNU, U, Rc, RU, B, has_b, HU, (k * N + r0) * U, U, Hs, prev, U,
                   Hs, ((t + 1 - off) * N + r0) * U, U, R, U)
+
+
+@_jit
+def gru_infer_sequence(gemm, X, T, D, Wf, Uf, Bx, Bh, Hs, S, Rc, N, reverse, r0, R, U):
+    """A GRU (reset_after) forward for inference over all T steps for the batch rows r0 .. r0+R (no
+    mask, sigmoid gates with halved weights, tanh), everything a step reads still in cache: per
+    step one GEMM x_t @ Wf (X (N, T, D) read in place, Wf (D, 3U) gate blocks z/2, r/2, n side
+    by side) into S and one GEMM h_{t-1} @ Uf (U, 3U) into Rc, both (R, 3U); then
+    z = sigmoid, r = sigmoid, n = tanh(x W_n + b_xn + r (h U_n + b_hn)), h_t = z h_{t-1} + (1 - z) n
+    into Hs (T+1, N, U). Bx, Bh (3U,) the input and recurrent biases (halved likewise). Flat
+    float32 arrays; ``gemm`` as in ``lstm_sequence``."""
+    off = 1 if reverse else 0
+    U3 = 3 * U
+    x, wf, uf, hs, sp, rc = X.ctypes.data, Wf.ctypes.data, Uf.ctypes.data, Hs.ctypes.data, S.ctypes.data, Rc.ctypes.data
+    bxz, bxr, bxn = Bx[0:U], Bx[U:2 * U], Bx[2 * U:U3]
+    bhz, bhr, bhn = Bh[0:U], Bh[U:2 * U], Bh[2 * U:U3]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, nxt = ((t + off) * N + r0) * U, ((t + 1 - off) * N + r0) * U
+        gemm(101, 111, 111, R, U3, D, _f(1), x + 4 * (r0 * T + t) * D, T * D, wf, U3, _f(0), sp, U3)
+        gemm(101, 111, 111, R, U3, U, _f(1), hs + 4 * prev, U, uf, U3, _f(0), rc, U3)
+        for r in range(R):
+            sz, sr, sn = S[r * U3:r * U3 + U], S[r * U3 + U:r * U3 + 2 * U], S[r * U3 + 2 * U:r * U3 + U3]
+            az, ar, an = Rc[r * U3:r * U3 + U], Rc[r * U3 + U:r * U3 + 2 * U], Rc[r * U3 + 2 * U:r * U3 + U3]
+            hp, hn = Hs[prev + r * U:prev + r * U + U], Hs[nxt + r * U:nxt + r * U + U]
+            for k in range(U):
+                sz[k] = _tanh(sz[k] + bxz[k] + az[k] + bhz[k]) * _HALF + _HALF
+            for k in range(U):
+                sr[k] = _tanh(sr[k] + bxr[k] + ar[k] + bhr[k]) * _HALF + _HALF
+            for k in range(U):
+                sn[k] = _tanh(sn[k] + bxn[k] + sr[k] * (an[k] + bhn[k]))
+            for k in range(U):
+                hn[k] = (hp[k] - sn[k]) * sz[k] + sn[k]

@@ -135,6 +135,26 @@ def gru_sequence(G, Hs, HU, U4f, bias, reverse, rows):
     return True
 
 
+def gru_infer_sequence(x, Wf, Uf, bx, bh, Hs, reverse, rows):
+    """A GRU's (reset_after) whole forward in inference for the batch rows ``rows`` (a slice): x
+    (N, T, D) the inputs, read in place; Wf (D, 3u) and Uf (u, 3u) the kernels with gate blocks
+    [z/2, r/2, n] side by side (the sigmoid gates' weights halved); bx, bh (3u,) the input and
+    recurrent biases (halved likewise; zeros for none); Hs (T+1, N, u) the states (the starting
+    one filled). Each step's two GEMMs run inside the kernel and the step's gates stay in two
+    (rows, 3u) scratch arrays, so nothing per step goes to memory but the state. Returns
+    whether it ran (False: nothing done)."""
+    gemm = _gemm()
+    if gemm is None or not _contiguous(x, Wf, Uf, bx, bh, Hs):
+        return False
+    N, T, D = x.shape
+    u = Hs.shape[2]
+    r0, r1, _ = rows.indices(N)
+    S, Rc = np.empty((2, (r1 - r0) * 3 * u), np.float32)
+    _nb().gru_infer_sequence(gemm, x.reshape(-1), T, D, Wf.reshape(-1), Uf.reshape(-1), bx, bh, Hs.reshape(-1),
+                             S, Rc, N, bool(reverse), r0, r1 - r0, u)
+    return True
+
+
 def warm_up():
     """Compile every kernel here now (or load it from Numba's cache); whether they are available."""
     f32, z = np.float32, np.zeros
@@ -148,6 +168,8 @@ def warm_up():
     for bias in (None, z((3, 4), f32)):
         gru_sequence(z((3, 2, 2, 4), f32), z((3, 2, 4), f32), z((1, 2, 4), f32), z((3, 4, 4), f32), bias, False,
                      slice(None))
+    gru_infer_sequence(z((2, 2, 3), f32), z((3, 12), f32), z((4, 12), f32), z(12, f32), z(12, f32), z((3, 2, 4), f32),
+                       False, slice(None))
     for cs in (None, z((3, 2, 4), f32)):
         lstm_back_sequence(G4, G4, z((2, 2, 4), f32), None, z((2, 2, 4), f32), z((2, 4), f32), z((2, 4), f32),
                            z((4, 4, 4), f32), False, slice(None), cs)

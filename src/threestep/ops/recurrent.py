@@ -25,7 +25,8 @@ from .. import backend
 from ..autograd import Tensor
 from ..errors import ShapeError
 from .recurrent_base import get_activation
-from .recurrent_gated import GRU, LSTM
+from .recurrent_gated import LSTM
+from .recurrent_gru import GRU
 from .recurrent_rnn import Jordan, SimpleRNN
 
 
