@@ -117,3 +117,33 @@ def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, thre
     for f, s in zip(fast, slow):
         assert f.shape == s.shape
         np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("reverse, bias, activation", [
+    (False, True, "tanh"), (True, False, "tanh"), (True, True, "relu")])
+def test_simple_rnn_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, activation, monkeypatch):
+    """float32 without a mask: SimpleRNN inference runs in one Numba call
+    (``sequences.rnn_infer_sequence``) and returns what the NumPy steps return."""
+    from threestep.accel import kernels, sequences
+    from threestep.ops.recurrent import simple_rnn
+
+    served = sequences.available(np.zeros(1, np.float32))  # Numba and NumPy's OpenBLAS (else the steps run)
+    rng = np.random.default_rng(4)
+    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
+    u = 6
+    a = dict(x=r(40, 9, 5), W=r(5, u, s=0.5), U=r(u, u, s=0.8 / np.sqrt(u)), h0=r(40, u, s=0.5))
+    if bias:
+        a["b"] = r(u, s=0.3)
+    calls = []
+    real = sequences.rnn_infer_sequence
+    monkeypatch.setattr(sequences, "rnn_infer_sequence", lambda *args: calls.append(1) or real(*args))
+    with no_grad():
+        fast = [t.data.copy() for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
+                                                  activation=activation)]
+        assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
+        monkeypatch.setattr(kernels, "available", lambda: False)
+        slow = [t.data for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
+                                           activation=activation)]
+    for f, s in zip(fast, slow):
+        assert f.shape == s.shape
+        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)

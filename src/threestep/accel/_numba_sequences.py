@@ -28,6 +28,27 @@ def rnn_sequence(gemm, H, Hs, Uw, T, N, U, reverse, relu):
 
 
 @_jit
+def rnn_infer_sequence(gemm, X, T, D, W, Uw, B, Hs, S, N, reverse, R, U, relu):
+    """A SimpleRNN forward for inference over all T steps (no mask), everything a step reads still
+    in cache: per step x_t W (X (N, T, D) read in place) and then h_{t-1} Uw added (beta = 1)
+    into S (R, U), then h_t = act(S + B) into Hs (T+1, N, U). Flat float32 arrays; ``gemm`` as
+    in ``lstm_sequence``."""
+    off = 1 if reverse else 0
+    x, w, uw, hs, sp = X.ctypes.data, W.ctypes.data, Uw.ctypes.data, Hs.ctypes.data, S.ctypes.data
+    RU = R * U
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev, nxt = (t + off) * N * U, (t + 1 - off) * N * U
+        gemm(101, 111, 111, R, U, D, _f(1), x + 4 * t * D, T * D, w, U, _f(0), sp, U)
+        gemm(101, 111, 111, R, U, U, _f(1), hs + 4 * prev, U, uw, U, _f(1), sp, U)
+        h = Hs[nxt:nxt + RU]
+        for r in range(R):
+            a, b = S[r * U:(r + 1) * U], h[r * U:(r + 1) * U]
+            for k in range(U):
+                b[k] = _rnn_act(a[k] + B[k], relu)
+
+
+@_jit
 def lstm_sequence(gemm, XH, N, K, D, WU, G, C, hs, seq, T, reverse, r0, R, U):
     """An LSTM forward over all T steps for the batch rows r0 .. r0+R, for inference (no mask, no
     peepholes, sigmoid gates whose weights were halved, tanh). Per step one GEMM

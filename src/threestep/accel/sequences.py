@@ -57,6 +57,21 @@ def rnn_sequence_(H, Hs, U, reverse, activation):
     return True
 
 
+def rnn_infer_sequence(x, W, U, b, Hs, reverse, activation):
+    """A whole SimpleRNN forward in inference without a mask: x (N, T, D) the inputs, read in
+    place; W (D, u), U (u, u), b (u,) (zeros for none); Hs (T+1, N, u) the states (the starting
+    one filled). Each step's x_t W and h U go into one (N, u) scratch array inside the kernel,
+    so nothing per step goes to memory but the state. Returns whether it ran."""
+    gemm = _gemm()
+    if gemm is None or activation not in ("tanh", "relu") or not _contiguous(x, W, U, b, Hs):
+        return False
+    N, T, D = x.shape
+    u = Hs.shape[2]
+    _nb().rnn_infer_sequence(gemm, x.reshape(-1), T, D, W.reshape(-1), U.reshape(-1), b, Hs.reshape(-1),
+                             np.empty(N * u, np.float32), N, bool(reverse), N, u, activation == "relu")
+    return True
+
+
 def lstm_sequence(XH, WU, C, hs, D, reverse, rows):
     """A whole LSTM forward in inference for the batch rows ``rows`` (a slice): XH (T+1, N, K) the
     stacked [x_t, h, 1] rows (the starting state filled; each step's new state is written into
@@ -161,6 +176,7 @@ def warm_up():
     if not available(z(1, f32)):
         return False
     rnn_sequence_(z((2, 2, 4), f32), z((3, 2, 4), f32), z((4, 4), f32), False, "tanh")
+    rnn_infer_sequence(z((2, 2, 3), f32), z((3, 4), f32), z((4, 4), f32), z(4, f32), z((3, 2, 4), f32), False, "tanh")
     lstm_sequence(z((3, 2, 9), f32), z((9, 16), f32), z((2, 4), f32), None, 4, False, slice(None))
     G4 = z((4, 2, 2, 4), f32)
     lstm_train_sequence(z((3, 2, 9), f32), z((4, 9, 4), f32), G4, z((3, 2, 4), f32), z((2, 2, 4), f32), 4, False,

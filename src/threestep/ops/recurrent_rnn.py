@@ -21,6 +21,10 @@ class SimpleRNN(Recurrent):
         xp = backend.get_array_module(a["x"])
         U = a["U"]
         N, T, u = a["x"].shape[0], a["x"].shape[1], U.shape[0]
+        if True not in self.needs_input_grad and self.m is None and sequences.available(a["x"]):  # inference
+            out = self._infer_sequence(a, xp)
+            if out is not None:
+                return out
         self.W4 = self._gates(a["W"], 1)
         self.H = H = self._project(a["x"], self.W4, self._gates(a["b"], 1) if "b" in a else None)[0]
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
@@ -51,6 +55,20 @@ class SimpleRNN(Recurrent):
             self._emit_all(Hs, hs, slice(None))
         self.U = U
         return hs, Hs[0 if self.reverse else T].copy()
+
+    def _infer_sequence(self, a, xp):
+        """Inference without a mask on the CPU in float32: the whole time loop in one Numba call
+        (``sequences.rnn_infer_sequence``, x_t W and h U per step inside), or None where it does
+        not serve; nothing is kept for backward."""
+        x, W, U = (xp.ascontiguousarray(a[n]) for n in ("x", "W", "U"))
+        N, T = x.shape[:2]
+        u = U.shape[0]
+        b = xp.ascontiguousarray(a["b"]) if "b" in a else xp.zeros(u, self.dtype)
+        Hs = self._states(xp, a, "h0", (N, u))
+        if not sequences.rnn_infer_sequence(x, W, U, b, Hs, self.reverse, self.act.name):
+            return None
+        # The outputs are the states: a view of Hs, no copy (nothing else holds Hs)
+        return Hs[1 - self.off:T + 1 - self.off].transpose(1, 0, 2), Hs[0 if self.reverse else T].copy()
 
     def backward(self, ghs, gh):
         H, U = self.H, self.U
