@@ -6,10 +6,15 @@ Inside one ``nogil`` kernel a step is a GEMM through NumPy's own OpenBLAS (``bla
 the same library and thread pool as NumPy's matmul) followed by the step's gate math, with no
 Python between steps. The figures are in benchmarks/RESULTS.md.
 
-They serve what ``kernels`` serves (float32 NumPy arrays, Numba available) without a mask and,
-for the LSTM and the GRU (reset_after), without peepholes, with sigmoid gates and tanh; each function returns False
-(nothing done) where it does not serve, and the op runs its per-step code instead. The tests
-compare both.
+In inference the step's inputs stay in cache: x_t is read in place by the step's own GEMM
+(``rnn_infer_sequence``, ``gru_infer_sequence``) or sits in the stacked [x_t, h, 1] rows
+(``lstm_sequence``), and the gates live in one (rows, k units) scratch array instead of an
+array of every step's.
+
+They serve what ``kernels`` serves (float32 NumPy arrays, Numba available) without a mask;
+the LSTM and GRU (reset_after) kernels also need sigmoid gates and tanh (the LSTM: no
+peepholes). Each function returns False (nothing done) where it does not serve, and the op
+runs its per-step code instead. The tests compare both.
 """
 import numpy as np
 
@@ -22,10 +27,8 @@ def _gemm():
 
 
 def _contiguous(*arrays):
-    for a in arrays:
-        if not a.flags.c_contiguous:
-            return False
-    return kernels.enabled(*arrays)
+    """Whether the kernels serve these arrays and each is C-contiguous."""
+    return kernels.enabled(*arrays) and all(a.flags.c_contiguous for a in arrays)
 
 
 def _nb():
