@@ -193,11 +193,17 @@ class Recurrent(Function):
         run(fn, even(n, self.parts))
 
     def _gemm_t(self, A, d3):
-        """A^T @ d3 per gate block, (rows, k*u) in Keras layout: A (M, rows), d3 (k, M, u), columns split."""
+        """A^T @ d3 per gate block, (rows, k*u) in Keras layout: A (M, rows), d3 (k, M, u). Over
+        several threads each takes whole gate blocks where they divide evenly (contiguous
+        operands), else a share of every block's columns."""
         xp = backend.get_array_module(d3)
-        out = xp.empty((d3.shape[0], A.shape[1], d3.shape[2]), self.dtype)
+        k = d3.shape[0]
+        out = xp.empty((k, A.shape[1], d3.shape[2]), self.dtype)
         At = A.T
-        self._split(lambda c: xp.matmul(At, d3[..., c], out=out[..., c]), d3.shape[2])
+        if self.parts > 1 and k % self.parts == 0:
+            run(lambda g: xp.matmul(At, d3[g], out=out[g]), even(k, self.parts))
+        else:
+            self._split(lambda c: xp.matmul(At, d3[..., c], out=out[..., c]), d3.shape[2])
         return self._keras(out)
 
     def _colsum(self, d3):
