@@ -6,6 +6,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from threestep.autograd import Tensor, no_grad
+from threestep.backend import to_numpy
 from threestep.ops.recurrent import gru, lstm
 
 
@@ -36,7 +37,7 @@ def test_lstm_inference_returns_what_the_recorded_forward_returns(dtype, peephol
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for r, i in zip(recorded, inferred):
         assert not i.requires_grad and i.shape == r.shape
-        np.testing.assert_allclose(i.data, r.data, rtol=tol, atol=tol)
+        np.testing.assert_allclose(to_numpy(i.data), to_numpy(r.data), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype, reset_after, masked, reverse, threads", [
@@ -62,7 +63,7 @@ def test_gru_inference_returns_what_the_recorded_forward_returns(dtype, reset_af
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for rec, inf in zip(recorded, inferred):
         assert not inf.requires_grad and inf.shape == rec.shape
-        np.testing.assert_allclose(inf.data, rec.data, rtol=tol, atol=tol)
+        np.testing.assert_allclose(to_numpy(inf.data), to_numpy(rec.data), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("reverse, states, threads, rows", [
@@ -73,7 +74,7 @@ def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, t
     sequence output included (a view of the stacked states)."""
     from threestep.accel import kernels, sequences
 
-    served = sequences.available(np.zeros(1, np.float32))  # Numba and NumPy's OpenBLAS (else the steps run)
+    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
     rng = np.random.default_rng(2)
     a = _inputs(rng, rows, 9, 5, 6, np.float32, False)
     if not states:
@@ -82,10 +83,10 @@ def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, t
     real = sequences.lstm_sequence
     monkeypatch.setattr(sequences, "lstm_sequence", lambda *args: calls.append(1) or real(*args))
     with threadpool_limits(threads, user_api="blas"), no_grad():
-        fast = [t.data.copy() for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        fast = [to_numpy(t.data).copy() for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
         assert bool(calls) == served
         monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [t.data for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        slow = [to_numpy(t.data) for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
     for f, s in zip(fast, slow):
         assert f.shape == s.shape
         np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
@@ -99,7 +100,7 @@ def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, thre
     NumPy steps return, the sequence output included (a view of the states)."""
     from threestep.accel import kernels, sequences
 
-    served = sequences.available(np.zeros(1, np.float32))  # Numba and NumPy's OpenBLAS (else the steps run)
+    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
     rng = np.random.default_rng(3)
     r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
     u = 6
@@ -110,10 +111,10 @@ def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, thre
     real = sequences.gru_infer_sequence
     monkeypatch.setattr(sequences, "gru_infer_sequence", lambda *args: calls.append(1) or real(*args))
     with threadpool_limits(threads, user_api="blas"), no_grad():
-        fast = [t.data.copy() for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        fast = [to_numpy(t.data).copy() for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
         assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
         monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [t.data for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
+        slow = [to_numpy(t.data) for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
     for f, s in zip(fast, slow):
         assert f.shape == s.shape
         np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
@@ -127,7 +128,7 @@ def test_simple_rnn_inference_in_one_kernel_matches_the_numpy_steps(reverse, bia
     from threestep.accel import kernels, sequences
     from threestep.ops.recurrent import simple_rnn
 
-    served = sequences.available(np.zeros(1, np.float32))  # Numba and NumPy's OpenBLAS (else the steps run)
+    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
     rng = np.random.default_rng(4)
     r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
     u = 6
@@ -138,11 +139,11 @@ def test_simple_rnn_inference_in_one_kernel_matches_the_numpy_steps(reverse, bia
     real = sequences.rnn_infer_sequence
     monkeypatch.setattr(sequences, "rnn_infer_sequence", lambda *args: calls.append(1) or real(*args))
     with no_grad():
-        fast = [t.data.copy() for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
+        fast = [to_numpy(t.data).copy() for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
                                                   activation=activation)]
         assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
         monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [t.data for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
+        slow = [to_numpy(t.data) for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
                                            activation=activation)]
     for f, s in zip(fast, slow):
         assert f.shape == s.shape
