@@ -88,7 +88,7 @@ def _ts_value_and_grads(fn, arrays):
     out = fn(*tensors)
     total = (K.cast(out, "float32") * _weights(out.shape)).sum()
     total.backward()
-    return out.numpy(), [t.grad if t.grad is not None else np.zeros_like(a) for t, a in zip(tensors, arrays)]
+    return out.numpy(), [ts_backend.to_numpy(t.grad) if t.grad is not None else np.zeros_like(a) for t, a in zip(tensors, arrays)]
 
 
 @pytest.mark.parametrize("name,fn", UNARY, ids=[u[0] for u in UNARY])

@@ -44,7 +44,7 @@ def compare_layer(tfk, cls, kwargs, shapes, rng, rtol=1e-5, atol=1e-5, training=
     ours.set_weights(theirs.get_weights())
     oy = ours(txs if multi else txs[0])
     assert tuple(oy.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(oy.data, ty.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(oy.numpy(), ty.numpy(), rtol=rtol, atol=atol)
     (oy * r.numpy()).sum().backward()
     ograds = [t.grad for t in txs] + [w.grad for w in ours.trainable_weights]
     assert len(ograds) == len(tgrads)
@@ -162,7 +162,7 @@ def test_activations_match_tf_keras_as_strings_and_functions(tfk, rng, name):
     for fn in (activations.get(name), getattr(activations, name)):
         xo = Tensor(x, requires_grad=True)
         yo = fn(xo)
-        np.testing.assert_allclose(yo.data, y.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(yo.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
         (yo * yo).sum().backward()
         np.testing.assert_allclose(xo.grad, expected_grad, rtol=1e-4, atol=1e-5)
     dense = L.Dense(3, activation=name)
@@ -187,7 +187,7 @@ def test_noise_layers_are_the_identity_at_test_time_as_in_tf_keras(tfk, rng, cls
     shape = (4, 5, 6, 3) if cls == "SpatialDropout2D" else (4, 5, 6)
     x = rng.normal(size=shape).astype(np.float32)
     expected = getattr(keras.layers, cls)(*args)(x, training=False).numpy()
-    np.testing.assert_array_equal(getattr(L, cls)(*args)(x, training=False).data, expected)
+    np.testing.assert_array_equal(getattr(L, cls)(*args)(x, training=False).numpy(), expected)
 
 
 def test_noise_statistics_in_training(rng):

@@ -70,7 +70,7 @@ def test_loss_values_and_gradients_match_tf_keras(tfk, rng, name, kname, kind):
     expected = keras.losses.get(kname)(t, p).numpy()
     fn = getattr(losses, name)
     ours = fn(t, Tensor(p))
-    np.testing.assert_allclose(ours.data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-5)
     # gradient of the batch mean w.r.t. the predictions
     tp = tf.Variable(p)
     with tf.GradientTape() as tape:
@@ -99,8 +99,8 @@ def test_loss_classes_reduction_and_sample_weight_match_tf_keras(tfk, rng, cls, 
     w = rng.uniform(0, 2, len(t)).astype(np.float32)
     theirs = getattr(keras.losses, cls)(reduction=reduction, **kwargs)
     ours = getattr(losses, cls)(reduction=reduction, **kwargs)
-    np.testing.assert_allclose(ours(t, p).data, theirs(t, p).numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(ours(t, p, sample_weight=w).data, theirs(t, p, sample_weight=w).numpy(),
+    np.testing.assert_allclose(ours(t, p).numpy(), theirs(t, p).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours(t, p, sample_weight=w).numpy(), theirs(t, p, sample_weight=w).numpy(),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -371,7 +371,7 @@ def test_compile_rejects_a_per_sample_reduction():
 def test_loss_functions_take_arrays_and_serve_as_metric_functions(tfk, rng):
     _, keras = tfk
     t, p = _data("pm1", rng)
-    np.testing.assert_allclose(losses.hinge(t, p).data, keras.losses.hinge(t, p).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(losses.hinge(t, p).numpy(), keras.losses.hinge(t, p).numpy(), rtol=1e-6)
     for fn, kfn in [(metrics.mape, keras.metrics.mape), (metrics.kld, keras.metrics.kld),
                     (losses.logcosh, keras.losses.logcosh), (metrics.squared_hinge, keras.metrics.squared_hinge)]:
         m = metrics.get(fn)

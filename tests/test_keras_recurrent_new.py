@@ -53,7 +53,7 @@ def test_recurrent_dropout_with_the_same_masks_matches_tf_keras(tfk, rng, cls, k
     tgrads = tape.gradient(loss, [xv] + theirs.trainable_weights)
     xt = Tensor(x, requires_grad=True)
     oy = ours(xt, training=True)
-    np.testing.assert_allclose(oy.data, ty.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(oy.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
     (oy * oy).sum().backward()
     for o, t in zip([xt.grad] + [w.grad for w in ours.trainable_weights], tgrads):
         np.testing.assert_allclose(o, np.asarray(t), rtol=1e-4, atol=1e-5)
@@ -81,7 +81,7 @@ def test_step_loop_equals_the_fused_op(rng, cls, kwargs):
         w.grad = None
     yb = layer(xb, training=False, mask=seq_mask)
     (yb * yb).sum().backward()
-    np.testing.assert_allclose(ya.data, yb.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ya.numpy(), yb.numpy(), rtol=1e-5, atol=1e-6)
     for a, b in zip(grads_a, [xb.grad] + [w.grad for w in layer.trainable_weights]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
@@ -207,7 +207,7 @@ def test_conv_lstm_2d_matches_tf_keras(tfk, rng, kwargs):
     ours.set_weights(theirs.get_weights())
     xt = Tensor(x, requires_grad=True)
     oy = ours(xt)
-    np.testing.assert_allclose(oy.data, ty.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(oy.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
     (oy * r.numpy()).sum().backward()
     for o, t in zip([xt.grad] + [w.grad for w in ours.trainable_weights], tgrads):
         np.testing.assert_allclose(o, np.asarray(t), rtol=1e-4, atol=1e-4)
@@ -239,7 +239,7 @@ def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
     again, _, _ = layer(x)  # starts from the carried states
     assert not np.allclose(again.data, out.data)
     layer.reset_states()
-    np.testing.assert_allclose(layer(x)[0].data, out.data, rtol=1e-6)
+    np.testing.assert_allclose(layer(x)[0].numpy(), out.numpy(), rtol=1e-6)
     first = L.ConvLSTM2D(3, 3, data_format="channels_first", return_sequences=True)
     last = L.ConvLSTM2D(3, 3, return_sequences=True)
     y_last = last(x)
