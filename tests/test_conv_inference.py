@@ -28,5 +28,5 @@ def test_chunked_inference_equals_the_recorded_forward(monkeypatch, c_in, stride
     with no_grad():
         few = conv(Tensor(x), *[Tensor(a.data) for a in args], strides=strides, padding=padding, relu=relu)
     assert inferred.shape == recorded.shape == few.shape
-    np.testing.assert_allclose(inferred.data, recorded.data, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(few.data, recorded.data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(inferred.numpy(), recorded.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(few.numpy(), recorded.numpy(), rtol=1e-5, atol=1e-5)

@@ -10,6 +10,9 @@ from threestep import layers as L
 from threestep.autograd import Config, no_grad
 from threestep.models import Model, Sequential, row_blocks
 from threestep.layers import Input
+from helpers import numpy_only
+
+pytestmark = numpy_only("predict splits batches into row blocks on the CPU only; on a GPU a batch is one block")
 
 
 @pytest.fixture
