@@ -12,6 +12,7 @@ import pytest
 
 from threestep import backend
 from threestep.autograd import Tensor
+from threestep.backend import to_numpy
 from threestep.errors import ShapeError
 from threestep.keras import layers as L
 
@@ -56,7 +57,7 @@ def test_recurrent_dropout_with_the_same_masks_matches_tf_keras(tfk, rng, cls, k
     np.testing.assert_allclose(oy.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
     (oy * oy).sum().backward()
     for o, t in zip([xt.grad] + [w.grad for w in ours.trainable_weights], tgrads):
-        np.testing.assert_allclose(o, np.asarray(t), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(o), np.asarray(t), rtol=1e-4, atol=1e-5)
     # at test time no mask: the fused op, equal to tf-keras's inference
     del theirs.cell.get_recurrent_dropout_mask_for_cell  # (the replacement ignores `training`)
     np.testing.assert_allclose(ours(x, training=False).data, theirs(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
@@ -83,7 +84,7 @@ def test_step_loop_equals_the_fused_op(rng, cls, kwargs):
     (yb * yb).sum().backward()
     np.testing.assert_allclose(ya.numpy(), yb.numpy(), rtol=1e-5, atol=1e-6)
     for a, b in zip(grads_a, [xb.grad] + [w.grad for w in layer.trainable_weights]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-4, atol=1e-5)
 
 
 def test_recurrent_dropout_masks_are_drawn_once_per_sequence(rng):
@@ -98,7 +99,7 @@ def test_recurrent_dropout_masks_are_drawn_once_per_sequence(rng):
     kept = y[:, 0] != 0
     assert 0.35 < kept.mean() < 0.65
     for t in range(4):
-        np.testing.assert_array_equal(y[:, t] != 0, kept)
+        np.testing.assert_array_equal(to_numpy(y[:, t]) != 0, kept)
         np.testing.assert_allclose(y[:, t][kept], 2.0 ** (t + 1))
 
 
@@ -177,7 +178,7 @@ def test_unroll_and_implementation_are_accepted_and_serialized(tfk):
     a(x)
     b(x)
     b.set_weights(a.get_weights())
-    np.testing.assert_allclose(a(x).data, b(x).data)
+    np.testing.assert_allclose(a(x).numpy(), b(x).numpy())
 
 
 # ------------------------------------------------------------------ ConvLSTM2D
@@ -210,7 +211,7 @@ def test_conv_lstm_2d_matches_tf_keras(tfk, rng, kwargs):
     np.testing.assert_allclose(oy.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
     (oy * r.numpy()).sum().backward()
     for o, t in zip([xt.grad] + [w.grad for w in ours.trainable_weights], tgrads):
-        np.testing.assert_allclose(o, np.asarray(t), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(to_numpy(o), np.asarray(t), rtol=1e-4, atol=1e-4)
     assert ours.count_params() == theirs.count_params()
     assert tuple(ours.compute_output_shape((None,) + x.shape[1:])) == \
         tuple(theirs.compute_output_shape((None,) + x.shape[1:]))
@@ -245,7 +246,7 @@ def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
     y_last = last(x)
     first(x.transpose(0, 1, 4, 2, 3))
     first.set_weights(last.get_weights())
-    np.testing.assert_allclose(first(x.transpose(0, 1, 4, 2, 3)).data, y_last.data.transpose(0, 1, 4, 2, 3),
+    np.testing.assert_allclose(first(x.transpose(0, 1, 4, 2, 3)).numpy(), y_last.numpy().transpose(0, 1, 4, 2, 3),
                                rtol=1e-5, atol=1e-6)
     drop = L.ConvLSTM2D(3, 3, dropout=0.3, recurrent_dropout=0.3)
     y0 = drop(x, training=False).data
