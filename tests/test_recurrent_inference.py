@@ -66,30 +66,40 @@ def test_gru_inference_returns_what_the_recorded_forward_returns(dtype, reset_af
         np.testing.assert_allclose(to_numpy(inf.data), to_numpy(rec.data), rtol=tol, atol=tol)
 
 
+def _one_kernel_vs_steps(monkeypatch, kernel, op, a, threads=1, **call):
+    """``op``'s inference outputs with the whole-loop kernel ``sequences.<kernel>`` (which must run
+    exactly where the op's arrays are NumPy's and Numba and NumPy's OpenBLAS are there) against
+    the NumPy steps'; all float32, equal to the fast tanh's precision."""
+    from threestep.accel import kernels, sequences
+
+    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)
+    calls = []
+    real = getattr(sequences, kernel)
+    monkeypatch.setattr(sequences, kernel, lambda *args: calls.append(1) or real(*args))
+    with threadpool_limits(threads, user_api="blas"), no_grad():
+        fast = [to_numpy(t.data).copy() for t in op(**{k: Tensor(v) for k, v in a.items()}, **call)]
+        assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
+        monkeypatch.setattr(kernels, "available", lambda: False)
+        slow = [to_numpy(t.data) for t in op(**{k: Tensor(v) for k, v in a.items()}, **call)]
+    for f, s in zip(fast, slow):
+        assert f.shape == s.shape
+        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+
+
+def _f32(rng):
+    return lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)
+
+
 @pytest.mark.parametrize("reverse, states, threads, rows", [
     (False, False, 1, 80), (True, True, 1, 80), (False, True, 2, 80), (True, False, 2, 3)])
 def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, threads, rows, monkeypatch):
     """float32 without a mask: the whole time loop runs in one Numba call per row block
     (``sequences.lstm_sequence``, the GEMMs inside); it returns what the NumPy steps return, the
     sequence output included (a view of the stacked states)."""
-    from threestep.accel import kernels, sequences
-
-    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
-    rng = np.random.default_rng(2)
-    a = _inputs(rng, rows, 9, 5, 6, np.float32, False)
+    a = _inputs(np.random.default_rng(2), rows, 9, 5, 6, np.float32, False)
     if not states:
         del a["h0"], a["c0"]
-    calls = []
-    real = sequences.lstm_sequence
-    monkeypatch.setattr(sequences, "lstm_sequence", lambda *args: calls.append(1) or real(*args))
-    with threadpool_limits(threads, user_api="blas"), no_grad():
-        fast = [to_numpy(t.data).copy() for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
-        assert bool(calls) == served
-        monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [to_numpy(t.data) for t in lstm(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
-    for f, s in zip(fast, slow):
-        assert f.shape == s.shape
-        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+    _one_kernel_vs_steps(monkeypatch, "lstm_sequence", lstm, a, threads, reverse=reverse)
 
 
 @pytest.mark.parametrize("reverse, bias, threads, rows", [
@@ -98,26 +108,11 @@ def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, thre
     """float32 without a mask, reset_after: the whole time loop runs in one Numba call per row
     block (``sequences.gru_infer_sequence``, x W and h U per step inside); it returns what the
     NumPy steps return, the sequence output included (a view of the states)."""
-    from threestep.accel import kernels, sequences
-
-    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
-    rng = np.random.default_rng(3)
-    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
-    u = 6
+    r, u = _f32(np.random.default_rng(3)), 6
     a = dict(x=r(rows, 9, 5), W=r(5, 3 * u, s=0.5), U=r(u, 3 * u, s=0.8 / np.sqrt(u)), h0=r(rows, u, s=0.5))
     if bias:
         a["b"] = r(2, 3 * u, s=0.3)
-    calls = []
-    real = sequences.gru_infer_sequence
-    monkeypatch.setattr(sequences, "gru_infer_sequence", lambda *args: calls.append(1) or real(*args))
-    with threadpool_limits(threads, user_api="blas"), no_grad():
-        fast = [to_numpy(t.data).copy() for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
-        assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
-        monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [to_numpy(t.data) for t in gru(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse)]
-    for f, s in zip(fast, slow):
-        assert f.shape == s.shape
-        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+    _one_kernel_vs_steps(monkeypatch, "gru_infer_sequence", gru, a, threads, reverse=reverse)
 
 
 @pytest.mark.parametrize("reverse, bias, activation", [
@@ -125,26 +120,10 @@ def test_gru_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, thre
 def test_simple_rnn_inference_in_one_kernel_matches_the_numpy_steps(reverse, bias, activation, monkeypatch):
     """float32 without a mask: SimpleRNN inference runs in one Numba call
     (``sequences.rnn_infer_sequence``) and returns what the NumPy steps return."""
-    from threestep.accel import kernels, sequences
     from threestep.ops.recurrent import simple_rnn
 
-    served = sequences.available(Tensor(np.zeros(1, np.float32)).data)  # NumPy arrays, Numba, its OpenBLAS
-    rng = np.random.default_rng(4)
-    r = lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
-    u = 6
+    r, u = _f32(np.random.default_rng(4)), 6
     a = dict(x=r(40, 9, 5), W=r(5, u, s=0.5), U=r(u, u, s=0.8 / np.sqrt(u)), h0=r(40, u, s=0.5))
     if bias:
         a["b"] = r(u, s=0.3)
-    calls = []
-    real = sequences.rnn_infer_sequence
-    monkeypatch.setattr(sequences, "rnn_infer_sequence", lambda *args: calls.append(1) or real(*args))
-    with no_grad():
-        fast = [to_numpy(t.data).copy() for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
-                                                  activation=activation)]
-        assert bool(calls) == served and all(f.dtype == np.float32 for f in fast)
-        monkeypatch.setattr(kernels, "available", lambda: False)
-        slow = [to_numpy(t.data) for t in simple_rnn(**{k: Tensor(v) for k, v in a.items()}, reverse=reverse,
-                                           activation=activation)]
-    for f, s in zip(fast, slow):
-        assert f.shape == s.shape
-        np.testing.assert_allclose(f, s, rtol=2e-5, atol=2e-6)
+    _one_kernel_vs_steps(monkeypatch, "rnn_infer_sequence", simple_rnn, a, reverse=reverse, activation=activation)
