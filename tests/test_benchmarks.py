@@ -420,3 +420,23 @@ def test_a_neighbour_ends_when_the_suite_is_gone():
         time.sleep(0.1)
     else:
         assert not os.path.exists(f"/proc/{pid}"), "the busy loop outlived the suite"
+
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux-only")
+def test_a_worker_with_fewer_threads_than_cpus_is_pinned_to_that_many():
+    """"1 thread" means one core for every framework: threads a framework starts after its import
+    inherit the pinned mask (Keras 3's XLA used the second core when only told to use one)."""
+    import subprocess
+
+    code = ("import json, os, sys, threading; sys.path.insert(0, %r); from benchmarks.worker import pin_cpus; "
+            "before = sorted(os.sched_getaffinity(0)); pinned = pin_cpus(1); seen = []; "
+            "t = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0)))); t.start(); t.join(); "
+            "print(json.dumps([before, pinned, seen[0], pin_cpus(len(before))]))" % ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, pinned, in_thread, again = json.loads(out)
+    if len(before) > 1:
+        assert pinned == before[:1] and in_thread == before[:1]
+    else:  # one CPU already: nothing to narrow
+        assert pinned is None and in_thread == before
+    assert again is None  # as many threads as CPUs: left alone
