@@ -154,3 +154,19 @@ def test_a_much_slower_count_is_dropped_after_one_step():
         machine.cost = {2: 6.0, 1: 1.0}  # two threads became hopeless
         seen = run(machine, gov, 2000)
     assert gov.best == 1 and seen.count(2) <= 12  # a step each time it is measured again
+
+
+def test_a_measurement_goes_on_across_loops_too_short_to_finish_it():
+    """A predict of a few large batches ends before every count is timed: the next call goes on
+    where it stopped instead of starting over at one thread (which kept short predicts at one
+    thread for good), and the time between the calls is not counted as its cost."""
+    machine = FakeMachine({2: 1.0, 1: 1.7})
+    gov = threads.Governor(limit=2, clock=machine.clock, set_threads=machine.set_threads)
+    seen = []
+    for _ in range(6):
+        with gov:
+            seen += run(machine, gov, 3)
+        machine.now += 1000.0  # the caller's own work between the loops
+    assert gov.best == 2 and seen[-6:] == [2] * 6
+    assert seen.count(1) <= 5  # one thread timed once (a settling step and three samples), not every call
+    assert gov.period <= threads.Governor.MAX_PERIOD and gov.period < 100  # no pause counted as probing cost

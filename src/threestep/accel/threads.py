@@ -217,15 +217,20 @@ class Governor:
             # ones, and with a fewer-thread time known the first of them is dropped as hopeless
             candidates = sorted({limit, max(1, limit // 2), 1})
             self._last = self._clock()
-            if candidates != getattr(self, "candidates", None) or self.best is None or self._probing:
+            if candidates != getattr(self, "candidates", None):
                 self.candidates, self.best, self._ref = candidates, None, None
                 self.period = self.FIRST_PERIOD
                 self._start_probe()
+            elif self._probing:  # a measurement the last loop left unfinished (a short predict) goes on
+                self._probe_start += self._last - self._paused_at  # the time between loops is not its cost
+                self._skip = 1  # the step after entering pays for the switch; earlier samples stand
+                self._set_threads(self._candidate)
             else:  # a later loop (the next epoch's fit, the next predict): the winner goes on
                 self._set_threads(self.best)
         return self
 
     def __exit__(self, *exc):
+        self._paused_at = self._clock()
         if self.active and self._saved is not None:
             for c, n in zip(numpy_blas(), self._saved):
                 c.set_num_threads(n)
