@@ -298,13 +298,15 @@ def test_every_exported_op_has_a_case():
     # ops with their own test files (each keeps a COVERED_OPS set next to its tests)
     import test_activations
     import test_batchnorm
+    import test_conv_pool_fusion
     import test_ctc
     import test_dropout_maxout
     import test_ops_keras_additions
     import test_recurrent_ops
 
     covered |= (test_activations.COVERED_OPS | test_dropout_maxout.COVERED_OPS | test_batchnorm.COVERED_OPS
-                | test_ctc.COVERED_OPS | test_recurrent_ops.COVERED_OPS | test_ops_keras_additions.COVERED_OPS)
+                | test_ctc.COVERED_OPS | test_recurrent_ops.COVERED_OPS | test_ops_keras_additions.COVERED_OPS
+                | test_conv_pool_fusion.COVERED_OPS)
     assert functions - covered == set(), f"ops without a test case: {sorted(functions - covered)}"
 
 

@@ -331,14 +331,18 @@ def _pool_dims(a, kernel, strides):
     return a.shape, tuple(kernel), tuple(strides)
 
 
-def max_pool(xpad, kernel, strides, out_sizes, index):
+def max_pool(xpad, kernel, strides, out_sizes, index, out=None):
     """Max pooling of a padded channels-last float32 array (1-D or 2-D windows) in one pass:
     (y, the first arg-max's window cell as uint8, or None without ``index``), or None where the
-    kernels do not serve it (then ``maxout.max_of_pieces`` runs)."""
+    kernels do not serve it (then ``maxout.max_of_pieces`` runs). ``out``: a C-contiguous
+    float32 array of y's shape to write y into."""
     flat = _flat(xpad)
     if flat is None or xpad.ndim - 2 != len(kernel) or len(kernel) > 2 or int(np.prod(kernel)) > 255:
         return None
-    y = np.empty(xpad.shape[:1] + tuple(out_sizes) + xpad.shape[-1:], np.float32)
+    shape = xpad.shape[:1] + tuple(out_sizes) + xpad.shape[-1:]
+    if out is not None and (_flat(out) is None or out.shape != shape):
+        return None
+    y = np.empty(shape, np.float32) if out is None else out
     idx = np.empty(y.shape if index else (0,), np.uint8)
     (_, H, W, _), k, st = _pool_dims(xpad, kernel, strides)
     (N, OH, OW, C), _, _ = _pool_dims(y, kernel, strides)

@@ -160,6 +160,15 @@ class Conv(Layer):
         return ops.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
                         self.data_format, relu=True)
 
+    def call_pooled(self, x, pool, relu):
+        """This layer (its ReLU with ``relu``) and then ``pool``, a max-pooling layer with 'valid'
+        windows, in test mode as one pass (``ops.conv_max_pool``, ``models.fusion``), or None
+        where that does not serve."""
+        if self.data_format != "channels_last" or getattr(pool, "data_format", None) != "channels_last":
+            return None
+        return ops.conv_max_pool(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, relu,
+                                 pool.pool_size, pool.strides)
+
     def call(self, x, training=None):
         if self.activation is activations.relu:  # fused: the ReLU in the convolution's node (ops.Conv)
             y = self.call_relu(x)

@@ -12,6 +12,13 @@ The other half of the lecture's spelling, ``Activation("softmax")`` as the last 
 logits (``Activation.call_logits``), whatever layer the softmax sits in, and the one-hot
 targets take the same single-pass kernel as integer labels (``accel.dispatch.softmax_ce``).
 
+In test mode (``predict``, ``evaluate``, no gradient recorded) a convolution (with its ReLU,
+fused or spelled out) followed by a max-pooling layer with 'valid' windows runs as one pass
+too (``pooled_steps``, ``ops.conv_max_pool``): the convolution's output, the largest array
+of a small CNN, never exists in full: each chunk of images is pooled straight from the
+GEMM's scratch, with the ReLU on the pooled values (functional graphs run their layers as
+written).
+
 A pair is not merged where its intermediate output is observable: an activity regularizer
 on either layer, another reader of the Dense output (a functional graph), a model output,
 or ``fit(debug_numerics=True)`` (which checks every layer's output). Layer outputs, weights,
@@ -20,6 +27,7 @@ inference pass runs.
 """
 from ..layers import activations
 from ..layers.core import Activation
+from ..layers.pooling import MaxPooling1D, MaxPooling2D
 
 
 def fusable(layer, then):
@@ -64,4 +72,21 @@ def graph_pairs(nodes, outputs):
         then = found[0]
         if then.inputs is node.outputs[0] and not then.kwargs and fusable(node.layer, then.layer):
             pairs[id(node)] = then
+    return pairs
+
+
+def pooled_steps(steps):
+    """``{i: relu}`` for the steps (``sequential_steps``) that are a convolution, with or without
+    its ReLU, whose output only a following max-pooling step with 'valid' windows reads: they
+    run as ``layer.call_pooled`` in test mode. ``relu``: whether the ReLU comes with it."""
+    pairs = {}
+    for i in range(len(steps) - 1):
+        (layer, then), (pool, merged) = steps[i], steps[i + 1]
+        relu = then is not None or getattr(layer, "activation", None) is activations.relu
+        if (hasattr(layer, "call_pooled") and merged is None and type(pool) in (MaxPooling1D, MaxPooling2D)
+                and pool.padding == "valid" and pool.rank == getattr(layer, "rank", None)
+                and (relu or getattr(layer, "activation", None) is activations.linear)
+                and getattr(layer, "activity_regularizer", None) is None
+                and getattr(pool, "activity_regularizer", None) is None):
+            pairs[i] = relu
     return pairs

@@ -4,12 +4,12 @@ Shapes are inferred as layers are added: once the first layer knows its input sh
 every ``add`` builds the new layer on the previous layer's output shape, so a mismatch is
 reported at ``add`` time, naming both layers.
 """
-from ..autograd import Tensor
+from ..autograd import Tensor, is_grad_enabled
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer, carry_mask, unique_name
 from ..layers.core import InputLayer
 from ..layers.symbolic import SymbolicTensor
-from .fusion import sequential_steps
+from .fusion import pooled_steps, sequential_steps
 from .training import Model
 
 
@@ -148,24 +148,34 @@ class Sequential(Model):
             x = Tensor(x)
         trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True): every layer's output
         steps = self._fused_steps() if trace is None else [(layer, None) for layer in self.layers]
+        # in test mode without a graph, a convolution and the max pooling after it in one pass
+        pooled = self._fused_steps(pooled=True) if trace is None and not training and not is_grad_enabled() else {}
         last = len(steps) - 1
+        skip = False
         for i, (layer, then) in enumerate(steps):
-            if then is not None:  # the layer and the Activation("relu") after it, as one node
+            if skip:
+                skip = False
+                continue
+            out = layer.call_pooled(x, steps[i + 1][0], pooled[i]) if i in pooled and layer.built else None  # None: not served
+            skip = out is not None
+            if out is None and then is not None:  # the layer and the Activation("relu") after it, as one node
                 out = layer.call_relu(x, training=training)
-            else:
+            elif out is None:
                 out = layer.invoke(x, training=training, logits=logits and i == last)
             x = carry_mask(x, out)
             if trace is not None:
                 trace.append((layer, x))
         return x
 
-    def _fused_steps(self):
-        """``models.fusion.sequential_steps`` of the current layers (made again when they change)."""
+    def _fused_steps(self, pooled=False):
+        """``models.fusion.sequential_steps`` of the current layers (made again when they change);
+        with ``pooled``, their ``pooled_steps``."""
         key = tuple(map(id, self.layers))
         cached = self.__dict__.get("_steps_cache")
         if cached is None or cached[0] != key:
-            cached = self._steps_cache = (key, sequential_steps(self.layers))
-        return cached[1]
+            steps = sequential_steps(self.layers)
+            cached = self._steps_cache = (key, steps, pooled_steps(steps))
+        return cached[2] if pooled else cached[1]
 
     def get_config(self):
         from ..layers import serialize_layer  # noqa: PLC0415

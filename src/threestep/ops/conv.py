@@ -6,9 +6,12 @@ flipped). ``conv_simple`` is the readable twin built from pad, slicing and matmu
 """
 import math
 
+import numpy as np
+
 from .. import backend
 from ..accel import dispatch as accel
-from ..autograd import Function
+from ..accel import kernels
+from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
 from .arithmetic import add, matmul
 from .im2col import (
@@ -17,7 +20,7 @@ from .im2col import (
 from .pool import pad
 from .shape import getitem
 
-CHUNK_BYTES = 1 << 20  # patches per GEMM in inference: a chunk that stays in a core's cache
+CHUNK_BYTES = 8 << 20
 
 
 class Conv(Function):
@@ -70,10 +73,9 @@ class Conv(Function):
 
     def _infer(self, x, W, b, kernel, xp):
         """Forward with nothing kept for backward (``predict``, ``no_grad``), on the CPU: the
-        patches of a few samples at a time, sized to stay in cache (``CHUNK_BYTES``), each
-        chunk's GEMM written into its rows of y. The whole batch's patches (a second layer's
-        at batch 1000 are ~100 MB) are never allocated, and on a CPU whose caches cannot hold
-        them they are not written out to memory and read back by the GEMM."""
+        patches of some samples at a time (``CHUNK_BYTES``), each chunk's GEMM written into its
+        rows of y. The whole batch's patches (a second layer's at batch 1000 are ~100 MB) are
+        never allocated."""
         g, n, c_out = self.g, x.shape[0], W.shape[-1]
         positions = math.prod(g.out_sizes)
         ones = b is not None
@@ -177,6 +179,53 @@ def _cols(x, g, ones=False):
     if extra:
         buf[..., k:] = 1
     return buf.reshape(rows, k + extra)
+
+
+def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_strides):
+    """max_pool(act(conv(x, W) + b)) in test mode, act the ReLU (``relu=True``) or none, pooled
+    with 'valid' windows: a Tensor without a graph, or None where this path does not serve
+    (a gradient is wanted, not float32 NumPy, not 1-D or 2-D, windows the kernels do not take)
+    and the caller runs the two layers instead (``models.fusion.pooled_steps``).
+
+    Why: the convolution's output is the largest array of a small CNN (the lecture CNN's first
+    layer: 68 kB per image, four times its pooled output). Here it never exists in full: one
+    GEMM per chunk of images (``CHUNK_BYTES`` of output) into a reused scratch array (the bias
+    as the patches' column of ones, as in ``Conv._infer``), pooled into its rows of y, and the
+    ReLU applied to the pooled values, a quarter as many for 2x2 windows (max and ReLU commute:
+    ReLU is monotone, and a nan stays nan in both). No output array, no pooling layer's pass
+    and allocation. Results equal the two layers' (the same GEMM per row, the same max).
+    """
+    inputs = [x, W] + ([] if b is None else [b])
+    if Config.enable_grad and any(t.requires_grad for t in inputs):
+        return None
+    xd, Wd, bd = x.data, W.data, None if b is None else b.data
+    if not kernels.enabled(xd, Wd, *([] if bd is None else [bd])) or xd.ndim not in (3, 4) or xd.ndim != Wd.ndim \
+            or xd.shape[-1] != Wd.shape[-2]:
+        return None
+    g = geometry(xd.shape, Wd.shape[:-2], strides, dilation, padding)
+    n, c_out, positions = xd.shape[0], Wd.shape[-1], math.prod(g.out_sizes)
+    try:
+        gp = geometry((n,) + g.out_sizes + (c_out,), pool_size, pool_strides, 1, "valid")
+    except ShapeError:  # windows larger than the convolution's output: the pooling layer says so
+        return None
+    if len(gp.kernel) > 2 or math.prod(gp.kernel) > 255:
+        return None
+    kernel = Wd.reshape(-1, c_out)
+    weights = kernel if bd is None else np.concatenate([kernel, bd[None]])
+    per_sample = positions * max(weights.shape[0], c_out) * 4
+    chunk = max(1, min(n, CHUNK_BYTES // per_sample))
+    scratch = np.empty((chunk * positions, c_out), np.float32)
+    y = np.empty((n,) + gp.out_sizes + (c_out,), np.float32)
+    for s in range(0, n, chunk):
+        rows = scratch[:min(chunk, n - s) * positions]
+        np.matmul(_cols(xd[s:s + chunk], g, ones=bd is not None), weights, out=rows)
+        pooled = y[s:s + chunk]
+        if kernels.max_pool(rows.reshape(pooled.shape[:1] + g.out_sizes + (c_out,)), gp.kernel, gp.strides,
+                            gp.out_sizes, False, out=pooled) is None:
+            return None
+        if relu:
+            accel.bias_relu_(pooled)
+    return Tensor(y)
 
 
 def _check(x, W, b, where):
