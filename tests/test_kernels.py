@@ -681,3 +681,41 @@ def test_sgd_uses_blas_threads_only_after_steps_without_row_parallel_loops(monke
     step()
     assert len(calls) == 3
     np.testing.assert_allclose(p.data, 1 - 5 * 0.1, rtol=1e-6)  # every path made the same update
+
+
+@needs_numba
+@pytest.mark.parametrize("only_last", [False, True], ids=["all-outputs", "last-state-only"])
+@pytest.mark.parametrize("activation,reverse,h0", [("tanh", False, True), ("relu", True, False),
+                                                   ("tanh", True, False)])
+def test_simple_rnn_backward_loop_in_one_call_matches_the_numpy_steps(activation, reverse, h0, only_last,
+                                                                      monkeypatch):
+    """SimpleRNN's backward time loop in one Numba call (``sequences.rnn_back_sequence``): every
+    gradient equals the NumPy steps', whether the sequence output receives a gradient at every
+    step or only the last state does (then the loop reads no output gradient)."""
+    from test_recurrent_ops import OURS
+
+    rng = np.random.default_rng(5)
+    arrays = {k: v for k, v in make_inputs(rng, "rnn", n=6, t=7, dtype=np.float32, h0=h0).items()
+              if v is not None}
+
+    def grads():
+        ts = {k: Tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
+        hs, h_last = OURS["rnn"](**ts, activation=activation, reverse=reverse)
+        g = np.random.default_rng(1)
+        loss = (h_last * Tensor(g.standard_normal(h_last.shape).astype(np.float32))).sum()
+        if not only_last:
+            loss = loss + (hs * Tensor(g.standard_normal(hs.shape).astype(np.float32))).sum()
+        loss.backward()
+        return {k: t.grad for k, t in ts.items()}
+
+    ran = []
+    real = sequences.rnn_back_sequence
+    monkeypatch.setattr(sequences, "rnn_back_sequence", lambda *a: ran.append(real(*a)) or ran[-1])
+    fused = grads()
+    assert ran == [True]
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    plain = grads()
+    assert ran == [True]  # the NumPy steps ran the second time
+    for k in arrays:
+        scale = np.abs(plain[k]).max()
+        np.testing.assert_allclose(fused[k], plain[k], rtol=1e-4, atol=1e-5 * scale, err_msg=k)

@@ -28,6 +28,32 @@ def rnn_sequence(gemm, H, Hs, Uw, T, N, U, reverse, relu):
 
 
 @_jit
+def rnn_back_sequence(gemm, dA, H, Go, live, dh, Uw, T, N, U, reverse, relu):
+    """A SimpleRNN's backward time loop (no mask): per step (last first) dA[t] = (dh + the output's
+    gradient Go[:, t], read where ``live``) * act'(H[t]), act' from the activation's output
+    (tanh: 1 - h^2; relu: h > 0), then dh = dA[t] @ Uw^T by one GEMM (Uw read transposed in
+    place). H, dA (T, N, U), Go (N, T, U), dh (N, U) in and out; flat float32 arrays, ``gemm``
+    as in ``lstm_sequence``."""
+    NU = N * U
+    da, hp, uw = dA.ctypes.data, dh.ctypes.data, Uw.ctypes.data
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        for n in range(N):
+            o = t * NU + n * U
+            a, h, d = dA[o:o + U], H[o:o + U], dh[n * U:(n + 1) * U]  # unit-stride slices
+            if live[t]:
+                g = Go[(n * T + t) * U:(n * T + t + 1) * U]
+                for k in range(U):
+                    v = h[k]
+                    a[k] = (d[k] + g[k]) * ((_f(1) if v > 0 else _f(0)) if relu else _f(1) - v * v)
+            else:
+                for k in range(U):
+                    v = h[k]
+                    a[k] = d[k] * ((_f(1) if v > 0 else _f(0)) if relu else _f(1) - v * v)
+        gemm(101, 111, 112, N, U, U, _f(1), da + 4 * t * NU, U, uw, U, _f(0), hp, U)
+
+
+@_jit
 def rnn_infer_sequence(gemm, X, T, D, W, Uw, B, Hs, S, N, reverse, R, U, relu):
     """A SimpleRNN forward for inference over all T steps (no mask), everything a step reads still
     in cache: per step x_t W (X (N, T, D) read in place) and then h_{t-1} Uw added (beta = 1)

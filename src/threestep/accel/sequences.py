@@ -60,6 +60,22 @@ def rnn_sequence_(H, Hs, U, reverse, activation):
     return True
 
 
+def rnn_back_sequence(dA, H, gout, live, dh, U, reverse, activation):
+    """A whole SimpleRNN backward without a mask: dA (T, N, u) gets the gradient of every step's
+    pre-activation from the activations H (T, N, u), the outputs' gradient gout (N, T, u) (read
+    at the steps where ``live``, a list of booleans, or None for all) and dh (N, u), the last
+    state's gradient in and the initial state's out; each step's dh = dA[t] @ U^T is one GEMM.
+    Returns whether it ran (False: nothing done)."""
+    gemm = _gemm()
+    if gemm is None or activation not in ("tanh", "relu") or not _contiguous(dA, H, gout, dh, U):
+        return False
+    T, N, u = H.shape
+    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    _nb().rnn_back_sequence(gemm, dA.reshape(-1), H.reshape(-1), gout.reshape(-1), steps, dh.reshape(-1),
+                            U.reshape(-1), T, N, u, bool(reverse), activation == "relu")
+    return True
+
+
 def rnn_infer_sequence(x, W, U, b, Hs, reverse, activation):
     """A whole SimpleRNN forward in inference without a mask: x (N, T, D) the inputs, read in
     place; W (D, u), U (u, u), b (u,) (zeros for none); Hs (T+1, N, u) the states (the starting
@@ -180,6 +196,8 @@ def warm_up():
         return False
     rnn_sequence_(z((2, 2, 4), f32), z((3, 2, 4), f32), z((4, 4), f32), False, "tanh")
     rnn_infer_sequence(z((2, 2, 3), f32), z((3, 4), f32), z((4, 4), f32), z(4, f32), z((3, 2, 4), f32), False, "tanh")
+    rnn_back_sequence(z((2, 2, 4), f32), z((2, 2, 4), f32), z((2, 2, 4), f32), None, z((2, 4), f32), z((4, 4), f32),
+                      False, "tanh")
     lstm_sequence(z((3, 2, 9), f32), z((9, 16), f32), z((2, 4), f32), None, 4, False, slice(None))
     G4 = z((4, 2, 2, 4), f32)
     lstm_train_sequence(z((3, 2, 9), f32), z((4, 9, 4), f32), G4, z((3, 2, 4), f32), z((2, 2, 4), f32), 4, False,

@@ -72,8 +72,14 @@ class SimpleRNN(Recurrent):
 
     def backward(self, ghs, gh):
         H, U = self.H, self.U
-        dA = self.act.deriv(H, backend.get_array_module(H).empty_like(H))
+        xp = backend.get_array_module(H)
         dh = gh.astype(self.dtype)
+        if self.m is None and kernels.enabled(H):  # float32 NumPy: the whole loop in one Numba call
+            dA = xp.empty_like(H)
+            ghs = xp.ascontiguousarray(ghs, dtype=self.dtype)
+            if sequences.rnn_back_sequence(dA, H, ghs, self._live(ghs), dh, U, self.reverse, self.act.name):
+                return self._weight_grads(dA, dh)
+        dA = self.act.deriv(H, xp.empty_like(H))
         for t in reversed(self.order):
             if self.m is None and not kernels.enabled(dA):  # one kernel on CuPy (accel.fused)
                 fused.rnn_back_step_(dA[t], dh, ghs[:, t])
@@ -84,10 +90,14 @@ class SimpleRNN(Recurrent):
             dh = dA[t] @ U.T
             if skip is not None:
                 dh += skip
+        return self._weight_grads(dA, dh)
+
+    def _weight_grads(self, dA, dh):
+        """The gradients of the inputs, the weights and the initial state from every step's dA."""
         grads = {"h0": dh}
         self._input_grads(dA[None], self.W4, grads)
         if self.need["U"]:
-            grads["U"] = self._kernel_grad(self.Hs[self.off:self.off + H.shape[0]], dA[None])
+            grads["U"] = self._kernel_grad(self.Hs[self.off:self.off + dA.shape[0]], dA[None])
         return self._finish(grads)
 
 
