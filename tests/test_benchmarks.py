@@ -440,3 +440,11 @@ def test_a_worker_with_fewer_threads_than_cpus_is_pinned_to_that_many():
     else:  # one CPU already: nothing to narrow
         assert pinned is None and in_thread == before
     assert again is None  # as many threads as CPUs: left alone
+
+
+@pytest.mark.slow
+def test_the_suite_fills_the_numba_cache_before_its_workers(tmp_path, monkeypatch):
+    """Compiled once before the first worker, so that no worker's peak memory holds the compiler's."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert suite.warm_numba_cache(1)
+    assert any(p.suffix in (".nbi", ".nbc") for p in tmp_path.rglob("*"))

@@ -102,15 +102,13 @@ def test_a_layer_that_reads_the_whole_batch_is_never_split(two_cores, monkeypatc
     assert row_blocks.plan(stateful, 128) == ([slice(None)], 1)
 
 
-def test_a_dense_stack_stays_one_gemm_per_layer(two_cores):
+def test_a_small_dense_batch_stays_one_gemm(two_cores):
     """A Dense stack uses each weight once per row: two threads would each pack every weight
-    matrix, and the BLAS's own threads split its GEMMs as well, so a batch of any size runs as
-    one GEMM per layer over the BLAS threads (in blocks of bounded size, one thread)."""
+    matrix, so a 100-row batch runs as one GEMM over the BLAS threads."""
     mlp = Sequential([L.Dense(500, input_dim=784, activation="relu"), L.Dense(10)])
     assert row_blocks.plan(mlp, 100) == ([slice(None)], 1)
-    assert row_blocks.plan(mlp, 1000) == ([slice(None)], 1)
-    blocks, workers = row_blocks.plan(mlp, 100_000)  # 0.4 GB of outputs in one piece: bounded blocks
-    assert workers == 1 and len(blocks) > 1 and blocks[0].start == 0 and blocks[-1].stop == 100_000
+    blocks, workers = row_blocks.plan(mlp, 1000)
+    assert workers == 2 and blocks == [slice(0, 500), slice(500, 1000)]
     assert row_blocks.plan(_cnn(), 100)[1] == 2  # a convolution reuses its kernel at every position
 
 

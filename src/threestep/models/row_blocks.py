@@ -79,12 +79,13 @@ def plan(model, rows):
 
     Threads: each block's thread reads all the weights (a BLAS packs the weight matrix of every
     GEMM), so a split pays where each block's rows use each weight many times: a convolution
-    (once per position per row), a recurrent layer (once per step). A Dense stack (each weight
-    once per row) is not split at any batch size: its time is its GEMMs, which the BLAS's own
-    threads split as well, and those threads are still spinning right after a ``fit`` or a
-    small-batch ``predict``: row-block threads started then shared the cores with them (the
-    first ~0.1 s of a batch-1000 MLP predict ran at half speed). One block, one thread (the
-    BLAS's own threads, the governor's count).
+    (once per position per row), a recurrent layer (once per step), a Dense stack only with
+    hundreds of rows per block. Below that, one GEMM split over the BLAS threads (by columns)
+    does better: one block, one thread (the BLAS's own threads, the governor's count). A Dense
+    stack at hundreds of rows per block could also run unsplit on the BLAS threads: as fast on a
+    quiet machine (faster right after a ``fit``, while the BLAS's worker still spins), but next
+    to busy neighbour processes the threaded GEMMs varied two-fold from call to call where the
+    blocks held steady (benchmarks/RESULTS.md).
 
     Blocks: at most ``BLOCK_BYTES`` of outputs per block (a convolution's output is ~70 kB per
     image): a larger array comes fresh from the OS (above the C library's mmap threshold, 32 MB
@@ -96,10 +97,8 @@ def plan(model, rows):
     per_row = activation_bytes(model.layers)
     size = max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1))
     workers = max(1, min(threads.blas_threads(), threads.cpus_available(), rows // threads.MIN_ROWS))
-    if workers > 1:
-        reuse = weight_reuse(model.layers)
-        if reuse < 2 or reuse * (rows // workers) < MIN_BLOCK_REUSE:
-            workers = 1
+    if workers > 1 and weight_reuse(model.layers) * (rows // workers) < MIN_BLOCK_REUSE:
+        workers = 1
     count = max(workers, -(-rows // size))
     count = -(-count // workers) * workers  # a whole number of blocks per thread
     return threads.even(rows, count), max(1, min(workers, count))
