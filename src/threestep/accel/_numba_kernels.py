@@ -453,3 +453,16 @@ def max_pool2d_grad(gy, idx, gx, H, W, N, OH, OW, C, kh, kw, sh, sw, accumulate)
                         else:
                             for c in range(C):
                                 gv[c] = g[c] if im[c] == p else _f(0)
+
+
+# ---------------------------------------------------------------- waiting for another thread
+@_jit
+def spin_until(yield_, flags, i, target, rounds):
+    """Whether flags[i] (set by another thread) reaches ``target`` within ``rounds`` calls of
+    ``yield_`` (``sched_yield``, a ctypes function pointer: each call also makes the loop read
+    flags[i] from memory again). ``accel.crew`` waits with it without the GIL."""
+    for _ in range(rounds):
+        if flags[i] == target:
+            return True
+        yield_()
+    return flags[i] == target

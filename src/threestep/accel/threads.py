@@ -25,6 +25,8 @@ import contextvars
 import os
 import threading
 
+from . import crew
+
 MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs the parallelism
 
 _lock = threading.Lock()
@@ -130,9 +132,11 @@ def run(fn, parts):
     if len(parts) == 1:
         fn(parts[0])
         return
-    pool = _pool(len(parts) - 1)
     _enter()
     try:
+        if crew.run(fn, parts):  # helpers that wait hot between parts (accel.crew)
+            return
+        pool = _pool(len(parts) - 1)
         futures = [pool.submit(contextvars.copy_context().run, fn, part) for part in parts[1:]]
         try:
             fn(parts[0])
