@@ -203,7 +203,7 @@ def test_quick_suite_end_to_end(tmp_path, capsys):
         assert r["peak_rss_mb"] >= r["workload_mb"] >= 0
     row = report["summary"]["mlp"]["threestep"]
     expected = runs["threestep"]["train_samples_per_s"] / runs["pytorch"]["train_samples_per_s"]
-    assert row["train_ratio_vs_pytorch"] == pytest.approx(expected, rel=1e-3)
+    assert row["train_ratio_vs_pytorch"] == pytest.approx(expected, abs=5e-4)  # the summary keeps 3 decimals
     ceiling = report["sgemm"]
     assert ceiling["sgemm_1024_gflops"] > 0 and ceiling["sgemm_mlp_shapes_gflops"] > 0
     achieved = runs["threestep"]["train_samples_per_s"] * mlp_flops_per_sample() / 1e9
