@@ -156,7 +156,9 @@ class Sequential(Model):
             if skip:
                 skip = False
                 continue
-            out = layer.call_pooled(x, steps[i + 1][0], pooled[i]) if i in pooled and layer.built else None  # None: not served
+            out = None
+            if i in pooled and layer.built:  # None where the fused pass does not serve
+                out = layer.call_pooled(x, steps[i + 1][0], pooled[i])
             skip = out is not None
             if out is None and then is not None:  # the layer and the Activation("relu") after it, as one node
                 out = layer.call_relu(x, training=training)
