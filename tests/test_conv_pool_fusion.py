@@ -11,9 +11,10 @@ from threestep import layers as L
 from threestep.accel import kernels
 from threestep.autograd import Tensor, no_grad
 from threestep.models import Sequential
+from helpers import numpy_only
 
 conv_module = importlib.import_module("threestep.ops.conv")
-pytestmark = pytest.mark.numpy_only  # the fused pass serves NumPy float32 arrays
+pytestmark = numpy_only("the fused pass serves NumPy float32 arrays; on a GPU the two layers run")
 COVERED_OPS = {"conv_max_pool"}  # read by test_ops.test_every_exported_op_has_a_case
 
 
