@@ -95,20 +95,14 @@ def run_worker(framework, workload, samples, threads, repeats, timeout=900, base
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-WARM_UP = ("import importlib, importlib.util\n"
-           "for where in ('threestep.accel.kernels', 'threestep.ops.kernels'):\n"
-           "    if importlib.util.find_spec(where.rsplit('.', 1)[0]) and importlib.util.find_spec(where):\n"
-           "        importlib.import_module(where).warm_up()\n"
-           "        break\n")
-
-
 def warm_numba_cache(threads, baseline_path=None):
     """Compile threestep's Numba kernels into their on-disk cache once, before any worker runs:
     in a fresh checkout the first worker would otherwise compile them itself, and the compiler's
     memory would count as that worker's peak (an MLP worker: ~300 MB instead of ~200 MB).
     Returns whether it worked (a failure is left for the workers to report)."""
+    code = "from benchmarks.worker import warm_up_threestep; warm_up_threestep()"
     try:
-        done = subprocess.run([sys.executable, "-c", WARM_UP], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env=thread_env(threads, baseline_path), timeout=900)
     except subprocess.TimeoutExpired:
         return False

@@ -134,6 +134,15 @@ def keras_environment(framework, threads):
             os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
 
 
+def warm_up_threestep():
+    """Compile (or load from Numba's cache) the threestep kernels of whichever revision imports:
+    ``threestep.ops.kernels`` before the accel room existed (``--baseline`` may run one)."""
+    for where in ("threestep.accel.kernels", "threestep.ops.kernels"):
+        if importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where):
+            importlib.import_module(where).warm_up()
+            return
+
+
 def import_framework(framework, threads):
     """Import the framework with its thread pools sized to ``threads`` and the process pinned to
     that many CPUs (``pin_cpus``); returns the module."""
@@ -157,12 +166,8 @@ def run(framework, workload, samples, threads, repeats, device="cpu", batch=0, o
     # Import the framework before the baseline RSS is read, so that "workload MB" counts the same
     # things for every framework: the model, its training and inference, not the library itself.
     lib = import_framework(framework, threads)
-    # (threestep.ops.kernels before the accel room existed: --baseline may run such a revision)
-    for where in ("threestep.accel.kernels", "threestep.ops.kernels"):
-        found = importlib.util.find_spec(where.rsplit(".", 1)[0]) and importlib.util.find_spec(where)
-        if framework == "threestep" and found:
-            importlib.import_module(where).warm_up()
-            break  # compiled Numba code is library too
+    if framework == "threestep":
+        warm_up_threestep()  # compiled Numba code is library too
     x, y = make_data(workload, samples)
     batch = batch or WORKLOADS[workload][1]
     base = current_rss_mb()  # interpreter + framework + data, before any model exists

@@ -27,6 +27,14 @@ def rnn_sequence(gemm, H, Hs, Uw, T, N, U, reverse, relu):
             b[k] = v
 
 
+@_inline
+def _rnn_deriv(h, relu):
+    """The activation's derivative from its output h: relu 1 where h > 0, tanh 1 - h^2."""
+    if relu:
+        return _f(1) if h > 0 else _f(0)
+    return _f(1) - h * h
+
+
 @_jit
 def rnn_back_sequence(gemm, dA, H, Go, live, dh, Uw, T, N, U, reverse, relu):
     """A SimpleRNN's backward time loop (no mask): per step (last first) dA[t] = (dh + the output's
@@ -44,12 +52,10 @@ def rnn_back_sequence(gemm, dA, H, Go, live, dh, Uw, T, N, U, reverse, relu):
             if live[t]:
                 g = Go[(n * T + t) * U:(n * T + t + 1) * U]
                 for k in range(U):
-                    v = h[k]
-                    a[k] = (d[k] + g[k]) * ((_f(1) if v > 0 else _f(0)) if relu else _f(1) - v * v)
+                    a[k] = (d[k] + g[k]) * _rnn_deriv(h[k], relu)
             else:
                 for k in range(U):
-                    v = h[k]
-                    a[k] = d[k] * ((_f(1) if v > 0 else _f(0)) if relu else _f(1) - v * v)
+                    a[k] = d[k] * _rnn_deriv(h[k], relu)
         gemm(101, 111, 112, N, U, U, _f(1), da + 4 * t * NU, U, uw, U, _f(0), hp, U)
 
 

@@ -119,6 +119,7 @@ def crew(helpers):
     with _lock:
         have = _crew["crew"]
         if have is None or len(have.helpers) < helpers or _crew["pid"] != os.getpid():
+            # a larger crew replaces a smaller one, which stays marked busy (its threads sleep)
             if have is not None and _crew["pid"] == os.getpid() and not have.busy.acquire(blocking=False):
                 return None  # in use: the caller takes the pool this once
             _crew["crew"], _crew["pid"] = _Crew(helpers, waits), os.getpid()

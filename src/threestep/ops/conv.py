@@ -20,6 +20,9 @@ from .im2col import (
 from .pool import pad
 from .shape import getitem
 
+# Patches (or outputs, in ``conv_max_pool``) per chunk in inference: bounds the memory a batch-1000
+# convolution takes (its whole patches matrix is ~100 MB) while keeping the chunks few, since
+# each chunk costs Python calls that row-block threads take turns at (benchmarks/RESULTS.md).
 CHUNK_BYTES = 8 << 20
 
 
@@ -64,7 +67,7 @@ class Conv(Function):
                 y += b
         else:
             cols = _cols(x, self.g, ones=b is not None)
-            y = cols @ (kernel if b is None else xp.concatenate([kernel, b[None].astype(W.dtype, copy=False)]))
+            y = cols @ _with_bias_row(kernel, b, xp)
             if self.relu:
                 accel.bias_relu_(y)  # the bias came with the GEMM
         self.y = y if self.relu else None
@@ -79,7 +82,7 @@ class Conv(Function):
         g, n, c_out = self.g, x.shape[0], W.shape[-1]
         positions = math.prod(g.out_sizes)
         ones = b is not None
-        weights = kernel if b is None else xp.concatenate([kernel, b[None].astype(W.dtype, copy=False)])
+        weights = _with_bias_row(kernel, b, xp)
         per_sample = positions * weights.shape[0] * x.dtype.itemsize
         chunk = max(1, CHUNK_BYTES // max(per_sample, 1))
         y = xp.empty((n * positions, c_out), xp.result_type(x.dtype, W.dtype))
@@ -152,6 +155,11 @@ def _input_grad(gy2, W, g, out_shape):
     return unpad(gx, g)
 
 
+def _with_bias_row(kernel, b, xp):
+    """The kernel matrix (K, C_out) with b as one more row (the patches' column of ones), or as is."""
+    return kernel if b is None else xp.concatenate([kernel, b[None].astype(kernel.dtype, copy=False)])
+
+
 def _cols(x, g, ones=False):
     """The patches matrix (N*prod(out), prod(kernel)*C_in), plus a last column of ones with ``ones``.
 
@@ -210,8 +218,7 @@ def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_str
         return None
     if len(gp.kernel) > 2 or math.prod(gp.kernel) > 255:
         return None
-    kernel = Wd.reshape(-1, c_out)
-    weights = kernel if bd is None else np.concatenate([kernel, bd[None]])
+    weights = _with_bias_row(Wd.reshape(-1, c_out), bd, np)
     per_sample = positions * max(weights.shape[0], c_out) * 4
     chunk = max(1, min(n, CHUNK_BYTES // per_sample))
     scratch = np.empty((chunk * positions, c_out), np.float32)
