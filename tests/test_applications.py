@@ -94,10 +94,9 @@ def test_inception_v3_matches_tf_keras_shapes_and_trainable_parameters(keras):
     for i in range(11):
         name = f"mixed{i}"
         assert tuple(ours.get_layer(name).output_shape) == tuple(theirs.get_layer(name).output_shape), name
-    # Trainable parameters agree exactly (23,817,352 of them). threestep's
-    # BatchNormalization(scale=False) keeps a frozen gamma that Keras does not create, so
-    # the totals differ by those 17,216 ones (23,869,000 against Keras's 23,851,784).
+    # Parameters agree exactly: BatchNormalization(scale=False) has no gamma in either.
     assert count(ours.trainable_weights) == count(theirs.trainable_weights) == 23_817_352
+    assert ours.count_params() == theirs.count_params() == 23_851_784
     notop = apps.InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3))
     assert tuple(notop.output_shape) == tuple(
         keras.applications.InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3)).output_shape)

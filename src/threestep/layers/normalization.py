@@ -1,6 +1,6 @@
 """BatchNormalization: normalise each feature over the batch, then scale and shift."""
 from .. import backend
-from ..autograd import Config
+from ..autograd import Config, Tensor
 from ..errors import ConfigError, ShapeError
 from ..ops.normalization import batch_norm_infer, batch_norm_train
 from .base import Layer
@@ -21,15 +21,25 @@ class BatchNormalization(Layer):
         axis: the feature axis (-1 for channels_last, 1 for channels_first).
         momentum: of the moving averages (default 0.99).
         epsilon: added to the variance (default 1e-3).
-        center, scale: learn beta / gamma.
+        center, scale: learn beta / gamma. Without them the layer has no such weight, as in
+            Keras (``scale=False``: weights beta, moving_mean, moving_variance), so weight lists
+            and files line up with Keras's; ``layer.gamma`` / ``layer.beta`` then read as ones /
+            zeros, a constant.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as for any weight.
 
     Example:
         >>> model = Sequential([Dense(64, input_shape=(20,)), BatchNormalization(), Activation("relu")])
+        >>> bn = BatchNormalization(scale=False, name="bn")
+        >>> bn.build((None, 3))
+        >>> [w.name for w in bn.weights]
+        ['bn/beta', 'bn/moving_mean', 'bn/moving_variance']
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
-                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= momentum <= 1:
             raise ConfigError(f"BatchNormalization {self.name!r}: momentum must be in [0, 1]. Received: momentum={momentum}.")
@@ -44,6 +54,24 @@ class BatchNormalization(Layer):
 
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        from . import constraints  # noqa: PLC0415
+
+        self.beta_constraint, self.gamma_constraint = constraints.get(beta_constraint), constraints.get(gamma_constraint)
+        self._gamma = self._beta = None
+
+    @property
+    def gamma(self):
+        """The scale: the weight, or ones (a constant on the weights' device) with ``scale=False``."""
+        if self._gamma is not None or not self.built:
+            return self._gamma
+        return Tensor(backend.get_array_module(self.moving_variance.data).ones_like(self.moving_variance.data))
+
+    @property
+    def beta(self):
+        """The shift: the weight, or zeros (a constant) with ``center=False``."""
+        if self._beta is not None or not self.built:
+            return self._beta
+        return Tensor(backend.get_array_module(self.moving_mean.data).zeros_like(self.moving_mean.data))
 
     def check_input_shape(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape) or self.axis % len(input_shape) == 0:
@@ -54,10 +82,12 @@ class BatchNormalization(Layer):
         n = input_shape[self.axis]
         if n is None:
             raise ShapeError(f"BatchNormalization {self.name!r}: the feature axis {self.axis} of {input_shape} must be known.")
-        self.gamma = self.add_weight("gamma", (n,), self.gamma_initializer, self.gamma_regularizer,
-                                     trainable=self.scale)
-        self.beta = self.add_weight("beta", (n,), self.beta_initializer, self.beta_regularizer,
-                                    trainable=self.center)
+        if self.scale:  # Keras's order: gamma, beta, moving_mean, moving_variance (the ones it has)
+            self._gamma = self.add_weight("gamma", (n,), self.gamma_initializer, self.gamma_regularizer,
+                                          constraint=self.gamma_constraint)
+        if self.center:
+            self._beta = self.add_weight("beta", (n,), self.beta_initializer, self.beta_regularizer,
+                                         constraint=self.beta_constraint)
         self.moving_mean = self.add_weight("moving_mean", (n,), self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", (n,), self.moving_variance_initializer,
                                                trainable=False)
@@ -78,8 +108,7 @@ class BatchNormalization(Layer):
         return y
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-        from . import initializers  # noqa: PLC0415
+        from . import constraints, initializers, regularizers  # noqa: PLC0415
 
         def init(v):
             return v if isinstance(v, str) else initializers.serialize(v)
@@ -90,7 +119,9 @@ class BatchNormalization(Layer):
                 "moving_mean_initializer": init(self.moving_mean_initializer),
                 "moving_variance_initializer": init(self.moving_variance_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 class LayerNormalization(Layer):
@@ -129,7 +160,9 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        from . import constraints  # noqa: PLC0415
+
+        self.beta_constraint, self.gamma_constraint = constraints.get(beta_constraint), constraints.get(gamma_constraint)
 
     def _axes(self, ndim):
         axes = sorted(a % ndim for a in ([self.axis] if isinstance(self.axis, int) else self.axis))
@@ -168,11 +201,12 @@ class LayerNormalization(Layer):
         return y
 
     def get_config(self):
-        from . import regularizers  # noqa: PLC0415
-        from . import initializers  # noqa: PLC0415
+        from . import constraints, initializers, regularizers  # noqa: PLC0415
 
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "beta_initializer": initializers.serialize(self.beta_initializer),
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
