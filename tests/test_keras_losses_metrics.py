@@ -307,6 +307,38 @@ def test_stateful_metrics_in_fit_logs_match_tf_keras(tfk, rng):
     ours.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["AUC", metrics.AUC(name="auc_2")])
 
 
+def test_mean_metric_wrapper_of_a_function_in_fit_and_evaluate_matches_tf_keras(tfk, rng):
+    tf, keras = tfk
+    from threestep.keras.layers import Dense
+    from threestep.keras.models import Sequential
+    from threestep.keras.optimizers import SGD
+
+    def worst(y_true, y_pred, power=1):  # one value per sample, written once for both libraries
+        return (abs(y_pred - y_true) ** power).max(axis=-1)
+
+    def tf_worst(y_true, y_pred, power=1):
+        return tf.reduce_max(tf.abs(y_pred - y_true) ** power, axis=-1)
+
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y = rng.normal(size=(48, 2)).astype(np.float32)
+    kmodel = keras.Sequential([keras.layers.Dense(2, input_shape=(4,))])
+    ours = Sequential([Dense(2, input_shape=(4,))])
+    ours.set_weights(kmodel.get_weights())
+    kmodel.compile(loss="mse", optimizer=keras.optimizers.SGD(0.05),
+                   metrics=[keras.metrics.MeanMetricWrapper(tf_worst, name="worst"),
+                            keras.metrics.MeanMetricWrapper(tf_worst, name="worst_sq", power=2)])
+    ours.compile(loss="mse", optimizer=SGD(0.05),
+                 metrics=[metrics.MeanMetricWrapper(worst, name="worst"),
+                          metrics.MeanMetricWrapper(worst, name="worst_sq", power=2)])
+    kh = kmodel.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
+    oh = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
+    for key in ("worst", "worst_sq", "val_worst", "val_worst_sq"):
+        np.testing.assert_allclose(oh[key], kh[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), kmodel.evaluate(x, y, verbose=0), rtol=1e-4)
+    unnamed = metrics.MeanMetricWrapper(worst)
+    assert unnamed.name == "worst" and unnamed.fresh().name == "worst"
+
+
 @pytest.mark.parametrize("name", ["mape", "msle", "hinge", "logcosh", "kld", "poisson", "cosine_similarity",
                                   "cosine_proximity", "squared_hinge", "categorical_hinge"])
 def test_losses_as_metric_names(tfk, rng, name):

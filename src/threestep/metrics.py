@@ -190,11 +190,13 @@ class MeanMetricWrapper(Metric):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        self.kwargs = kwargs
+        self.kwargs, self.wrapped = kwargs, fn
         super().__init__((lambda t, p: fn(t, p, **kwargs)) if kwargs else fn, name or fn.__name__)
         self.argmax_invariant = fn in _ARGMAX_INVARIANT
 
     def fresh(self):
+        if type(self) is MeanMetricWrapper:  # the function is an argument only here (Keras's get_config too)
+            return MeanMetricWrapper(self.wrapped, **self.get_config())
         return type(self)(**self.get_config())
 
     def get_config(self):
