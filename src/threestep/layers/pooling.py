@@ -1,5 +1,6 @@
 """Pooling layers: subsampling does not change the object (the lecture's property 3)."""
-from .. import ops
+from .. import backend, ops
+from ..autograd import Tensor
 from ..errors import ShapeError
 from ..ops.im2col import geometry, normalize_tuple
 from .base import Layer, deprecated_arg
@@ -147,8 +148,23 @@ class GlobalPooling(Layer):
         return (input_shape[0], channels)
 
     def call(self, x, training=None):
+        mask = getattr(x, "mask", None) if self.rank == 1 and self.mode == "avg" else None
+        if mask is not None:
+            return self._masked_mean(x, mask)
         pool = ops.global_max_pool if self.mode == "max" else ops.global_avg_pool
         return pool(x, self.keepdims, self.data_format)
+
+    def _masked_mean(self, x, mask):
+        """The mean over the unmasked steps only (Keras's rule for a sequence mask from
+        ``Embedding(mask_zero=True)`` or ``Masking``): padding does not dilute the average.
+        A sequence masked at every step gives zeros where Keras gives nan (0 / 0): a later
+        layer that skips that sequence (an LSTM over the time steps of a ``TimeDistributed``)
+        would otherwise still get nan gradients back through the division."""
+        xp = backend.get_array_module(mask)
+        steps = 1 if self.data_format == "channels_last" else 2
+        weights = xp.expand_dims(mask, 3 - steps).astype(x.dtype)
+        count = xp.maximum(weights.sum(axis=steps, keepdims=self.keepdims), 1)
+        return ops.sum(x * Tensor(weights), axis=steps, keepdims=self.keepdims) / Tensor(count)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
@@ -186,6 +202,9 @@ class GlobalMaxPooling2D(GlobalPooling):
 
 class GlobalAveragePooling1D(GlobalPooling):
     """Mean over all steps: (batch, steps, C) -> (batch, C), e.g. a bag of word embeddings.
+
+    With a sequence mask (``Embedding(mask_zero=True)``, ``Masking``) the mean is over the
+    unmasked steps only, as in Keras.
 
     Args:
         data_format: "channels_last" (default) or "channels_first".

@@ -2,7 +2,7 @@
 from .. import backend, ops
 from ..errors import ConfigError, ShapeError
 from . import initializers
-from .base import Layer, check_positive_int
+from .base import Layer, carry_mask, check_positive_int
 from .recurrent import RNN
 
 
@@ -275,12 +275,24 @@ class TimeDistributed(Layer):
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
 
     def _apply(self, x, fn):
+        """``fn`` on the (batch * time, ...) rows. A mask of more than (batch, time) (``Masking``
+        on (batch, time, steps, features) inputs) goes on to the wrapped layer as its own
+        (batch * time, steps, ...) mask, as in Keras: an LSTM or GlobalAveragePooling1D inside
+        skips the masked inner steps. The output's mask is the wrapped layer's, back in
+        (batch, time, ...) shape, or where that layer used it up, a time step counts while any
+        of its inner entries does."""
         n, t = x.shape[0], x.shape[1]
-        y = fn(ops.reshape(x, (n * t,) + tuple(x.shape[2:])))
-        out = ops.reshape(y, (n, t) + tuple(y.shape[1:]))
         mask = getattr(x, "mask", None)
-        if mask is not None:
-            out.mask = mask
+        inner = ops.reshape(x, (n * t,) + tuple(x.shape[2:]))
+        if mask is not None and mask.ndim > 2:
+            inner.mask = mask.reshape((n * t,) + tuple(mask.shape[2:]))
+        y = carry_mask(inner, fn(inner))  # as a model carries it past a layer that keeps the steps
+        out = ops.reshape(y, (n, t) + tuple(y.shape[1:]))
+        inner_mask = getattr(y, "mask", None) if mask is not None and mask.ndim > 2 else None
+        if inner_mask is not None:
+            out.mask = inner_mask.reshape((n, t) + tuple(inner_mask.shape[1:]))
+        elif mask is not None:
+            out.mask = mask.reshape(n, t, -1).any(axis=-1) if mask.ndim > 2 else mask
         return out
 
     def call(self, x, training=None):
