@@ -357,3 +357,85 @@ def test_image_layer_config_defaults_match_tf_keras(tk):
         for key in ("data_format", "padding", "strides"):
             assert tuple(a[key]) == tuple(b[key]) if isinstance(b[key], (list, tuple)) else a[key] == b[key], key
     assert Conv2D(4, 3).get_config()["kernel_constraint"] is None
+
+
+class Residual(Layer):
+    """A layer that owns a Dense and builds it by hand in its own build (a common Keras pattern)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = Dense(5, activation="tanh")
+
+    def build(self, input_shape):
+        self.inner.build(input_shape)
+        super().build(input_shape)
+
+    def call(self, x):
+        return x + self.inner(x)
+
+
+def test_a_sublayer_built_by_hand_keeps_its_weights_at_its_first_call(tk):
+    dense = Dense(3)
+    dense.build((None, 4))
+    assert dense.built
+    kernel = dense.weights[0]
+    dense(np.ones((2, 4), np.float32))
+    assert len(dense.weights) == 2 and dense.weights[0] is kernel  # not built again with fresh weights
+    assert dense.output_shape == (None, 3)
+
+    class TFResidual(tk.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = tk.layers.Dense(5, activation="tanh")
+
+        def build(self, input_shape):
+            self.inner.build(input_shape)
+
+        def call(self, x):
+            return x + self.inner(x)
+
+    model = Sequential([Residual(input_shape=(5,)), Dense(3)])
+    ref = tk.Sequential([TFResidual(input_shape=(5,)), tk.layers.Dense(3)])
+    assert model.count_params() == ref.count_params() == 48
+    _one_step(model, ref, "mse")
+
+
+def test_sublayers_in_a_list_and_own_weights_follow_tf_keras_order(tk):
+    class Stack(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = []
+            for units in (4, 3):
+                self.blocks.append(Dense(units, activation="tanh"))
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(3,), initializer="ones")
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False)
+            super().build(input_shape)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x * self.scale
+
+    class TFStack(tk.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = [tk.layers.Dense(units, activation="tanh") for units in (4, 3)]
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(3,), initializer="ones")
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x * self.scale
+
+    ours, theirs = Sequential([Stack(input_shape=(5,))]), tk.Sequential([TFStack(input_shape=(5,))])
+    assert [tuple(w.shape) for w in ours.layers[0].weights] == [tuple(w.shape) for w in theirs.layers[0].weights]
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights) == 5
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    ours.layers[0].trainable = False
+    assert ours.trainable_weights == [] and len(ours.non_trainable_weights) == 6

@@ -15,3 +15,5 @@ from . import (  # noqa: F401
 from . import applications, wrappers  # noqa: F401,E402
 from . import activations, backend, initializers  # noqa: F401,E402
 from .. import __version__  # noqa: F401
+from .layers import Input  # noqa: F401,E402  (also importable from the root, as in Keras 2.3: keras.Input)
+from .models import Model, Sequential  # noqa: F401,E402

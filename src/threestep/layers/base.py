@@ -63,6 +63,34 @@ def deprecated_arg(kwargs, old, new, layer):
     return kwargs.pop(old)
 
 
+def _marking_built(build):
+    """``build`` that leaves the layer built, as a Keras layer's own ``build`` does: a layer built
+    by hand (``dense.build((None, 4))``, common in custom layers that own sublayers) is not built
+    again with fresh weights at its first call."""
+    @functools.wraps(build)
+    def marked(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    marked.marks_built = True
+    return marked
+
+
+def _tracking_setattr(self, name, value):
+    """Set an attribute, remembering a Layer (or a list or tuple of Layers) held by it."""
+    object.__setattr__(self, name, value)
+    held = isinstance(value, Layer) or (isinstance(value, (list, tuple)) and all(isinstance(v, Layer) for v in value))
+    subs = self.__dict__.get("_sublayers")
+    if held:
+        if subs is None:
+            subs = {}
+            object.__setattr__(self, "_sublayers", subs)
+        subs[name] = value
+    elif subs and name in subs:
+        del subs[name]
+
+
 class Layer:
     """Base class of all layers.
 
@@ -78,6 +106,11 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         LAYER_CLASSES[cls.__name__] = cls
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "marks_built", False):
+            cls.build = _marking_built(build)
+        if not cls.__module__.startswith("threestep.") and "__setattr__" not in cls.__dict__:
+            cls.__setattr__ = _tracking_setattr  # a user's layer: sublayers set as attributes count
 
     _ALLOWED_KWARGS = {"name", "trainable", "input_shape", "batch_input_shape", "input_dim", "dtype",
                        "batch_size", "weights"}
@@ -211,28 +244,46 @@ class Layer:
 
     @property
     def weights(self):
-        return list(self._weights)
+        if not self.__dict__.get("_sublayers"):
+            return list(self._weights)
+        return self.trainable_weights + self.non_trainable_weights  # tf.keras's order with sublayers
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.trainable and self.trainable]
+        own = [w for w in self._weights if w.trainable and self.trainable]
+        return own + [w for layer in self._tracked_layers() for w in layer.trainable_weights] if self.trainable \
+            else own
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self._weights if not (w.trainable and self.trainable)]
+        own = [w for w in self._weights if not (w.trainable and self.trainable)]
+        subs = self._tracked_layers()
+        return own + [w for layer in subs for w in (layer.non_trainable_weights if self.trainable else layer.weights)]
+
+    def _tracked_layers(self):
+        """The layers a user's layer holds as attributes (one, or a list of them), in the order
+        they were set: their weights are this layer's too, as in tf.keras, so ``fit`` trains them
+        and files save them."""
+        found = []
+        for value in self.__dict__.get("_sublayers", {}).values():
+            for layer in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(layer, Layer) and layer is not self and all(layer is not f for f in found):
+                    found.append(layer)
+        return found
 
     def get_weights(self):
         """The weights as NumPy arrays, in Keras order (e.g. Dense: kernel (in, out), bias)."""
-        return [backend.to_numpy(w.data).copy() for w in self._weights]
+        return [backend.to_numpy(w.data).copy() for w in self.weights]
 
     def set_weights(self, weights):
         """Set weights from NumPy arrays; shapes must match ``get_weights()``."""
-        if len(weights) != len(self._weights):
+        mine = self.weights
+        if len(weights) != len(mine):
             raise ShapeError(
-                f"Layer {self.name!r} ({type(self).__name__}) has {len(self._weights)} weight arrays "
+                f"Layer {self.name!r} ({type(self).__name__}) has {len(mine)} weight arrays "
                 f"but set_weights received {len(weights)}."
             )
-        for w, value in zip(self._weights, weights):
+        for w, value in zip(mine, weights):
             value = numpy.asarray(value)
             if tuple(value.shape) != tuple(w.shape):
                 raise ShapeError(
@@ -247,7 +298,7 @@ class Layer:
                 f"Layer {self.name!r} is not built yet, so it has no weights to count. Give the first "
                 "layer an input_shape= (or input_dim=), or call the model on data first."
             )
-        return int(sum(w.size for w in self._weights))
+        return int(sum(w.size for w in self.weights))
 
     # ------------------------------------------------------------------ lifecycle
     def build(self, input_shape):
@@ -310,7 +361,7 @@ class Layer:
             return symbolic_call(self, x, kwargs)
         x = _as_tensors(x)
         shape = [(None,) + tuple(t.shape[1:]) for t in x] if isinstance(x, list) else (None,) + tuple(x.shape[1:])
-        if not self.built:
+        if not self.built or self.input_shape is None:  # built by hand: record the shapes once
             self.build_for(shape)
         else:
             self.check_input_shape(shape)
