@@ -118,3 +118,15 @@ def test_time_distributed_output_mask_is_the_wrapped_layers_in_batch_time_shape(
     pooled = L.TimeDistributed(L.GlobalAveragePooling1D())(dense)  # used up inside: a word counts if any step does
     np.testing.assert_array_equal(pooled.mask, masked.mask.any(axis=-1))
     assert pooled.mask[0].tolist() == [True, True, True, False, False]
+
+
+def test_global_max_pooling_refuses_a_sequence_mask_and_names_the_fix():
+    from threestep.errors import ConfigError
+
+    model = Sequential([L.Embedding(8, 4, mask_zero=True, input_shape=(5,)), L.LSTM(3, return_sequences=True),
+                        L.GlobalMaxPooling1D()])
+    with pytest.raises(ConfigError, match="GlobalMaxPooling1D layer .* received a sequence mask.*GlobalAveragePooling1D"):
+        model.predict(np.array([[3, 5, 2, 0, 0]]), verbose=0)
+    unmasked = Sequential([L.Embedding(8, 4, input_shape=(5,)), L.LSTM(3, return_sequences=True),
+                           L.GlobalMaxPooling1D()])
+    assert unmasked.predict(np.array([[3, 5, 2, 0, 0]]), verbose=0).shape == (1, 3)

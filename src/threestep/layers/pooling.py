@@ -1,7 +1,7 @@
 """Pooling layers: subsampling does not change the object (the lecture's property 3)."""
 from .. import backend, ops
 from ..autograd import Tensor
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..ops.im2col import geometry, normalize_tuple
 from .base import Layer, deprecated_arg
 from .conv import check_data_format, check_rank, join_shape, spatial_and_channels
@@ -148,7 +148,13 @@ class GlobalPooling(Layer):
         return (input_shape[0], channels)
 
     def call(self, x, training=None):
-        mask = getattr(x, "mask", None) if self.rank == 1 and self.mode == "avg" else None
+        mask = getattr(x, "mask", None) if self.rank == 1 else None
+        if mask is not None and self.mode == "max":
+            raise ConfigError(
+                f"{type(self).__name__} layer {self.name!r} received a sequence mask (from Embedding(mask_zero=True), "
+                "Masking, or a recurrent layer with return_sequences=True after them), but a max cannot skip masked "
+                "steps: the padding would take part, so Keras refuses it too. Use GlobalAveragePooling1D, which "
+                "averages the unmasked steps, or a recurrent layer without return_sequences, or drop the mask.")
         if mask is not None:
             return self._masked_mean(x, mask)
         pool = ops.global_max_pool if self.mode == "max" else ops.global_avg_pool
