@@ -120,6 +120,45 @@ def test_float64_inputs_fall_back_to_the_layers():
     np.testing.assert_allclose(model.predict(x), _unfused(model, x.astype(np.float32)), rtol=1e-5, atol=1e-5)
 
 
+def _functional(kind):
+    """A functional CNN: the pairs the pass takes, and one it must not (an observed conv output)."""
+    from threestep.models import Model
+
+    inp = L.Input((12, 12, 2))
+    if kind == "chain":  # the lecture CNN, one ReLU fused and one spelled as Activation("relu")
+        h = L.MaxPooling2D(2)(L.Conv2D(5, 3, activation="relu")(inp))
+        h = L.MaxPooling2D(2)(L.Activation("relu")(L.Conv2D(4, 3)(h)))
+        return Model(inp, L.Dense(3)(L.Flatten()(h)))
+    conv = L.Conv2D(4, 3, activation="relu")(inp)  # read by the pooling and by a second branch
+    pooled = L.Flatten()(L.MaxPooling2D(2)(conv))
+    return Model(inp, [L.Dense(2)(pooled), L.Dense(2)(L.GlobalAveragePooling2D()(conv))])
+
+
+def _unfused_graph(model, x):
+    with no_grad():
+        values = {}
+        for _ in model._graph.steps([Tensor(x)], False, values=values):
+            pass
+        return [values[t.uid].numpy() for t in model._graph.outputs]
+
+
+@pytest.mark.parametrize("kind", ["chain", "observed"])
+def test_functional_models_take_the_pass_where_the_pooling_alone_reads_the_convolution(fused_calls, kind):
+    model = _functional(kind)
+    x = np.random.default_rng(4).standard_normal((5, 12, 12, 2)).astype(np.float32)
+    got = model.predict(x, batch_size=5)
+    for a, b in zip(got if isinstance(got, list) else [got], _unfused_graph(model, x)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    served = sum(fused_calls)
+    assert served == ((2 if kind == "chain" else 0) if kernels.available() else 0)
+    assert len(fused_calls) == (2 if kind == "chain" else 0)
+    model.compile("sgd", "mse")
+    if kind == "chain":  # training runs the layers as written
+        before = len(fused_calls)
+        model.fit(x, np.zeros((5, 3), np.float32), epochs=1, verbose=0)
+        assert len(fused_calls) == before
+
+
 @pytest.mark.parametrize("strides, pool, pool_strides, relu, bias", [
     (1, (2, 2), (2, 2), True, True), (2, (3, 2), (2, 1), False, True), (1, (2, 3), (1, 2), True, False),
 ])

@@ -12,7 +12,8 @@ layer the values of its input tensors. A layer used twice shares its weights.
 from ..errors import ConfigError, ShapeError
 from ..layers.base import carry_mask
 from ..layers.symbolic import SymbolicTensor, flatten, topological_nodes
-from .fusion import graph_pairs
+from ..autograd import is_grad_enabled
+from .fusion import graph_pairs, graph_pooled
 
 
 def _as_list(x):
@@ -62,18 +63,21 @@ class GraphNetwork:
         """The forward pass on Tensors ``x`` (one per input)."""
         last = self.outputs[0].node if len(self.outputs) == 1 else None
         values = {}
-        for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True):
+        pool = not training and not is_grad_enabled()  # test mode without a graph: conv + max pooling in one pass
+        for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True, pool=pool):
             pass
         self.extra_values = [values[t.uid] for t in self.extra]
         outs = [values[t.uid] for t in self.outputs]
         return outs if len(outs) > 1 else outs[0]
 
-    def steps(self, x, training, logits_node=None, values=None, fuse=False):
+    def steps(self, x, training, logits_node=None, values=None, fuse=False, pool=False):
         """The forward pass one node at a time: yields ``(node, out)`` after each layer call,
         so a caller can stop at a hidden layer (``threestep.inspect``). ``logits_node`` stops
         before its activation; ``values`` (a dict, filled in) maps tensor uids to Tensors.
         ``fuse``: a layer whose output only an ``Activation("relu")`` reads runs with it as one
-        node (``models.fusion``); the pair then yields once, as the activation's node."""
+        node (``models.fusion``); the pair then yields once, as the activation's node. ``pool``
+        (test mode, no graph recorded): a convolution whose output only a max-pooling layer reads
+        runs with it as one pass, yielded once as the pooling's node."""
         x = _as_list(x)
         if len(x) != len(self.inputs):
             raise ShapeError(f"The model has {len(self.inputs)} input(s) but received {len(x)}.")
@@ -86,10 +90,19 @@ class GraphNetwork:
             return values[structure.uid] if isinstance(structure, SymbolicTensor) else structure
 
         pairs = self._fusion_pairs() if fuse else {}
+        pooled = self._pooled(pairs) if fuse and pool else {}
         merged = set()
         for node in self.nodes:
             if id(node) in merged:
                 continue
+            pool_node, relu, then = pooled.get(id(node), (None, False, None))
+            if pool_node is not None and (logits_node is None or logits_node not in (pool_node, then)):
+                out = node.layer.call_pooled(value(node.inputs), pool_node.layer, relu)
+                if out is not None:  # None: the fused pass does not serve these inputs
+                    merged.update({id(pool_node), id(then)})
+                    out = values[pool_node.outputs[0].uid] = carry_mask(value(node.inputs), out)
+                    yield pool_node, out
+                    continue
             then = pairs.get(id(node))
             if then is not None and then is not logits_node:
                 merged.add(id(then))
@@ -109,6 +122,11 @@ class GraphNetwork:
         if self.__dict__.get("_pairs") is None:
             self._pairs = graph_pairs(self.nodes, self.outputs)
         return self._pairs
+
+    def _pooled(self, pairs):
+        if self.__dict__.get("_pooled_nodes") is None:
+            self._pooled_nodes = graph_pooled(self.nodes, self.outputs, pairs)
+        return self._pooled_nodes
 
     # ------------------------------------------------------------------ config
     def get_config(self, name):

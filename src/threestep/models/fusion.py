@@ -16,8 +16,8 @@ In test mode (``predict``, ``evaluate``, no gradient recorded) a convolution (wi
 fused or spelled out) followed by a max-pooling layer with 'valid' windows runs as one pass
 too (``pooled_steps``, ``ops.conv_max_pool``): the convolution's output, the largest array
 of a small CNN, never exists in full: each chunk of images is pooled straight from the
-GEMM's scratch, with the ReLU on the pooled values (functional graphs run their layers as
-written).
+GEMM's scratch, with the ReLU on the pooled values; in a functional graph
+(``graph_pooled``) where the pooling layer is the convolution's (or its ReLU's) only reader.
 
 A pair is not merged where its intermediate output is observable: an activity regularizer
 on either layer, another reader of the Dense output (a functional graph), a model output,
@@ -83,10 +83,42 @@ def pooled_steps(steps):
     for i in range(len(steps) - 1):
         (layer, then), (pool, merged) = steps[i], steps[i + 1]
         relu = then is not None or getattr(layer, "activation", None) is activations.relu
-        if (hasattr(layer, "call_pooled") and merged is None and type(pool) in (MaxPooling1D, MaxPooling2D)
-                and pool.padding == "valid" and pool.rank == getattr(layer, "rank", None)
-                and (relu or getattr(layer, "activation", None) is activations.linear)
-                and getattr(layer, "activity_regularizer", None) is None
-                and getattr(pool, "activity_regularizer", None) is None):
+        if merged is None and _pools(layer, pool) and (relu or getattr(layer, "activation", None) is activations.linear):
             pairs[i] = relu
     return pairs
+
+
+def _pools(layer, pool):
+    """Whether ``pool`` after ``layer`` can run in ``layer.call_pooled``."""
+    return (hasattr(layer, "call_pooled") and type(pool) in (MaxPooling1D, MaxPooling2D) and pool.padding == "valid"
+            and pool.rank == getattr(layer, "rank", None) and getattr(layer, "activity_regularizer", None) is None
+            and getattr(pool, "activity_regularizer", None) is None)
+
+
+def graph_pooled(nodes, outputs, pairs):
+    """``{id(conv node): (pool node, relu, Activation node or None)}`` for the convolution nodes of
+    a functional graph (with their ReLU: fused, or an ``Activation`` node merged by ``graph_pairs``)
+    whose output a 'valid' max-pooling node alone reads, and no model output: in test mode the
+    convolution, its ReLU and the pooling run as ``layer.call_pooled``."""
+    readers = {}
+    for node in nodes:
+        for t in node.parents():
+            readers.setdefault(t.uid, []).append(node)
+    outs = {t.uid for t in outputs}
+    found = {}
+    for node in nodes:
+        if len(node.outputs) != 1 or node.kwargs or not hasattr(node.layer, "call_pooled"):
+            continue
+        then = pairs.get(id(node))
+        last = then if then is not None else node
+        act = getattr(node.layer, "activation", None)
+        relu = then is not None or act is activations.relu
+        if not relu and act is not activations.linear:
+            continue
+        uid = last.outputs[0].uid
+        pool = readers.get(uid, [])
+        if uid in outs or len(pool) != 1 or pool[0].inputs is not last.outputs[0] or pool[0].kwargs:
+            continue
+        if _pools(node.layer, pool[0].layer):
+            found[id(node)] = (pool[0], relu, then)
+    return found
