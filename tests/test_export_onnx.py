@@ -22,7 +22,8 @@ def _randomize(model):
     for layer in model.layers:
         for w in layer.weights:
             values = rng.normal(scale=0.4, size=w.shape)
-            w.data = (np.abs(values) + 0.5 if "variance" in w.name else values).astype(w.dtype)
+            values = np.abs(values) + 0.5 if "variance" in w.name else values
+            w.data = ts.backend.asarray(values, dtype=w.dtype)  # on the device the weights live on
 
 
 def _run(path, xs):

@@ -142,7 +142,7 @@ def test_the_pass_leaves_observable_outputs_alone():
         args = node.inputs
         value = [values[s.uid] for s in args] if isinstance(args, list) else (t if args.node is None else values[args.uid])
         values[node.outputs[0].uid] = node.layer.call(value)
-    want = [values[o.uid].data for o in model.outputs]
+    want = [values[o.uid].numpy() for o in model.outputs]
     for a_, b_ in zip(got, want):
         np.testing.assert_allclose(a_, b_, rtol=1e-6, atol=1e-6)
 

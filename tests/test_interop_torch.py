@@ -25,7 +25,8 @@ def _rng():
 
 
 def _close(a, b, what=""):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=TOL, rtol=TOL, err_msg=what)
+    """Compare on the host: threestep arrays may live on the GPU, torch's here are CPU tensors' arrays."""
+    np.testing.assert_allclose(ts.backend.to_numpy(a), ts.backend.to_numpy(b), atol=TOL, rtol=TOL, err_msg=what)
 
 
 def _torch_out(net, x):
@@ -39,7 +40,8 @@ def _randomize(model):
     for layer in model.layers:
         for w in layer.weights:
             values = rng.normal(scale=0.5, size=w.shape)
-            w.data = np.abs(values) + 0.5 if "variance" in w.name else values
+            values = np.abs(values) + 0.5 if "variance" in w.name else values
+            w.data = ts.backend.asarray(values, dtype=w.dtype)  # on the device the weights live on
 
 
 CASES = {
@@ -185,6 +187,17 @@ def test_embedding_round_trip():
     load_state_dict(layer, module.state_dict())
     _close(layer.embeddings.data, module.weight.detach().numpy())
     _close(state_dict(layer)["weight"].numpy(), module.weight.detach().numpy())
+
+
+def test_a_state_dict_of_backend_arrays_loads():
+    """Values that are arrays of the backend (CuPy arrays on a GPU) come to the host explicitly."""
+    dense = L.Dense(3)
+    dense(np.zeros((1, 4)))
+    rng = _rng()
+    weight, bias = rng.normal(size=(3, 4)), rng.normal(size=3)
+    load_state_dict(dense, {"weight": ts.backend.asarray(weight), "bias": ts.backend.asarray(bias)})
+    _close(dense.kernel.data, weight.T)
+    _close(dense.bias.data, bias)
 
 
 def test_errors_name_the_layer():

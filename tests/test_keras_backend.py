@@ -153,6 +153,17 @@ def test_non_differentiable_helpers_and_settings(tk):
     assert set(np.unique(K.random_binomial((100,), 0.5, seed=2).numpy())) <= {0.0, 1.0}
 
 
+def test_unseeded_normal_draws_come_from_the_backend_generator():
+    """Without a seed the draws use the backend's generator (CuPy's on a GPU, which has
+    ``standard_normal`` but no ``normal``): the moments and the truncation hold there too."""
+    ts_backend.set_seed(5)
+    z = K.random_normal((20000,), mean=2.0, stddev=0.5).numpy()
+    assert z.dtype == np.float32 and abs(z.mean() - 2.0) < 0.02 and abs(z.std() - 0.5) < 0.02
+    t = K.truncated_normal((20000,), mean=1.0, stddev=0.5).numpy()
+    assert np.abs(t - 1.0).max() <= 1.0 and abs(t.mean() - 1.0) < 0.02
+    assert abs(t.std() - 0.44) < 0.01  # a normal cut at two standard deviations keeps 88% of its spread
+
+
 def test_learning_phase_switches(tk):
     x, alt = Tensor(np.ones(3, "float32")), Tensor(np.zeros(3, "float32"))
     assert K.in_train_phase(x, alt, training=True) is x

@@ -123,3 +123,25 @@ def test_without_scale_the_layer_reads_a_constant_scale_of_one():
     assert bn.weights == [bn.moving_mean, bn.moving_variance]
     np.testing.assert_array_equal(to_numpy(bn.gamma.data), np.ones(3, np.float32))
     np.testing.assert_array_equal(to_numpy(bn.beta.data), np.zeros(3, np.float32))
+
+
+def test_a_torch_state_loads_into_a_layer_without_scale_only_when_its_weight_is_ones():
+    import torch
+
+    from threestep.errors import ConfigError
+    from threestep.interop.torch_state import load_state_dict
+
+    bn = L.BatchNormalization(scale=False)
+    bn.build((None, 3))
+    state = torch.nn.BatchNorm1d(3).state_dict()
+    state["bias"] = torch.tensor([0.5, -1.0, 2.0])
+    state["running_mean"] = torch.tensor([1.0, 2.0, 3.0])
+    load_state_dict(bn, state)
+    np.testing.assert_allclose(bn.get_weights()[0], [0.5, -1.0, 2.0])
+    np.testing.assert_allclose(bn.get_weights()[1], [1.0, 2.0, 3.0])
+    state["weight"] = torch.tensor([2.0, 1.0, 1.0])
+    with pytest.raises(ConfigError, match="scale=False.*'weight' is not all 1s"):
+        load_state_dict(bn, state)
+    plain = L.BatchNormalization(scale=False, center=False)
+    plain.build((None, 3))
+    load_state_dict(plain, torch.nn.BatchNorm1d(3, affine=False).state_dict())  # no weight, no bias

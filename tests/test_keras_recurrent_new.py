@@ -60,7 +60,7 @@ def test_recurrent_dropout_with_the_same_masks_matches_tf_keras(tfk, rng, cls, k
         np.testing.assert_allclose(to_numpy(o), np.asarray(t), rtol=1e-4, atol=1e-5)
     # at test time no mask: the fused op, equal to tf-keras's inference
     del theirs.cell.get_recurrent_dropout_mask_for_cell  # (the replacement ignores `training`)
-    np.testing.assert_allclose(ours(x, training=False).data, theirs(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours(x, training=False).numpy(), theirs(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cls,kwargs", RNNS + [("LSTM", {"mask": True})])
@@ -93,7 +93,7 @@ def test_recurrent_dropout_masks_are_drawn_once_per_sequence(rng):
                         recurrent_initializer="identity", kernel_initializer="zeros")
     x = np.zeros((2, 4, 1), np.float32)
     h0 = np.ones((2, 200), np.float32)
-    y = layer(x, initial_state=[h0], training=True).data
+    y = layer(x, initial_state=[h0], training=True).numpy()
     # identity recurrence and zero input: h_t = h_{t-1} * m, so a unit dropped once stays 0 and a kept
     # unit is scaled by 2 at every step -- one mask for all steps
     kept = y[:, 0] != 0
@@ -238,7 +238,7 @@ def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
     out, h, c = layer(x)
     assert out.shape == h.shape == c.shape == (2, 5, 5, 3)
     again, _, _ = layer(x)  # starts from the carried states
-    assert not np.allclose(again.data, out.data)
+    assert not np.allclose(again.numpy(), out.numpy())
     layer.reset_states()
     np.testing.assert_allclose(layer(x)[0].numpy(), out.numpy(), rtol=1e-6)
     first = L.ConvLSTM2D(3, 3, data_format="channels_first", return_sequences=True)
@@ -249,10 +249,10 @@ def test_conv_lstm_2d_state_carry_dropout_and_channels_first(rng):
     np.testing.assert_allclose(first(x.transpose(0, 1, 4, 2, 3)).numpy(), y_last.numpy().transpose(0, 1, 4, 2, 3),
                                rtol=1e-5, atol=1e-6)
     drop = L.ConvLSTM2D(3, 3, dropout=0.3, recurrent_dropout=0.3)
-    y0 = drop(x, training=False).data
+    y0 = drop(x, training=False).numpy()
     assert drop(x, training=True).shape == y0.shape
-    assert not np.allclose(drop(x, training=True).data, y0)
-    np.testing.assert_allclose(drop(x, training=False).data, y0)
+    assert not np.allclose(drop(x, training=True).numpy(), y0)
+    np.testing.assert_allclose(drop(x, training=False).numpy(), y0)
 
 
 def test_model_reset_states_reaches_wrapped_stateful_layers(rng):

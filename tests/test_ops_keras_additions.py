@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from threestep import ops
+from threestep.backend import to_numpy
 from threestep.autograd import Tensor
 from threestep.autograd.gradcheck import gradcheck
 from threestep.ops.conv_depthwise import depthwise_conv
@@ -41,8 +42,8 @@ def test_conv_transpose_matches_torch(rng, stride, output_padding):
     r = rng.normal(size=y.shape).astype(np.float32)
     (y * r).sum().backward()
     (ty * torch.tensor(r.transpose(0, 3, 1, 2))).sum().backward()
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(Wt.grad, tW.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(xt.grad), tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(Wt.grad), tW.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-4, atol=1e-4)
 
 
 def test_depthwise_conv_gradcheck_and_torch(rng):
@@ -59,8 +60,8 @@ def test_depthwise_conv_gradcheck_and_torch(rng):
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-5, atol=1e-5)
     y.sum().backward()
     ty.sum().backward()
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(Wt.grad, tW.grad.numpy().reshape(3, 2, 3, 2).transpose(2, 3, 0, 1), rtol=1e-4,
+    np.testing.assert_allclose(to_numpy(xt.grad), tx.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(Wt.grad), tW.grad.numpy().reshape(3, 2, 3, 2).transpose(2, 3, 0, 1), rtol=1e-4,
                                atol=1e-4)
 
 
@@ -68,7 +69,7 @@ def test_local_conv_gradcheck_and_its_unshared_definition(rng):
     x = rng.normal(size=(2, 5, 6, 3))
     W, b = rng.normal(size=(15, 18, 4)), rng.normal(size=(3, 5, 4))
     gradcheck(lambda a, w, bb: local_conv(a, w, bb, (3, 2), 1), [x, W, b])
-    y = local_conv(Tensor(x), Tensor(W), Tensor(b), (3, 2), 1).data
+    y = local_conv(Tensor(x), Tensor(W), Tensor(b), (3, 2), 1).numpy()
     # position (i, j) sees x[:, i:i+3, j:j+2, :] flattened (rows, cols, channels) through its own W
     for i, j in [(0, 0), (2, 4), (1, 3)]:
         expected = x[:, i:i + 3, j:j + 2, :].reshape(2, -1) @ W[i * 5 + j] + b[i, j]
@@ -81,8 +82,8 @@ def test_layer_norm_gradcheck_twin_and_torch(rng):
     x = rng.normal(size=(3, 4, 5))
     for axes in [(-1,), (1, 2), (1,)]:
         gradcheck(lambda a: ops.layer_norm(a, axes, 1e-3), [x])
-        np.testing.assert_allclose(ops.layer_norm(Tensor(x), axes).data, ops.layer_norm_simple(Tensor(x), axes).data,
-                                   rtol=1e-10, atol=1e-12)
+        fused, simple = ops.layer_norm(Tensor(x), axes), ops.layer_norm_simple(Tensor(x), axes)
+        np.testing.assert_allclose(fused.numpy(), simple.numpy(), rtol=1e-10, atol=1e-12)
     x32 = x.astype(np.float32)
     xt = Tensor(x32, requires_grad=True)
     y = ops.layer_norm(xt, (1, 2), 1e-5)
@@ -92,7 +93,7 @@ def test_layer_norm_gradcheck_twin_and_torch(rng):
     r = rng.normal(size=x.shape).astype(np.float32)
     (y * r).sum().backward()
     (ty * torch.tensor(r)).sum().backward()
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(xt.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("approximate", [False, True])
@@ -107,7 +108,7 @@ def test_gelu_gradcheck_and_torch(rng, approximate):
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     y.sum().backward()
     ty.sum().backward()
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(xt.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_three_d_pooling_gradcheck(rng):

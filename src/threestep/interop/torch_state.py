@@ -110,14 +110,17 @@ def state_dict(layer):
 
 # ---------------------------------------------------------------------- from torch
 def _arrays(state):
+    """The state's values as NumPy arrays: torch tensors (CPU or CUDA) and NumPy or CuPy arrays are
+    each moved to the host explicitly (a CuPy array refuses the implicit ``numpy.asarray``)."""
     out = {}
     for k, v in state.items():
-        out[k] = v.detach().cpu().numpy() if hasattr(v, "detach") else numpy.asarray(v)
+        out[k] = v.detach().cpu().numpy() if hasattr(v, "detach") else backend.to_numpy(v)
     return out
 
 
 def _set(tensor, value, layer, key):
-    value = numpy.asarray(value)
+    """Check ``value``'s shape against ``tensor`` and copy it onto the device the weights live on."""
+    value = backend.to_numpy(value)
     if tuple(value.shape) != tuple(tensor.shape):
         raise ConfigError(f"Layer {layer.name!r}: torch {key!r} gives shape {tuple(value.shape)} but "
                           f"{tensor.name!r} has shape {tuple(tensor.shape)}.")
@@ -164,8 +167,14 @@ def load_state_dict(layer, state):
         _load_rnn(layer.forward_layer, state)
         return _load_rnn(layer.backward_layer, state, "_reverse")
     if kind == "BatchNormalization":
-        for key, tensor in (("weight", layer.gamma), ("bias", layer.beta), ("running_mean", layer.moving_mean),
-                            ("running_var", layer.moving_variance)):
+        for key, option, neutral in (("weight", "scale", 1), ("bias", "center", 0)):
+            if getattr(layer, option):
+                _set(layer.gamma if key == "weight" else layer.beta, _take(state, key, layer), layer, key)
+            elif key in state and not numpy.all(state[key] == neutral):  # torch's affine=False has neither key
+                raise ConfigError(f"Layer {layer.name!r} has {option}=False (no {'gamma' if neutral else 'beta'}), "
+                                  f"but the state_dict's {key!r} is not all {neutral}s: build the layer with "
+                                  f"{option}=True to take it.")
+        for key, tensor in (("running_mean", layer.moving_mean), ("running_var", layer.moving_variance)):
             _set(tensor, _take(state, key, layer), layer, key)
         return None
     if kind == "Embedding":

@@ -170,7 +170,9 @@ def _random(fill, shape, dtype, seed):
 @graph_aware
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """A tensor of ``shape`` drawn from N(``mean``, ``stddev``²) (``seed`` makes it repeatable)."""
-    return _random(lambda g, s: g.normal(mean, stddev, s), shape, dtype, seed)
+    # standard_normal, not normal: CuPy's Generator (the backend's on a GPU) has no ``normal``;
+    # on NumPy ``mean + stddev * z`` is what ``normal(mean, stddev)`` computes, draw for draw.
+    return _random(lambda g, s: mean + stddev * g.standard_normal(s), shape, dtype, seed)
 
 
 @graph_aware
@@ -189,10 +191,10 @@ def random_binomial(shape, p=0.0, dtype=None, seed=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """A tensor of ``shape`` from N(``mean``, ``stddev``²), redrawn beyond two standard deviations."""
     def fill(g, s):
-        out = g.normal(0, 1, s)
+        out = g.standard_normal(s)  # CuPy's Generator has no ``normal`` (see random_normal)
         bad = builtins.abs(out) > 2
         while bad.any():
-            out[bad] = g.normal(0, 1, int(bad.sum()))
+            out[bad] = g.standard_normal(int(bad.sum()))
             bad = builtins.abs(out) > 2
         return mean + stddev * out
 
