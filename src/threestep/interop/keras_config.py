@@ -247,8 +247,11 @@ def model_to_keras(model, where="save"):
 def keras_layer_order(model):
     """The layers of a functional model in the order Keras lists them (``model.layers``):
     by decreasing depth from the outputs, ties in the order a depth-first walk from the
-    outputs first met them. Keras numbers the weight groups of ``.keras`` files this way."""
+    outputs first met them. Keras numbers the weight groups of ``.keras`` files this way.
+    A subclassed model has no graph: its layers in the order it set them, as Keras lists them."""
     graph = model._graph
+    if graph is None:
+        return list(model.layers)
     finished, order, layer_index = set(), [], {}
     for out in graph.outputs:  # iterative post-order walk from each output
         stack = [(out.node, False)] if out.node is not None else []

@@ -196,7 +196,8 @@ def check_targets(model, y, loss, caller):
     last = _output_layer(model)
     units = out_shape[-1]
     name = getattr(loss, "name", "")
-    where = f"the last layer {last.name!r} has {units} output unit(s)"
+    where = (f"the last layer {last.name!r} has {units} output unit(s)" if last is not None
+             else f"model {model.name!r} outputs {units} unit(s)")
     integer_like = y.dtype.kind in "biu"
     if name == "sparse_categorical_crossentropy":
         if y.ndim == len(out_shape) and y.shape[-1] == units and units > 1:

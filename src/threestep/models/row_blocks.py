@@ -8,7 +8,8 @@ threads meet once per batch instead of once per GEMM: a small GEMM split over tw
 and BLAS threads that wait for each other spin on a core that a neighbouring process may hold.
 The figures are in benchmarks/RESULTS.md.
 
-A model is split only where every layer is one of threestep's own, row-independent layers:
+A model is split only where every layer is one of threestep's own, row-independent layers
+(never a subclassed model, whose ``call`` is the user's code):
 not a ``Lambda`` or a user's layer class (either may compute across the batch, e.g. a batch
 mean) and not a stateful recurrent layer (its states belong to fixed batch rows). Results
 agree with the unsplit batch to float rounding (a BLAS may round a 50-row GEMM differently
@@ -92,8 +93,8 @@ def plan(model, rows):
     as ``backend`` sets it), and the OS zeroes every page of it on first touch, which took
     longer than the convolution itself.
     """
-    if model.built and model.device != "cpu" or not _layers_independent(model.layers):
-        return [slice(None)], 1
+    if model.built and model.device != "cpu" or model._subclassed() or not _layers_independent(model.layers):
+        return [slice(None)], 1  # a subclassed model's call may compute across the batch
     per_row = activation_bytes(model.layers)
     size = max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1))
     workers = max(1, min(threads.blas_threads(), threads.cpus_available(), rows // threads.MIN_ROWS))

@@ -7,8 +7,8 @@ import math
 
 from .. import backend, losses, metrics as metrics_mod, optimizers
 from ..autograd import Tensor, no_grad
-from ..errors import ConfigError, NotBuiltError, NotCompiledError
-from . import checks, validate
+from ..errors import ConfigError, NotBuiltError, NotCompiledError, NotSupportedError
+from . import checks, subclassed, validate
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
@@ -20,7 +20,9 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     """A network with training, evaluation, prediction and weights.
 
     ``Model(inputs, outputs)`` builds a functional model from symbolic tensors (see
-    ``threestep.models.functional``); ``Sequential`` is the subclass for a stack of layers.
+    ``threestep.models.functional``); ``Sequential`` is the subclass for a stack of layers; a
+    user's subclass with its layers as attributes and a ``call(self, x)`` method is a model too
+    (``threestep.models.subclassed``).
     Subclasses provide ``layers``, ``build(input_shape)``, ``input_shape``,
     ``output_shape`` and ``forward(x, training, logits=False)``.
 
@@ -33,6 +35,15 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     _distributed = None  # a distributed strategy, set by fit(distributed=...) while it trains
     _numerics = None  # a NumericsDebugger, set by fit(debug_numerics=True) while it trains
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__ and "__setattr__" not in cls.__dict__:  # a subclassed model (models.subclassed)
+            cls.__setattr__ = subclassed.track_setattr
+
+    def _subclassed(self):
+        """Whether this is a model written as a subclass with ``call`` (``models.subclassed``)."""
+        return self.__dict__.get("_graph") is None and callable(getattr(type(self), "call", None))
+
     def __init__(self, inputs=None, outputs=None, name=None):
         self.name = name
         self._graph = None
@@ -44,6 +55,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
 
             self._graph = GraphNetwork(inputs, outputs)
             self.name = name or unique_name("model")
+        elif callable(getattr(type(self), "call", None)):
+            from ..layers.base import _snake_case, unique_name  # noqa: PLC0415
+
+            self.name = name or unique_name(_snake_case(type(self).__name__))
         self.optimizer = None
         self.loss = None
         self.compiled = False
@@ -54,21 +69,30 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
     # ------------------------------------------------------------------ functional graph
     @property
     def layers(self):
+        if self._subclassed():
+            return subclassed.layers_of(self)
         if self._graph is None:
-            raise ConfigError("This Model has no layers: build it as Model(inputs, outputs) or use Sequential.")
+            raise ConfigError("This Model has no layers: build it as Model(inputs, outputs), use Sequential, or "
+                              "subclass Model with the layers as attributes and a call(self, x) method.")
         return self._graph.layers
 
     @property
     def built(self):
+        if self._subclassed():
+            return subclassed.shapes(self)[0] is not None
         return self._graph is not None
 
     @property
     def input_shape(self):
+        if self._subclassed():
+            return subclassed.shapes(self)[0]
         shapes = [t.shape for t in self._graph.inputs]
         return shapes if len(shapes) > 1 else shapes[0]
 
     @property
     def output_shape(self):
+        if self._subclassed():
+            return subclassed.shapes(self)[1]
         shapes = [t.shape for t in self._graph.outputs]
         return shapes if len(shapes) > 1 else shapes[0]
 
@@ -81,13 +105,29 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         return list(self._graph.outputs)
 
     def build(self, input_shape=None):
-        """A functional model is built when it is created."""
+        """A functional model is built when it is created; a subclassed one runs ``call`` once on
+        zeros of ``input_shape`` (batch axis included) to build its layers."""
+        if self._subclassed() and input_shape is not None:
+            subclassed.build(self, input_shape)
 
     def forward(self, x, training=False, logits=False):
+        if self._subclassed():  # call as written: its logits are not separable (logits stays False)
+            return subclassed.forward(self, x, training)
         return self._graph.run(x, training, logits)
+
+    def __call__(self, x, training=None):
+        """A subclassed model called on data, as in tf.keras: ``model(x)`` returns its output."""
+        if not self._subclassed():
+            raise NotSupportedError(f"Model {self.name!r}: call a Sequential or functional model through "
+                                    "predict(x) or as a layer of another model.")
+        x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x))
+        self._ensure_built(x.data)
+        return self.forward(x, training=bool(training))
 
     def _output_layer(self):
         """The layer that produces the (single) output, for loss fusion and checks."""
+        if self._subclassed():
+            return None
         if self._graph is None:
             return self.layers[-1] if self.layers else None
         if len(self._graph.outputs) != 1 or self._graph.outputs[0].node is None:
@@ -102,6 +142,8 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         print_summary(self, line_length, print_fn)
 
     def get_config(self):
+        if self._subclassed():
+            raise subclassed.no_config(self)
         return self._graph.get_config(self.name)
 
     @classmethod
@@ -465,6 +507,9 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         """
         from .. import interop  # noqa: PLC0415  (a format dispatch, see the architecture page)
         from .persist import save_model  # noqa: PLC0415
+
+        if self._subclassed():  # no config to write (tf.keras refuses an .h5 of one too)
+            raise subclassed.no_config(self)
 
         fmt = interop.save_format(filepath, save_format)
         if fmt != "threestep":
