@@ -170,3 +170,17 @@ def test_a_measurement_goes_on_across_loops_too_short_to_finish_it():
     assert gov.best == 2 and seen[-6:] == [2] * 6
     assert seen.count(1) <= 5  # one thread timed once (a settling step and three samples), not every call
     assert gov.period <= threads.Governor.MAX_PERIOD and gov.period < 100  # no pause counted as probing cost
+
+
+def test_a_second_loop_entering_before_the_first_left_goes_on_measuring():
+    """Two threads' predict calls on one model share its governor: the second may enter while
+    the first still runs, before any loop has left (it raised AttributeError)."""
+    machine = FakeMachine({2: 1.0, 1: 1.7})
+    gov = threads.Governor(limit=2, clock=machine.clock, set_threads=machine.set_threads)
+    with gov:
+        run(machine, gov, 1)
+        with gov:  # the other thread's loop
+            run(machine, gov, 2)
+    with gov:
+        seen = run(machine, gov, 12)
+    assert gov.best == 2 and seen[-3:] == [2] * 3

@@ -197,6 +197,7 @@ class Governor:
         self.best = None
         self._probing = False
         self._ref = None  # the winner's time per row when it was last measured
+        self._paused_at = None  # when the last loop left (None while none has: a second thread's entry)
 
     def _set_threads(self, n):
         if self._set is not None:
@@ -226,7 +227,8 @@ class Governor:
                 self.period = self.FIRST_PERIOD
                 self._start_probe()
             elif self._probing:  # a measurement the last loop left unfinished (a short predict) goes on
-                self._probe_start += self._last - self._paused_at  # the time between loops is not its cost
+                if self._paused_at is not None:  # the time between loops is not its cost
+                    self._probe_start += self._last - self._paused_at
                 self._skip = 1  # the step after entering pays for the switch; earlier samples stand
                 self._set_threads(self._candidate)
             else:  # a later loop (the next epoch's fit, the next predict): the winner goes on
