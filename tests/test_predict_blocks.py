@@ -20,6 +20,7 @@ def two_cores(monkeypatch):
     """Two BLAS threads and two CPUs, whatever the machine running the tests has."""
     monkeypatch.setattr(threads, "blas_threads", lambda: 2)
     monkeypatch.setattr(threads, "cpus_available", lambda: 2)
+    monkeypatch.setitem(threads._state, "threaded_at", None)  # no threaded BLAS call just before
 
 
 @pytest.fixture
@@ -120,3 +121,32 @@ def test_run_carries_the_callers_context_into_its_threads(two_cores):
     with no_grad():
         threads.run(part, [0, 1])
     assert seen == {0: False, 1: False}
+
+
+def test_a_dense_stack_runs_unsplit_while_the_blas_workers_spin(two_cores, monkeypatch):
+    """Right after threaded BLAS calls (a fit epoch, a batch-100 predict) OpenBLAS's workers
+    busy-wait on the cores for ~0.1 s: a Dense stack then runs on the BLAS threads instead of
+    row blocks beside them; a convolution, whose blocks gain far more, still splits."""
+    mlp = Sequential([L.Dense(64, activation="relu", input_shape=(20,)), L.Dense(3)])
+    assert row_blocks.plan(mlp, 1000)[1] == 2
+    threads.note_threaded_blas()
+    assert threads.blas_spinning()
+    assert row_blocks.plan(mlp, 1000) == ([slice(None)], 1)
+    assert row_blocks.plan(_cnn(), 100)[1] == 2
+    now = [threads.time.perf_counter() + threads.BLAS_SPIN_SECONDS + 0.01]
+    monkeypatch.setattr(threads.time, "perf_counter", lambda: now[0])
+    assert not threads.blas_spinning() and row_blocks.plan(mlp, 1000)[1] == 2
+
+
+def test_a_governor_leaving_a_threaded_loop_marks_the_blas_as_spinning(monkeypatch):
+    monkeypatch.setitem(threads._state, "threaded_at", None)
+    counts = []
+    with threads.Governor(limit=1, set_threads=counts.append):
+        pass
+    assert not threads.blas_spinning()
+    from threestep.accel import switches
+
+    monkeypatch.setattr(switches, "ADAPTIVE_THREADS", True)
+    with threads.Governor(limit=2, set_threads=counts.append) as gov:
+        gov._set_threads(2)
+    assert threads.blas_spinning()

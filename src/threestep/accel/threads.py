@@ -24,10 +24,14 @@ import concurrent.futures
 import contextvars
 import os
 import threading
+import time
 
 from . import crew
 
 MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs the parallelism
+# How long OpenBLAS's worker threads busy-wait after a threaded call before they sleep: 2**28
+# TSC cycles, measured ~0.12 s here (benchmarks/RESULTS.md), with a margin.
+BLAS_SPIN_SECONDS = 0.25
 
 _lock = threading.Lock()
 _state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
@@ -44,6 +48,19 @@ def numpy_blas():
             found = []
         _state["blas"] = [c for c in found if "numpy" in (c.filepath or "")] or found
     return _state["blas"]
+
+
+def note_threaded_blas():
+    """Record that NumPy's BLAS ran threaded just now (a ``fit`` epoch, an unsplit ``predict``)."""
+    _state["threaded_at"] = time.perf_counter()
+
+
+def blas_spinning():
+    """Whether NumPy's BLAS workers may still be busy-waiting from a threaded call of this
+    process (``note_threaded_blas`` less than ``BLAS_SPIN_SECONDS`` ago): threads started now
+    would share their cores with them."""
+    at = _state.get("threaded_at")
+    return at is not None and time.perf_counter() - at < BLAS_SPIN_SECONDS
 
 
 def blas_threads():
@@ -237,6 +254,8 @@ class Governor:
 
     def __exit__(self, *exc):
         self._paused_at = self._clock()
+        if (getattr(self, "current", 1) > 1 if self.active else self._limit is None and blas_threads() > 1):
+            note_threaded_blas()  # its workers spin on for a while (row_blocks.plan looks)
         if self.active and self._saved is not None:
             for c, n in zip(numpy_blas(), self._saved):
                 c.set_num_threads(n)

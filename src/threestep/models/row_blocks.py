@@ -84,9 +84,11 @@ def plan(model, rows):
     hundreds of rows per block. Below that, one GEMM split over the BLAS threads (by columns)
     does better: one block, one thread (the BLAS's own threads, the governor's count). A Dense
     stack at hundreds of rows per block could also run unsplit on the BLAS threads: as fast on a
-    quiet machine (faster right after a ``fit``, while the BLAS's worker still spins), but next
-    to busy neighbour processes the threaded GEMMs varied two-fold from call to call where the
-    blocks held steady (benchmarks/RESULTS.md).
+    quiet machine, but next to busy neighbour processes the threaded GEMMs varied two-fold from
+    call to call where the blocks held steady (benchmarks/RESULTS.md). So it runs unsplit only
+    right after threaded BLAS calls (a ``fit`` epoch, a batch-100 ``predict``): OpenBLAS's
+    workers then busy-wait on the cores for ~0.1 s, and row blocks started next to them took
+    twice as long, where the unsplit GEMMs put those workers to use.
 
     Blocks: at most ``BLOCK_BYTES`` of outputs per block (a convolution's output is ~70 kB per
     image): a larger array comes fresh from the OS (above the C library's mmap threshold, 32 MB
@@ -98,7 +100,8 @@ def plan(model, rows):
     per_row = activation_bytes(model.layers)
     size = max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1))
     workers = max(1, min(threads.blas_threads(), threads.cpus_available(), rows // threads.MIN_ROWS))
-    if workers > 1 and weight_reuse(model.layers) * (rows // workers) < MIN_BLOCK_REUSE:
+    reuse = weight_reuse(model.layers) if workers > 1 else 1
+    if workers > 1 and (reuse * (rows // workers) < MIN_BLOCK_REUSE or reuse < 2 and threads.blas_spinning()):
         workers = 1
     count = max(workers, -(-rows // size))
     count = -(-count // workers) * workers  # a whole number of blocks per thread
