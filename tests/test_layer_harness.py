@@ -59,6 +59,8 @@ CASES = {
     L.UpSampling2D: LayerCase(lambda: {"size": (2, 1)}, (B, 2, 3, 1)),
     L.SimpleRNN: LayerCase(lambda: {"units": 3, "return_sequences": True}, (B, 4, 2), trainable=3),
     L.LSTM: LayerCase(lambda: {"units": 3}, (B, 4, 2), trainable=3),
+    L.RNN: LayerCase(lambda: {"cell": [L.LSTMCell(3), L.GRUCell(2)], "return_sequences": True}, (B, 4, 2),
+                     trainable=6),
     L.GRU: LayerCase(lambda: {"units": 3, "return_sequences": True}, (B, 4, 2), trainable=3),
     L.JordanRNN: LayerCase(lambda: {"units": 3, "output_units": 2}, (B, 4, 2), trainable=5),
     L.Bidirectional: LayerCase(lambda: {"layer": L.SimpleRNN(2)}, (B, 4, 3), trainable=6),
@@ -106,8 +108,10 @@ CASES = {
 # Exported classes that are not run through layer_test, and why.
 NOT_IN_HARNESS = {
     L.Layer: "the abstract base class (its call raises NotImplementedError; tested below)",
-    L.RNN: "the recurrent base class of SimpleRNN, LSTM and GRU; it has no time step of its own, so RNN(3) "
-           "called on data fails (AttributeError: no 'run'); Keras's RNN(cell) is not implemented",
+    L.SimpleRNNCell: "one time step with states, not a layer on sequences: covered by the RNN(cell) row",
+    L.LSTMCell: "one time step with states, not a layer on sequences: covered by the RNN(cell) row",
+    L.GRUCell: "one time step with states, not a layer on sequences: covered by the RNN(cell) row",
+    L.StackedRNNCells: "cells stacked into one cell, not a layer on sequences: covered by the RNN(cell) row",
     L.InputLayer: "a placeholder for a model's input, never called on data (tested below)",
 }
 

@@ -30,7 +30,7 @@ _NEUTRAL = {
 # threestep classes whose Keras name differs, and classes with no Keras 2 counterpart.
 _KERAS_NAME = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D"}
 _NO_KERAS = {"Maxout": "Keras 2 has no Maxout layer (Keras 1's MaxoutDense is gone)",
-             "JordanRNN": "Keras has no Jordan network", "RNN": "Keras's RNN needs a cell object"}
+             "JordanRNN": "Keras has no Jordan network"}
 _KERAS_ALIASES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Conv1d": "Conv1D",
                   "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",
                   "AvgPool2D": "AveragePooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
@@ -249,11 +249,7 @@ def layer_to_keras(layer, where="save"):
 
 # ---------------------------------------------------------------------- weights
 def _keras_tensors(layer):
-    """The layer's weight tensors in Keras order (BatchNormalization without scale/center
-    has no gamma/beta in Keras; threestep keeps them, frozen)."""
-    if type(layer).__name__ == "BatchNormalization":
-        return ([layer.gamma] if layer.scale else []) + ([layer.beta] if layer.center else []) + \
-            [layer.moving_mean, layer.moving_variance]
+    """The layer's weight tensors in Keras order (threestep's own order is Keras's)."""
     return layer.weights
 
 

@@ -56,6 +56,14 @@ def _inner_paths(prefix, layer):
             _inner_paths(prefix + "/backward_layer", layer.backward_layer)
     if type(layer).__name__ == "TimeDistributed":
         return _inner_paths(prefix + "/layer", layer.layer)
+    cells = getattr(getattr(layer, "cell", None), "cells", None)
+    if cells is not None:  # RNN of a cell stack: one vars group per cell, as Keras's trackables nest
+        used, out = {}, []
+        for cell in cells:  # named as Keras names them: lstm_cell, gru_cell, lstm_cell_1, ...
+            key = snake_case(type(cell).__name__)
+            used[key] = used.get(key, -1) + 1
+            out.append((f"{prefix}/cell/cells/{key}" + (f"_{used[key]}" if used[key] else ""), cell))
+        return out
     if hasattr(layer, "gates"):
         return [(prefix + "/cell", layer)]
     return [(prefix, layer)]

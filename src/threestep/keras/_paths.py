@@ -37,7 +37,6 @@ ALTERNATIVES = {
     "UpSampling3D": "a Lambda layer repeating the three spatial axes",
     "SpatialDropout3D": "Dropout with noise_shape=(batch, 1, 1, 1, channels)",
     "InputSpec": "checking shapes in your layer's build()",
-    "StackedRNNCells": "several recurrent layers with return_sequences=True",
     "model_from_yaml": "to_json() / model_from_json() (Keras 2.6 removed YAML for safety)",
     "RemoteMonitor": "a LambdaCallback(on_epoch_end=...) that posts the logs where you want",
     "MaxoutDense": "Dense(k * units) followed by threestep's Maxout layer (Keras 2 removed it)",

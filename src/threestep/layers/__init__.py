@@ -28,11 +28,15 @@ from .pooling import (
     MaxPooling3D,
 )
 from .recurrent import GRU, LSTM, RNN, JordanRNN, SimpleRNN
+from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from .rnn_stacked import StackedRNNCells
+from . import recurrent_cell  # noqa: F401,E402  (registers RNN(cell) under Keras's class name "RNN")
 from .reshaping import (
     Cropping1D, Cropping2D, Permute, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
 
-__all__ = ["AdditiveAttention", "Attention", "GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "Bidirectional", "Embedding", "Masking", "RepeatVector",
+__all__ = ["AdditiveAttention", "Attention", "GRU", "LSTM", "RNN", "JordanRNN", "SimpleRNN", "SimpleRNNCell",
+           "LSTMCell", "GRUCell", "StackedRNNCells", "Bidirectional", "Embedding", "Masking", "RepeatVector",
            "TimeDistributed", "Lambda", "Add", "Average", "Concatenate", "Maximum", "Multiply", "Subtract", "add", "concatenate",
            "Minimum", "ELU", "Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
            "Cropping1D", "Cropping2D", "Dense", "GlobalAveragePooling1D", "GlobalAveragePooling2D",

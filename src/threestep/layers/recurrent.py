@@ -26,12 +26,25 @@ def _mask_of(x, mask):
 
 
 class RNN(Layer):
-    """Base of SimpleRNN, LSTM, GRU and JordanRNN: arguments, masks, states, outputs.
+    """Base of SimpleRNN, LSTM, GRU and JordanRNN: arguments, masks, states, outputs; and,
+    called as ``RNN(cell, ...)``, Keras 2's generic layer that loops a cell over time.
+
+    ``RNN(...)`` itself returns a ``CellRNN`` (see ``threestep.layers.recurrent_cell``), a
+    subclass that Keras configs and files call "RNN"; the fused layers subclass this base.
 
     Example:
         >>> isinstance(LSTM(8), RNN)  # every recurrent layer takes RNN's arguments
         True
+        >>> RNN(LSTMCell(8), return_sequences=True)(np.ones((2, 5, 3))).shape
+        (2, 5, 8)
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is RNN:  # Keras's RNN(cell, ...): the cell-driven subclass
+            from .recurrent_cell import CellRNN  # noqa: PLC0415
+
+            cls = CellRNN
+        return super().__new__(cls)
 
     gates = 1  # how many blocks of `units` columns the kernels hold
     state_names = ("h",)

@@ -126,6 +126,9 @@ class Bidirectional(Layer):
             backward_layer = type(layer).from_config({**layer.get_config(), "name": "backward_" + layer.name})
         self.backward_layer = backward_layer
         self.backward_layer._time_aligned_reverse = True
+        for half in (self.forward_layer, self.backward_layer):
+            if hasattr(half, "zero_output_for_mask"):  # RNN(cell): zeros at masked steps in both halves, as Keras
+                half.zero_output_for_mask = layer.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
 
