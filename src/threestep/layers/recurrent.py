@@ -19,6 +19,20 @@ from .recurrent_loop import gru_loop, lstm_loop, simple_rnn_loop
 from .weight_options import get_regularizer, weight_options, weight_options_config
 
 
+def lstm_bias_init(base, units, unit_forget_bias):
+    """An LSTM's bias initializer: with ``unit_forget_bias`` (Keras's default) ones for the
+    forget gate's block, ``base`` elsewhere."""
+    if not unit_forget_bias:
+        return base
+
+    def init(shape, dtype=None):
+        b = base(shape, dtype)
+        b[units:2 * units] = 1
+        return b
+
+    return init
+
+
 def _mask_of(x, mask):
     if mask is not None:
         return mask.data if hasattr(mask, "data") else mask
@@ -292,16 +306,7 @@ class LSTM(RNN):
         self.use_peepholes = bool(use_peepholes)
 
     def bias_init(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def init(shape, dtype=None):  # Keras: ones for the forget block, the initializer elsewhere
-            b = base(shape, dtype)
-            b[units:2 * units] = 1
-            return b
-
-        return init
+        return lstm_bias_init(self.bias_initializer, self.units, self.unit_forget_bias)
 
     def build_extra(self, input_shape):
         self.peephole = None

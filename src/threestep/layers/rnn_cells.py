@@ -18,6 +18,7 @@ from ..autograd import Tensor
 from ..errors import ConfigError, NotSupportedError, ShapeError
 from . import activations
 from .base import Layer, check_positive_int
+from .recurrent import lstm_bias_init
 from .weight_options import weight_options, weight_options_config
 
 _FUSED_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "hard_sigmoid")
@@ -231,16 +232,7 @@ class LSTMCell(_GateCell):
         return [self.units, self.units]
 
     def _bias_init(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def init(shape, dtype=None):  # Keras: ones for the forget block, the initializer elsewhere
-            b = base(shape, dtype)
-            b[units:2 * units] = 1
-            return b
-
-        return init
+        return lstm_bias_init(self.bias_initializer, self.units, self.unit_forget_bias)
 
     def call(self, inputs, states, training=None):
         h_prev, c_prev = states[0], states[1]
