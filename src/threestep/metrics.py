@@ -7,6 +7,8 @@ batches of an epoch, which is what the progress bar and History show.
 ``'accuracy'`` is resolved the way Keras resolves it: binary accuracy for one output unit
 or binary cross-entropy, sparse categorical accuracy for sparse labels, else categorical.
 """
+import numpy
+
 from . import backend
 from .errors import unknown_name
 
@@ -29,6 +31,9 @@ class Metric:
         self.count = 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = (a if hasattr(a, "shape") else numpy.asarray(a, "float64") for a in (y_true, y_pred))
+        if sample_weight is not None and not hasattr(sample_weight, "shape"):
+            sample_weight = numpy.asarray(sample_weight, "float64")
         values = self.fn(y_true, y_pred)
         if sample_weight is None:
             total, count = values.sum(), values.size
@@ -358,7 +363,9 @@ def get(identifier, loss_name=None, output_units=None):
         return identifier.fresh() if hasattr(identifier, "fresh") else identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
-    classes = {**CLASSES, "TopKCategoricalAccuracy": TopKCategoricalAccuracy,
+    from .metrics_classes import CLASSES as KERAS_CLASSES  # noqa: PLC0415
+
+    classes = {**CLASSES, **KERAS_CLASSES, "TopKCategoricalAccuracy": TopKCategoricalAccuracy,
                "SparseTopKCategoricalAccuracy": SparseTopKCategoricalAccuracy}
     if isinstance(identifier, str) and identifier in classes:
         return classes[identifier]()
@@ -390,6 +397,10 @@ def get(identifier, loss_name=None, output_units=None):
 
 
 from .metrics_confusion import AUC, ConfusionMetric, Precision, Recall  # noqa: E402,F401
+from .metrics_classes import (  # noqa: E402,F401
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, FalseNegatives, FalsePositives, LogCoshError, Mean,
+    RootMeanSquaredError, SparseCategoricalAccuracy, Sum, TrueNegatives, TruePositives, accuracy,
+)
 from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
 from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
     categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
@@ -406,4 +417,7 @@ __all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopK
            "binary_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
            "mean_absolute_error", "categorical_hinge", "cosine_proximity", "hinge", "kullback_leibler_divergence",
            "logcosh", "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "poisson", "squared_hinge",
-           "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get"]
+           "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get", "Accuracy",
+           "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "LogCoshError",
+           "RootMeanSquaredError", "Mean", "Sum", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
+           "accuracy"]
