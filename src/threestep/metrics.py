@@ -35,6 +35,8 @@ class Metric:
         if sample_weight is not None and not hasattr(sample_weight, "shape"):
             sample_weight = numpy.asarray(sample_weight, "float64")
         values = self.fn(y_true, y_pred)
+        if sample_weight is not None and backend.on_gpu(values) and not backend.on_gpu(sample_weight):
+            sample_weight = backend.asarray(sample_weight)  # host weights given with device predictions
         if sample_weight is None:
             total, count = values.sum(), values.size
         else:

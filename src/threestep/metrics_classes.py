@@ -98,7 +98,13 @@ class LogCoshError(MeanMetricWrapper):
     """
 
     def __init__(self, name="logcosh", dtype=None):
-        super().__init__(_loss_metric("logcosh"), name, dtype)
+        per_sample = _loss_metric("logcosh")
+
+        def on_device(y_true, y_pred):  # the loss runs where the weights are (host arrays moved there)
+            return per_sample(backend.asarray(y_true), backend.asarray(y_pred))
+
+        on_device.__name__ = "logcosh"
+        super().__init__(on_device, name, dtype)
 
     def fresh(self):
         return type(self)(name=self.name)
