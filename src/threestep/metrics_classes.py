@@ -178,11 +178,16 @@ def _as_array(values):
 
 
 class _Count(_PrecisionRecall):
-    """One cell of the confusion matrix, summed over the epoch, at each threshold (a prediction
-    is positive when > threshold; default 0.5)."""
+    """One cell of the confusion matrix (``cell``: tp, fp, tn or fn_), summed over the epoch, at
+    each threshold (a prediction is positive when > threshold; default 0.5)."""
+
+    cell = None
 
     def __init__(self, thresholds=None, name=None, dtype=None):
         super().__init__(thresholds, None, None, name, dtype)
+
+    def _value(self):
+        return np.asarray(getattr(self, self.cell), "float64")
 
     def get_config(self):
         config = super().get_config()
@@ -197,10 +202,7 @@ class TruePositives(_Count):
         2.0
     """
 
-    default_name = "true_positives"
-
-    def _value(self):
-        return np.asarray(self.tp, "float64")
+    default_name, cell = "true_positives", "tp"
 
 
 class FalsePositives(_Count):
@@ -211,10 +213,7 @@ class FalsePositives(_Count):
         1.0
     """
 
-    default_name = "false_positives"
-
-    def _value(self):
-        return np.asarray(self.fp, "float64")
+    default_name, cell = "false_positives", "fp"
 
 
 class TrueNegatives(_Count):
@@ -225,10 +224,7 @@ class TrueNegatives(_Count):
         1.0
     """
 
-    default_name = "true_negatives"
-
-    def _value(self):
-        return np.asarray(self.tn, "float64")
+    default_name, cell = "true_negatives", "tn"
 
 
 class FalseNegatives(_Count):
@@ -239,10 +235,7 @@ class FalseNegatives(_Count):
         1.0
     """
 
-    default_name = "false_negatives"
-
-    def _value(self):
-        return np.asarray(self.fn_, "float64")
+    default_name, cell = "false_negatives", "fn_"
 
 
 CLASSES = {cls.__name__: cls for cls in (

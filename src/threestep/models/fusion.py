@@ -53,14 +53,19 @@ def sequential_steps(layers):
     return steps
 
 
-def graph_pairs(nodes, outputs):
-    """``{id(node): Activation node}`` for the nodes of a functional graph whose one output
-    is read by a fusable Activation call alone (and is no model output)."""
+def _readers(nodes):
+    """``{tensor uid: [the nodes that read it]}`` of a functional graph."""
     readers = {}
     for node in nodes:
         for t in node.parents():
             readers.setdefault(t.uid, []).append(node)
-    outs = {t.uid for t in outputs}
+    return readers
+
+
+def graph_pairs(nodes, outputs):
+    """``{id(node): Activation node}`` for the nodes of a functional graph whose one output
+    is read by a fusable Activation call alone (and is no model output)."""
+    readers, outs = _readers(nodes), {t.uid for t in outputs}
     pairs = {}
     for node in nodes:
         if len(node.outputs) != 1 or node.kwargs:
@@ -100,11 +105,7 @@ def graph_pooled(nodes, outputs, pairs):
     a functional graph (with their ReLU: fused, or an ``Activation`` node merged by ``graph_pairs``)
     whose output a 'valid' max-pooling node alone reads, and no model output: in test mode the
     convolution, its ReLU and the pooling run as ``layer.call_pooled``."""
-    readers = {}
-    for node in nodes:
-        for t in node.parents():
-            readers.setdefault(t.uid, []).append(node)
-    outs = {t.uid for t in outputs}
+    readers, outs = _readers(nodes), {t.uid for t in outputs}
     found = {}
     for node in nodes:
         if len(node.outputs) != 1 or node.kwargs or not hasattr(node.layer, "call_pooled"):
