@@ -1,7 +1,7 @@
 """Masks that Keras users rely on, against tf-keras 2.21: GlobalAveragePooling1D over the
 unmasked steps only, and TimeDistributed passing a (batch, time, steps) mask to the layer it
 wraps (a ``Masking`` layer on (batch, time, steps, features) inputs: words of characters,
-sessions of events)."""
+days of events)."""
 import numpy as np
 import pytest
 
