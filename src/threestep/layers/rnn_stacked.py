@@ -11,14 +11,7 @@ from .. import backend
 from ..autograd import Tensor
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from .base import Layer, _call_spec
-
-
-def _flatten(structure):
-    if isinstance(structure, (list, tuple)):
-        for item in structure:
-            yield from _flatten(item)
-    elif structure is not None:
-        yield structure
+from .symbolic import flatten as _flatten  # nested lists of states, flat
 
 
 def _size(value):
