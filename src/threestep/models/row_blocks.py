@@ -20,6 +20,7 @@ import math
 from .. import backend
 from ..accel import threads
 from ..autograd import no_grad, using_config
+from . import predict_plan
 from .data import take, to_tensors
 
 MIN_BLOCK_REUSE = 256  # rows per block times uses of each weight per sample (see plan)
@@ -108,19 +109,26 @@ def plan(model, rows):
     return threads.even(rows, count), max(1, min(workers, count))
 
 
+def _outputs(model, xb):
+    run = None if isinstance(xb, list) else predict_plan.runner(model)
+    out = None if run is None else run(xb)
+    if out is None:  # not planned (predict_plan's notes)
+        out = model.forward(to_tensors(xb), training=False)
+        out = [o.data for o in out] if isinstance(out, list) else out.data
+    return out
+
+
 def forward(model, xb, blocks, workers=1):
     """``model``'s test-mode outputs for the batch ``xb`` as arrays (a list for several outputs):
     the row ``blocks`` in turn, over ``workers`` threads, joined in row order."""
     if len(blocks) == 1:
-        out = model.forward(to_tensors(xb), training=False)
-        return [o.data for o in out] if isinstance(out, list) else out.data
+        return _outputs(model, xb)
     results = [None] * len(blocks)
 
     def some(indices):
         with no_grad(), using_config("training", False):
             for i in indices:
-                out = model.forward(to_tensors(take(xb, blocks[i])), training=False)
-                results[i] = [o.data for o in out] if isinstance(out, list) else out.data
+                results[i] = _outputs(model, take(xb, blocks[i]))
 
     threads.run(some, [range(w, len(blocks), workers) for w in range(workers)])
     xp = backend.get_array_module(*(results[0] if isinstance(results[0], list) else results[:1]))
