@@ -379,3 +379,13 @@ def test_bad_arguments_raise_clear_errors():
         conv(x, W, padding="causal")  # 1-D only
     with pytest.raises(ConfigError, match="data_format"):
         conv(x, W, data_format="NHWC")
+
+
+def test_input_gradient_in_chunks_of_samples(monkeypatch):
+    """float32 dL/dx through ``accel.conv_kernels`` one sample per chunk equals torch's."""
+    from threestep.accel import conv_kernels
+
+    monkeypatch.setattr(conv_kernels, "CHUNK_BYTES", 1)
+    x, W, b = make_inputs((3, 7, 8, 3), (3, 2, 3, 4), True, np.float32)
+    check_against_torch(lambda x, W, b: conv(x, W, b, padding="same", strides=(1, 2)),
+                        lambda x, W, b: torch_conv(x, W, b, padding="same", strides=(1, 2)), [x, W, b])

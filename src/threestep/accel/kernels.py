@@ -418,9 +418,13 @@ def warm_up():
     G3, H = Flat(z((3, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32))
     for bias in (None, z((3, 4), f32)):
         gru_step(G3, 0, 0, 2, 4, z((3, 2, 4), f32), bias, (TC, TC.at(0, 0)), (H, H.at(0, 0)), (H, H.at(1, 0)))
-    from . import crew, sequences  # noqa: PLC0415  (they import this module)
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from . import conv_kernels, crew, sequences  # noqa: PLC0415  (they import this module)
 
     sequences.warm_up()
+    g = SimpleNamespace(in_sizes=(3,), kernel=(2,), strides=(1,), dilation=(1,), pads=((0, 0),), out_sizes=(2,))
+    conv_kernels.conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))  # an im2col.Geometry's fields
     waits = crew.spinner()
     if waits is not None:
         waits[0](waits[1], np.zeros(1, np.int64), 0, 0, 1)

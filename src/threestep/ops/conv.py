@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..accel import dispatch as accel
-from ..accel import kernels
+from ..accel import conv_kernels, kernels
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
 from .arithmetic import add, matmul
@@ -128,13 +128,14 @@ class Conv(Function):
 
 
 def _input_grad(gy2, W, g, out_shape):
-    """gx: col2im of gy @ W^T, one kernel offset at a time.
-
-    Each offset's window gradients (N*prod(out), C_in) come from their own GEMM into one
-    reused buffer and are added to their strided block of gx while still in cache: faster
-    than one batched GEMM of all offsets (a large temporary) followed by ``col2im`` (figures:
-    benchmarks/RESULTS.md, "Measurements behind the code"), which stays the adjoint of
-    ``patches`` for the readable path and for pooling. On the GPU, where each of those
+    """gx: col2im of gy @ W^T. In float32 on the CPU with Numba, one GEMM for all kernel offsets
+    and one pass adding each window's rows into its input cells (``accel.conv_kernels``).
+    Elsewhere on the CPU one kernel offset at a time: each offset's window gradients
+    (N*prod(out), C_in) come from their own GEMM into one reused buffer and are added to their
+    strided block of gx while still in cache: faster than one batched GEMM of all offsets (a
+    large temporary) followed by NumPy's ``col2im`` (figures: benchmarks/RESULTS.md,
+    "Measurements behind the code"), which stays the adjoint of ``patches`` for the readable
+    path and for pooling. On the GPU, where each of those
     2 * prod(kernel) steps is a kernel launch, it is that one GEMM and ``col2im_gather``: four
     launches (the lecture CNN's second layer: 4 instead of 20).
     """
@@ -146,6 +147,9 @@ def _input_grad(gy2, W, g, out_shape):
         xp.matmul(gy2, W.reshape(k * c_in, -1).T, out=rows[:-1].reshape(m, k * c_in))
         rows[-1] = 0
         return col2im_gather(rows, g, out_shape[0])
+    gx = conv_kernels.conv_input_grad(gy2, W, g, out_shape)  # float32: one GEMM and a Numba scatter-add
+    if gx is not None:
+        return unpad(gx, g)
     kernels = xp.ascontiguousarray(W.reshape(-1, c_in, W.shape[-1]).transpose(0, 2, 1))  # (K, C_out, C_in)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
     gx = xp.zeros(out_shape[:1] + padded + (c_in,), gy2.dtype)
