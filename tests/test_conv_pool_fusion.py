@@ -1,6 +1,6 @@
 """A convolution and the max pooling after it in one pass in test mode (``ops.conv_max_pool``,
 ``models.fusion.pooled_steps``): the same outputs as the two layers, where it serves and only
-there (training, a recorded graph, 'same' pooling and observable intermediates run as written)."""
+there ('same' pooling and observable intermediates run as written)."""
 import importlib
 
 import numpy as np
@@ -75,21 +75,23 @@ def test_the_fused_pass_equals_the_two_layers(monkeypatch, fused_calls, case, ch
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
 
 
-def test_training_and_recorded_graphs_run_the_layers_as_written(fused_calls):
+def test_training_and_recorded_graphs_take_the_fused_node(fused_calls):
+    """In training the pair is one graph node (``ConvMaxPool``; its gradients are checked in
+    test_conv_pool_training.py), in evaluate and predict the one pass."""
     model = Sequential(CASES["lecture CNN"]())
     model.compile("sgd", "mse")
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((8, 12, 12, 1)).astype(np.float32), rng.standard_normal((8, 3)).astype(np.float32)
     before = [w.copy() for w in model.get_weights()]
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
-    assert fused_calls == [] and any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert len(fused_calls) == 4 and all(fused_calls) == kernels.available()  # two pairs, two steps
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     out = model.forward(Tensor(x))  # grad enabled, weights that need gradients: a graph is recorded
     out.sum().backward()
-    assert fused_calls == []  # a graph is recorded: the pairs run as written
-    assert model.layers[0].kernel.grad is not None
+    assert model.layers[0].kernel.grad is not None and model.layers[2].kernel.grad is not None
     model.evaluate(x, y, verbose=0)
     model.predict(x)
-    assert len(fused_calls) == 4 and all(fused_calls) == kernels.available()  # two pairs, evaluate and predict
+    assert len(fused_calls) == 10 and all(fused_calls) == kernels.available()
 
 
 @pytest.mark.parametrize("make", [
@@ -153,10 +155,10 @@ def test_functional_models_take_the_pass_where_the_pooling_alone_reads_the_convo
     assert served == ((2 if kind == "chain" else 0) if kernels.available() else 0)
     assert len(fused_calls) == (2 if kind == "chain" else 0)
     model.compile("sgd", "mse")
-    if kind == "chain":  # training runs the layers as written
+    if kind == "chain":  # training takes the fused node too (test_conv_pool_training.py)
         before = len(fused_calls)
         model.fit(x, np.zeros((5, 3), np.float32), epochs=1, verbose=0)
-        assert len(fused_calls) == before
+        assert len(fused_calls) == before + 2
 
 
 @pytest.mark.parametrize("strides, pool, pool_strides, relu, bias", [

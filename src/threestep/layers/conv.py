@@ -162,8 +162,8 @@ class Conv(Layer):
 
     def call_pooled(self, x, pool, relu):
         """This layer (its ReLU with ``relu``) and then ``pool``, a max-pooling layer with 'valid'
-        windows, in test mode as one pass (``ops.conv_max_pool``, ``models.fusion``), or None
-        where that does not serve."""
+        windows, as one op (``ops.conv_max_pool``: one pass in test mode, one graph node in
+        training; ``models.fusion``), or None where that does not serve."""
         if self.data_format != "channels_last" or getattr(pool, "data_format", None) != "channels_last":
             return None
         return ops.conv_max_pool(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, relu,

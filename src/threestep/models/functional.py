@@ -12,7 +12,6 @@ layer the values of its input tensors. A layer used twice shares its weights.
 from ..errors import ConfigError, ShapeError
 from ..layers.base import carry_mask
 from ..layers.symbolic import SymbolicTensor, flatten, topological_nodes
-from ..autograd import is_grad_enabled
 from .fusion import graph_pairs, graph_pooled
 
 
@@ -63,8 +62,8 @@ class GraphNetwork:
         """The forward pass on Tensors ``x`` (one per input)."""
         last = self.outputs[0].node if len(self.outputs) == 1 else None
         values = {}
-        pool = not training and not is_grad_enabled()  # test mode without a graph: conv + max pooling in one pass
-        for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True, pool=pool):
+        # a convolution and the max pooling after it as one op (ops.conv_pool; one graph node in training)
+        for _ in self.steps(x, training, logits_node=last if logits else None, values=values, fuse=True, pool=True):
             pass
         self.extra_values = [values[t.uid] for t in self.extra]
         outs = [values[t.uid] for t in self.outputs]
@@ -75,9 +74,9 @@ class GraphNetwork:
         so a caller can stop at a hidden layer (``threestep.inspect``). ``logits_node`` stops
         before its activation; ``values`` (a dict, filled in) maps tensor uids to Tensors.
         ``fuse``: a layer whose output only an ``Activation("relu")`` reads runs with it as one
-        node (``models.fusion``); the pair then yields once, as the activation's node. ``pool``
-        (test mode, no graph recorded): a convolution whose output only a max-pooling layer reads
-        runs with it as one pass, yielded once as the pooling's node."""
+        node (``models.fusion``); the pair then yields once, as the activation's node. ``pool``:
+        a convolution whose output only a max-pooling layer reads runs with it as one op
+        (``ops.conv_pool``), yielded once as the pooling's node."""
         x = _as_list(x)
         if len(x) != len(self.inputs):
             raise ShapeError(f"The model has {len(self.inputs)} input(s) but received {len(x)}.")

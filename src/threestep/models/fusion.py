@@ -12,12 +12,14 @@ The other half of the lecture's spelling, ``Activation("softmax")`` as the last 
 logits (``Activation.call_logits``), whatever layer the softmax sits in, and the one-hot
 targets take the same single-pass kernel as integer labels (``accel.dispatch.softmax_ce``).
 
-In test mode (``predict``, ``evaluate``, no gradient recorded) a convolution (with its ReLU,
-fused or spelled out) followed by a max-pooling layer with 'valid' windows runs as one pass
-too (``pooled_steps``, ``ops.conv_max_pool``): the convolution's output, the largest array
-of a small CNN, never exists in full: each chunk of images is pooled straight from the
-GEMM's scratch, with the ReLU on the pooled values; in a functional graph
-(``graph_pooled``) where the pooling layer is the convolution's (or its ReLU's) only reader.
+A convolution (with its ReLU, fused or spelled out) followed by a max-pooling layer with
+'valid' windows runs as one op too (``pooled_steps``, ``ops.conv_pool``), the ReLU on the
+pooled values: in test mode one pass where the convolution's output, the largest array of a
+small CNN, never exists in full (each chunk of images is pooled straight from the GEMM's
+scratch); in training one graph node that keeps the patches and the arg-max, not that output,
+and whose backward writes the output's gradient already masked by the ReLU. In a functional
+graph (``graph_pooled``) where the pooling layer is the convolution's (or its ReLU's) only
+reader.
 
 A pair is not merged where its intermediate output is observable: an activity regularizer
 on either layer, another reader of the Dense output (a functional graph), a model output,
@@ -30,11 +32,18 @@ from ..layers.core import Activation
 from ..layers.pooling import MaxPooling1D, MaxPooling2D
 
 
+def _own(layer, method):
+    """Whether ``layer`` has the fused form ``method`` and its ``call`` is the one written beside
+    it: a user's subclass that overrides ``call`` runs its own code, never the fused form."""
+    owner = next((c for c in type(layer).__mro__ if method in c.__dict__), None)
+    return owner is not None and type(layer).call is owner.__dict__.get("call", owner.call)
+
+
 def fusable(layer, then):
     """Whether ``layer`` followed by ``then`` runs as ``layer.call_relu``."""
     return (isinstance(then, Activation) and then.activation is activations.relu
             and getattr(then, "activity_regularizer", None) is None
-            and hasattr(layer, "call_relu") and getattr(layer, "activation", None) is activations.linear
+            and _own(layer, "call_relu") and getattr(layer, "activation", None) is activations.linear
             and getattr(layer, "activity_regularizer", None) is None)
 
 
@@ -83,7 +92,7 @@ def graph_pairs(nodes, outputs):
 def pooled_steps(steps):
     """``{i: relu}`` for the steps (``sequential_steps``) that are a convolution, with or without
     its ReLU, whose output only a following max-pooling step with 'valid' windows reads: they
-    run as ``layer.call_pooled`` in test mode. ``relu``: whether the ReLU comes with it."""
+    run as ``layer.call_pooled``. ``relu``: whether the ReLU comes with it."""
     pairs = {}
     for i in range(len(steps) - 1):
         (layer, then), (pool, merged) = steps[i], steps[i + 1]
@@ -95,7 +104,7 @@ def pooled_steps(steps):
 
 def _pools(layer, pool):
     """Whether ``pool`` after ``layer`` can run in ``layer.call_pooled``."""
-    return (hasattr(layer, "call_pooled") and type(pool) in (MaxPooling1D, MaxPooling2D) and pool.padding == "valid"
+    return (_own(layer, "call_pooled") and type(pool) in (MaxPooling1D, MaxPooling2D) and pool.padding == "valid"
             and pool.rank == getattr(layer, "rank", None) and getattr(layer, "activity_regularizer", None) is None
             and getattr(pool, "activity_regularizer", None) is None)
 

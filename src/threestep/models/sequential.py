@@ -4,7 +4,7 @@ Shapes are inferred as layers are added: once the first layer knows its input sh
 every ``add`` builds the new layer on the previous layer's output shape, so a mismatch is
 reported at ``add`` time, naming both layers.
 """
-from ..autograd import Tensor, is_grad_enabled
+from ..autograd import Tensor
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer, carry_mask, unique_name
 from ..layers.core import InputLayer
@@ -148,8 +148,8 @@ class Sequential(Model):
             x = Tensor(x)
         trace = getattr(self, "_trace", None)  # set by fit(debug_numerics=True): every layer's output
         steps = self._fused_steps() if trace is None else [(layer, None) for layer in self.layers]
-        # in test mode without a graph, a convolution and the max pooling after it in one pass
-        pooled = self._fused_steps(pooled=True) if trace is None and not training and not is_grad_enabled() else {}
+        # a convolution and the max pooling after it as one op (ops.conv_pool; one graph node in training)
+        pooled = self._fused_steps(pooled=True) if trace is None else {}
         last = len(steps) - 1
         skip = False
         for i, (layer, then) in enumerate(steps):

@@ -10,7 +10,8 @@ from .activations import (
 )
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub, add, div, matmul, mul, neg, pow, sub
 from .clip import Clip, clip
-from .conv import Conv, conv, conv1d, conv2d, conv_max_pool, conv_simple
+from .conv import Conv, conv, conv1d, conv2d, conv_simple
+from .conv_pool import conv_max_pool
 from .ctc import CTCLoss, ctc_beam_search_decode, ctc_greedy_decode, ctc_loss
 from .elementwise import Abs, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh, abs, exp, log, relu, sigmoid, sqrt, tanh
 from .maxout import ArgMaxReduce, MaxoutLinear, argmax_reduce, maxout_activation, maxout_linear, maxout_linear_simple

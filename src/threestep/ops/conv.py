@@ -104,7 +104,7 @@ class Conv(Function):
         gx = gW = gb = None
         needs_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         if self.needs_input_grad[0]:
-            gx = _input_grad(gy2, W, g, gy.shape[:-1])
+            gx = input_grad(gy2, W, g, gy.shape[:-1])
         if self.needs_input_grad[1] and backend.on_gpu(gy2):  # the bias is no column there (forward)
             sink = self.sink(1)  # where offered, the GEMM goes to W's gradient sink (autograd.sink)
             if sink is not None:
@@ -118,16 +118,22 @@ class Conv(Function):
                 else:
                     gb = gy2.sum(axis=0)
         elif self.needs_input_grad[1]:
-            # (gy^T @ patches)^T: OpenBLAS runs it faster than patches^T @ gy (RESULTS.md).
-            gWb = xp.ascontiguousarray((gy2.T @ self.cols).T)
-            gW = gWb[:math.prod(W.shape[:-1])].reshape(W.shape)
-            gb = gWb[-1] if needs_b else None  # the ones column's row: gy summed over positions
+            gW, gb = weight_grads(gy2, self.cols, W, needs_b)
         elif needs_b:
             gb = gy2.sum(axis=0)
         return gx, gW, gb
 
 
-def _input_grad(gy2, W, g, out_shape):
+def weight_grads(gy2, cols, W, needs_b):
+    """(dL/dW, dL/db or None) on the CPU from the output gradient (rows, C_out) and the patches
+    (rows, K [+ the ones column where the layer has a bias]). (gy^T @ patches)^T: OpenBLAS runs
+    it faster than patches^T @ gy (RESULTS.md)."""
+    gWb = np.ascontiguousarray((gy2.T @ cols).T)
+    gW = gWb[:math.prod(W.shape[:-1])].reshape(W.shape)
+    return gW, (gWb[-1] if needs_b else None)  # the ones column's row: gy summed over positions
+
+
+def input_grad(gy2, W, g, out_shape):
     """gx: col2im of gy @ W^T. In float32 on the CPU with Numba, one GEMM for all kernel offsets
     and one pass adding each window's rows into its input cells (``accel.conv_kernels``).
     Elsewhere on the CPU one kernel offset at a time: each offset's window gradients
@@ -191,52 +197,6 @@ def _cols(x, g, ones=False):
     if extra:
         buf[..., k:] = 1
     return buf.reshape(rows, k + extra)
-
-
-def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_strides):
-    """max_pool(act(conv(x, W) + b)) in test mode, act the ReLU (``relu=True``) or none, pooled
-    with 'valid' windows: a Tensor without a graph, or None where this path does not serve
-    (a gradient is wanted, not float32 NumPy, not 1-D or 2-D, windows the kernels do not take)
-    and the caller runs the two layers instead (``models.fusion.pooled_steps``).
-
-    Why: the convolution's output is the largest array of a small CNN (the lecture CNN's first
-    layer: 68 kB per image, four times its pooled output). Here it never exists in full: one
-    GEMM per chunk of images (``CHUNK_BYTES`` of output) into a reused scratch array (the bias
-    as the patches' column of ones, as in ``Conv._infer``), pooled into its rows of y, and the
-    ReLU applied to the pooled values, a quarter as many for 2x2 windows (max and ReLU commute:
-    ReLU is monotone, and a nan stays nan in both). No output array, no pooling layer's pass
-    and allocation. Results equal the two layers' (the same GEMM per row, the same max).
-    """
-    inputs = [x, W] + ([] if b is None else [b])
-    if Config.enable_grad and any(t.requires_grad for t in inputs):
-        return None
-    xd, Wd, bd = x.data, W.data, None if b is None else b.data
-    if not kernels.enabled(xd, Wd, *([] if bd is None else [bd])) or xd.ndim not in (3, 4) or xd.ndim != Wd.ndim \
-            or xd.shape[-1] != Wd.shape[-2]:
-        return None
-    g = geometry(xd.shape, Wd.shape[:-2], strides, dilation, padding)
-    n, c_out, positions = xd.shape[0], Wd.shape[-1], math.prod(g.out_sizes)
-    try:
-        gp = geometry((n,) + g.out_sizes + (c_out,), pool_size, pool_strides, 1, "valid")
-    except ShapeError:  # windows larger than the convolution's output: the pooling layer says so
-        return None
-    if len(gp.kernel) > 2 or math.prod(gp.kernel) > 255:
-        return None
-    weights = _with_bias_row(Wd.reshape(-1, c_out), bd, np)
-    per_sample = positions * max(weights.shape[0], c_out) * 4
-    chunk = max(1, min(n, CHUNK_BYTES // per_sample))
-    scratch = np.empty((chunk * positions, c_out), np.float32)
-    y = np.empty((n,) + gp.out_sizes + (c_out,), np.float32)
-    for s in range(0, n, chunk):
-        rows = scratch[:min(chunk, n - s) * positions]
-        np.matmul(_cols(xd[s:s + chunk], g, ones=bd is not None), weights, out=rows)
-        pooled = y[s:s + chunk]
-        if kernels.max_pool(rows.reshape(pooled.shape[:1] + g.out_sizes + (c_out,)), gp.kernel, gp.strides,
-                            gp.out_sizes, False, out=pooled) is None:
-            return None
-        if relu:
-            accel.bias_relu_(pooled)
-    return Tensor(y)
 
 
 def _check(x, W, b, where):

@@ -1,0 +1,123 @@
+"""A convolution (with or without its ReLU) and the max pooling after it as one op: in test mode
+one pass without the convolution's output (``conv_max_pool``), in training one graph node
+(``ConvMaxPool``). ``models.fusion`` finds the pairs (``pooled_steps``, ``graph_pooled``).
+
+Why: the convolution's output is the largest array of a small CNN (the lecture CNN's first
+layer: 68 kB per image, four times its pooled output). Max and ReLU commute (ReLU is monotone,
+and a nan stays nan in both), so the ReLU runs on the pooled values, a quarter as many for 2x2
+windows, and in training its gradient is the pooled values' mask: the pooling's backward writes
+the convolution's output gradient already masked, where the two layers made one more pass over
+that whole array (the ReLU's derivative) and kept the convolution's output for it. Figures:
+benchmarks/RESULTS.md, "Measurements behind the code".
+"""
+import importlib
+import math
+
+import numpy as np
+
+from ..accel import dispatch as accel
+from ..accel import kernels
+from ..autograd import Config, Function, Tensor
+from ..errors import ShapeError
+from .im2col import geometry
+
+# the module, not the function ``ops.conv`` the package exports under the same name
+conv_ops = importlib.import_module(f"{__package__}.conv")
+
+
+def _geometries(x, W, strides, dilation, padding, pool_size, pool_strides):
+    """(the convolution's geometry, the pooling's) for float32 NumPy arrays the kernels serve,
+    or None (then the caller runs the two layers)."""
+    if x.ndim not in (3, 4) or x.ndim != W.ndim or x.shape[-1] != W.shape[-2]:
+        return None
+    g = geometry(x.shape, W.shape[:-2], strides, dilation, padding)
+    try:
+        gp = geometry((x.shape[0],) + g.out_sizes + (W.shape[-1],), pool_size, pool_strides, 1, "valid")
+    except ShapeError:  # windows larger than the convolution's output: the pooling layer says so
+        return None
+    if len(gp.kernel) > 2 or math.prod(gp.kernel) > 255:
+        return None
+    return g, gp
+
+
+def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_strides):
+    """max_pool(act(conv(x, W) + b)), act the ReLU (``relu=True``) or none, pooled with 'valid'
+    windows: a Tensor (a graph node where a gradient is wanted, ``ConvMaxPool``), or None where
+    this path does not serve (not float32 NumPy, not 1-D or 2-D, windows the kernels do not
+    take) and the caller runs the two layers instead (``models.fusion.pooled_steps``).
+
+    In test mode the convolution's output never exists in full: one GEMM per chunk of images
+    (``ops.conv.CHUNK_BYTES`` of output) into a reused scratch array (the bias as the patches'
+    column of ones, as in ``Conv._infer``), pooled into its rows of y. Results equal the two
+    layers' (the same GEMM per row, the same max)."""
+    inputs = [x, W] + ([] if b is None else [b])
+    xd, Wd, bd = x.data, W.data, None if b is None else b.data
+    if not kernels.enabled(xd, Wd, *([] if bd is None else [bd])):
+        return None
+    both = _geometries(xd, Wd, strides, dilation, padding, pool_size, pool_strides)
+    if both is None:
+        return None
+    g, gp = both
+    if Config.enable_grad and any(t.requires_grad for t in inputs):
+        return ConvMaxPool(g, gp, relu)(*inputs)
+    n, c_out, positions = xd.shape[0], Wd.shape[-1], math.prod(g.out_sizes)
+    weights = conv_ops._with_bias_row(Wd.reshape(-1, c_out), bd, np)
+    per_sample = positions * max(weights.shape[0], c_out) * 4
+    chunk = max(1, min(n, conv_ops.CHUNK_BYTES // per_sample))
+    scratch = np.empty((chunk * positions, c_out), np.float32)
+    y = np.empty((n,) + gp.out_sizes + (c_out,), np.float32)
+    for s in range(0, n, chunk):
+        rows = scratch[:min(chunk, n - s) * positions]
+        np.matmul(conv_ops._cols(xd[s:s + chunk], g, ones=bd is not None), weights, out=rows)
+        pooled = y[s:s + chunk]
+        if kernels.max_pool(rows.reshape(pooled.shape[:1] + g.out_sizes + (c_out,)), gp.kernel, gp.strides,
+                            gp.out_sizes, False, out=pooled) is None:
+            return None
+        if relu:
+            accel.bias_relu_(pooled)
+    return Tensor(y)
+
+
+class ConvMaxPool(Function):
+    """max_pool(act(conv(x, W) + b)) with a graph (training): the patches and the pooling's
+    arg-max kept, not the convolution's output. Backward: dL/dpooled where pooled > 0 (the
+    ReLU's derivative, PyTorch's 0 at 0), written to each window's arg-max (zeros elsewhere),
+    then the convolution's gradients as ``Conv`` computes them. float32 NumPy only
+    (``conv_max_pool`` decides)."""
+
+    def __init__(self, g, gp, relu):
+        self.g, self.gp, self.relu = g, gp, relu
+
+    def forward(self, x, W, b=None):
+        g, gp, c_out = self.g, self.gp, W.shape[-1]
+        cols = conv_ops._cols(x, g, ones=b is not None)
+        z = cols @ conv_ops._with_bias_row(W.reshape(-1, c_out), b, np)
+        pooled, self.idx = kernels.max_pool(z.reshape((x.shape[0],) + g.out_sizes + (c_out,)), gp.kernel,
+                                            gp.strides, gp.out_sizes, True)
+        if self.relu:
+            accel.bias_relu_(pooled)
+        self.pooled = pooled if self.relu else None
+        self.W, self.cols = W, cols if self.needs_input_grad[1] else None
+        return pooled
+
+    def backward(self, gy):
+        g, gp, W = self.g, self.gp, self.W
+        if self.relu:
+            gy = accel.relu_grad(gy, self.pooled)
+        out_shape = gy.shape[:1] + g.out_sizes
+        tiled = all(s == k and o * k == n for s, k, o, n in zip(gp.strides, gp.kernel, gp.out_sizes, g.out_sizes))
+        gz = (np.empty if tiled else np.zeros)(out_shape + gy.shape[-1:], np.float32)
+        overlap = any(s < k for s, k in zip(gp.strides, gp.kernel))
+        if not kernels.max_pool_grad(np.ascontiguousarray(gy, np.float32), self.idx, gz, gp.kernel, gp.strides,
+                                     overlap):
+            raise RuntimeError("ConvMaxPool: the pooling kernel declined its own arrays")  # forward used it
+        gz2 = gz.reshape(-1, gz.shape[-1])
+        needs = self.needs_input_grad
+        needs_b = len(needs) > 2 and needs[2]
+        gx = conv_ops.input_grad(gz2, W, g, out_shape) if needs[0] else None
+        gW = gb = None
+        if needs[1]:
+            gW, gb = conv_ops.weight_grads(gz2, self.cols, W, needs_b)
+        elif needs_b:
+            gb = gz2.sum(axis=0)
+        return gx, gW, gb
