@@ -8,7 +8,7 @@ import pytest
 
 import threestep.ops as ops
 from threestep import layers as L
-from threestep.accel import kernels
+from threestep.accel import conv_kernels, kernels
 from threestep.autograd import Tensor, no_grad
 from threestep.models import Sequential
 from helpers import numpy_only
@@ -52,6 +52,8 @@ CASES = {
         L.MaxPooling2D((3, 2), strides=(2, 1)), L.Flatten()],
     "1-D": lambda: [L.Conv1D(4, 5, activation="relu", input_shape=(30, 2)), L.MaxPooling1D(3, strides=2),
                     L.GlobalAveragePooling1D()],
+    "dilated": lambda: [L.Conv2D(3, 3, dilation_rate=(1, 2), activation="relu", input_shape=(12, 13, 2)),
+                        L.MaxPooling2D(2), L.Flatten()],
 }
 
 
@@ -59,7 +61,8 @@ CASES = {
 @pytest.mark.parametrize("chunk_bytes", [1, 3000, 8 << 20])
 def test_the_fused_pass_equals_the_two_layers(monkeypatch, fused_calls, case, chunk_bytes):
     """One image per chunk, a few with a short last chunk, and the whole batch at once."""
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)  # the NumPy path's chunks (no Numba)
+    monkeypatch.setattr(conv_kernels, "CACHE_BYTES", chunk_bytes)  # the Numba pass's
     model = Sequential(CASES[case]())
     rng = np.random.default_rng(0)
     x = rng.standard_normal((7,) + model.layers[0].input_shape[1:]).astype(np.float32)

@@ -1,6 +1,8 @@
-"""The Numba kernel behind ``accel.conv_kernels`` (imported only on first use, like
-``_numba_kernels``, whose compile options it shares)."""
-from ._numba_kernels import _jit
+"""The Numba kernels behind ``accel.conv_kernels`` (imported only on first use, like
+``_numba_kernels``, whose compile options and pooling kernel they share)."""
+import numpy as np
+
+from ._numba_kernels import _f, _jit, max_pool2d
 
 
 @_jit
@@ -27,3 +29,48 @@ def col2im_add(rows, gx, N, PH, PW, OH, OW, KH, KW, C, sh, sw, dh, dw):
                             for c in range(C):
                                 dst[c] += src[c]
                     r += run
+
+
+@_jit
+def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, F, ones,
+                    QH, QW, qkh, qkw, qsh, qsw, relu, chunk, cols, z):
+    """y (N, QH, QW, F) = max_pool(act(conv(x) + b)) of the padded x (N, PH, PW, C), a few images
+    (``chunk``) at a time, all in one call without the GIL: their patches into ``cols``, one GEMM
+    through ``gemm`` (NumPy's OpenBLAS sgemm, addresses as integers) against ``wb`` (the kernel
+    matrix, with the bias as its last row where ``ones``) into ``z``, then ``max_pool2d`` into
+    their rows of y and the ReLU (``relu``) on the pooled values. ``cols`` and ``z`` are sized for
+    ``chunk`` images, small enough to stay in the core's cache between the three passes."""
+    run = KW * C
+    K = KH * run + ones
+    P = OH * OW
+    none = np.empty(0, np.uint8)
+    for s in range(0, N, chunk):
+        e = min(N, s + chunk)
+        o = 0
+        for n in range(s, e):
+            for i in range(OH):
+                for j in range(OW):
+                    for a in range(KH):
+                        base = ((n * PH + i * sh + a * dh) * PW + j * sw) * C
+                        if dw == 1:
+                            dst, src = cols[o + a * run:o + a * run + run], x[base:base + run]
+                            for t in range(run):
+                                dst[t] = src[t]
+                        else:
+                            for b in range(KW):
+                                at, d = base + b * dw * C, o + a * run + b * C
+                                dst, src = cols[d:d + C], x[at:at + C]
+                                for c in range(C):
+                                    dst[c] = src[c]
+                    if ones:
+                        cols[o + K - 1] = 1
+                    o += K
+        gemm(101, 111, 111, (e - s) * P, F, K, _f(1), cols.ctypes.data, K, wb.ctypes.data, F, _f(0),
+             z.ctypes.data, F)
+        first, last = s * QH * QW * F, e * QH * QW * F
+        out = y[first:last]
+        max_pool2d(z, OH, OW, out, none, e - s, QH, QW, F, qkh, qkw, qsh, qsw, False)
+        if relu:
+            for t in range(out.size):
+                v = out[t]
+                out[t] = _f(0) if v <= 0 else v

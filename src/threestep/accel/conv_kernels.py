@@ -1,5 +1,6 @@
-"""A convolution's input gradient on the CPU as one GEMM per chunk of samples and a Numba
-scatter-add (``col2im_add``), for float32 NumPy arrays and 1-D or 2-D kernels.
+"""Convolution kernels for float32 NumPy arrays and 1-D or 2-D kernels: the input gradient
+as one GEMM per chunk of samples and a Numba scatter-add (``conv_input_grad``), and test mode's
+convolution + max pooling a few images at a time in one Numba call (``conv_pool_infer``).
 
 Why: dL/dx of a convolution is, for every window, dL/dy @ W^T added back onto the window's
 input cells. NumPy has no fast way to add overlapping windows: ``ops.conv`` ran one GEMM per
@@ -18,9 +19,10 @@ import math
 
 import numpy as np
 
-from . import kernels
+from . import blas, kernels
 
 CHUNK_BYTES = 16 << 20
+CACHE_BYTES = 512 << 10  # patches plus GEMM output per chunk of ``conv_pool_infer`` (a core's L2: 2 MB here)
 _conv = []  # [the kernel module], once imported
 
 
@@ -52,3 +54,42 @@ def conv_input_grad(gy2, W, g, out_shape):
         _conv[0].col2im_add(part.reshape(-1), gx[s:e].reshape(-1), e - s, ph, pw, oh, ow, kh, kw, c_in,
                             sh, sw, dh, dw)
     return gx
+
+
+def _two(t):
+    """A 1-D geometry's tuple as 2-D (H = 1)."""
+    return (1,) + tuple(t) if len(t) == 1 else tuple(t)
+
+
+def conv_pool_infer(xpad, weights, g, gp, relu, ones):
+    """Test mode's max_pool(act(conv(x) + b)) in one Numba call (``_numba_conv.conv_pool_infer``):
+    ``xpad`` the padded float32 input (N, *padded, C_in), ``weights`` the (K [+ 1], C_out) kernel
+    matrix (the bias as its last row where ``ones``), ``g``/``gp`` the convolution's and the
+    pooling's geometry (1-D or 2-D, 'valid' pooling). Returns y, or None where not served (the
+    caller's chunked NumPy path runs: no Numba, no sgemm pointer, not float32 C-contiguous).
+
+    Why: the chunked NumPy path hands each chunk's GEMM output (the lecture CNN's first layer:
+    68 kB per image) to the pooling kernel through memory; a few images at a time the patches,
+    the GEMM's output and the pooling stay in the core's cache, and the loop never takes the
+    GIL between chunks (figures: benchmarks/RESULTS.md, "Measurements behind the code")."""
+    gemm = blas.gemm_pointer() if kernels.available() else None
+    if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(xpad, weights) or not xpad.flags.c_contiguous
+            or not weights.flags.c_contiguous):
+        return None
+    if not _conv:
+        from . import _numba_conv  # noqa: PLC0415
+
+        _conv.append(_numba_conv)
+    n, c_in, c_out = xpad.shape[0], xpad.shape[-1], weights.shape[1]
+    (ph, pw), (oh, ow), (kh, kw) = _two(xpad.shape[1:-1]), _two(g.out_sizes), _two(g.kernel)
+    (sh, sw), (dh, dw) = _two(g.strides), _two(g.dilation)
+    (qh, qw), (qkh, qkw), (qsh, qsw) = _two(gp.out_sizes), _two(gp.kernel), _two(gp.strides)
+    k = weights.shape[0]
+    per_image = oh * ow * (k + c_out) * 4
+    chunk = max(1, min(n, CACHE_BYTES // per_image))
+    cols = np.empty(chunk * oh * ow * k, np.float32)
+    z = np.empty(chunk * oh * ow * c_out, np.float32)
+    y = np.empty((n,) + tuple(gp.out_sizes) + (c_out,), np.float32)
+    _conv[0].conv_pool_infer(gemm, xpad.reshape(-1), weights, y.reshape(-1), n, ph, pw, c_in, oh, ow, kh, kw, sh, sw,
+                             dh, dw, c_out, int(ones), qh, qw, qkh, qkw, qsh, qsw, bool(relu), chunk, cols, z)
+    return y

@@ -425,6 +425,8 @@ def warm_up():
     sequences.warm_up()
     g = SimpleNamespace(in_sizes=(3,), kernel=(2,), strides=(1,), dilation=(1,), pads=((0, 0),), out_sizes=(2,))
     conv_kernels.conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))  # an im2col.Geometry's fields
+    gp = SimpleNamespace(kernel=(2,), strides=(2,), out_sizes=(1,))
+    conv_kernels.conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
     waits = crew.spinner()
     if waits is not None:
         waits[0](waits[1], np.zeros(1, np.int64), 0, 0, 1)

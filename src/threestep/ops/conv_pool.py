@@ -16,10 +16,10 @@ import math
 import numpy as np
 
 from ..accel import dispatch as accel
-from ..accel import kernels
+from ..accel import conv_kernels, kernels
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
-from .im2col import geometry
+from .im2col import geometry, pad_spatial
 
 # the module, not the function ``ops.conv`` the package exports under the same name
 conv_ops = importlib.import_module(f"{__package__}.conv")
@@ -46,10 +46,12 @@ def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_str
     this path does not serve (not float32 NumPy, not 1-D or 2-D, windows the kernels do not
     take) and the caller runs the two layers instead (``models.fusion.pooled_steps``).
 
-    In test mode the convolution's output never exists in full: one GEMM per chunk of images
-    (``ops.conv.CHUNK_BYTES`` of output) into a reused scratch array (the bias as the patches'
-    column of ones, as in ``Conv._infer``), pooled into its rows of y. Results equal the two
-    layers' (the same GEMM per row, the same max)."""
+    In test mode the convolution's output never exists in full: a few images at a time their
+    patches, one GEMM (the bias as the patches' column of ones, as in ``Conv._infer``) and the
+    pooling into their rows of y, in one Numba call whose scratch stays in cache
+    (``accel.conv_kernels.conv_pool_infer``); without it, one NumPy GEMM per chunk of images
+    (``ops.conv.CHUNK_BYTES`` of output) into a reused scratch array, pooled by the kernel.
+    Results equal the two layers' (the same GEMM per row, the same max)."""
     inputs = [x, W] + ([] if b is None else [b])
     xd, Wd, bd = x.data, W.data, None if b is None else b.data
     if not kernels.enabled(xd, Wd, *([] if bd is None else [bd])):
@@ -62,6 +64,9 @@ def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_str
         return ConvMaxPool(g, gp, relu)(*inputs)
     n, c_out, positions = xd.shape[0], Wd.shape[-1], math.prod(g.out_sizes)
     weights = conv_ops._with_bias_row(Wd.reshape(-1, c_out), bd, np)
+    y = conv_kernels.conv_pool_infer(pad_spatial(xd, g.pads), np.ascontiguousarray(weights), g, gp, relu, bd is not None)
+    if y is not None:  # one Numba call, a few images at a time in cache
+        return Tensor(y)
     per_sample = positions * max(weights.shape[0], c_out) * 4
     chunk = max(1, min(n, conv_ops.CHUNK_BYTES // per_sample))
     scratch = np.empty((chunk * positions, c_out), np.float32)
