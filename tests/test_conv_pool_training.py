@@ -40,11 +40,12 @@ def _model(case):
     return model, shape
 
 
-def _loss_and_grads(model, x, fused):
-    """sum(output^2) and d/d(every weight, x), through ``model.forward`` (fused) or layer by layer."""
+def _loss_and_grads(model, x, fused, x_grad=True):
+    """sum(output^2) and d/d(every weight[, x]), through ``model.forward`` (fused) or layer by
+    layer. Without ``x_grad`` the first convolution's input needs no gradient (data, in ``fit``)."""
     for w in model.trainable_weights:
         w.grad = None
-    xt = Tensor(x, requires_grad=True)
+    xt = Tensor(x, requires_grad=x_grad)
     if fused:
         out = model.forward(xt, training=True)
     else:
@@ -53,7 +54,7 @@ def _loss_and_grads(model, x, fused):
             out = layer(out, training=True)
     loss = (out * out).sum()
     loss.backward()
-    return out.numpy(), [w.grad.copy() for w in model.trainable_weights] + [xt.grad]
+    return out.numpy(), [w.grad.copy() for w in model.trainable_weights] + ([xt.grad] if x_grad else [])
 
 
 @pytest.fixture
@@ -70,13 +71,17 @@ def fused_nodes(monkeypatch):
     return made
 
 
+@pytest.mark.parametrize("x_grad", [True, False], ids=["input gradient", "first layer"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_outputs_and_gradients_equal_the_two_layers(case, fused_nodes):
+def test_outputs_and_gradients_equal_the_two_layers(case, x_grad, fused_nodes, monkeypatch):
+    from threestep.accel import conv_kernels
+
+    monkeypatch.setattr(conv_kernels, "GRAD_CACHE_BYTES", 5000)  # a few images per chunk, a short last one
     model, shape = _model(case)
     x = np.random.default_rng(1).standard_normal((5,) + shape).astype(np.float32)
-    out, grads = _loss_and_grads(model, x, fused=True)
+    out, grads = _loss_and_grads(model, x, fused=True, x_grad=x_grad)
     assert len(fused_nodes) == (2 if case == "lecture CNN" else 1) * kernels.available()
-    expected_out, expected = _loss_and_grads(model, x, fused=False)
+    expected_out, expected = _loss_and_grads(model, x, fused=False, x_grad=x_grad)
     np.testing.assert_allclose(out, expected_out, rtol=1e-5, atol=1e-6)
     for got, want in zip(grads, expected):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

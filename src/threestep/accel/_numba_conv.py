@@ -2,7 +2,7 @@
 ``_numba_kernels``, whose compile options and pooling kernel they share)."""
 import numpy as np
 
-from ._numba_kernels import _f, _jit, max_pool2d
+from ._numba_kernels import _f, _jit, max_pool2d, max_pool2d_grad
 
 
 @_jit
@@ -74,3 +74,31 @@ def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw
             for t in range(out.size):
                 v = out[t]
                 out[t] = _f(0) if v <= 0 else v
+
+
+@_jit
+def pool_weight_grad(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, QW, qkh, qkw, qsh, qsw,
+                     overlap, chunk):
+    """gwt (F, K) = dL/d(kernel matrix)^T of a convolution followed by max pooling, from the pooled
+    gradient gy (N, QH, QW, F) and the pooling's arg-max ``idx``, a few images (``chunk``) at a
+    time: their output gradient scattered into the scratch ``gz`` (``max_pool2d_grad``), then one
+    GEMM gz^T @ patches added into gwt. ``cols``: the M x K patches, row-major, or (``kmajor``)
+    the K x M buffer of a one-channel input."""
+    P = OH * OW
+    K = gwt.size // F
+    per = QH * QW * F
+    for s in range(0, N, chunk):
+        e = min(N, s + chunk)
+        m = (e - s) * P
+        part = gz[:m * F]
+        if overlap or QH * qsh < OH or QW * qsw < OW or qsh != qkh or qsw != qkw:
+            part[:] = 0
+        max_pool2d_grad(gy[s * per:e * per], idx[s * per:e * per], part, OH, OW, e - s, QH, QW, F, qkh, qkw,
+                        qsh, qsw, overlap)
+        beta = _f(0) if s == 0 else _f(1)
+        if kmajor:  # patches^T is the buffer's column block: B = (K x m) at column s * P, leading dim M
+            gemm(101, 112, 112, F, K, m, _f(1), gz.ctypes.data, F, cols.ctypes.data + 4 * s * P, M, beta,
+                 gwt.ctypes.data, K)
+        else:
+            gemm(101, 112, 111, F, K, m, _f(1), gz.ctypes.data, F, cols.ctypes.data + 4 * s * P * K, K, beta,
+                 gwt.ctypes.data, K)

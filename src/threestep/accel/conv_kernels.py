@@ -23,6 +23,7 @@ from . import blas, kernels
 
 CHUNK_BYTES = 16 << 20
 CACHE_BYTES = 512 << 10  # patches plus GEMM output per chunk of ``conv_pool_infer`` (a core's L2: 2 MB here)
+GRAD_CACHE_BYTES = 256 << 10  # output gradient per chunk of ``pool_weight_grad`` (512 kB lost most of its gain)
 _conv = []  # [the kernel module], once imported
 
 
@@ -93,3 +94,38 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     _conv[0].conv_pool_infer(gemm, xpad.reshape(-1), weights, y.reshape(-1), n, ph, pw, c_in, oh, ow, kh, kw, sh, sw,
                              dh, dw, c_out, int(ones), qh, qw, qkh, qkw, qsh, qsw, bool(relu), chunk, cols, z)
     return y
+
+
+def pool_weight_grad(gy, idx, cols, g, gp, n):
+    """dL/d(kernel matrix) (K [+ 1], C_out) of a convolution followed by max pooling (training's
+    ``ops.conv_pool.ConvMaxPool`` where the input needs no gradient: a network's first layer),
+    from the pooled gradient ``gy`` (already through the ReLU's derivative), the pooling's arg-max
+    ``idx`` and the kept patches ``cols`` (n * positions rows), a few images at a time in one
+    Numba call (``_numba_conv.pool_weight_grad``); None where not served.
+
+    Why: the first layer's output gradient (the lecture CNN's: 6.8 MB a batch of 100) was written
+    by the pooling's backward and read back by the GEMM; a few images at a time it stays in cache."""
+    gemm = blas.gemm_pointer() if kernels.available() else None
+    if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(gy, cols) or type(idx) is not np.ndarray
+            or not gy.flags.c_contiguous or not idx.flags.c_contiguous or idx.shape != gy.shape):
+        return None
+    if cols.flags.c_contiguous:
+        base, kmajor = cols, False
+    elif cols.T.flags.c_contiguous:
+        base, kmajor = cols.T, True
+    else:
+        return None
+    if not _conv:
+        from . import _numba_conv  # noqa: PLC0415
+
+        _conv.append(_numba_conv)
+    (oh, ow), (qh, qw) = _two(g.out_sizes), _two(gp.out_sizes)
+    (qkh, qkw), (qsh, qsw) = _two(gp.kernel), _two(gp.strides)
+    c_out, k, m = gy.shape[-1], cols.shape[1], cols.shape[0]
+    chunk = max(1, min(n, GRAD_CACHE_BYTES // (oh * ow * c_out * 4)))
+    gz = np.empty(chunk * oh * ow * c_out, np.float32)
+    gwt = np.empty((c_out, k), np.float32)
+    overlap = any(s < q for s, q in zip(gp.strides, gp.kernel))
+    _conv[0].pool_weight_grad(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
+                              qh, qw, qkh, qkw, qsh, qsw, overlap, chunk)
+    return np.ascontiguousarray(gwt.T)

@@ -427,6 +427,8 @@ def warm_up():
     conv_kernels.conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))  # an im2col.Geometry's fields
     gp = SimpleNamespace(kernel=(2,), strides=(2,), out_sizes=(1,))
     conv_kernels.conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
+    for cols in (z((2, 3), f32), z((3, 2), f32).T):  # row-major patches, and a one-channel input's
+        conv_kernels.pool_weight_grad(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, g, gp, 1)
     waits = crew.spinner()
     if waits is not None:
         waits[0](waits[1], np.zeros(1, np.int64), 0, 0, 1)

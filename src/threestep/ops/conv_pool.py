@@ -109,6 +109,13 @@ class ConvMaxPool(Function):
         g, gp, W = self.g, self.gp, self.W
         if self.relu:
             gy = accel.relu_grad(gy, self.pooled)
+        needs = self.needs_input_grad
+        needs_b = len(needs) > 2 and needs[2]
+        if not needs[0] and needs[1]:  # a first layer: the output gradient a few images at a time, in cache
+            gWb = conv_kernels.pool_weight_grad(np.ascontiguousarray(gy, np.float32), self.idx, self.cols, g, gp,
+                                                gy.shape[0])
+            if gWb is not None:
+                return None, gWb[:math.prod(W.shape[:-1])].reshape(W.shape), (gWb[-1] if needs_b else None)
         out_shape = gy.shape[:1] + g.out_sizes
         tiled = all(s == k and o * k == n for s, k, o, n in zip(gp.strides, gp.kernel, gp.out_sizes, g.out_sizes))
         gz = (np.empty if tiled else np.zeros)(out_shape + gy.shape[-1:], np.float32)
@@ -117,8 +124,6 @@ class ConvMaxPool(Function):
                                      overlap):
             raise RuntimeError("ConvMaxPool: the pooling kernel declined its own arrays")  # forward used it
         gz2 = gz.reshape(-1, gz.shape[-1])
-        needs = self.needs_input_grad
-        needs_b = len(needs) > 2 and needs[2]
         gx = conv_ops.input_grad(gz2, W, g, out_shape) if needs[0] else None
         gW = gb = None
         if needs[1]:
