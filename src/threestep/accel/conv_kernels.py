@@ -129,3 +129,16 @@ def pool_weight_grad(gy, idx, cols, g, gp, n):
     _conv[0].pool_weight_grad(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
                               qh, qw, qkh, qkw, qsh, qsw, overlap, chunk)
     return np.ascontiguousarray(gwt.T)
+
+
+def warm_up():
+    """Compile (or load from Numba's cache) this module's kernels, as ``kernels.warm_up`` does."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    f32, z = np.float32, np.zeros
+    g = SimpleNamespace(in_sizes=(3,), kernel=(2,), strides=(1,), dilation=(1,), pads=((0, 0),), out_sizes=(2,))
+    gp = SimpleNamespace(kernel=(2,), strides=(2,), out_sizes=(1,))  # an im2col.Geometry's fields
+    conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))
+    conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
+    for cols in (z((2, 3), f32), z((3, 2), f32).T):  # row-major patches, and a one-channel input's
+        pool_weight_grad(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, g, gp, 1)

@@ -418,17 +418,10 @@ def warm_up():
     G3, H = Flat(z((3, 1, 2, 4), f32)), Flat(z((2, 2, 4), f32))
     for bias in (None, z((3, 4), f32)):
         gru_step(G3, 0, 0, 2, 4, z((3, 2, 4), f32), bias, (TC, TC.at(0, 0)), (H, H.at(0, 0)), (H, H.at(1, 0)))
-    from types import SimpleNamespace  # noqa: PLC0415
-
     from . import conv_kernels, crew, sequences  # noqa: PLC0415  (they import this module)
 
     sequences.warm_up()
-    g = SimpleNamespace(in_sizes=(3,), kernel=(2,), strides=(1,), dilation=(1,), pads=((0, 0),), out_sizes=(2,))
-    conv_kernels.conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))  # an im2col.Geometry's fields
-    gp = SimpleNamespace(kernel=(2,), strides=(2,), out_sizes=(1,))
-    conv_kernels.conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
-    for cols in (z((2, 3), f32), z((3, 2), f32).T):  # row-major patches, and a one-channel input's
-        conv_kernels.pool_weight_grad(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, g, gp, 1)
+    conv_kernels.warm_up()
     waits = crew.spinner()
     if waits is not None:
         waits[0](waits[1], np.zeros(1, np.int64), 0, 0, 1)
