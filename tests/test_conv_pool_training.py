@@ -27,6 +27,8 @@ CASES = {
         L.Flatten(), L.Dense(2)], (13, 12, 3)),
     "1-D": (lambda: [L.Conv1D(4, 5, activation="relu"), L.MaxPooling1D(3, strides=2), L.Flatten(), L.Dense(2)],
             (30, 2)),
+    "dilated, same padding": (lambda: [L.Conv2D(3, 3, dilation_rate=(2, 1), padding="same", activation="relu"),
+                                       L.MaxPooling2D(2), L.Flatten(), L.Dense(2)], (9, 10, 2)),
 }
 
 
@@ -71,12 +73,16 @@ def fused_nodes(monkeypatch):
     return made
 
 
+@pytest.mark.parametrize("blas_threads", [1, 2])
 @pytest.mark.parametrize("x_grad", [True, False], ids=["input gradient", "first layer"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_outputs_and_gradients_equal_the_two_layers(case, x_grad, fused_nodes, monkeypatch):
-    from threestep.accel import conv_kernels
+def test_outputs_and_gradients_equal_the_two_layers(case, x_grad, blas_threads, fused_nodes, monkeypatch):
+    """On one BLAS thread the input gradient comes from the chunked Numba pass too, on two from
+    the whole batch's GEMM and scatter-add (``ConvMaxPool.backward``)."""
+    from threestep.accel import conv_kernels, threads
 
     monkeypatch.setattr(conv_kernels, "GRAD_CACHE_BYTES", 5000)  # a few images per chunk, a short last one
+    monkeypatch.setattr(threads, "blas_threads", lambda: blas_threads)
     model, shape = _model(case)
     x = np.random.default_rng(1).standard_normal((5,) + shape).astype(np.float32)
     out, grads = _loss_and_grads(model, x, fused=True, x_grad=x_grad)

@@ -77,15 +77,18 @@ def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw
 
 
 @_jit
-def pool_weight_grad(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, QW, qkh, qkw, qsh, qsw,
-                     overlap, chunk):
-    """gwt (F, K) = dL/d(kernel matrix)^T of a convolution followed by max pooling, from the pooled
-    gradient gy (N, QH, QW, F) and the pooling's arg-max ``idx``, a few images (``chunk``) at a
-    time: their output gradient scattered into the scratch ``gz`` (``max_pool2d_grad``), then one
-    GEMM gz^T @ patches added into gwt. ``cols``: the M x K patches, row-major, or (``kmajor``)
-    the K x M buffer of a one-channel input."""
+def pool_conv_grads(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, QW, qkh, qkw, qsh, qsw,
+                    overlap, chunk, want_x, w_t, rows, gx, PH, PW, C, KH, KW, sh, sw, dh, dw):
+    """A convolution followed by max pooling, backward, a few images (``chunk``) at a time from
+    the pooled gradient gy (N, QH, QW, F) and the pooling's arg-max ``idx``: their output
+    gradient scattered into the scratch ``gz`` (``max_pool2d_grad``); one GEMM gz^T @ patches
+    added into gwt (F, K), dL/d(kernel matrix)^T; with ``want_x``, one GEMM gz @ w_t (F, KH*KW*C)
+    into the scratch ``rows`` and ``col2im_add`` of them into gx (N, PH, PW, C), the padded
+    input's gradient (zeros on entry). ``cols``: the M x K patches, row-major, or (``kmajor``) the
+    K x M buffer of a one-channel input."""
     P = OH * OW
     K = gwt.size // F
+    Kc = KH * KW * C
     per = QH * QW * F
     for s in range(0, N, chunk):
         e = min(N, s + chunk)
@@ -102,3 +105,7 @@ def pool_weight_grad(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, 
         else:
             gemm(101, 112, 111, F, K, m, _f(1), gz.ctypes.data, F, cols.ctypes.data + 4 * s * P * K, K, beta,
                  gwt.ctypes.data, K)
+        if want_x:
+            gemm(101, 111, 111, m, Kc, F, _f(1), gz.ctypes.data, F, w_t.ctypes.data, Kc, _f(0), rows.ctypes.data, Kc)
+            col2im_add(rows[:m * Kc], gx[s * PH * PW * C:e * PH * PW * C], e - s, PH, PW, OH, OW, KH, KW, C,
+                       sh, sw, dh, dw)

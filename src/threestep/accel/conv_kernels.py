@@ -23,7 +23,7 @@ from . import blas, kernels
 
 CHUNK_BYTES = 16 << 20
 CACHE_BYTES = 512 << 10  # patches plus GEMM output per chunk of ``conv_pool_infer`` (a core's L2: 2 MB here)
-GRAD_CACHE_BYTES = 256 << 10  # output gradient per chunk of ``pool_weight_grad`` (512 kB lost most of its gain)
+GRAD_CACHE_BYTES = 256 << 10  # gradients per chunk of ``pool_conv_grads`` (512 kB lost most of its gain)
 _conv = []  # [the kernel module], once imported
 
 
@@ -96,17 +96,19 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     return y
 
 
-def pool_weight_grad(gy, idx, cols, g, gp, n):
-    """dL/d(kernel matrix) (K [+ 1], C_out) of a convolution followed by max pooling (training's
-    ``ops.conv_pool.ConvMaxPool`` where the input needs no gradient: a network's first layer),
-    from the pooled gradient ``gy`` (already through the ReLU's derivative), the pooling's arg-max
-    ``idx`` and the kept patches ``cols`` (n * positions rows), a few images at a time in one
-    Numba call (``_numba_conv.pool_weight_grad``); None where not served.
+def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
+    """(dL/d(kernel matrix) (K [+ 1], C_out), dL/dx of the padded input or None) of a convolution
+    followed by max pooling (training's ``ops.conv_pool.ConvMaxPool``), from the pooled gradient
+    ``gy`` (already through the ReLU's derivative), the pooling's arg-max ``idx``, the kept patches
+    ``cols`` (n * positions rows) and the kernel ``W``, a few images at a time in one Numba call
+    (``_numba_conv.pool_conv_grads``); None where not served.
 
-    Why: the first layer's output gradient (the lecture CNN's: 6.8 MB a batch of 100) was written
-    by the pooling's backward and read back by the GEMM; a few images at a time it stays in cache."""
+    Why: the output gradient (the lecture CNN's first layer: 6.8 MB a batch of 100) was written by
+    the pooling's backward and read back by the GEMMs, and the windows' input gradients (its second
+    layer: 10.9 MB) written by one GEMM and read back by the scatter-add; a few images at a time
+    both stay in cache."""
     gemm = blas.gemm_pointer() if kernels.available() else None
-    if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(gy, cols) or type(idx) is not np.ndarray
+    if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(gy, cols, W) or type(idx) is not np.ndarray
             or not gy.flags.c_contiguous or not idx.flags.c_contiguous or idx.shape != gy.shape):
         return None
     if cols.flags.c_contiguous:
@@ -122,13 +124,25 @@ def pool_weight_grad(gy, idx, cols, g, gp, n):
     (oh, ow), (qh, qw) = _two(g.out_sizes), _two(gp.out_sizes)
     (qkh, qkw), (qsh, qsw) = _two(gp.kernel), _two(gp.strides)
     c_out, k, m = gy.shape[-1], cols.shape[1], cols.shape[0]
-    chunk = max(1, min(n, GRAD_CACHE_BYTES // (oh * ow * c_out * 4)))
+    c_in, kc = W.shape[-2], math.prod(W.shape[:-1])
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+    per_image = oh * ow * (c_out + (kc if want_x else 0)) * 4
+    chunk = max(1, min(n, GRAD_CACHE_BYTES // per_image))
     gz = np.empty(chunk * oh * ow * c_out, np.float32)
     gwt = np.empty((c_out, k), np.float32)
+    if want_x:
+        w_t = np.ascontiguousarray(W.reshape(kc, c_out).T)
+        rows = np.empty(chunk * oh * ow * kc, np.float32)
+        gx = np.zeros((n,) + padded + (c_in,), np.float32)
+    else:
+        w_t = rows = gx = np.empty(0, np.float32)
+    (ph, pw), (kh, kw) = _two(padded), _two(g.kernel)
+    (sh, sw), (dh, dw) = _two(g.strides), _two(g.dilation)
     overlap = any(s < q for s, q in zip(gp.strides, gp.kernel))
-    _conv[0].pool_weight_grad(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
-                              qh, qw, qkh, qkw, qsh, qsw, overlap, chunk)
-    return np.ascontiguousarray(gwt.T)
+    _conv[0].pool_conv_grads(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
+                             qh, qw, qkh, qkw, qsh, qsw, overlap, chunk, want_x, w_t, rows, gx.reshape(-1),
+                             ph, pw, c_in, kh, kw, sh, sw, dh, dw)
+    return np.ascontiguousarray(gwt.T), (gx if want_x else None)
 
 
 def warm_up():
@@ -141,4 +155,5 @@ def warm_up():
     conv_input_grad(z((2, 2), f32), z((2, 1, 2), f32), g, (1, 2))
     conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
     for cols in (z((2, 3), f32), z((3, 2), f32).T):  # row-major patches, and a one-channel input's
-        pool_weight_grad(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, g, gp, 1)
+        for want_x in (False, True):
+            pool_conv_grads(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, z((2, 1, 2), f32), g, gp, 1, want_x)

@@ -16,10 +16,10 @@ import math
 import numpy as np
 
 from ..accel import dispatch as accel
-from ..accel import conv_kernels, kernels
+from ..accel import conv_kernels, kernels, threads
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
-from .im2col import geometry, pad_spatial
+from .im2col import geometry, pad_spatial, unpad
 
 # the module, not the function ``ops.conv`` the package exports under the same name
 conv_ops = importlib.import_module(f"{__package__}.conv")
@@ -111,11 +111,15 @@ class ConvMaxPool(Function):
             gy = accel.relu_grad(gy, self.pooled)
         needs = self.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
-        if not needs[0] and needs[1]:  # a first layer: the output gradient a few images at a time, in cache
-            gWb = conv_kernels.pool_weight_grad(np.ascontiguousarray(gy, np.float32), self.idx, self.cols, g, gp,
-                                                gy.shape[0])
-            if gWb is not None:
-                return None, gWb[:math.prod(W.shape[:-1])].reshape(W.shape), (gWb[-1] if needs_b else None)
+        # the output gradient (and the windows' input gradients) a few images at a time, in cache; with
+        # the input's gradient only on one BLAS thread (small GEMMs split over two lost: RESULTS.md)
+        if needs[1] and (not needs[0] or threads.blas_threads() == 1):
+            both = conv_kernels.pool_conv_grads(np.ascontiguousarray(gy, np.float32), self.idx, self.cols, W, g, gp,
+                                                gy.shape[0], bool(needs[0]))
+            if both is not None:
+                gWb, gx = both
+                return (None if gx is None else unpad(gx, g), gWb[:math.prod(W.shape[:-1])].reshape(W.shape),
+                        gWb[-1] if needs_b else None)
         out_shape = gy.shape[:1] + g.out_sizes
         tiled = all(s == k and o * k == n for s, k, o, n in zip(gp.strides, gp.kernel, gp.out_sizes, g.out_sizes))
         gz = (np.empty if tiled else np.zeros)(out_shape + gy.shape[-1:], np.float32)
