@@ -150,3 +150,17 @@ def test_a_governor_leaving_a_threaded_loop_marks_the_blas_as_spinning(monkeypat
     with threads.Governor(limit=2, set_threads=counts.append) as gov:
         gov._set_threads(2)
     assert threads.blas_spinning()
+
+
+def test_outputs_never_allocated_do_not_shrink_the_blocks(two_cores):
+    """A convolution pooled in one pass (or a merged ReLU) allocates no output: blocks are sized
+    by the outputs that exist, so the lecture CNN at batch 1000 runs as one block per thread."""
+    cnn = Sequential([L.Conv2D(25, 3, input_shape=(28, 28, 1)), L.Activation("relu"), L.MaxPooling2D(2),
+                      L.Conv2D(50, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(10)])
+    cnn.build((None, 28, 28, 1))
+    blocks, workers = row_blocks.plan(cnn, 1000)
+    assert workers == 2 and len(blocks) == 2
+    observed = Sequential([L.Conv2D(25, 3, input_shape=(28, 28, 1), activation="relu"), L.Flatten(), L.Dense(10)])
+    observed.build((None, 28, 28, 1))  # the convolution's whole output exists: 68 kB a row
+    blocks, workers = row_blocks.plan(observed, 1000)
+    assert workers == 2 and len(blocks) > 2 and max(b.stop - b.start for b in blocks) * 68e3 <= row_blocks.BLOCK_BYTES

@@ -63,10 +63,14 @@ def weight_reuse(layers):
     return macs / max(params, 1)
 
 
-def activation_bytes(layers):
-    """The bytes of every layer's output for one sample (what a forward pass allocates per row)."""
+def activation_bytes(layers, skip=()):
+    """The bytes of every layer's output for one sample (what a forward pass allocates per row),
+    but for the layers in ``skip`` (by position), whose outputs are never allocated
+    (``_unallocated``)."""
     total = 0
-    for layer in layers:
+    for i, layer in enumerate(layers):
+        if i in skip:
+            continue
         try:
             shape = layer.output_shape
         except Exception:
@@ -74,6 +78,19 @@ def activation_bytes(layers):
         if isinstance(shape, tuple) and all(isinstance(s, int) for s in shape[1:]):
             total += math.prod(shape[1:]) * 4
     return total
+
+
+def _unallocated(model):
+    """Positions in a Sequential model's layers whose outputs a forward pass never allocates: a
+    convolution pooled in one pass, an ``Activation("relu")`` merged into the layer before it
+    (``models.fusion``)."""
+    fused = getattr(model, "_fused_steps", None)
+    if fused is None or type(model).__name__ != "Sequential":
+        return set()
+    steps, pooled = fused(), fused(pooled=True)
+    position = {id(layer): i for i, layer in enumerate(model.layers)}
+    merged = {position[id(then)] for _, then in steps if then is not None}
+    return merged | {position[id(steps[i][0])] for i in pooled}
 
 
 def plan(model, rows):
@@ -94,11 +111,12 @@ def plan(model, rows):
     Blocks: at most ``BLOCK_BYTES`` of outputs per block (a convolution's output is ~70 kB per
     image): a larger array comes fresh from the OS (above the C library's mmap threshold, 32 MB
     as ``backend`` sets it), and the OS zeroes every page of it on first touch, which took
-    longer than the convolution itself.
+    longer than the convolution itself. Outputs never allocated (a convolution pooled in one
+    pass, a merged ReLU) do not count: the lecture CNN's blocks grow from ~140 to ~610 rows.
     """
     if model.built and model.device != "cpu" or model._subclassed() or not _layers_independent(model.layers):
         return [slice(None)], 1  # a subclassed model's call may compute across the batch
-    per_row = activation_bytes(model.layers)
+    per_row = activation_bytes(model.layers, _unallocated(model))
     size = max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1))
     workers = max(1, min(threads.blas_threads(), threads.cpus_available(), rows // threads.MIN_ROWS))
     reuse = weight_reuse(model.layers) if workers > 1 else 1
