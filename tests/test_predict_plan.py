@@ -123,3 +123,20 @@ def test_float64_models_predict_in_float64():
         np.testing.assert_array_equal(out, unplanned(model, x))
     finally:
         backend.set_floatx("float32")
+
+
+def test_a_subclass_with_its_own_call_is_not_merged_with_the_relu_after_it():
+    """``Dense`` then ``Activation("relu")`` run as one fused node, but not for a subclass whose
+    ``call`` is its own: that code must run, in predict and in training."""
+    class Shifted(L.Dense):
+        def call(self, x, training=None):
+            return super().call(x) - 1.0
+
+    model = built([Shifted(3), L.Activation("relu")], (4,))
+    x = RNG.standard_normal((5, 4)).astype(np.float32)
+    kernel, bias = model.layers[0].get_weights()
+    expected = np.maximum(x @ kernel + bias - 1.0, 0)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    with using_config("training", True):
+        out = model.forward(Tensor(x), training=True).numpy()
+    np.testing.assert_allclose(backend.to_numpy(out), expected, rtol=1e-5, atol=1e-6)
