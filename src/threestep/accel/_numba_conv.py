@@ -10,7 +10,8 @@ def col2im_add(rows, gx, N, PH, PW, OH, OW, KH, KW, C, sh, sw, dh, dw):
     """gx (N, PH, PW, C) += every window's gradient rows (N, OH, OW, KH, KW, C), each added to
     the input cell it came from (a 1-D convolution as PH = OH = KH = 1). Flat float32 arrays.
     With dw = 1 a window row's KW cells are one run of KW * C floats in both arrays: one
-    unit-stride loop LLVM vectorises, where a loop of C (25 channels) per cell ran 4x slower."""
+    unit-stride loop LLVM vectorises, where a short loop of C per cell stayed far slower
+    (benchmarks/RESULTS.md)."""
     run = KW * C
     r = 0
     for n in range(N):

@@ -7,9 +7,9 @@ input cells. NumPy has no fast way to add overlapping windows: ``ops.conv`` ran 
 kernel offset and added each into its strided block of dL/dx (a strided read-modify-write of
 the whole input gradient per offset). One GEMM against all offsets at once (N = prod(kernel)
 * C_in columns, a better shape for the BLAS) followed by one pass that adds each window's row
-into the input cells ran the lecture CNN's second layer 2.3-2.6x faster (benchmarks/RESULTS.md,
-"Measurements behind the code"). The chunks bound the windows' temporary (the lecture CNN's
-second layer: 109 kB per sample) to ``CHUNK_BYTES``.
+into the input cells runs faster (benchmarks/RESULTS.md, "Measurements behind the code"). The
+chunks bound the windows' temporary (prod(kernel) * C_in floats per output position) to
+``CHUNK_BYTES``.
 
 Sums come in another order than per offset (window by window instead of offset by offset), so
 results agree with the NumPy path to float rounding. None where not served: the caller's NumPy
@@ -22,9 +22,18 @@ import numpy as np
 from . import blas, kernels
 
 CHUNK_BYTES = 16 << 20
-CACHE_BYTES = 512 << 10  # patches plus GEMM output per chunk of ``conv_pool_infer`` (a core's L2: 2 MB here)
-GRAD_CACHE_BYTES = 256 << 10  # gradients per chunk of ``pool_conv_grads`` (512 kB lost most of its gain)
+CACHE_BYTES = 512 << 10  # patches plus GEMM output per chunk of ``conv_pool_infer``: within a core's L2 cache
+GRAD_CACHE_BYTES = 256 << 10  # gradients per chunk of ``pool_conv_grads`` (sizes compared: RESULTS.md)
 _conv = []  # [the kernel module], once imported
+
+
+def _kernels():
+    """``_numba_conv``, imported on first use (importing Numba's kernels costs time at startup)."""
+    if not _conv:
+        from . import _numba_conv  # noqa: PLC0415
+
+        _conv.append(_numba_conv)
+    return _conv[0]
 
 
 def conv_input_grad(gy2, W, g, out_shape):
@@ -32,10 +41,6 @@ def conv_input_grad(gy2, W, g, out_shape):
     C_in, C_out) and the convolution's ``im2col.Geometry`` ``g``; None where not served."""
     if len(g.kernel) > 2 or not kernels.enabled(gy2, W) or not gy2.flags.c_contiguous:
         return None
-    if not _conv:
-        from . import _numba_conv  # noqa: PLC0415
-
-        _conv.append(_numba_conv)
     c_in, c_out = W.shape[-2], W.shape[-1]
     k = math.prod(g.kernel)
     w_t = np.ascontiguousarray(W.reshape(k * c_in, c_out).T)  # (C_out, offsets * C_in)
@@ -52,7 +57,7 @@ def conv_input_grad(gy2, W, g, out_shape):
         e = min(n, s + chunk)
         part = rows[:(e - s) * per]
         np.matmul(gy2[s * per:e * per], w_t, out=part)
-        _conv[0].col2im_add(part.reshape(-1), gx[s:e].reshape(-1), e - s, ph, pw, oh, ow, kh, kw, c_in,
+        _kernels().col2im_add(part.reshape(-1), gx[s:e].reshape(-1), e - s, ph, pw, oh, ow, kh, kw, c_in,
                             sh, sw, dh, dw)
     return gx
 
@@ -69,18 +74,14 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     pooling's geometry (1-D or 2-D, 'valid' pooling). Returns y, or None where not served (the
     caller's chunked NumPy path runs: no Numba, no sgemm pointer, not float32 C-contiguous).
 
-    Why: the chunked NumPy path hands each chunk's GEMM output (the lecture CNN's first layer:
-    68 kB per image) to the pooling kernel through memory; a few images at a time the patches,
+    Why: the chunked NumPy path hands each chunk's GEMM output (the convolution's output, four
+    times the pooled one for 2x2 windows) to the pooling kernel through memory; a few images at a time the patches,
     the GEMM's output and the pooling stay in the core's cache, and the loop never takes the
     GIL between chunks (figures: benchmarks/RESULTS.md, "Measurements behind the code")."""
     gemm = blas.gemm_pointer() if kernels.available() else None
     if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(xpad, weights) or not xpad.flags.c_contiguous
             or not weights.flags.c_contiguous):
         return None
-    if not _conv:
-        from . import _numba_conv  # noqa: PLC0415
-
-        _conv.append(_numba_conv)
     n, c_in, c_out = xpad.shape[0], xpad.shape[-1], weights.shape[1]
     (ph, pw), (oh, ow), (kh, kw) = _two(xpad.shape[1:-1]), _two(g.out_sizes), _two(g.kernel)
     (sh, sw), (dh, dw) = _two(g.strides), _two(g.dilation)
@@ -91,7 +92,7 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     cols = np.empty(chunk * oh * ow * k, np.float32)
     z = np.empty(chunk * oh * ow * c_out, np.float32)
     y = np.empty((n,) + tuple(gp.out_sizes) + (c_out,), np.float32)
-    _conv[0].conv_pool_infer(gemm, xpad.reshape(-1), weights, y.reshape(-1), n, ph, pw, c_in, oh, ow, kh, kw, sh, sw,
+    _kernels().conv_pool_infer(gemm, xpad.reshape(-1), weights, y.reshape(-1), n, ph, pw, c_in, oh, ow, kh, kw, sh, sw,
                              dh, dw, c_out, int(ones), qh, qw, qkh, qkw, qsh, qsw, bool(relu), chunk, cols, z)
     return y
 
@@ -103,9 +104,9 @@ def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
     ``cols`` (n * positions rows) and the kernel ``W``, a few images at a time in one Numba call
     (``_numba_conv.pool_conv_grads``); None where not served.
 
-    Why: the output gradient (the lecture CNN's first layer: 6.8 MB a batch of 100) was written by
-    the pooling's backward and read back by the GEMMs, and the windows' input gradients (its second
-    layer: 10.9 MB) written by one GEMM and read back by the scatter-add; a few images at a time
+    Why: the output gradient (a first layer's is its largest array) was written by the pooling's
+    backward and read back by the GEMMs, and the windows' input gradients (prod(kernel) times the
+    input's size) written by one GEMM and read back by the scatter-add; a few images at a time
     both stay in cache."""
     gemm = blas.gemm_pointer() if kernels.available() else None
     if (gemm is None or len(g.kernel) > 2 or not kernels.enabled(gy, cols, W) or type(idx) is not np.ndarray
@@ -117,10 +118,6 @@ def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
         base, kmajor = cols.T, True
     else:
         return None
-    if not _conv:
-        from . import _numba_conv  # noqa: PLC0415
-
-        _conv.append(_numba_conv)
     (oh, ow), (qh, qw) = _two(g.out_sizes), _two(gp.out_sizes)
     (qkh, qkw), (qsh, qsw) = _two(gp.kernel), _two(gp.strides)
     c_out, k, m = gy.shape[-1], cols.shape[1], cols.shape[0]
@@ -139,7 +136,7 @@ def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
     (ph, pw), (kh, kw) = _two(padded), _two(g.kernel)
     (sh, sw), (dh, dw) = _two(g.strides), _two(g.dilation)
     overlap = any(s < q for s, q in zip(gp.strides, gp.kernel))
-    _conv[0].pool_conv_grads(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
+    _kernels().pool_conv_grads(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
                              qh, qw, qkh, qkw, qsh, qsw, overlap, chunk, want_x, w_t, rows, gx.reshape(-1),
                              ph, pw, c_in, kh, kw, sh, sw, dh, dw)
     return np.ascontiguousarray(gwt.T), (gx if want_x else None)

@@ -1,8 +1,8 @@
 """``predict``'s forward pass as a list of array -> array steps, planned once per model.
 
 ``Sequential.forward`` in test mode keeps no graph, but it still wraps every array in a Tensor
-and runs each op through ``Layer.invoke`` and ``Function.__call__``: 15-25 us per layer, a
-tenth of a batch-100 MLP's ``predict`` on two cores (benchmarks/RESULTS.md). The plan runs
+and runs each op through ``Layer.invoke`` and ``Function.__call__``: for small layers that
+Python costs as much as a good share of the GEMM (figures: benchmarks/RESULTS.md). The plan runs
 the same fused steps (a layer and the ``Activation("relu")`` after it; a convolution and the
 max pooling after it, ``models.fusion``) with ``Dense``, ``Activation``, ``Dropout`` and
 ``Flatten`` on arrays directly and every other layer through ``invoke`` as before. Each step

@@ -2,8 +2,8 @@
 one pass without the convolution's output (``conv_max_pool``), in training one graph node
 (``ConvMaxPool``). ``models.fusion`` finds the pairs (``pooled_steps``, ``graph_pooled``).
 
-Why: the convolution's output is the largest array of a small CNN (the lecture CNN's first
-layer: 68 kB per image, four times its pooled output). Max and ReLU commute (ReLU is monotone,
+Why: the convolution's output is the largest array of a small CNN (four times its pooled
+output for 2x2 windows). Max and ReLU commute (ReLU is monotone,
 and a nan stays nan in both), so the ReLU runs on the pooled values, a quarter as many for 2x2
 windows, and in training its gradient is the pooled values' mask: the pooling's backward writes
 the convolution's output gradient already masked, where the two layers made one more pass over
