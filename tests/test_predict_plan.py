@@ -140,3 +140,21 @@ def test_a_subclass_with_its_own_call_is_not_merged_with_the_relu_after_it():
     with using_config("training", True):
         out = model.forward(Tensor(x), training=True).numpy()
     np.testing.assert_allclose(backend.to_numpy(out), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_built_by_its_first_batch_is_planned_from_the_next(monkeypatch):
+    from threestep.models import predict_plan
+
+    model = Sequential([L.Dense(4, activation="relu"), L.Dense(2)])  # no input shape: built at the first batch
+    x = RNG.standard_normal((6, 3)).astype(np.float32)
+    planned = []
+    real = predict_plan._make
+
+    def counting(m):
+        plan = real(m)
+        planned.append(plan is not None)
+        return plan
+    monkeypatch.setattr(predict_plan, "_make", counting)
+    out = model.predict(x, batch_size=2)
+    assert planned[-1] is True and any(planned)  # the later batches ran planned
+    np.testing.assert_array_equal(out, unplanned(model, x))

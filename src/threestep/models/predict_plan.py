@@ -124,7 +124,10 @@ def runner(model):
     key = tuple(map(id, model.layers))
     cached = model.__dict__.get("_predict_plan")
     if cached is None or cached[0] != key:
-        cached = model._predict_plan = (key, _make(model))
+        plan = _make(model)
+        if plan is None and not all(layer.built for layer in model.layers):
+            return None  # built by the first unplanned batch: planned from the next one
+        cached = model._predict_plan = (key, plan)
     plan = cached[1]
     if plan is None:
         return None
