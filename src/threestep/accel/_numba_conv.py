@@ -79,12 +79,13 @@ def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw
 
 @_jit
 def pool_conv_grads(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, QW, qkh, qkw, qsh, qsw,
-                    overlap, chunk, want_x, w_t, rows, gx, PH, PW, C, KH, KW, sh, sw, dh, dw):
+                    overlap, zero, chunk, want_x, w_t, rows, gx, PH, PW, C, KH, KW, sh, sw, dh, dw):
     """A convolution followed by max pooling, backward, a few images (``chunk``) at a time from
     the pooled gradient gy (N, QH, QW, F) and the pooling's arg-max ``idx``: their output
-    gradient scattered into the scratch ``gz`` (``max_pool2d_grad``); one GEMM gz^T @ patches
-    added into gwt (F, K), dL/d(kernel matrix)^T; with ``want_x``, one GEMM gz @ w_t (F, KH*KW*C)
-    into the scratch ``rows`` and ``col2im_add`` of them into gx (N, PH, PW, C), the padded
+    gradient scattered into the scratch ``gz`` (``max_pool2d_grad``; zeroed first with ``zero``);
+    one GEMM gz^T @ patches added into gwt (F, K), dL/d(kernel matrix)^T; with ``want_x``, one
+    GEMM gz @ w_t (F, KH*KW*C) into the scratch ``rows`` and ``col2im_add`` of them into gx
+    (N, PH, PW, C), the padded
     input's gradient (zeros on entry). ``cols``: the M x K patches, row-major, or (``kmajor``) the
     K x M buffer of a one-channel input."""
     P = OH * OW
@@ -95,7 +96,7 @@ def pool_conv_grads(gemm, gy, idx, cols, kmajor, M, gwt, gz, N, OH, OW, F, QH, Q
         e = min(N, s + chunk)
         m = (e - s) * P
         part = gz[:m * F]
-        if overlap or QH * qsh < OH or QW * qsw < OW or qsh != qkh or qsw != qkw:
+        if zero:  # windows overlapping or leaving cells out: the scatter does not write every cell
             part[:] = 0
         max_pool2d_grad(gy[s * per:e * per], idx[s * per:e * per], part, OH, OW, e - s, QH, QW, F, qkh, qkw,
                         qsh, qsw, overlap)

@@ -97,12 +97,13 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     return y
 
 
-def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
+def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x, zero=True):
     """(dL/d(kernel matrix) (K [+ 1], C_out), dL/dx of the padded input or None) of a convolution
     followed by max pooling (training's ``ops.conv_pool.ConvMaxPool``), from the pooled gradient
     ``gy`` (already through the ReLU's derivative), the pooling's arg-max ``idx``, the kept patches
     ``cols`` (n * positions rows) and the kernel ``W``, a few images at a time in one Numba call
-    (``_numba_conv.pool_conv_grads``); None where not served.
+    (``_numba_conv.pool_conv_grads``); None where not served. ``zero``: the windows overlap or
+    leave cells out, so each chunk's output gradient starts from zeros (``ops.pool``'s rule).
 
     Why: the output gradient (a first layer's is its largest array) was written by the pooling's
     backward and read back by the GEMMs, and the windows' input gradients (prod(kernel) times the
@@ -137,8 +138,8 @@ def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x):
     (sh, sw), (dh, dw) = _two(g.strides), _two(g.dilation)
     overlap = any(s < q for s, q in zip(gp.strides, gp.kernel))
     _kernels().pool_conv_grads(gemm, gy.reshape(-1), idx.reshape(-1), base, kmajor, m, gwt, gz, n, oh, ow, c_out,
-                             qh, qw, qkh, qkw, qsh, qsw, overlap, chunk, want_x, w_t, rows, gx.reshape(-1),
-                             ph, pw, c_in, kh, kw, sh, sw, dh, dw)
+                               qh, qw, qkh, qkw, qsh, qsw, overlap, zero or overlap, chunk, want_x, w_t, rows,
+                               gx.reshape(-1), ph, pw, c_in, kh, kw, sh, sw, dh, dw)
     return np.ascontiguousarray(gwt.T), (gx if want_x else None)
 
 
@@ -153,4 +154,4 @@ def warm_up():
     conv_pool_infer(z((1, 3, 1), f32), z((3, 2), f32), g, gp, True, True)
     for cols in (z((2, 3), f32), z((3, 2), f32).T):  # row-major patches, and a one-channel input's
         for want_x in (False, True):
-            pool_conv_grads(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, z((2, 1, 2), f32), g, gp, 1, want_x)
+            pool_conv_grads(z((1, 1, 2), f32), z((1, 1, 2), np.uint8), cols, z((2, 1, 2), f32), g, gp, 1, want_x, True)

@@ -128,9 +128,13 @@ def weight_grads(gy2, cols, W, needs_b):
     """(dL/dW, dL/db or None) on the CPU from the output gradient (rows, C_out) and the patches
     (rows, K [+ the ones column where the layer has a bias]). (gy^T @ patches)^T: OpenBLAS runs
     it faster than patches^T @ gy (RESULTS.md)."""
-    gWb = np.ascontiguousarray((gy2.T @ cols).T)
-    gW = gWb[:math.prod(W.shape[:-1])].reshape(W.shape)
-    return gW, (gWb[-1] if needs_b else None)  # the ones column's row: gy summed over positions
+    return split_weight_grad(np.ascontiguousarray((gy2.T @ cols).T), W, needs_b)
+
+
+def split_weight_grad(gWb, W, needs_b):
+    """(dL/dW, dL/db or None) from the gradient of the kernel matrix with the bias as its last
+    row (the patches' ones column): that row is gy summed over positions."""
+    return gWb[:math.prod(W.shape[:-1])].reshape(W.shape), (gWb[-1] if needs_b else None)
 
 
 def input_grad(gy2, W, g, out_shape):

@@ -20,6 +20,7 @@ from ..accel import conv_kernels, kernels, threads
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
 from .im2col import geometry, pad_spatial, unpad
+from .pool import max_pool_grad_buffer, windows_tile
 
 # the module, not the function ``ops.conv`` the package exports under the same name
 conv_ops = importlib.import_module(f"{__package__}.conv")
@@ -64,7 +65,8 @@ def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_str
         return ConvMaxPool(g, gp, relu)(*inputs)
     n, c_out, positions = xd.shape[0], Wd.shape[-1], math.prod(g.out_sizes)
     weights = conv_ops._with_bias_row(Wd.reshape(-1, c_out), bd, np)
-    y = conv_kernels.conv_pool_infer(pad_spatial(xd, g.pads), np.ascontiguousarray(weights), g, gp, relu, bd is not None)
+    y = conv_kernels.conv_pool_infer(pad_spatial(xd, g.pads), np.ascontiguousarray(weights), g, gp, relu,
+                                     bd is not None)
     if y is not None:  # one Numba call, a few images at a time in cache
         return Tensor(y)
     per_sample = positions * max(weights.shape[0], c_out) * 4
@@ -109,23 +111,20 @@ class ConvMaxPool(Function):
         g, gp, W = self.g, self.gp, self.W
         if self.relu:
             gy = accel.relu_grad(gy, self.pooled)
+        gy = np.ascontiguousarray(gy, np.float32)  # what the Numba kernels take
         needs = self.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
         # the output gradient (and the windows' input gradients) a few images at a time, in cache; with
         # the input's gradient only on one BLAS thread (small GEMMs split over two lost: RESULTS.md)
         if needs[1] and (not needs[0] or threads.blas_threads() == 1):
-            both = conv_kernels.pool_conv_grads(np.ascontiguousarray(gy, np.float32), self.idx, self.cols, W, g, gp,
-                                                gy.shape[0], bool(needs[0]))
+            both = conv_kernels.pool_conv_grads(gy, self.idx, self.cols, W, g, gp, gy.shape[0], bool(needs[0]),
+                                                zero=not windows_tile(gp, g.out_sizes))
             if both is not None:
                 gWb, gx = both
-                return (None if gx is None else unpad(gx, g), gWb[:math.prod(W.shape[:-1])].reshape(W.shape),
-                        gWb[-1] if needs_b else None)
+                return (None if gx is None else unpad(gx, g), *conv_ops.split_weight_grad(gWb, W, needs_b))
         out_shape = gy.shape[:1] + g.out_sizes
-        tiled = all(s == k and o * k == n for s, k, o, n in zip(gp.strides, gp.kernel, gp.out_sizes, g.out_sizes))
-        gz = (np.empty if tiled else np.zeros)(out_shape + gy.shape[-1:], np.float32)
-        overlap = any(s < k for s, k in zip(gp.strides, gp.kernel))
-        if not kernels.max_pool_grad(np.ascontiguousarray(gy, np.float32), self.idx, gz, gp.kernel, gp.strides,
-                                     overlap):
+        gz, overlap = max_pool_grad_buffer(gy, gp, g.out_sizes, np)
+        if not kernels.max_pool_grad(gy, self.idx, gz, gp.kernel, gp.strides, overlap):
             raise RuntimeError("ConvMaxPool: the pooling kernel declined its own arrays")  # forward used it
         gz2 = gz.reshape(-1, gz.shape[-1])
         gx = conv_ops.input_grad(gz2, W, g, out_shape) if needs[0] else None

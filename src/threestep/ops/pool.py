@@ -58,13 +58,26 @@ class MaxPool(Function):
         xp = backend.get_array_module(gy)
         g = self.g
         padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
-        overlap = any(s < k for s, k in zip(g.strides, g.kernel))
-        tiled = all(s == k and o * k == n for s, k, o, n in zip(g.strides, g.kernel, g.out_sizes, padded))
-        gx = (xp.empty if tiled else xp.zeros)(gy.shape[:1] + padded + gy.shape[-1:], gy.dtype)
+        gx, overlap = max_pool_grad_buffer(gy, g, padded, xp)
         # the Numba kernels serve 1-D and 2-D windows only (3-D pooling takes the pieces path)
         if len(g.kernel) > 2 or not kernels.max_pool_grad(gy, self.idx, gx, g.kernel, g.strides, overlap):
             scatter_to_pieces(gy, self.idx, [gx[key] for _, key in kernel_offsets(g)], accumulate=overlap)
         return unpad(gx, g)
+
+
+def max_pool_grad_buffer(gy, g, padded, xp):
+    """(the input gradient's buffer (N, *padded, C), whether windows overlap) for max pooling's
+    backward: uninitialised where the windows tile the input exactly (the kernel writes every
+    cell), zeros where they overlap (their gradients add up) or leave cells out."""
+    overlap = any(s < k for s, k in zip(g.strides, g.kernel))
+    return (xp.empty if windows_tile(g, padded) else xp.zeros)(gy.shape[:1] + tuple(padded) + gy.shape[-1:],
+                                                                gy.dtype), overlap
+
+
+def windows_tile(g, padded):
+    """Whether pooling windows ``g`` cover the (padded) input of spatial sizes ``padded`` exactly
+    once: each cell in one window, none left out."""
+    return all(s == k and o * k == n for s, k, o, n in zip(g.strides, g.kernel, g.out_sizes, padded))
 
 
 class AvgPool(Function):
