@@ -129,8 +129,8 @@ def runner(model):
             return None  # built by the first unplanned batch: planned from the next one
         cached = model._predict_plan = (key, plan)
     plan = cached[1]
-    if plan is None:
-        return None
+    if plan is None or any("call" in layer.__dict__ for layer in model.layers):
+        return None  # (a call set on a layer instance, by a user or a callback, runs unplanned)
 
     def run(a):
         a = backend.on_device(a)  # as Tensor(a) does: NumPy batches move to the GPU under CuPy

@@ -8,7 +8,7 @@ import math
 from .. import backend, losses, metrics as metrics_mod, optimizers
 from ..autograd import Tensor, no_grad
 from ..errors import ConfigError, NotBuiltError, NotCompiledError, NotSupportedError
-from . import checks, subclassed, validate
+from . import checks, subclassed, train_plan, validate
 from .data import n_samples, to_tensors
 from .fitting import FitMixin
 from .inference import EvaluateMixin
@@ -361,7 +361,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         A sequence output that carries a mask (Embedding(mask_zero=True), Masking) is
         averaged over its real steps only, as Keras does.
         """
-        out = self.forward(to_tensors(xb), training=training, logits=fused)
+        return self._loss_of_output(self.forward(to_tensors(xb), training=training, logits=fused), yb, wb, fused)
+
+    def _loss_of_output(self, out, yb, wb, fused):
+        """``_loss_and_output`` from the network's output Tensor (or list of them) ``out``."""
         if isinstance(out, list):  # several outputs
             from .multi_output import loss_and_outputs  # noqa: PLC0415
 
@@ -475,7 +478,10 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             debug.start()
         loss = out = None
         if dist is None or len(y):  # a rank whose shard has no batch still joins the all-reduce
-            loss, out = self._loss_and_output(x, y, sample_weight, True, fused)
+            # A Sequential model's step runs planned where it can (models.train_plan): the same bits
+            planned = None if dist is not None or debug is not None else train_plan.planned(self)
+            done = None if planned is None else planned(x, y, sample_weight, fused)
+            loss, out = done if done is not None else self._loss_and_output(x, y, sample_weight, True, fused)
         hook = None
         if dist is not None:
             hook = dist.gradient_hook(len(y), self.optimizer)

@@ -325,9 +325,14 @@ def dropout(x, rate, noise_shape=None, rng=None):
     x = as_tensor(x)
     if not rate:
         return x
+    return DropoutMask(dropout_mask(x.data, rate, noise_shape, rng))(x)
+
+
+def dropout_mask(x, rate, noise_shape=None, rng=None):
+    """The mask ``dropout`` multiplies the array ``x`` by: 0 with probability ``rate``, else
+    1/(1-rate), in x's dtype, shaped by ``noise_shape`` (one draw of ``rng``, default
+    ``threestep.backend.rng()``)."""
     rng = rng if rng is not None else backend.rng()
-    xp = backend.get_array_module(x.data)
-    shape = resolve_noise_shape(noise_shape, x.shape)
-    keep = rng.random(shape, dtype=xp.float32) >= rate
-    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
-    return DropoutMask(mask)(x)
+    xp = backend.get_array_module(x)
+    keep = rng.random(resolve_noise_shape(noise_shape, x.shape), dtype=xp.float32) >= rate
+    return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
