@@ -719,3 +719,66 @@ def test_simple_rnn_backward_loop_in_one_call_matches_the_numpy_steps(activation
     for k in arrays:
         scale = np.abs(plain[k]).max()
         np.testing.assert_allclose(fused[k], plain[k], rtol=1e-4, atol=1e-5 * scale, err_msg=k)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd_momentum", "add_flush", "flush"])
+def test_optimizer_state_never_holds_subnormal_numbers(name):
+    """A decaying state (Adam's m and v, RMSprop's average, momentum) that would fall below the
+    smallest normal float32 is stored as 0, as TensorFlow's flush-to-zero CPU kernels store it
+    (x86 computes on subnormal numbers tens of times slower); normal values and nan stay."""
+    tiny = np.finfo(np.float32).tiny
+    state = np.array([1.1 * tiny, -1.1 * tiny, 0.5, np.nan, 0.0], np.float32)  # 0.9 * 1.1 tiny is subnormal
+    p, g = np.ones(5, np.float32), np.zeros(5, np.float32)
+    f = np.float32
+    nb = kernels._nb[0]
+    if name == "adam":
+        m, v = state.copy(), np.abs(state)
+        nb.adam(p, g, m, v, f(1e-3), f(0.9), f(0.1), f(0.9), f(0.1), f(1e-7), f(1.0))
+        kept = [m, v]
+    elif name == "rmsprop":
+        a = np.abs(state)
+        nb.rmsprop(p, g, a, f(1e-3), f(0.9), f(0.1), f(1e-7))
+        kept = [a]
+    elif name == "sgd_momentum":
+        v = state.copy()
+        nb.sgd_momentum(p, g, v, f(0.1), f(0.9), False)
+        kept = [v]
+    else:  # momentum's velocity after its GEMM: v holds 0.9 * the old v already
+        v = (state * f(0.9)).astype(np.float32)
+        nb.add_flush(p, v) if name == "add_flush" else nb.flush(v)
+        kept = [v]
+    for s in kept:
+        assert s[0] == 0 and s[1] == 0 and s[4] == 0
+        assert s[2] > 0.4 and np.isnan(s[3])
+        assert not ((s != 0) & (np.abs(s) < tiny)).any()
+
+
+@needs_numba
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "momentum"])
+def test_state_of_weights_whose_gradient_stopped_decays_to_zero_not_to_subnormals(optimizer):
+    """In training (float32, the Numba updates): a feature seen only in the first batches, whose
+    kernel row's gradient is 0 from then on, so the optimizer's state for it decays by a factor per
+    step. After 1,000 steps it is 0 (stored as 0 once below the smallest normal float32), not a
+    subnormal number that x86 computes on tens of times slower."""
+    from threestep import backend, layers
+    from threestep.models import Sequential
+    from threestep.optimizers import SGD, Adam, RMSprop
+
+    backend.set_seed(0)
+    n = 1000
+    x = np.random.default_rng(0).standard_normal((n, 4)).astype(np.float32)
+    x[8:, 0] = 0  # feature 0 only in the first 8 samples
+    model = Sequential([layers.Dense(3, activation="softmax", input_dim=4)])
+    make = {"adam": lambda: Adam(0.01), "rmsprop": lambda: RMSprop(0.01),
+            "momentum": lambda: SGD(0.01, momentum=0.9)}[optimizer]
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=make())
+    model.fit(x, np.random.default_rng(1).integers(0, 3, n), batch_size=1, epochs=1, shuffle=False, verbose=0)
+    tiny = np.finfo(np.float32).tiny
+    for name, slots in model.optimizer.slots.items():
+        for s in slots:
+            s = backend.to_numpy(s)
+            assert not ((s != 0) & (np.abs(s) < tiny)).any(), name
+        row = backend.to_numpy(slots[0])[0]  # the kernel's row for feature 0
+        if name != "v":  # (Adam's v decays by 0.999 per step: still normal after 1,000 steps)
+            assert (row == 0).all(), name

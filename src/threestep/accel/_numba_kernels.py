@@ -3,6 +3,8 @@ costs ~0.5 s, which ``import threestep`` should not pay). See ``kernels`` for wh
 import numba
 import numpy as np
 
+from ._numba_ftz import ftz_on, restore
+
 # Fast-math without 'nnan'/'ninf': a nan must come out as nan (TerminateOnNaN and
 # debug_numerics look for it), as it does from NumPy and PyTorch.
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -19,6 +21,11 @@ _B = tuple(_f(c) for c in (1.19825839466702e-06, 1.18534705686654e-04, 2.2684346
 _a0, _a1, _a2, _a3, _a4, _a5, _a6 = _A
 _b0, _b1, _b2, _b3 = _B
 _HALF = _f(0.5)
+# The smallest normal float32. Optimizer state that decays geometrically (Adam's m and v, RMSprop's
+# average, momentum) where gradients stay at zero sinks below it within a few hundred steps: the
+# optimizer kernels run with flush-to-zero on x86 (_numba_ftz says why) and store such a state as 0
+# on every machine, as TensorFlow's and XLA's CPU kernels do; a nan stays nan.
+_TINY = _f(np.finfo(np.float32).tiny)
 
 
 @_inline
@@ -202,16 +209,41 @@ def sgd(p, g, lr):
 
 @_jit
 def sgd_momentum(p, g, v, lr, momentum, nesterov):
+    old = ftz_on()
     if nesterov:
         for k in range(p.size):
             vk = momentum * v[k] - lr * g[k]
+            vk = _f(0) if abs(vk) < _TINY else vk
             v[k] = vk
             p[k] += momentum * vk - lr * g[k]
     else:
         for k in range(p.size):
             vk = momentum * v[k] - lr * g[k]
+            vk = _f(0) if abs(vk) < _TINY else vk
             v[k] = vk
             p[k] += vk
+    restore(old)
+
+
+@_jit
+def flush(v):
+    """v's subnormal entries set to 0 (no flush-to-zero mode here: under it they would compare as 0)."""
+    for k in range(v.size):
+        vk = v[k]
+        if vk != 0 and abs(vk) < _TINY:
+            v[k] = _f(0)
+
+
+@_jit
+def add_flush(p, v):
+    """p += v, and v's subnormal entries set to 0 (momentum's velocity after its GEMM)."""
+    old = ftz_on()
+    for k in range(p.size):
+        vk = v[k]
+        vk = _f(0) if abs(vk) < _TINY else vk  # (a subnormal v[k] reads as 0 under denormals-are-zero)
+        v[k] = vk
+        p[k] += vk
+    restore(old)
 
 
 # ---------------------------------------------------------------- softmax cross-entropy (rows of logits)
@@ -295,22 +327,29 @@ def adam(p, g, m, v, lr_t, b1, c1, b2, c2, eps, keep):
     # c1 = 1 - b1 and c2 = 1 - b2 come in as float32: computed here from the integer 1 they were
     # float64, which kept the loop scalar (several times slower).
     # keep = 1 - lr * weight_decay (AdamW's decoupled decay, applied first; 1 for Adam).
+    old = ftz_on()
     for k in range(p.size):
         gk = g[k]
         mk = b1 * m[k] + c1 * gk
         vk = b2 * v[k] + c2 * (gk * gk)
+        mk = _f(0) if abs(mk) < _TINY else mk
+        vk = _f(0) if vk < _TINY else vk
         m[k] = mk
         v[k] = vk
         p[k] = p[k] * keep - lr_t * mk / (np.sqrt(vk) + eps)
+    restore(old)
 
 
 @_jit
 def rmsprop(p, g, a, lr, rho, c, eps):
+    old = ftz_on()
     for k in range(p.size):
         gk = g[k]
         ak = rho * a[k] + c * (gk * gk)
+        ak = _f(0) if ak < _TINY else ak
         a[k] = ak
         p[k] -= lr * gk / (np.sqrt(ak) + eps)
+    restore(old)
 
 
 @_jit

@@ -6,6 +6,7 @@ from .base import Optimizer
 # Below this many elements (a bias, a small kernel) one core's Numba pass is quicker than the
 # BLAS call and leaves too little to matter in another core's cache.
 _BLAS_MIN = 1 << 14
+_FLUSH_EVERY = 8  # steps between passes that set a velocity's subnormal entries to 0 (fold_matmul)
 
 
 class SGD(Optimizer):
@@ -49,7 +50,14 @@ class SGD(Optimizer):
         v = self.slots["momentum"][index]
         if not blas.gemm_update_(v, a, b, -lr, self.momentum):
             return False
-        self._add_(param, v, 1.0)
+        # v is kept free of subnormal numbers, which the next GEMM would read slowly (accel.kernels):
+        # in the pass w += v, or, where that pass runs on BLAS's threads, in one of its own every
+        # _FLUSH_EVERY steps (a velocity stays subnormal for ~150 steps before it underflows to 0)
+        if self._threaded_blas and param.size >= _BLAS_MIN and blas.axpy_(param, v, 1.0):
+            if self.iterations % _FLUSH_EVERY == 0:
+                kernels.flush_(v)
+        elif not kernels.add_flush_(param, v):
+            self._add_(param, v, 1.0)
         return True
 
     def _add_(self, param, x, alpha):
