@@ -368,7 +368,8 @@ def get(identifier, loss_name=None, output_units=None):
     from .metrics_classes import CLASSES as KERAS_CLASSES  # noqa: PLC0415
 
     classes = {**CLASSES, **KERAS_CLASSES, "TopKCategoricalAccuracy": TopKCategoricalAccuracy,
-               "SparseTopKCategoricalAccuracy": SparseTopKCategoricalAccuracy, "R2Score": R2Score}
+               "SparseTopKCategoricalAccuracy": SparseTopKCategoricalAccuracy, "R2Score": R2Score,
+               "F1Score": F1Score, "FBetaScore": FBetaScore}
     if isinstance(identifier, str) and identifier in classes:
         return classes[identifier]()
     if identifier in ("accuracy", "acc"):
@@ -404,6 +405,7 @@ from .metrics_classes import (  # noqa: E402,F401
     RootMeanSquaredError, SparseCategoricalAccuracy, Sum, TrueNegatives, TruePositives, accuracy,
 )
 from .metrics_r2 import R2Score  # noqa: E402,F401
+from .metrics_fscore import F1Score, FBetaScore  # noqa: E402,F401
 from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
 from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
     categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
@@ -423,4 +425,4 @@ __all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopK
            "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get", "Accuracy",
            "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "LogCoshError",
            "RootMeanSquaredError", "Mean", "Sum", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-           "accuracy", "R2Score"]
+           "accuracy", "R2Score", "F1Score", "FBetaScore"]
