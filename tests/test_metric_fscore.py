@@ -111,3 +111,20 @@ def test_fit_and_evaluate_report_what_tf_keras_reports(keras):
     np.testing.assert_allclose(got[:2], want[:2], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got[2], want[2], rtol=1e-4, atol=1e-5)
     assert isinstance(M.get("F1Score"), M.F1Score) and isinstance(M.get("FBetaScore"), M.FBetaScore)
+
+
+def test_a_saved_model_keeps_the_metrics_arguments(tmp_path):
+    from threestep.keras.layers import Dense
+    from threestep.keras.models import Sequential, load_model
+
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile("sgd", "categorical_crossentropy",
+                  metrics=[M.F1Score(average="macro", threshold=0.4), M.FBetaScore(beta=2.0, name="f2"), "accuracy"])
+    model.save(tmp_path / "m.ts")
+    loaded = load_model(tmp_path / "m.ts")
+    x, y = RNG.normal(size=(32, 4)).astype(np.float32), np.eye(3, dtype=np.float32)[RNG.integers(0, 3, 32)]
+    got, want = loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0)
+    assert isinstance(got[1], float)  # averaged, with the threshold: F1Score(average="macro", threshold=0.4)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12)  # one F2 per class, under its own name
+    assert list(loaded.evaluate(x, y, verbose=0, return_dict=True)) == ["loss", "f1_score", "f2", "accuracy"]

@@ -105,6 +105,6 @@ def test_state_adds_across_shards():
 def test_newer_metric_classes_threestep_lacks_say_so():
     from threestep.errors import NotSupportedError
 
-    for name in ("IoU", "BinaryIoU", "PrecisionAtRecall"):
+    for name in ("PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity"):
         with pytest.raises(NotSupportedError, match=f"keras.metrics.{name}: threestep does not implement"):
             getattr(M, name)

@@ -406,6 +406,7 @@ from .metrics_classes import (  # noqa: E402,F401
 )
 from .metrics_r2 import R2Score  # noqa: E402,F401
 from .metrics_fscore import F1Score, FBetaScore  # noqa: E402,F401
+from .metrics_iou import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402,F401
 from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
 from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
     categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
@@ -425,4 +426,5 @@ __all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopK
            "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get", "Accuracy",
            "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "LogCoshError",
            "RootMeanSquaredError", "Mean", "Sum", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-           "accuracy", "R2Score", "F1Score", "FBetaScore"]
+           "accuracy", "R2Score", "F1Score", "FBetaScore", "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU",
+           "OneHotMeanIoU"]

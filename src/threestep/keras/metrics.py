@@ -13,8 +13,9 @@ __getattr__, __dir__ = path_module(__name__, [
     "kld", "cosine", "Metric", "Mean", "Sum", "Accuracy",
     "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "AUC",
     "Precision", "Recall", "TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives",
-    "MeanIoU", "get", "serialize", "deserialize", "R2Score", "F1Score", "FBetaScore",
+    "MeanIoU", "get", "serialize", "deserialize", "R2Score", "F1Score", "FBetaScore", "IoU", "BinaryIoU",
+    "OneHotIoU", "OneHotMeanIoU",
     # tf-keras 2.x classes threestep lacks: NotSupportedError with the way round, not AttributeError
-    "IoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "PrecisionAtRecall",
+    "PrecisionAtRecall",
     "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
 ], source=("threestep.metrics", "threestep.losses"), hint="a custom metric function metric(y_true, y_pred); dir(threestep.metrics) lists the metrics threestep has")

@@ -3,6 +3,7 @@
 This module holds the model's structure, weights, compile and one training step; ``fit``
 lives in ``models.fitting`` and ``evaluate`` / ``predict`` in ``models.inference``.
 """
+import json
 import math
 
 from .. import backend, losses, metrics as metrics_mod, optimizers
@@ -557,7 +558,16 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
             spec = spec.spec if isinstance(spec, WeightedSpec) else spec
             if isinstance(spec, str):
                 return spec
-            return type(spec).__name__ if hasattr(spec, "fresh") else getattr(spec, "__name__", None)
+            if not hasattr(spec, "fresh"):
+                return getattr(spec, "__name__", None)
+            kind = type(spec).__name__
+            try:  # a metric object with arguments (MeanIoU(num_classes=3)) keeps them where they rebuild it
+                config = spec.get_config()
+                type(spec)(**config)
+                json.dumps(config)
+            except Exception:  # noqa: BLE001  (no config, or not one its constructor takes: by name)
+                return kind
+            return {"class_name": kind, "config": config}
 
         def loss_name(loss):
             if loss is None:
