@@ -116,19 +116,32 @@ def _make(model):
     return plan
 
 
+def cached(model, attr, make):
+    """``make(model)``, kept in ``model.<attr>`` until the model's layers change (None: not
+    planned). A model built by its first, unplanned batch is planned from the next one: an
+    unbuilt model's None is not kept."""
+    key = tuple(map(id, model.layers))
+    found = model.__dict__.get(attr)
+    if found is None or found[0] != key:
+        plan = make(model)
+        if plan is None and not all(layer.built for layer in model.layers):
+            return None
+        found = (key, plan)
+        setattr(model, attr, found)
+    return found[1]
+
+
+def unplan(model, attr):
+    """Keep ``model`` unplanned (in ``model.<attr>``) until its layers change."""
+    setattr(model, attr, (tuple(map(id, model.layers)), None))
+
+
 def runner(model):
     """A function from an input batch (an array) to ``model``'s test-mode output array, or None
     where the model is not planned (see the module's notes). Call it under ``no_grad``."""
     if getattr(model, "_trace", None) is not None:
         return None
-    key = tuple(map(id, model.layers))
-    cached = model.__dict__.get("_predict_plan")
-    if cached is None or cached[0] != key:
-        plan = _make(model)
-        if plan is None and not all(layer.built for layer in model.layers):
-            return None  # built by the first unplanned batch: planned from the next one
-        cached = model._predict_plan = (key, plan)
-    plan = cached[1]
+    plan = cached(model, "_predict_plan", _make)
     if plan is None or any("call" in layer.__dict__ for layer in model.layers):
         return None  # (a call set on a layer instance, by a user or a callback, runs unplanned)
 
@@ -138,7 +151,7 @@ def runner(model):
             for step in plan:
                 a = step(a)
         except _Masked:
-            model._predict_plan = (key, None)
+            unplan(model, "_predict_plan")
             return None
         return a
     return run

@@ -33,6 +33,7 @@ from ..layers.core import Dense, Flatten
 from ..layers.dropout import Dropout
 from ..ops.activations import dropout_mask
 from .data import to_tensors
+from .predict_plan import cached, unplan
 
 
 class _Masked(Exception):
@@ -281,14 +282,7 @@ def planned(model):
     where the model is not planned (see the module's notes)."""
     if getattr(model, "_trace", None) is not None or backend.backend_name() != "numpy":
         return None
-    key = tuple(map(id, model.layers))
-    cached = model.__dict__.get("_train_plan")
-    if cached is None or cached[0] != key:
-        made = _make(model)
-        if made is None and not all(layer.built for layer in model.layers):
-            return None  # built by the first recorded step: planned from the next one
-        cached = model._train_plan = (key, made)
-    made = cached[1]
+    made = cached(model, "_train_plan", _make)
     if made is None or not _unchanged(model, made["weights"], made["layers"]):
         return None
 
@@ -302,7 +296,7 @@ def planned(model):
             for s in steps:
                 a, tracked = s.forward(a, tracked)
         except _Masked:
-            model._train_plan = (key, None)
+            unplan(model, "_train_plan")
             return None
         out = Tensor(a, requires_grad=tracked)
         loss, out = model._loss_of_output(out, yb, wb, fused)
