@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import threestep as ts
-from threestep import backend, layers as L, regularizers
+from threestep import activations, backend, layers as L, regularizers
 from threestep.models import Sequential, train_plan
 from threestep.models.training import Model
 from threestep.optimizers import SGD, Adam, RMSprop
@@ -284,3 +284,16 @@ def test_a_call_set_on_the_instance_runs_in_fit_and_predict():
     model.fit(x, y, batch_size=16, verbose=0)
     model.predict(x, batch_size=16)
     assert seen == [True] * 4 + [False] * 4
+
+
+def test_an_activation_changed_between_fits_is_followed(monkeypatch):
+    """Dense's call reads its activation at each call; so does the plan."""
+    models = twins(MLP, (8,), "sparse_categorical_crossentropy", Adam)
+    x, y = data_for((8,), "sparse_categorical_crossentropy")
+    fit_both(models, monkeypatch, x, y, batch_size=16)
+    for m in models:
+        m.layers[0].activation = activations.get("tanh")
+        m.layers[1].activation = activations.get("linear")
+    planned, recorded = fit_both(models, monkeypatch, x, y, batch_size=16)
+    assert planned == recorded
+    assert_same_weights(*models)

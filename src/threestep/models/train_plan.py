@@ -29,6 +29,7 @@ from .. import backend
 from ..accel import dispatch
 from ..autograd import Tensor
 from ..autograd.sink import sinks_attached
+from ..layers import activations
 from ..layers.core import Dense, Flatten
 from ..layers.dropout import Dropout
 from ..ops.activations import dropout_mask
@@ -51,21 +52,18 @@ def _deliver(param, g):
 
 
 class _DenseStep:
-    """``Dense`` (``relu``: with its ReLU, its own or the next layer's) as ``ops.nn.Linear``
-    computes it; ``logits``: the last layer stopped before its activation (a fused loss)."""
+    """``Dense`` as ``ops.nn.Linear`` computes it: ``merged``, with the ``Activation("relu")``
+    after it; ``logits``, the last layer stopped before its activation (a fused loss). The
+    layer's own activation is read at each step, as its ``call`` reads it."""
 
-    def __init__(self, layer, relu, logits):
-        from ..layers import activations  # noqa: PLC0415
-
-        self.layer = layer
-        self.relu = relu or layer.activation is activations.relu
-        linear = logits or self.relu or layer.activation is activations.linear
-        self.activation = None if linear else layer.activation
+    def __init__(self, layer, merged, logits):
+        self.layer, self.merged, self.logits = layer, merged, logits
         self.x = self.y = self.island = None
 
     def forward(self, a, tracked):
         layer = self.layer
-        kernel, bias = layer.kernel, layer.bias
+        kernel, bias, act = layer.kernel, layer.bias, layer.activation
+        self.relu = self.merged or (not self.logits and act is activations.relu)
         y = a @ kernel.data
         if self.relu:
             dispatch.bias_relu_(y, None if bias is None else bias.data)
@@ -74,8 +72,8 @@ class _DenseStep:
         self.needs_x = tracked
         tracked = tracked or kernel.requires_grad or (bias is not None and bias.requires_grad)
         self.x, self.y = a, y
-        if self.activation is not None:  # tanh, sigmoid, ...: the activation's own op, as an island
-            self.island = _Island.of(lambda t: self.activation(t), y, tracked)
+        if not (self.logits or self.relu or act is activations.linear):  # tanh, ...: its own op, an island
+            self.island = _Island.of(act, y, tracked)
             return self.island.out, tracked
         return y, tracked
 
