@@ -248,3 +248,40 @@ def test_file_writing_callbacks_run_on_rank_zero_only(tmp_path):
     assert rank_zero_only(CSVLogger(str(tmp_path / "log.csv")))
     assert rank_zero_only(Uploader())
     assert not rank_zero_only(EarlyStopping())  # decides from reduced logs, so it runs on every rank
+
+
+EMPTY_SHARD = """
+    import numpy as np
+    from threestep import optimizers
+    from threestep.distributed import MPIStrategy
+    from threestep.layers import Dense
+    from threestep.metrics import F1Score, R2Score
+    from threestep.models import Sequential
+
+    strategy = MPIStrategy()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 32)]
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile(loss="categorical_crossentropy", optimizer=optimizers.SGD(0.1),
+                  metrics=[F1Score(average="macro"), R2Score()])
+    # one validation sample: rank 1's shard of it is empty, its metrics saw no batch
+    hist = model.fit(x, y, batch_size=8, epochs=1, verbose=0, validation_data=(x[:1], y[:1]), distributed=strategy)
+    alone_f1, alone_r2 = F1Score(average="macro"), R2Score()
+    p = model.predict(x[:1])
+    alone_f1.update_state(y[:1], p)
+    alone_r2.update_state(y[:1], p)
+    with open(f"rank{strategy.rank}.txt", "w") as f:
+        f.write(f"{hist.history['val_f1_score'][0]!r} {alone_f1.result()!r} "
+                f"{hist.history['val_r2_score'][0]!r} {alone_r2.result()!r}\\n")
+"""
+
+
+def test_metrics_sized_by_their_data_join_from_a_rank_that_saw_no_batch(tmp_path):
+    """F1Score's and R2Score's state is sized by the classes / outputs seen; a rank whose shard had
+    no batch joins the reduction with zeros, and both ranks report the one-sample value."""
+    proc, _ = mpirun(tmp_path, EMPTY_SHARD)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rank in (0, 1):
+        f1, alone_f1, r2, alone_r2 = map(float, (tmp_path / f"rank{rank}.txt").read_text().split())
+        assert f1 == pytest.approx(alone_f1, abs=1e-6) and r2 == pytest.approx(alone_r2, abs=1e-6)

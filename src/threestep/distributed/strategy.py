@@ -30,7 +30,7 @@ import traceback
 import numpy
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from . import sharding
 
 # Callbacks that write files or directories run on rank 0 only (matched by class name
@@ -235,7 +235,19 @@ class MPIStrategy:
         return buf
 
     def _reduce_metrics(self, metric_list, extra=()):
-        states = [m.state() for m in metric_list]  # read here (running totals, or AUC's counts)
+        states = [list(m.state()) for m in metric_list]  # read here (running totals, or AUC's counts)
+        # A metric whose state is sized by the data it saw (R2Score's outputs, FBetaScore's classes)
+        # has none on a rank whose shard had no batch: it joins with zeros of the others' length.
+        lengths = numpy.asarray([len(state) for state in states], dtype=numpy.int64)
+        if lengths.size:
+            self.comm.Allreduce(self.MPI.IN_PLACE, lengths, op=self.MPI.MAX)
+        for m, state, n in zip(metric_list, states, lengths.tolist()):
+            if len(state) < n:
+                if any(state):
+                    raise ShapeError(f"Metric {m.name!r} has {len(state)} state values on rank {self.rank} and {n} "
+                                     "on another: the ranks' batches gave it different shapes (e.g. a different "
+                                     "number of outputs or classes). Give every rank data of one shape.")
+                state.extend([0.0] * (n - len(state)))
         buf = self._sum(list(extra) + [v for state in states for v in state])
         start = len(extra)
         for m, state in zip(metric_list, states):
