@@ -10,11 +10,13 @@ Masks travel on the Tensor (``tensor.mask``, a boolean (batch, time) array). At 
 step the state is carried over; with ``return_sequences`` that step's output is zero and
 the mask goes on with the output, so a loss on the sequence ignores padded steps.
 """
+import inspect
+import re
 from .. import backend, ops
 from ..autograd import Config, Tensor
 from ..errors import ConfigError, ShapeError
 from . import activations
-from .base import Layer, check_positive_int, deprecated_arg
+from .base import Layer, _snake_case, check_positive_int, deprecated_arg
 from .recurrent_loop import gru_loop, lstm_loop, simple_rnn_loop
 from .weight_options import get_regularizer, weight_options, weight_options_config
 
@@ -37,6 +39,53 @@ def _mask_of(x, mask):
     if mask is not None:
         return mask.data if hasattr(mask, "data") else mask
     return getattr(x, "mask", None)
+
+
+def _is_cell(arg):
+    """Whether ``arg`` is what Keras's ``RNN`` takes first: a cell (a layer with ``state_size``) or
+    a list of cells."""
+    if isinstance(arg, (list, tuple)):
+        return bool(arg) and all(_is_cell(c) for c in arg)
+    return isinstance(arg, Layer) and hasattr(arg, "state_size")
+
+
+_CELL_VARIANTS = {}
+
+
+def _become_cell_rnn(layer, cell, fused_args, cell_args):
+    """Make ``layer``, an instance of a user's ``RNN`` subclass whose ``__init__`` handed
+    ``RNN.__init__`` a cell, the cell-driven ``CellRNN`` it means (as Keras's ``RNN`` is): its
+    class becomes one deriving from both, under the user's class name (configs and files name
+    it so). Arguments only the fused layers take are refused: positional arguments after the
+    cell would have landed there."""
+    from .recurrent_cell import CellRNN  # noqa: PLC0415
+
+    defaults = inspect.signature(RNN.__init__).parameters
+    given = [k for k, v in fused_args.items() if v is not defaults[k].default and v != defaults[k].default]
+    kind = type(layer)
+    if given:
+        raise ConfigError(f"{kind.__name__}: a layer built on RNN with a cell takes RNN's arguments (return_sequences, "
+                          f"return_state, go_backwards, stateful, unroll, time_major) by keyword; received "
+                          f"{', '.join(f'{k}={fused_args[k]!r}' for k in given)}, which only SimpleRNN, LSTM and GRU "
+                          "take. Pass them by name, e.g. super().__init__(cell, return_sequences=True).")
+    if not isinstance(layer, CellRNN):
+        variant = _CELL_VARIANTS.get(kind)
+        if variant is None:
+            variant = _CELL_VARIANTS[kind] = type(kind.__name__, (kind, CellRNN), {
+                "__module__": kind.__module__, "__qualname__": kind.__qualname__, "__doc__": kind.__doc__,
+                "makes_own_cell": True})
+        layer.__class__ = variant
+    CellRNN.__init__(layer, cell, **cell_args)
+
+
+def name_cells_after(layer, cell):
+    """A user's RNN subclass makes its cell itself, so a file's config may not hold the cell: a
+    cell named automatically is named after the layer instead, so that its weights have the same
+    names when the model is loaded (minimal_cell_1 -> my_rnn_cell)."""
+    cells = list(cell) if isinstance(cell, (list, tuple)) else [cell]
+    for i, c in enumerate(cells):
+        if re.fullmatch(re.escape(_snake_case(type(c).__name__)) + r"(_\d+)?", c.name) and not c.built:
+            c.name = f"{layer.name}_cell" + (f"_{i}" if len(cells) > 1 else "")
 
 
 class RNN(Layer):
@@ -69,6 +118,16 @@ class RNN(Layer):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, implementation=2, **kwargs):
+        if _is_cell(units):  # Keras's RNN(cell, ...) from a user's subclass: class MyRNN(RNN) + super().__init__(cell)
+            _become_cell_rnn(self, units, dict(activation=activation, use_bias=use_bias, kernel_initializer=(
+                kernel_initializer), recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                implementation=implementation), dict(return_sequences=return_sequences, return_state=return_state,
+                go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs))
+            return
         legacy = _legacy_rnn_args(type(self).__name__, kwargs)
         units = legacy.get("units", units)
         kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)

@@ -13,7 +13,7 @@ from .. import backend, ops
 from ..autograd import Config, Function, Tensor, using_config
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from .base import LAYER_CLASSES, Layer, _call_spec
-from .recurrent import RNN, _mask_of
+from .recurrent import RNN, _mask_of, name_cells_after
 from .rnn_cells import BUILT_IN_CELLS
 from .rnn_stacked import _call_cell, _flatten, as_cell, cells_of, output_shape_of, state_shapes
 
@@ -93,6 +93,10 @@ class CellRNN(RNN):
         self.states = None  # stateful: the last batch's final states (Tensors, no graph)
         self._time_aligned_reverse = False  # set by Bidirectional on its backward copy
         self._state_shapes = state_shapes(self.cell.state_size, f"RNN layer {self.name!r}")
+        if self.makes_own_cell:
+            name_cells_after(self, cell)
+
+    makes_own_cell = False  # True for a user's RNN subclass that hands RNN.__init__ a cell (layers.recurrent)
 
     # ------------------------------------------------------------------ weights: the cell's
     @property
@@ -330,6 +334,8 @@ class CellRNN(RNN):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
+        if "cell" not in config and cls is not CellRNN:  # a user's RNN subclass that makes its cell itself
+            return cls(**config)
         config["cell"] = as_cell(config["cell"], "RNN.from_config", custom_objects)
         return cls(**config)
 
