@@ -171,3 +171,17 @@ def test_callables_pass_through_and_bad_types_fail():
     assert init.get(None) is None
     with pytest.raises(ConfigError, match="Could not interpret initializer"):
         init.get(3)
+
+
+def test_weights_are_made_in_c_order_whatever_the_initializer_returns():
+    """Orthogonal's Q^T comes in Fortran order; weights are stored in C order, so the fast
+    optimizer kernels (C-contiguous arrays only) serve the recurrent kernels too."""
+    from threestep import layers as L
+
+    for layer in (L.LSTM(6), L.GRU(6), L.SimpleRNN(6)):
+        layer.build((None, 4, 3))
+        assert all(w.data.flags.c_contiguous for w in layer.weights), layer
+    layer = L.Dense(2)
+    layer.build((None, 3))
+    scalar = layer.add_weight("scale", (), initializer="ones")
+    assert scalar.data.shape == ()

@@ -90,17 +90,21 @@ def test_a_packed_fit_ends_with_numpys_weights(fake_cupy, opt):
 
 @pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
 def test_a_recurrent_model_packs_its_transposed_recurrent_kernel_too(fake_cupy, layer):
-    """A recurrent kernel kept in Fortran order is packed in Fortran order (its gradient and
-    slots alike); the recurrent op's gradients come as ``.grad`` and are copied in."""
+    """A recurrent kernel kept in Fortran order (weights are made in C order; one set from
+    elsewhere may not be) is packed in Fortran order (its gradient and slots alike); the
+    recurrent op's gradients come as ``.grad`` and are copied in."""
     def make():
-        return Sequential([getattr(L, layer)(6, input_shape=(5, 3)), L.Dense(3, activation="softmax")])
+        model = Sequential([getattr(L, layer)(6, input_shape=(5, 3)), L.Dense(3, activation="softmax")])
+        kernel = model.layers[0].recurrent_kernel
+        kernel.data = backend.get_array_module(kernel.data).asfortranarray(kernel.data)
+        return model
 
     model = _compare(make, OPTIMIZERS["adam"], data=_data((5, 3)))
     packing = model.optimizer._packing
     assert packing is not None and packing.intact(model.trainable_weights, model.optimizer.slots)
     layouts = [p.data.flags.c_contiguous for p in model.trainable_weights]
     assert layouts == [g.flags.c_contiguous for g in packing.grads]
-    assert all(layouts) == (layer == "SimpleRNN")  # LSTM and GRU keep their recurrent kernel transposed
+    assert layouts == [True, False, True, True, True]  # the recurrent kernel transposed
 
 
 def test_the_cnn_writes_its_gradients_into_the_buffer(fake_cupy):

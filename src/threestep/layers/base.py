@@ -155,6 +155,10 @@ class Layer:
         if isinstance(data, Tensor):  # an initializer written with K functions
             data = data.data
         data = backend.asarray(data, dtype=dtype or self.dtype)
+        # C order whatever the initializer made (orthogonal's Q^T is Fortran order): the fast
+        # optimizer kernels step C-contiguous arrays only, others take the NumPy path
+        if data.ndim > 1 and not data.flags.c_contiguous:
+            data = backend.get_array_module(data).ascontiguousarray(data)
         tensor = Tensor(data, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
         tensor.regularizer = get_regularizer(regularizer)
         tensor.constraint = get_constraint(constraint)
