@@ -58,10 +58,14 @@ class LSTM(Recurrent):
         self.G = xp.empty((4, steps, N, u), self.dtype)
         self.Cs = self._states(xp, a, "c0", (N, u))
         self.TC = xp.empty((steps, N, u), self.dtype)  # act(c_t)
-        self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
+        # Without a mask the outputs are the states after each step, which XH holds already (and
+        # backward only reads): the output is a view of them, not a copy
+        self.hs = xp.zeros((N, T, u), self.dtype) if self.m is not None else None
         self.WU, self.halved, self.W4, self.U4, self.p, self.D = WU, halved, W4, U4, p, D
         run(self._forward_rows, rows)
         hs, self.hs, self.WU = self.hs, None, None
+        if hs is None:
+            hs = Hs[1 - self.off:T + 1 - self.off].transpose(1, 0, 2)
         last = 0 if self.reverse else T
         out = hs, Hs[last].copy(), self.Cs[last].copy()
         if self.inference:  # nothing is kept for a backward that will not run
@@ -95,7 +99,6 @@ class LSTM(Recurrent):
         # float32 on NumPy without a mask: the whole loop in one Numba call (its GEMMs inside)
         if (numba_step is not None and not masked and not self.inference
                 and sequences.lstm_train_sequence(XH, WU, G, Cs, TC, self.D, self.reverse, rows)):
-            self._emit_all(Hs, hs, rows)
             return
         chain = numba_step is None and self.halved and self.act.name == "tanh"  # one kernel on CuPy
         step_of = (lambda t: 0) if self.inference else (lambda t: t)  # noqa: E731  where step t's gates go
@@ -138,8 +141,6 @@ class LSTM(Recurrent):
                 self._emit(t, h_new, hs, rows)
                 self._commit(t, Hs, h_new, rows)
                 self._commit(t, Cs, c_new, rows)
-        if not masked:  # the outputs are the states: one copy instead of one per step
-            self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, tmp_c, tmp_h):
         """``step(t, k) -> (c_t, h_t)``: the step's elementwise math in one Numba kernel (``kernels``),
