@@ -50,10 +50,14 @@ class GRU(Recurrent):
         # HU: reset_after keeps h U_h + b_hh (for dr); otherwise r * h (the GEMM input, for dU_h)
         # (inference, no gradient asked for: one step's, reused every step)
         self.HU = xp.empty((1 if self.inference else T, N, u), self.dtype)
-        self.hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
+        # Without a mask the outputs are the states after each step, which Hs holds already (and
+        # backward only reads): the output is a view of them, not a copy
+        self.hs = xp.zeros((N, T, u), self.dtype) if self.m is not None else None
         self.U4f, self.bh, self.rec_act_ = U4f, bh, rec_act_
         run(self._forward_rows, rows)
         hs, self.hs, self.U4f, self.bh, self.rec_act_ = self.hs, None, None, None, None
+        if hs is None:
+            hs = Hs[1 - self.off:T + 1 - self.off].transpose(1, 0, 2)
         self.W4, self.U4 = W4, U4
         out = hs, Hs[0 if self.reverse else T].copy()
         if self.inference:  # nothing is kept for a backward that will not run
@@ -90,7 +94,6 @@ class GRU(Recurrent):
         # float32 on NumPy without a mask: the whole loop in one Numba call (its GEMMs inside)
         if (numba_step is not None and not masked
                 and sequences.gru_sequence(G, Hs, HU, U4f, None if bh is None else bh.reshape(3, -1), off, rows)):
-            self._emit_all(Hs, hs, rows)
             return
         chain = numba_step is None and after and self.rec.halvable and self.act.name == "tanh"
         b_hh = () if bh is None else tuple(bh)
@@ -132,8 +135,6 @@ class GRU(Recurrent):
             if masked:
                 self._emit(t, h_new, hs, rows)
                 self._commit(t, Hs, h_new, rows)
-        if not masked:  # the outputs are the states: one copy instead of one per step
-            self._emit_all(Hs, hs, rows)
 
     def _fused_step(self, rows, rec, tmp_h):
         """``step(t, k) -> h_t`` after ``rec = h @ U``: the reset_after step's elementwise math in one
