@@ -10,7 +10,7 @@ or binary cross-entropy, sparse categorical accuracy for sparse labels, else cat
 import numpy
 
 from . import backend
-from .errors import unknown_name
+from .errors import ConfigError, unknown_name
 
 
 class Metric:
@@ -353,6 +353,21 @@ def resolve_accuracy(loss_name, output_units):
     return categorical_accuracy
 
 
+def _from_config(spec):
+    """A metric object from ``{"class_name": ..., "config": {...}}`` (threestep's classes, or one
+    registered as a custom object)."""
+    from .custom_objects import lookup  # noqa: PLC0415
+
+    name, config = spec.get("class_name"), spec.get("config", {})
+    cls = globals().get(name) if isinstance(name, str) else None
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        cls = lookup(name) if isinstance(name, str) else None
+    if not isinstance(cls, type) or not isinstance(config, dict):
+        raise ConfigError(f"metrics: {spec!r} names no metric class threestep has. For your own metric class "
+                          "register it (custom_object_scope, or custom_objects={'ClassName': cls} in load_model).")
+    return cls(**config)
+
+
 def get(identifier, loss_name=None, output_units=None):
     """A Metric for a name ('accuracy', 'acc', 'mae', 'AUC', ...), a Metric, or a function(y_true, y_pred).
 
@@ -372,6 +387,8 @@ def get(identifier, loss_name=None, output_units=None):
                "F1Score": F1Score, "FBetaScore": FBetaScore}
     if isinstance(identifier, str) and identifier in classes:
         return classes[identifier]()
+    if isinstance(identifier, dict):  # Keras's serialized form, as a saved model keeps MeanIoU(num_classes=3)
+        return _from_config(identifier)
     if identifier in ("accuracy", "acc"):
         fn = resolve_accuracy(loss_name, output_units)
         name = identifier

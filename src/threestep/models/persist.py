@@ -170,8 +170,7 @@ def _compile_settings(model, compile_config, custom_objects, filepath):
     def resolve(names):  # custom metric names resolved now: the model keeps the functions, not scoped names
         if not isinstance(names, list):
             raise ModelFileError(f"{filepath}: a metrics entry in {CONFIG} must be a list; found {names!r}.")
-        return [lookup(m) if isinstance(m, str) and lookup(m) is not None else _metric_object(m, filepath)
-                for m in names if m is not None]
+        return [lookup(m) if isinstance(m, str) and lookup(m) is not None else m for m in names if m is not None]
 
     metrics = {k: resolve(v) for k, v in metrics.items()} if isinstance(metrics, dict) else resolve(metrics)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=compile_config.get("loss_weights"))
@@ -318,24 +317,3 @@ def _set_weights(model, tensors, source, strict_names):
         values.append(array)
     model.set_weights(values)
 
-
-def _metric_object(spec, filepath):
-    """A metric saved with its arguments ({"class_name", "config"}) rebuilt; other entries as they are."""
-    if not isinstance(spec, dict):
-        return spec
-    from .. import metrics  # noqa: PLC0415
-
-    name, config = spec.get("class_name"), spec.get("config")
-    cls = getattr(metrics, name, None) if isinstance(name, str) else None
-    if cls is None:
-        from ..custom_objects import lookup  # noqa: PLC0415
-
-        cls = lookup(name) if isinstance(name, str) else None
-    if not isinstance(cls, type) or not isinstance(config, dict):
-        raise ModelFileError(f"{filepath}: a metrics entry in {CONFIG} names the class {name!r}, which threestep "
-                             "does not have. For your own metric class pass custom_objects={'ClassName': cls} to "
-                             "load_model, or load with compile=False.")
-    try:
-        return cls(**config)
-    except (TypeError, ValueError, ConfigError) as exc:
-        raise ModelFileError(f"{filepath}: cannot rebuild the metric {name!r} from {config!r}: {exc}") from exc
