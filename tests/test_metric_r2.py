@@ -4,7 +4,7 @@ targets, the errors, and the values ``fit`` / ``evaluate`` report."""
 import numpy as np
 import pytest
 
-from keras_oracle import import_tf_keras
+from keras_oracle import assert_streams_match, import_tf_keras
 from threestep.errors import ConfigError, ShapeError
 from threestep.keras import metrics as M
 
@@ -27,18 +27,7 @@ def test_streamed_batches_with_sample_weights_match_tf_keras(keras, aggregation,
     ours = M.R2Score(class_aggregation=aggregation, num_regressors=regressors)
     theirs = keras.metrics.R2Score(class_aggregation=aggregation, num_regressors=regressors)
     assert ours.name == theirs.name == "r2_score"
-    for batch in range(3):
-        y_true, y_pred = _batch()
-        weights = RNG.uniform(size=len(y_true)).astype(np.float32) if batch else None
-        ours.update_state(y_true, y_pred, sample_weight=weights)
-        theirs.update_state(y_true, y_pred, sample_weight=weights)
-    np.testing.assert_allclose(ours.result(), theirs.result().numpy(), rtol=1e-5, atol=1e-6)
-    ours.reset_state()
-    theirs.reset_state()
-    y_true, y_pred = _batch()
-    ours.update_state(y_true, y_pred)
-    theirs.update_state(y_true, y_pred)
-    np.testing.assert_allclose(ours.result(), theirs.result().numpy(), rtol=1e-5, atol=1e-6)
+    assert_streams_match(ours, theirs, _batch, RNG)
 
 
 def test_constant_targets_and_too_many_regressors_as_tf_keras(keras):
