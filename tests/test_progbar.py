@@ -420,6 +420,6 @@ def test_logger_is_reusable_and_validates_arguments(capsys, clock, no_jupyter):
     run_fake_fit(logger, epochs=1)
     assert capsys.readouterr().out.count("5/5 - ") == 2
     with pytest.raises(ConfigError, match="mode"):
-        ProgbarLogger(mode="predict")
+        ProgbarLogger(mode="infer")
     with pytest.raises(ConfigError, match="count_mode"):
         ProgbarLogger(count_mode="epochs")

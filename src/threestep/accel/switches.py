@@ -5,6 +5,8 @@
   and the dW GEMM with an optimizer's update folded in).
 * ``THREESTEP_ADAPTIVE_THREADS=0``: ``fit`` and ``predict`` keep NumPy's BLAS at its pool size
   instead of timing which thread count is fastest now (``accel.threads.Governor``).
+* ``THREESTEP_SIDE_BY_SIDE=0``: ``predict`` runs its batches one after the other instead of
+  several at once, one per thread (``models.row_blocks.side_by_side``).
 * ``THREESTEP_CUPY_FUSE=0``: the CuPy chains of ``accel.fused`` run op by op instead of as one
   fused kernel each (the A/B switch for a GPU profile).
 
@@ -23,3 +25,4 @@ NUMBA = _on("THREESTEP_NUMBA")
 BLAS_UPDATE = _on("THREESTEP_BLAS_UPDATE")
 CUPY_FUSE = _on("THREESTEP_CUPY_FUSE")
 ADAPTIVE_THREADS = _on("THREESTEP_ADAPTIVE_THREADS")
+SIDE_BY_SIDE = _on("THREESTEP_SIDE_BY_SIDE")

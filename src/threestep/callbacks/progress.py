@@ -1,5 +1,5 @@
-"""``ProgbarLogger``: the ``Epoch 3/20`` lines and progress bars that ``fit(verbose=...)``
-and ``evaluate(verbose=...)`` print."""
+"""``ProgbarLogger``: the ``Epoch 3/20`` lines and progress bars that ``fit(verbose=...)``,
+``evaluate(verbose=...)`` and ``predict(verbose=...)`` print."""
 import sys
 
 from ..errors import ConfigError
@@ -24,7 +24,8 @@ class ProgbarLogger(Callback):
             compatibility: every logged value is shown as given anyway, because the
             training loop already logs running averages over the epoch.
         mode: ``"train"`` reacts to the epoch and train-batch hooks; ``"test"`` to the
-            ``on_test_*`` hooks of ``evaluate`` (target ``params['steps']``).
+            ``on_test_*`` hooks of ``evaluate``, ``"predict"`` to the ``on_predict_*`` hooks of
+            ``predict`` (both with the target ``params['steps']``).
 
     Example:
 
@@ -36,8 +37,8 @@ class ProgbarLogger(Callback):
         if count_mode not in ("steps", "samples"):
             raise ConfigError(f"ProgbarLogger: count_mode must be 'steps' or 'samples'. "
                               f"Received: count_mode={count_mode!r}.")
-        if mode not in ("train", "test"):
-            raise ConfigError(f"ProgbarLogger: mode must be 'train' or 'test'. Received: mode={mode!r}.")
+        if mode not in ("train", "test", "predict"):
+            raise ConfigError(f"ProgbarLogger: mode must be 'train', 'test' or 'predict'. Received: mode={mode!r}.")
         self.count_mode = count_mode
         self.stateful_metrics = set(stateful_metrics or ())
         self.mode = mode
@@ -93,6 +94,20 @@ class ProgbarLogger(Callback):
     def on_test_end(self, logs=None):
         if self.mode == "test":
             self._update(logs, finalize=True)
+
+    # ------------------------------------------------------------------ prediction
+    def on_predict_begin(self, logs=None):
+        if self.mode == "predict":
+            self._new_progbar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self.mode == "predict":
+            self.seen = batch + 1
+            self._update(None, finalize=False)
+
+    def on_predict_end(self, logs=None):
+        if self.mode == "predict":
+            self._update(None, finalize=True)
 
     # ------------------------------------------------------------------ internals
     def _verbose(self):

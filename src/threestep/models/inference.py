@@ -3,6 +3,8 @@ from .. import backend
 from ..autograd import no_grad, using_config
 from ..accel.threads import one_blas_thread
 from . import feed, row_blocks, validate
+from ..callbacks.base import reads_batch_logs
+from ..callbacks.progress import ProgbarLogger
 from .data import n_samples
 
 
@@ -81,30 +83,55 @@ class EvaluateMixin:
         steps = validate.steps(steps, "steps", "predict")
         options = feed.prefetch_options(workers, max_queue_size, use_multiprocessing, "predict")
         x, _, _ = feed.eval_inputs(self, x, None, None, batch_size, steps, options, "predict", need_y=False)
-        outs = []
-        # Each batch in row blocks over several threads, or in one thread with the BLAS threads
-        # (their count picked by the governor) where that is faster (models.row_blocks).
+        cbs = self._callback_list(callbacks, verbose, {"steps": feed.steps_of(x, batch_size or 32),
+                                                       "verbose": verbose}, mode="predict")
+        cbs.on_predict_begin()
+        # Whole batches side by side, one per thread, where the model allows (models.row_blocks)
+        # and no callback of the user's watches each batch (its hooks come one batch after the
+        # other); else each batch in row blocks over several threads, or in one thread with the
+        # BLAS threads (their count picked by the governor) where that is faster.
         planned = batch_size or 32
         if not isinstance(x, feed.SourceFeed):
             planned = max(1, min(planned, n_samples(x)))
-        blocks, workers = row_blocks.plan(self, planned)
-        with no_grad(), using_config("training", False), \
-                (one_blas_thread() if workers > 1 else self._thread_governor("predict")) as governor, \
-                feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
-            for xb, _, _ in batches:
-                rows = n_samples(xb)
-                if rows != planned:  # the last, shorter batch (or a generator's own sizes)
-                    blocks, planned = row_blocks.plan(self, rows)[0], rows
-                outs.append(row_blocks.forward(self, xb, blocks, workers))  # arrays, where they are
-                governor.tick(rows)
+        watched = any(not isinstance(cb, ProgbarLogger) and reads_batch_logs(cb, hook) for cb in cbs
+                      for hook in ("on_predict_batch_begin", "on_predict_batch_end"))
+        side = 1 if isinstance(x, feed.SourceFeed) or watched else \
+            row_blocks.side_by_side(self, planned, feed.steps_of(x, planned))
+        if side > 1:
+            with no_grad(), using_config("training", False), one_blas_thread(), \
+                    feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
+                outs = row_blocks.forward_batches(self, batches, side, cbs)
+        else:
+            outs = self._predict_batches(x, batch_size, options, planned, cbs)
         if isinstance(x, feed.SourceFeed):
             x.close()
         # Concatenated where the outputs are, then (on a GPU) one copy to the host.
         host = (lambda a: a) if return_device_array else backend.to_numpy  # noqa: E731
         xp = backend.get_array_module(*(outs[0] if outs and isinstance(outs[0], list) else outs))
         if outs and isinstance(outs[0], list):  # a model with several outputs
-            return [host(xp.concatenate(parts, axis=0)) for parts in zip(*outs)]
-        return host(xp.concatenate(outs, axis=0))
+            result = [host(xp.concatenate(parts, axis=0)) for parts in zip(*outs)]
+        else:
+            result = host(xp.concatenate(outs, axis=0))
+        cbs.on_predict_end()
+        return result
+
+    def _predict_batches(self, x, batch_size, options, planned, cbs):
+        """The outputs of every batch in turn, each in row blocks or on the governor's BLAS threads."""
+        outs = []
+        blocks, workers = row_blocks.plan(self, planned)
+        with no_grad(), using_config("training", False), \
+                (one_blas_thread() if workers > 1 else self._thread_governor("predict")) as governor, \
+                feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
+            for step, (xb, _, _) in enumerate(batches):
+                rows = n_samples(xb)
+                logs = {"batch": step, "size": rows}
+                cbs.on_predict_batch_begin(step, logs)
+                if rows != planned:  # the last, shorter batch (or a generator's own sizes)
+                    blocks, planned = row_blocks.plan(self, rows)[0], rows
+                outs.append(row_blocks.forward(self, xb, blocks, workers))  # arrays, where they are
+                governor.tick(rows)
+                cbs.on_predict_batch_end(step, {**logs, "outputs": outs[-1]})
+        return outs
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=n_samples(x))

@@ -1,4 +1,6 @@
-"""``predict`` on several cores: each batch's rows split into blocks, one thread per block.
+"""``predict`` on several cores: whole batches side by side, one per thread
+(``side_by_side``, ``forward_batches``), or each batch's rows split into blocks, one thread per
+block (``plan``, ``forward``).
 
 A sample's prediction never reads another sample's rows (in test mode: dropout off, batch
 normalization from its moving statistics), so a batch can be cut into row blocks and each
@@ -16,12 +18,13 @@ agree with the unsplit batch to float rounding (a BLAS may round a 50-row GEMM d
 from a 100-row one), as ``predict`` with another ``batch_size`` would.
 """
 import math
+import threading
 
 from .. import backend
-from ..accel import threads
+from ..accel import switches, threads
 from ..autograd import no_grad, using_config
 from . import predict_plan
-from .data import take, to_tensors
+from .data import n_samples, take, to_tensors
 
 MIN_BLOCK_REUSE = 256  # rows per block times uses of each weight per sample (see plan)
 BLOCK_BYTES = 16 << 20  # the most output bytes of all layers per block (see plan)
@@ -153,3 +156,62 @@ def forward(model, xb, blocks, workers=1):
     if isinstance(results[0], list):
         return [xp.concatenate(parts, axis=0) for parts in zip(*results)]
     return xp.concatenate(results, axis=0)
+
+
+def side_by_side(model, rows, batches):
+    """How many whole batches of ``rows`` rows to run at once, one per thread (1: none).
+
+    Where one batch is too small to split well (a Dense stack at batch 100: each block would
+    pack every weight matrix for half the rows) or splits into blocks that each do less than
+    the whole batch would, several batches run side by side instead: each thread takes the next
+    batch when it finishes its last, runs it through the whole network with the BLAS at one
+    thread, and no thread waits for another until the end. Every batch is computed exactly as
+    one thread would compute it alone. Only where the batch fits in one block (``BLOCK_BYTES``)
+    and the model is split at all (``plan``'s conditions)."""
+    if not switches.SIDE_BY_SIDE or model.built and model.device != "cpu" or model._subclassed() \
+            or not _layers_independent(model.layers):
+        return 1
+    workers = min(threads.blas_threads(), threads.cpus_available(), batches)
+    if workers < 2:
+        return 1
+    per_row = activation_bytes(model.layers, _unallocated(model))
+    if rows > max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1)):
+        return 1
+    return workers
+
+
+def forward_batches(model, batches, workers, callbacks):
+    """``model``'s test-mode outputs for every batch of the iterator ``batches`` (``(x, y, w)``
+    items), in order: ``workers`` threads each take the next batch as they get free. The
+    ``callbacks``' batch hooks come in batch order from whichever thread holds the lock: begin
+    as a batch is taken, end once it and every batch before it are done (for a progress bar;
+    ``predict`` runs batches one after the other where a user's callback watches them)."""
+    lock = threading.Lock()
+    items = enumerate(batches)
+    results, sizes, failed = {}, {}, []
+    reported = [0]
+
+    def work(_):
+        with no_grad(), using_config("training", False):
+            while not failed:
+                with lock:
+                    item = next(items, None)
+                    if item is None:
+                        return
+                    i, (xb, _, _) = item
+                    sizes[i] = {"batch": i, "size": n_samples(xb)}
+                    callbacks.on_predict_batch_begin(i, sizes[i])
+                try:
+                    out = _outputs(model, xb)
+                except BaseException:
+                    failed.append(i)
+                    raise
+                with lock:
+                    results[i] = out
+                    while reported[0] in results:
+                        k = reported[0]
+                        callbacks.on_predict_batch_end(k, {**sizes[k], "outputs": results[k]})
+                        reported[0] += 1
+
+    threads.run(work, list(range(workers)))
+    return [results[i] for i in range(len(results))]
