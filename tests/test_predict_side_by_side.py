@@ -264,3 +264,99 @@ def test_a_stateful_layer_keeps_batches_in_turn(two_cpus, batch_threads):
     model.reset_states()
     np.testing.assert_array_equal(out[10:20], np.concatenate([model.predict(x[s:s + 10], batch_size=10)
                                                               for s in range(0, 20, 10)])[10:])
+
+
+# ---------------------------------------------------------------- evaluate
+@pytest.fixture
+def eval_threads(monkeypatch):
+    """The threads each batch of ``evaluate`` ran on (``BatchThreads``) for models made by ``track``."""
+    seen = BatchThreads()
+
+    def track(model):
+        original = model._loss_and_output
+
+        def spy(*args):
+            seen.append(threading.get_ident())
+            if seen.barrier is not None and len(seen) <= 2:
+                try:
+                    seen.barrier.wait()
+                except threading.BrokenBarrierError:
+                    pass
+            return original(*args)
+
+        monkeypatch.setattr(model, "_loss_and_output", spy)
+        return model
+
+    seen.track = track
+    return seen
+
+
+def compiled(make, **kwargs):
+    model = make(**kwargs) if kwargs else make()
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy", keras.metrics.AUC()])
+    return model
+
+
+def labels(n, classes, seed=1):
+    return np.eye(classes, dtype=np.float32)[np.random.default_rng(seed).integers(0, classes, n)]
+
+
+def evaluate_in_turn(model, x, y, **kwargs):
+    """``evaluate`` one batch after the other, the BLAS at one thread (what each side-by-side batch does)."""
+    switches.SIDE_BY_SIDE = False
+    try:
+        with threadpool_limits(1):
+            return model.evaluate(x, y, verbose=0, **kwargs)
+    finally:
+        switches.SIDE_BY_SIDE = True
+
+
+@cpu_only
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_evaluate_side_by_side_equals_batches_in_turn(name, two_cpus, eval_threads):
+    make, shape = MODELS[name]
+    model = eval_threads.track(compiled(make))
+    x, y = data(shape), labels(230, model.output_shape[-1])
+    weights = np.random.default_rng(2).uniform(size=230).astype(np.float32)
+    eval_threads.meet()
+    got = model.evaluate(x, y, batch_size=20, verbose=0, sample_weight=weights)
+    assert len(set(eval_threads)) == 2
+    assert got == evaluate_in_turn(model, x, y, batch_size=20, sample_weight=weights)  # bit for bit
+
+
+@cpu_only
+def test_evaluate_with_activity_penalties_runs_batches_in_turn(two_cpus, eval_threads):
+    model = keras.Sequential([layers.Dense(8, activation="relu", input_shape=(20,),
+                                           activity_regularizer=keras.regularizers.l2(0.1)),
+                              layers.Dense(5, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    eval_threads.track(model)
+    x, y = data((20,)), labels(230, 5)
+    got = model.evaluate(x, y, batch_size=20, verbose=0)
+    assert set(eval_threads) == {threading.get_ident()}  # each batch's penalty is read right after its pass
+    assert got == evaluate_in_turn(model, x, y, batch_size=20)
+
+
+@cpu_only
+def test_evaluate_callbacks_watching_batches_run_them_in_turn(two_cpus, eval_threads):
+    class Watch(keras.callbacks.Callback):
+        steps = []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.steps.append((batch, round(logs["loss"], 6)))
+
+    model = eval_threads.track(compiled(mlp))
+    x, y = data((20,)), labels(230, 5)
+    model.evaluate(x, y, batch_size=20, verbose=0, callbacks=[Watch()])
+    assert set(eval_threads) == {threading.get_ident()}
+    assert [s for s, _ in Watch.steps] == list(range(12))
+
+
+@cpu_only
+def test_validation_in_fit_matches_evaluate(two_cpus):
+    model = compiled(mlp)
+    x, y = data((20,)), labels(230, 5)
+    history = model.fit(x, y, batch_size=20, epochs=1, verbose=0, validation_data=(x[:150], y[:150]), shuffle=False)
+    again = model.evaluate(x[:150], y[:150], batch_size=20, verbose=0, return_dict=True)
+    assert history.history["val_loss"][0] == pytest.approx(again["loss"], rel=1e-6)
+    assert history.history["val_accuracy"][0] == again["accuracy"]

@@ -12,35 +12,64 @@ class EvaluateMixin:
     """``Model.evaluate``, ``predict``, ``test_on_batch``, ``predict_on_batch``, ``evaluate_report``."""
 
     def _evaluate_arrays(self, x, y, sw, batch_size, fused, callback_list=None):
-        """Loss and metrics over arrays (or a generator/Sequence ``feed.SourceFeed`` as x)."""
+        """Loss and metrics over arrays (or a generator/Sequence ``feed.SourceFeed`` as x): each
+        batch's forward pass and loss side by side with others where ``_side_by_side`` allows,
+        the sums, metrics and callbacks in batch order."""
         metric_list = self._make_metrics()
-        total = count = 0.0
+        sums = {"total": 0.0, "count": 0.0}
         dist = self._distributed
         per_batch = callback_list is not None and callback_list.reads_batch_logs("on_test_batch_end")
+
+        def begin(step, item):
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+
+        def compute(item):
+            return self._loss_and_output(*item, False, fused)
+
+        def done(step, item, result):
+            loss, out = result
+            if not per_batch and backend.on_gpu(loss.data):  # summed on the device, read once
+                sums["total"] = sums["total"] + loss.data.astype("float64") * len(out)
+            else:
+                sums["total"] += float(loss.data) * len(out)
+            sums["count"] += len(out)
+            preds = self._predictions_for_metrics(out.data, fused, metric_list)
+            for m in metric_list:
+                m.update_state(out.targets, preds, out.step_weights)
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, {"loss": sums["total"] / sums["count"],
+                                                       **{m.name: m.result() for m in metric_list}}
+                                                if per_batch else {})
+
+        side = 1 if dist is not None or row_blocks.batch_penalties(self) else \
+            self._side_by_side(x, batch_size, callback_list, ("on_test_batch_begin", "on_test_batch_end"))
         with no_grad(), using_config("training", False), \
                 feed.batches_in_order(x, y, sw, batch_size, strategy=dist) as batches:
-            for step, (xb, yb, wb) in enumerate(batches):
-                if callback_list is not None:
-                    callback_list.on_test_batch_begin(step)
-                if len(yb) == 0:  # an empty shard on one rank of a distributed run
-                    continue
-                loss, out = self._loss_and_output(xb, yb, wb, False, fused)
-                if not per_batch and backend.on_gpu(loss.data):  # summed on the device, read once
-                    total = total + loss.data.astype("float64") * len(out)
-                else:
-                    total += float(loss.data) * len(out)
-                count += len(out)
-                preds = self._predictions_for_metrics(out.data, fused, metric_list)
-                for m in metric_list:
-                    m.update_state(out.targets, preds, out.step_weights)
-                if callback_list is not None:
-                    callback_list.on_test_batch_end(step, {"loss": total / count, **{m.name: m.result()
-                                                                                     for m in metric_list}}
-                                                    if per_batch else {})
-        total = float(total)
+            if side > 1:
+                with one_blas_thread():
+                    row_blocks.run_side_by_side(batches, side, compute, begin, done)
+            else:
+                for step, item in enumerate(batches):
+                    begin(step, item)
+                    if len(item[1]):  # (empty: a shard of a distributed run with no rows here)
+                        done(step, item, compute(item))
+        total, count = float(sums["total"]), sums["count"]
         if dist is not None:
             total, count = dist.reduce_evaluation(total, count, metric_list)
         return {"loss": total / max(count, 1e-12), **{m.name: m.result() for m in metric_list}}
+
+    def _side_by_side(self, x, batch_size, callback_list, hooks):
+        """How many batches of ``x`` to run at once (``row_blocks.side_by_side``; 1: in turn): never
+        for a generator or Sequence, nor where a callback of the user's has one of ``hooks`` (its
+        batch hooks come one batch after the other, as in Keras)."""
+        if isinstance(x, feed.SourceFeed):
+            return 1
+        if callback_list is not None and any(not isinstance(cb, ProgbarLogger) and reads_batch_logs(cb, hook)
+                                             for cb in callback_list for hook in hooks):
+            return 1
+        rows = max(1, min(batch_size or 32, n_samples(x)))
+        return row_blocks.side_by_side(self, rows, feed.steps_of(x, rows))
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, max_queue_size=10, workers=1, use_multiprocessing=False):
@@ -87,16 +116,13 @@ class EvaluateMixin:
                                                        "verbose": verbose}, mode="predict")
         cbs.on_predict_begin()
         # Whole batches side by side, one per thread, where the model allows (models.row_blocks)
-        # and no callback of the user's watches each batch (its hooks come one batch after the
-        # other); else each batch in row blocks over several threads, or in one thread with the
-        # BLAS threads (their count picked by the governor) where that is faster.
+        # and no callback of the user's watches each batch; else each batch in row blocks over
+        # several threads, or in one thread with the BLAS threads (their count picked by the
+        # governor) where that is faster.
         planned = batch_size or 32
         if not isinstance(x, feed.SourceFeed):
             planned = max(1, min(planned, n_samples(x)))
-        watched = any(not isinstance(cb, ProgbarLogger) and reads_batch_logs(cb, hook) for cb in cbs
-                      for hook in ("on_predict_batch_begin", "on_predict_batch_end"))
-        side = 1 if isinstance(x, feed.SourceFeed) or watched else \
-            row_blocks.side_by_side(self, planned, feed.steps_of(x, planned))
+        side = self._side_by_side(x, batch_size, cbs, ("on_predict_batch_begin", "on_predict_batch_end"))
         if side > 1:
             with no_grad(), using_config("training", False), one_blas_thread(), \
                     feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:

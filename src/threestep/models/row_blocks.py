@@ -38,11 +38,32 @@ def _layers_independent(layers):
         if (not cls.__module__.startswith(_OWN) or cls.__name__ in _NOT_ROW_INDEPENDENT
                 or getattr(layer, "stateful", False)):
             return False
-        inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer", "cell")]
-        inner += list(getattr(layer, "layers", None) or [])  # a model used as a layer
-        if inner and not _layers_independent([i for i in inner if i is not None and hasattr(i, "call")]):
+        inner = _inner_layers(layer)
+        if inner and not _layers_independent(inner):
             return False
     return True
+
+
+def _inner_layers(layer):
+    inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer", "cell")]
+    inner += list(getattr(layer, "layers", None) or [])  # a model used as a layer
+    return [i for i in inner if i is not None and hasattr(i, "call")]
+
+
+def batch_penalties(model):
+    """Whether a forward pass of ``model`` leaves loss terms of its own batch on its layers (an
+    activity regularizer, a functional model's ``add_loss`` of a symbolic tensor): ``evaluate``
+    reads them right after the pass, so two passes at once would mix them up."""
+    graph = getattr(model, "_graph", None)
+    if graph is not None and getattr(graph, "extra", None):
+        return True
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if getattr(layer, "activity_regularizer", None) is not None:
+            return True
+        stack += _inner_layers(layer)
+    return False
 
 
 def _positions(shape):
@@ -180,38 +201,50 @@ def side_by_side(model, rows, batches):
     return workers
 
 
-def forward_batches(model, batches, workers, callbacks):
-    """``model``'s test-mode outputs for every batch of the iterator ``batches`` (``(x, y, w)``
-    items), in order: ``workers`` threads each take the next batch as they get free. The
-    ``callbacks``' batch hooks come in batch order from whichever thread holds the lock: begin
-    as a batch is taken, end once it and every batch before it are done (for a progress bar;
-    ``predict`` runs batches one after the other where a user's callback watches them)."""
+def run_side_by_side(batches, workers, compute, begin, done):
+    """``compute(item)`` for every item of the iterator ``batches``, ``workers`` threads each
+    taking the next item as it gets free (in test mode, without a graph). ``begin(i, item)`` and
+    ``done(i, item, result)`` run under one lock and in item order, from whichever thread holds
+    it: begin as an item is taken, done once it and every item before it are computed. An error
+    stops the other threads after their current item and is raised here."""
     lock = threading.Lock()
     items = enumerate(batches)
-    results, sizes, failed = {}, {}, []
+    pending, failed = {}, []
     reported = [0]
 
     def work(_):
         with no_grad(), using_config("training", False):
             while not failed:
                 with lock:
-                    item = next(items, None)
-                    if item is None:
+                    taken = next(items, None)
+                    if taken is None:
                         return
-                    i, (xb, _, _) = item
-                    sizes[i] = {"batch": i, "size": n_samples(xb)}
-                    callbacks.on_predict_batch_begin(i, sizes[i])
+                    begin(*taken)
                 try:
-                    out = _outputs(model, xb)
+                    result = compute(taken[1])
                 except BaseException:
-                    failed.append(i)
+                    failed.append(taken[0])
                     raise
                 with lock:
-                    results[i] = out
-                    while reported[0] in results:
-                        k = reported[0]
-                        callbacks.on_predict_batch_end(k, {**sizes[k], "outputs": results[k]})
+                    pending[taken[0]] = (taken[1], result)
+                    while reported[0] in pending:
+                        done(reported[0], *pending.pop(reported[0]))
                         reported[0] += 1
 
     threads.run(work, list(range(workers)))
-    return [results[i] for i in range(len(results))]
+
+
+def forward_batches(model, batches, workers, callbacks):
+    """``model``'s test-mode outputs for every batch of the iterator ``batches`` (``(x, y, w)``
+    items), in order, by ``run_side_by_side``; the ``callbacks``' predict batch hooks in batch order."""
+    outs = []
+
+    def begin(i, item):
+        callbacks.on_predict_batch_begin(i, {"batch": i, "size": n_samples(item[0])})
+
+    def done(i, item, out):
+        outs.append(out)
+        callbacks.on_predict_batch_end(i, {"batch": i, "size": n_samples(item[0]), "outputs": out})
+
+    run_side_by_side(batches, workers, lambda item: _outputs(model, item[0]), begin, done)
+    return outs
