@@ -88,7 +88,7 @@ def _module_name(path):
 
 # Top-level modules that belong to another room: one room split over two files.
 ROOM_OF = {"losses_keras": "losses", "metrics_confusion": "metrics", "metrics_classes": "metrics",
-           "metrics_r2": "metrics", "metrics_fscore": "metrics", "metrics_iou": "metrics"}
+           "metrics_r2": "metrics", "metrics_fscore": "metrics", "metrics_iou": "metrics", "metrics_at": "metrics"}
 
 
 def _room(module):

@@ -119,6 +119,27 @@ def test_loss_class_default_config_matches_tf_keras(tfk, cls):
     assert again.get_config() == ours.get_config()
 
 
+def test_mae_and_upper_case_aliases_as_functions_in_compile(tfk):
+    keras = tfk[1]
+    from threestep.keras import losses as kl, metrics as km  # noqa: PLC0415
+    from threestep.keras.layers import Dense  # noqa: PLC0415
+    from threestep.keras.models import Sequential  # noqa: PLC0415
+
+    assert kl.mae is kl.MAE is kl.mean_absolute_error and kl.MSE is kl.mse is kl.mean_squared_error
+    assert isinstance(losses.get(kl.mae), losses.MeanAbsoluteError)
+    x = np.random.default_rng(3).normal(size=(32, 4)).astype(np.float32)
+    y = x[:, :2] * 2.0
+    theirs = keras.Sequential([keras.layers.Dense(2, input_shape=(4,))])
+    ours = Sequential([Dense(2, input_shape=(4,))])
+    ours.set_weights(theirs.get_weights())
+    theirs.compile("sgd", loss=keras.losses.mae, metrics=[keras.metrics.mae, keras.metrics.MSE])
+    ours.compile("sgd", loss=kl.mae, metrics=[km.mae, km.MSE])
+    kh = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    oh = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    for key in ("loss", "mean_absolute_error", "mean_squared_error"):
+        np.testing.assert_allclose(oh[key], kh[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
 def test_every_keras_loss_name_is_known_as_string_function_and_class():
     for name in ["mape", "MAPE", "msle", "MSLE", "kld", "KLD", "hinge", "squared_hinge", "categorical_hinge",
                  "logcosh", "poisson", "cosine_proximity", "cosine_similarity", "huber", "Huber",

@@ -234,7 +234,29 @@ def mean_squared_error(y_true, y_pred):
     return MeanSquaredError()(y_true, y_pred)
 
 
-mse = mean_squared_error
+mse = MSE = mean_squared_error
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean absolute error, averaged over the batch: ``mean(|y_pred - y_true|)``.
+
+    The functional form of ``MeanAbsoluteError``; ``mae`` and ``MAE`` are the same function.
+
+    Args:
+        y_true: targets, shape (batch, ...).
+        y_pred: predictions, the same shape.
+
+    Returns:
+        A scalar Tensor.
+
+    Example:
+        >>> mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]]))
+        Tensor(1.5, dtype=float64)
+    """
+    return MeanAbsoluteError()(y_true, y_pred)
+
+
+mae = MAE = mean_absolute_error
 
 
 def categorical_crossentropy(y_true, y_pred):
@@ -297,7 +319,8 @@ def binary_crossentropy(y_true, y_pred):
 BUILTIN = (MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy,
            BinaryCrossentropy)
 
-_FUNCTIONS = {mean_squared_error: MeanSquaredError, categorical_crossentropy: CategoricalCrossentropy,
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+              categorical_crossentropy: CategoricalCrossentropy,
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
               binary_crossentropy: BinaryCrossentropy}
 
@@ -369,7 +392,8 @@ _FUNCTIONS.update(_keras.FUNCTIONS)
 __all__ = ["Loss", "KerasLoss", "MeanSquaredError", "MeanAbsoluteError", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "BinaryCrossentropy", "CategoricalHinge", "CosineSimilarity", "Hinge",
            "Huber", "KLDivergence", "LogCosh", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson",
-           "SquaredHinge", "mean_squared_error", "mse", "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "SquaredHinge", "mean_squared_error", "mse", "MSE", "mean_absolute_error", "mae", "MAE",
+           "categorical_crossentropy", "sparse_categorical_crossentropy",
            "binary_crossentropy", "categorical_hinge", "cosine_proximity", "cosine_similarity", "hinge", "huber",
            "kullback_leibler_divergence", "logcosh", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "poisson", "squared_hinge", "mape", "MAPE", "msle", "MSLE", "kld", "KLD",

@@ -424,12 +424,17 @@ from .metrics_classes import (  # noqa: E402,F401
 from .metrics_r2 import R2Score  # noqa: E402,F401
 from .metrics_fscore import F1Score, FBetaScore  # noqa: E402,F401
 from .metrics_iou import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402,F401
+from .metrics_at import (  # noqa: E402,F401
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+)
 from . import losses as _losses  # noqa: E402,F401  (first: losses_keras imports Loss from it)
 from .losses_keras import (  # noqa: E402,F401  (Keras's metrics module offers the loss functions too)
     categorical_hinge, cosine_proximity, hinge, kullback_leibler_divergence, logcosh, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, poisson, squared_hinge,
 )
 
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence
@@ -440,8 +445,10 @@ __all__ = ["Metric", "MeanMetricWrapper", "TopKCategoricalAccuracy", "SparseTopK
            "binary_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
            "mean_absolute_error", "categorical_hinge", "cosine_proximity", "hinge", "kullback_leibler_divergence",
            "logcosh", "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "poisson", "squared_hinge",
-           "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy", "get", "Accuracy",
+           "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE", "kld", "KLD", "cosine", "resolve_accuracy",
+           "get", "Accuracy",
            "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "LogCoshError",
            "RootMeanSquaredError", "Mean", "Sum", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "R2Score", "F1Score", "FBetaScore", "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU",
-           "OneHotMeanIoU"]
+           "OneHotMeanIoU", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+           "SpecificityAtSensitivity"]

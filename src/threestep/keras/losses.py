@@ -11,5 +11,8 @@ __getattr__, __dir__ = path_module(__name__, [
     "msle", "kld", "cosine", "Loss", "MeanSquaredError", "MeanAbsoluteError",
     "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge",
     "SquaredHinge", "CategoricalHinge", "Poisson", "LogCosh", "KLDivergence", "Huber",
-    "CosineSimilarity", "get", "serialize", "deserialize",
+    "CosineSimilarity", "get", "serialize", "deserialize", "MAE", "MSE",
+    # tf-keras 2.x names threestep lacks: NotSupportedError with the way round, not AttributeError
+    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "binary_focal_crossentropy",
+    "categorical_focal_crossentropy", "Reduction",
 ], source="threestep.losses", hint="a custom loss function loss(y_true, y_pred) built from threestep.keras.backend; dir(threestep.losses) lists the losses threestep has")

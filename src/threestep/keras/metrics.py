@@ -14,8 +14,8 @@ __getattr__, __dir__ = path_module(__name__, [
     "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "AUC",
     "Precision", "Recall", "TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives",
     "MeanIoU", "get", "serialize", "deserialize", "R2Score", "F1Score", "FBetaScore", "IoU", "BinaryIoU",
-    "OneHotIoU", "OneHotMeanIoU",
-    # tf-keras 2.x classes threestep lacks: NotSupportedError with the way round, not AttributeError
-    "PrecisionAtRecall",
-    "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+    "OneHotIoU", "OneHotMeanIoU", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity", "MAE", "MSE",
+    # tf-keras 2.x names threestep lacks: NotSupportedError with the way round, not AttributeError
+    "MeanRelativeError", "MeanTensor", "binary_focal_crossentropy", "categorical_focal_crossentropy",
 ], source=("threestep.metrics", "threestep.losses"), hint="a custom metric function metric(y_true, y_pred); dir(threestep.metrics) lists the metrics threestep has")
