@@ -123,13 +123,18 @@ def test_one_batch_or_one_thread_runs_in_turn(batch_threads, monkeypatch):
 
 
 @cpu_only
-def test_a_batch_larger_than_a_block_is_split_instead(two_cpus, batch_threads, monkeypatch):
-    monkeypatch.setattr(row_blocks, "BLOCK_BYTES", 64 * 4 * 40)  # 40 rows of the MLP's outputs per block
+def test_a_batch_larger_than_a_block_is_taken_a_block_at_a_time(two_cpus, batch_threads, monkeypatch, capsys):
     model = mlp()
-    x = data((20,), n=200)
-    assert row_blocks.side_by_side(model, 100, 2) == 1
-    assert row_blocks.side_by_side(model, 30, 7) == 2
-    out = model.predict(x, batch_size=100)
+    per_row = row_blocks.activation_bytes(model.layers, row_blocks._unallocated(model))
+    monkeypatch.setattr(row_blocks, "BLOCK_BYTES", 40 * per_row)  # 40 rows of the MLP's outputs per block
+    assert row_blocks.block_rows(model) == 40
+    assert row_blocks.side_by_side(model, 100, 1) == 2  # three blocks of one batch
+    assert row_blocks.side_by_side(model, 100, 3, whole=True) == 1  # evaluate: a batch's loss is its own mean
+    x = data((20,), n=230)
+    batch_threads.meet()
+    out = model.predict(x, batch_size=100, verbose=2)
+    assert len(set(batch_threads)) == 2 and len(batch_threads) == 3 + 3 + 1  # 100 rows: 3 blocks; 30 rows: 1
+    assert capsys.readouterr().out.startswith("3/3 - ")  # the progress bar counts batches, not blocks
     np.testing.assert_allclose(out, one_at_a_time(model, x, 100), rtol=1e-5, atol=1e-6)
 
 

@@ -42,8 +42,9 @@ class EvaluateMixin:
                                                        **{m.name: m.result() for m in metric_list}}
                                                 if per_batch else {})
 
+        hooks = ("on_test_batch_begin", "on_test_batch_end")
         side = 1 if dist is not None or row_blocks.batch_penalties(self) else \
-            self._side_by_side(x, batch_size, callback_list, ("on_test_batch_begin", "on_test_batch_end"))
+            self._side_by_side(x, batch_size, callback_list, hooks, whole=True)
         with no_grad(), using_config("training", False), \
                 feed.batches_in_order(x, y, sw, batch_size, strategy=dist) as batches:
             if side > 1:
@@ -59,17 +60,18 @@ class EvaluateMixin:
             total, count = dist.reduce_evaluation(total, count, metric_list)
         return {"loss": total / max(count, 1e-12), **{m.name: m.result() for m in metric_list}}
 
-    def _side_by_side(self, x, batch_size, callback_list, hooks):
+    def _side_by_side(self, x, batch_size, callback_list, hooks, whole=False):
         """How many batches of ``x`` to run at once (``row_blocks.side_by_side``; 1: in turn): never
         for a generator or Sequence, nor where a callback of the user's has one of ``hooks`` (its
-        batch hooks come one batch after the other, as in Keras)."""
+        batch hooks come one batch after the other, as in Keras). ``whole``: never where a batch
+        would have to be cut into blocks."""
         if isinstance(x, feed.SourceFeed):
             return 1
         if callback_list is not None and any(not isinstance(cb, ProgbarLogger) and reads_batch_logs(cb, hook)
                                              for cb in callback_list for hook in hooks):
             return 1
         rows = max(1, min(batch_size or 32, n_samples(x)))
-        return row_blocks.side_by_side(self, rows, feed.steps_of(x, rows))
+        return row_blocks.side_by_side(self, rows, feed.steps_of(x, rows), whole)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, max_queue_size=10, workers=1, use_multiprocessing=False):

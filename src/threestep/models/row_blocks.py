@@ -173,32 +173,41 @@ def forward(model, xb, blocks, workers=1):
                 results[i] = _outputs(model, take(xb, blocks[i]))
 
     threads.run(some, [range(w, len(blocks), workers) for w in range(workers)])
+    return _join(results)
+
+
+def _join(results):
+    """Blocks' outputs (arrays, or lists of arrays for several outputs) joined in row order."""
     xp = backend.get_array_module(*(results[0] if isinstance(results[0], list) else results[:1]))
     if isinstance(results[0], list):
         return [xp.concatenate(parts, axis=0) for parts in zip(*results)]
     return xp.concatenate(results, axis=0)
 
 
-def side_by_side(model, rows, batches):
-    """How many whole batches of ``rows`` rows to run at once, one per thread (1: none).
+def block_rows(model):
+    """The most rows of a block: at most ``BLOCK_BYTES`` of the outputs a pass allocates (see ``plan``)."""
+    return max(threads.MIN_ROWS, BLOCK_BYTES // max(activation_bytes(model.layers, _unallocated(model)), 1))
+
+
+def side_by_side(model, rows, batches, whole=False):
+    """How many threads run ``batches`` batches of ``rows`` rows side by side (1: none).
 
     Where one batch is too small to split well (a Dense stack at batch 100: each block would
     pack every weight matrix for half the rows) or splits into blocks that each do less than
     the whole batch would, several batches run side by side instead: each thread takes the next
     batch when it finishes its last, runs it through the whole network with the BLAS at one
-    thread, and no thread waits for another until the end. Every batch is computed exactly as
-    one thread would compute it alone. Only where the batch fits in one block (``BLOCK_BYTES``)
-    and the model is split at all (``plan``'s conditions)."""
+    thread, and no thread waits for another until the end; every batch is computed exactly as
+    one thread would compute it alone. A batch larger than a block (``block_rows``) is taken a
+    block at a time the same way (``forward_batches``), unless ``whole`` (``evaluate``: a batch's
+    loss is its own mean). Only where the model is split at all (``plan``'s conditions)."""
     if not switches.SIDE_BY_SIDE or model.built and model.device != "cpu" or model._subclassed() \
             or not _layers_independent(model.layers):
         return 1
-    workers = min(threads.blas_threads(), threads.cpus_available(), batches)
-    if workers < 2:
+    size = block_rows(model)
+    if whole and rows > size:
         return 1
-    per_row = activation_bytes(model.layers, _unallocated(model))
-    if rows > max(threads.MIN_ROWS, BLOCK_BYTES // max(per_row, 1)):
-        return 1
-    return workers
+    workers = min(threads.blas_threads(), threads.cpus_available(), batches * -(-rows // size))
+    return workers if workers >= 2 else 1
 
 
 def run_side_by_side(batches, workers, compute, begin, done):
@@ -236,15 +245,30 @@ def run_side_by_side(batches, workers, compute, begin, done):
 
 def forward_batches(model, batches, workers, callbacks):
     """``model``'s test-mode outputs for every batch of the iterator ``batches`` (``(x, y, w)``
-    items), in order, by ``run_side_by_side``; the ``callbacks``' predict batch hooks in batch order."""
-    outs = []
+    items), in order, by ``run_side_by_side``, a batch larger than a block (``block_rows``) a
+    block at a time; the ``callbacks``' predict batch hooks in batch order."""
+    size = block_rows(model)
+    outs, parts = [], []
 
-    def begin(i, item):
-        callbacks.on_predict_batch_begin(i, {"batch": i, "size": n_samples(item[0])})
+    def pieces():
+        for i, (xb, _, _) in enumerate(batches):
+            rows = n_samples(xb)
+            blocks = threads.even(rows, -(-rows // size))
+            for j, block in enumerate(blocks):
+                yield i, rows, j, len(blocks), xb if len(blocks) == 1 else take(xb, block)
 
-    def done(i, item, out):
-        outs.append(out)
-        callbacks.on_predict_batch_end(i, {"batch": i, "size": n_samples(item[0]), "outputs": out})
+    def begin(_, item):
+        i, rows, j = item[:3]
+        if j == 0:
+            callbacks.on_predict_batch_begin(i, {"batch": i, "size": rows})
 
-    run_side_by_side(batches, workers, lambda item: _outputs(model, item[0]), begin, done)
+    def done(_, item, out):
+        i, rows, j, count = item[:4]
+        parts.append(out)
+        if j == count - 1:
+            outs.append(parts[0] if count == 1 else _join(parts))
+            parts.clear()
+            callbacks.on_predict_batch_end(i, {"batch": i, "size": rows, "outputs": outs[-1]})
+
+    run_side_by_side(pieces(), workers, lambda item: _outputs(model, item[4]), begin, done)
     return outs
