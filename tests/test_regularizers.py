@@ -161,3 +161,27 @@ def test_public_paths_name_the_same_regularizers():
         assert getattr(regularizers, name) is getattr(beside_layers, name) is getattr(keras.regularizers, name)
     assert Dense(2, kernel_regularizer=keras.regularizers.l2(0.1)).kernel_regularizer.get_config() == \
         {"l1": 0.0, "l2": 0.1}
+
+
+def test_tf_keras_capitalised_l1_and_l2_classes():
+    """tf.keras code spells them ``L1(0.01)``, ``L2(l2=1e-4)`` (classes; Keras 2's ``l`` keyword too)."""
+    from keras_oracle import import_tf_keras  # noqa: PLC0415
+    from threestep.keras import regularizers as kr  # noqa: PLC0415
+    from threestep.keras.layers import Dense  # noqa: PLC0415
+    from threestep.keras.models import Sequential, model_from_json  # noqa: PLC0415
+
+    tfk = import_tf_keras()
+    w = np.random.default_rng(4).normal(size=(5, 3)).astype(np.float32)
+    for ours, theirs in ((kr.L1(0.02), tfk.regularizers.L1(0.02)), (kr.L2(l2=0.3), tfk.regularizers.L2(l2=0.3)),
+                         (kr.L2(), tfk.regularizers.L2()), (kr.L1(l=0.5), tfk.regularizers.L1(l=0.5))):
+        assert float(ours(Tensor(w)).data) == pytest.approx(float(theirs(w)), rel=1e-5)
+        assert ours.get_config() == pytest.approx(theirs.get_config())
+        assert isinstance(ours, kr.Regularizer)
+    with pytest.raises(ConfigError, match="l2 must be a finite number >= 0"):
+        kr.L2(-1.0)
+    with pytest.raises(ConfigError, match="unexpected"):
+        kr.L1(0.1, l2=0.2)
+    model = Sequential([Dense(3, input_shape=(5,), kernel_regularizer=kr.L2(1e-3), bias_regularizer=kr.L1(1e-2))])
+    again = model_from_json(model.to_json())
+    assert again.layers[0].kernel_regularizer.get_config() == {"l1": 0.0, "l2": 1e-3}
+    assert again.layers[0].bias_regularizer.get_config() == {"l1": 1e-2, "l2": 0.0}

@@ -7,6 +7,6 @@ Example:
     >>> from threestep import regularizers
     >>> Dense(64, kernel_regularizer=regularizers.l2(1e-4))
 """
-from .layers.regularizers import L1L2, Regularizer, get, l1, l1_l2, l2, serialize
+from .layers.regularizers import L1, L1L2, L2, Regularizer, get, l1, l1_l2, l2, serialize
 
-__all__ = ["L1L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]

@@ -1,5 +1,6 @@
-"""keras.regularizers: ``l1``, ``l2``, ``l1_l2``, ``L1L2`` and ``Regularizer``, with get / serialize / deserialize."""
-from ..layers.regularizers import L1L2, Regularizer, get, l1, l1_l2, l2, serialize  # noqa: F401
+"""keras.regularizers: ``l1``, ``l2``, ``l1_l2``, ``L1L2``, tf.keras's ``L1`` and ``L2``, and ``Regularizer``,
+with get / serialize / deserialize."""
+from ..layers.regularizers import L1, L1L2, L2, Regularizer, get, l1, l1_l2, l2, serialize  # noqa: F401
 
 
 def deserialize(config, custom_objects=None):
@@ -13,4 +14,4 @@ def deserialize(config, custom_objects=None):
     return get(config)
 
 
-__all__ = ["L1L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]

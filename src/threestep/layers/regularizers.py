@@ -41,7 +41,45 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self):
-        return f"L1L2(l1={self.l1}, l2={self.l2})"
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={v}" for k, v in self.get_config().items()) + ")"
+
+
+class L1(L1L2):
+    """tf.keras's ``L1(l1=0.01)`` class: the penalty ``l1 * sum(|w|)`` (Keras 2's ``l=`` works too).
+
+    Example:
+        >>> layer = Dense(64, kernel_regularizer=L1(1e-5))
+    """
+
+    def __init__(self, l1=0.01, **kwargs):
+        super().__init__(l1=_factor("L1", l1, kwargs))
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """tf.keras's ``L2(l2=0.01)`` class: the penalty ``l2 * sum(w^2)`` (Keras 2's ``l=`` works too).
+
+    Example:
+        >>> layer = Dense(64, kernel_regularizer=L2(1e-4))
+    """
+
+    def __init__(self, l2=0.01, **kwargs):
+        super().__init__(l2=_factor("L2", l2, kwargs))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def _factor(name, value, kwargs):
+    """The factor of ``L1`` / ``L2``: the keyword ``l`` (Keras 2) in place of the class's own."""
+    if "l" in kwargs:
+        value = kwargs.pop("l")
+    if kwargs:
+        raise ConfigError(f"{name}: unexpected argument(s) {sorted(kwargs)}; it takes {name.lower()}= "
+                          "(or l=). Use L1L2(l1=..., l2=...) for both penalties.")
+    return value
 
 
 def l1(l=0.01):  # noqa: E741  (Keras's argument name)
@@ -135,7 +173,7 @@ def _from_dict(spec):
     name, config = spec.get("class_name"), spec.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError(f"A regularizer's config must be a dict; received {config!r} for {name!r}.")
-    builtin = {"L1L2": L1L2, "L1": L1L2, "L2": L1L2}
+    builtin = {"L1L2": L1L2, "L1": L1L2, "L2": L1L2}  # (L1 / L2 files may hold both factors: L1L2 reads any)
     if name in builtin:
         return builtin[name].from_config(config)
     if name in _REGISTRY and name != "L1L2":
