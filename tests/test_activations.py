@@ -66,6 +66,9 @@ CASES = [
          atol=1e-8, grad_atol=1e-8),
     Case("softsign", A.softsign, F.softsign, away_from(0)),
     Case("swish", A.swish, F.silu, lambda r: [3 * r.standard_normal((3, 5))]),
+    Case("mish", activations.mish, F.mish, lambda r: [3 * r.standard_normal((3, 5))]),
+    Case("mish-large", activations.mish, F.mish, vals(-60.0, -20.0, 0.0, 19.0, 25.0, 60.0), gradcheck=False,
+         atol=1e-8, grad_atol=1e-8),
     Case("relu6", A.relu6, F.relu6, away_from(0, 6, scale=5.0)),
     Case("relu6-at-kinks", A.relu6, F.relu6, vals(-1.0, 0.0, 3.0, 6.0, 7.0), gradcheck=False),
     # torch's hardsigmoid backward multiplies by 1/6 rounded to float32 (relative error 3e-8).
@@ -308,3 +311,17 @@ def test_softmax_layer_as_output_trains_with_fused_cross_entropy(rng):
     p = model.predict(x)
     assert_close(p.sum(-1), np.ones(32), 1e-5, 0, "softmax rows")
     assert model.evaluate(x, y, verbose=0) < before
+
+
+def test_tf_keras_names_gelu_mish_silu_and_their_values():
+    """tf.keras 2.13+ code uses ``activation="gelu"`` / ``"mish"`` and ``keras.activations.gelu(x, approximate=...)``."""
+    from keras_oracle import import_tf_keras  # noqa: PLC0415
+    from threestep.keras import activations as ka  # noqa: PLC0415
+
+    tfk = import_tf_keras()
+    x = np.linspace(-6, 6, 25, dtype=np.float32).reshape(5, 5)
+    for ours, theirs in ((ka.gelu, tfk.activations.gelu), (ka.mish, tfk.activations.mish),
+                         (lambda t: ka.gelu(t, approximate=True), lambda t: tfk.activations.gelu(t, approximate=True)),
+                         (ka.silu, tfk.activations.swish)):
+        np.testing.assert_allclose(ours(Tensor(x)).data, np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
+    assert ka.get("mish") is ka.mish and ka.serialize(ka.mish) == "mish"

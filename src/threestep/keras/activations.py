@@ -1,8 +1,10 @@
 """keras.activations: the activation functions by their Keras names, with get / serialize / deserialize."""
 from ..layers.activations import (  # noqa: F401
-    available, elu, exponential, get, hard_sigmoid, leaky_relu, linear, name_of, register_activation, relu, relu6,
-    selu, sigmoid, softmax, softplus, softsign, swish, tanh,
+    available, elu, exponential, gelu, get, hard_sigmoid, leaky_relu, linear, mish, name_of, register_activation,
+    relu, relu6, selu, sigmoid, softmax, softplus, softsign, swish, tanh,
 )
+
+silu = swish
 
 
 def serialize(activation):

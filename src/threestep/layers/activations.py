@@ -123,11 +123,21 @@ def gelu(x, approximate=False):
     return act_ops.gelu(x, approximate)
 
 
+def mish(x):
+    """x * tanh(softplus(x)) (Misra, 2019): smooth and non-monotonic like swish (tf.keras 2.13's ``mish``).
+
+    Example:
+        >>> round(float(mish(Tensor(np.array([1.0]))).data[0]), 4)
+        0.8651
+    """
+    return x * tanh(softplus(x))
+
+
 _ACTIVATIONS = {
     "linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
     "exponential": exponential, "leaky_relu": leaky_relu, "relu6": relu6, "elu": elu, "selu": selu,
     "softplus": softplus, "softsign": softsign, "hard_sigmoid": hard_sigmoid, "swish": swish,
-    "silu": swish, "gelu": gelu,
+    "silu": swish, "gelu": gelu, "mish": mish,
 }
 
 
