@@ -5,7 +5,7 @@ configs, errors, distributed state, ``fit`` / ``evaluate`` and a saved model kee
 import numpy as np
 import pytest
 
-from keras_oracle import assert_streams_match, import_tf_keras
+from keras_oracle import assert_fit_evaluate_reload_match, assert_streams_match, import_tf_keras
 from threestep.errors import ConfigError, DataError
 from threestep.keras import metrics as M
 
@@ -100,26 +100,10 @@ def test_state_adds_across_shards():
 
 
 def test_fit_evaluate_and_a_saved_model_keep_the_arguments(keras, tmp_path):
-    from threestep.keras.layers import Dense
-    from threestep.keras.models import Sequential, load_model
-    from threestep.keras.optimizers import SGD
-
     x = RNG.normal(size=(96, 5)).astype(np.float32)
     y = (x[:, 0] + 0.5 * RNG.normal(size=96) > 0).astype(np.float32)[:, None]
-    theirs = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_shape=(5,))])
-    ours = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
-    ours.set_weights(theirs.get_weights())
     make = lambda ns: [ns.PrecisionAtRecall(0.7, num_thresholds=50, name="p_at_r"),  # noqa: E731
                        ns.SensitivityAtSpecificity(0.6, name="s_at_s")]
-    theirs.compile(keras.optimizers.SGD(0.1), "binary_crossentropy", metrics=make(keras.metrics))
-    ours.compile(SGD(0.1), "binary_crossentropy", metrics=make(M))
-    kh = theirs.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
-    oh = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
-    for key in ("loss", "p_at_r", "s_at_s", "val_p_at_r", "val_s_at_s"):
-        np.testing.assert_allclose(oh[key], kh[key], rtol=1e-4, atol=1e-5, err_msg=key)
-    want = ours.evaluate(x, y, verbose=0)
-    np.testing.assert_allclose(want, theirs.evaluate(x, y, verbose=0), rtol=1e-4, atol=1e-5)
-    ours.save(tmp_path / "m.ts")
-    loaded = load_model(tmp_path / "m.ts")
-    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), want, rtol=1e-6)
+    loaded = assert_fit_evaluate_reload_match(keras, make, "binary_crossentropy", 1, "sigmoid", x, y,
+                                              ("loss", "p_at_r", "s_at_s", "val_p_at_r", "val_s_at_s"), tmp_path)
     assert [m.get_config() for m in loaded._make_metrics()[-2:]] == [m.get_config() for m in make(M)]

@@ -5,7 +5,7 @@ distributed state, ``fit`` / ``evaluate``, and a saved model keeping the metrics
 import numpy as np
 import pytest
 
-from keras_oracle import import_tf_keras
+from keras_oracle import assert_fit_evaluate_reload_match, import_tf_keras
 from threestep.errors import ConfigError, DataError, ShapeError
 from threestep.keras import metrics as M
 
@@ -98,25 +98,9 @@ def test_state_adds_across_shards():
 
 
 def test_fit_evaluate_and_a_saved_model_keep_the_arguments(keras, tmp_path):
-    from threestep.keras.layers import Dense
-    from threestep.keras.models import Sequential, load_model
-    from threestep.keras.optimizers import SGD
-
     x = RNG.normal(size=(96, 5)).astype(np.float32)
     labels = np.argmax(x[:, :3] + 0.5 * RNG.normal(size=(96, 3)), axis=1)
-    theirs = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_shape=(5,))])
-    ours = Sequential([Dense(3, activation="softmax", input_shape=(5,))])
-    ours.set_weights(theirs.get_weights())
     make = lambda ns: [ns.MeanIoU(num_classes=3, sparse_y_pred=False, name="mean_io_u"),  # noqa: E731
                        ns.IoU(num_classes=3, target_class_ids=[2], sparse_y_pred=False, name="iou_2")]
-    theirs.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=make(keras.metrics))
-    ours.compile(SGD(0.1), "sparse_categorical_crossentropy", metrics=make(M))
-    kh = theirs.fit(x, labels, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
-    oh = ours.fit(x, labels, batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
-    for key in ("loss", "mean_io_u", "iou_2", "val_mean_io_u", "val_iou_2"):
-        np.testing.assert_allclose(oh[key], kh[key], rtol=1e-4, atol=1e-5, err_msg=key)
-    want = ours.evaluate(x, labels, verbose=0)
-    np.testing.assert_allclose(want, theirs.evaluate(x, labels, verbose=0), rtol=1e-4, atol=1e-5)
-    ours.save(tmp_path / "m.ts")
-    loaded = load_model(tmp_path / "m.ts")
-    np.testing.assert_allclose(loaded.evaluate(x, labels, verbose=0), want, rtol=1e-6)
+    assert_fit_evaluate_reload_match(keras, make, "sparse_categorical_crossentropy", 3, "softmax", x, labels,
+                                     ("loss", "mean_io_u", "iou_2", "val_mean_io_u", "val_iou_2"), tmp_path)

@@ -12,7 +12,7 @@ column of a multi-class output. tf-keras 2.21 is the oracle in tests/test_metric
 import numpy
 
 from .errors import ConfigError
-from .metrics_confusion import ConfusionMetric, _counts, _divide_no_nan
+from .metrics_confusion import ConfusionMetric, _divide_no_nan
 
 
 class _AtOperatingPoint(ConfusionMetric):
@@ -34,12 +34,6 @@ class _AtOperatingPoint(ConfusionMetric):
         else:
             thresholds = [0.0] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0]
         super().__init__(thresholds, name, dtype)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        labels, preds, weights = self._prepare(y_true, y_pred, sample_weight)
-        if self.class_id is not None:
-            labels, preds, weights = labels[..., self.class_id], preds[..., self.class_id], weights[..., self.class_id]
-        self._accumulate(_counts(labels.ravel(), preds.ravel(), weights.ravel(), self.thresholds))
 
     def _rates(self):
         """(the constrained rate, the rate to maximise) at every threshold."""

@@ -57,6 +57,7 @@ class ConfusionMetric(Metric):
     """
 
     default_name = None
+    class_id = None  # one column of a multi-class output (Precision, Recall, the metrics_at ones)
 
     def __init__(self, thresholds, name=None, dtype=None):
         self.thresholds = numpy.asarray(thresholds, dtype="float32")
@@ -98,7 +99,12 @@ class ConfusionMetric(Metric):
             self.tp, self.fp, self.tn, self.fn_ = (a + b for a, b in zip((self.tp, self.fp, self.tn, self.fn_), counts))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        labels, preds, weights = self._prepare(y_true, y_pred, sample_weight)
+        self._count(*self._prepare(y_true, y_pred, sample_weight))
+
+    def _count(self, labels, preds, weights):
+        """Add the counts of these entries (of the one column ``class_id`` where it is set)."""
+        if self.class_id is not None:
+            labels, preds, weights = labels[..., self.class_id], preds[..., self.class_id], weights[..., self.class_id]
         self._accumulate(_counts(labels.ravel(), preds.ravel(), weights.ravel(), self.thresholds))
 
     def _count_shape(self):
@@ -160,9 +166,7 @@ class _PrecisionRecall(ConfusionMetric):
             keep = numpy.zeros(preds.shape, bool)
             numpy.put_along_axis(keep, top, True, axis=-1)
             preds = numpy.where(keep, preds, -numpy.inf)
-        if self.class_id is not None:
-            labels, preds, weights = labels[..., self.class_id], preds[..., self.class_id], weights[..., self.class_id]
-        self._accumulate(_counts(labels.ravel(), preds.ravel(), weights.ravel(), self.thresholds))
+        self._count(labels, preds, weights)
 
     def _value(self):
         raise NotImplementedError
