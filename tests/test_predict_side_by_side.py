@@ -365,3 +365,17 @@ def test_validation_in_fit_matches_evaluate(two_cpus):
     again = model.evaluate(x[:150], y[:150], batch_size=20, verbose=0, return_dict=True)
     assert history.history["val_loss"][0] == pytest.approx(again["loss"], rel=1e-6)
     assert history.history["val_accuracy"][0] == again["accuracy"]
+
+
+@cpu_only
+def test_an_error_in_a_batch_hook_stops_every_thread(two_cpus, eval_threads):
+    model = keras.Sequential([layers.Dense(1, input_shape=(20,))])  # a linear output: AUC refuses it
+    model.compile("sgd", "mse", metrics=[keras.metrics.AUC()])
+    eval_threads.track(model)
+    x, y = data((20,), n=2000), np.ones((2000, 1), np.float32)
+    with pytest.raises(DataError, match="probabilities in \\[0, 1\\]") as side:
+        model.evaluate(x, y, batch_size=20, verbose=0)
+    assert len(eval_threads) < 10  # stopped after the first batches, not all 100
+    with pytest.raises(DataError) as in_turn:
+        evaluate_in_turn(model, x, y, batch_size=20)
+    assert str(side.value) == str(in_turn.value)

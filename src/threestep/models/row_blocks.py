@@ -223,22 +223,22 @@ def run_side_by_side(batches, workers, compute, begin, done):
 
     def work(_):
         with no_grad(), using_config("training", False):
-            while not failed:
-                with lock:
-                    taken = next(items, None)
-                    if taken is None:
-                        return
-                    begin(*taken)
-                try:
+            try:
+                while not failed:
+                    with lock:
+                        taken = next(items, None)
+                        if taken is None:
+                            return
+                        begin(*taken)
                     result = compute(taken[1])
-                except BaseException:
-                    failed.append(taken[0])
-                    raise
-                with lock:
-                    pending[taken[0]] = (taken[1], result)
-                    while reported[0] in pending:
-                        done(reported[0], *pending.pop(reported[0]))
-                        reported[0] += 1
+                    with lock:
+                        pending[taken[0]] = (taken[1], result)
+                        while reported[0] in pending:
+                            done(reported[0], *pending.pop(reported[0]))
+                            reported[0] += 1
+            except BaseException:  # reading a batch, computing it, or a hook: the others stop too
+                failed.append(True)
+                raise
 
     threads.run(work, list(range(workers)))
 
