@@ -25,12 +25,22 @@ def two_cores(monkeypatch):
 
 @pytest.fixture
 def record_threads(monkeypatch):
-    """The names of the threads that ran a forward pass of any model, recorded by a spy."""
+    """The names of the threads that ran a forward pass of any model, recorded by a spy. The first
+    two passes each wait (up to 10 s) until the other has started: where blocks are taken by
+    whichever thread is free (``row_blocks.forward_batches``), a fast first thread could
+    otherwise take them all before the second one starts."""
     seen = set()
     real = row_blocks._outputs  # one block's forward pass, planned or not
+    meet, calls = threading.Barrier(2, timeout=10), []
 
     def spy(model, x):
         seen.add(threading.current_thread().name)
+        calls.append(1)
+        if len(calls) <= 2:
+            try:
+                meet.wait()
+            except threading.BrokenBarrierError:  # no second thread came: the test's assertion says so
+                pass
         return real(model, x)
     monkeypatch.setattr(row_blocks, "_outputs", spy)
     return seen
