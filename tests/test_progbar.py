@@ -423,3 +423,17 @@ def test_logger_is_reusable_and_validates_arguments(capsys, clock, no_jupyter):
         ProgbarLogger(mode="infer")
     with pytest.raises(ConfigError, match="count_mode"):
         ProgbarLogger(count_mode="epochs")
+
+
+def test_keras_callbacks_progbar_logger_replaces_the_one_verbose_adds(capsys, no_jupyter):
+    import numpy as np  # noqa: PLC0415
+    from threestep import keras  # noqa: PLC0415
+
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    x, y = np.ones((64, 3), "float32"), np.zeros((64, 2), "float32")
+    model.fit(x, y, epochs=2, verbose=2, callbacks=[keras.callbacks.ProgbarLogger()])
+    out = capsys.readouterr().out
+    assert out.count("Epoch 1/2") == 1 and out.count("2/2 - ") == 2  # one bar, not two
+    model.predict(x, verbose=2, callbacks=[keras.callbacks.ProgbarLogger(mode="predict")])
+    assert capsys.readouterr().out.count("2/2 - ") == 1

@@ -219,9 +219,11 @@ class FitMixin:
                 raise ConfigError(f"callbacks must be Callback objects; received {cb!r} in callbacks. Pass instances "
                                   "of threestep.callbacks classes (or your own Callback subclass).")
         items = []
-        if verbose:
-            from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415
+        from ..callbacks.progress import ProgbarLogger  # noqa: PLC0415
 
+        # a ProgbarLogger of the user's for this loop replaces the one verbose adds (as in Keras)
+        own = any(isinstance(cb, ProgbarLogger) and cb.mode == mode for cb in callbacks or [])
+        if verbose and not own:
             items.append(ProgbarLogger(mode=mode) if mode != "train" else ProgbarLogger())
         items += list(callbacks or [])
         if mode == "train":
