@@ -121,16 +121,13 @@ class EvaluateMixin:
         # and no callback of the user's watches each batch; else each batch in row blocks over
         # several threads, or in one thread with the BLAS threads (their count picked by the
         # governor) where that is faster.
-        planned = batch_size or 32
-        if not isinstance(x, feed.SourceFeed):
-            planned = max(1, min(planned, n_samples(x)))
         side = self._side_by_side(x, batch_size, cbs, ("on_predict_batch_begin", "on_predict_batch_end"))
         if side > 1:
             with no_grad(), using_config("training", False), one_blas_thread(), \
                     feed.batches_in_order(x, None, None, batch_size, options, caller="predict") as batches:
                 outs = row_blocks.forward_batches(self, batches, side, cbs)
         else:
-            outs = self._predict_batches(x, batch_size, options, planned, cbs)
+            outs = self._predict_batches(x, batch_size, options, cbs)
         if isinstance(x, feed.SourceFeed):
             x.close()
         # Concatenated where the outputs are, then (on a GPU) one copy to the host.
@@ -143,9 +140,12 @@ class EvaluateMixin:
         cbs.on_predict_end()
         return result
 
-    def _predict_batches(self, x, batch_size, options, planned, cbs):
+    def _predict_batches(self, x, batch_size, options, cbs):
         """The outputs of every batch in turn, each in row blocks or on the governor's BLAS threads."""
         outs = []
+        planned = batch_size or 32
+        if not isinstance(x, feed.SourceFeed):
+            planned = max(1, min(planned, n_samples(x)))
         blocks, workers = row_blocks.plan(self, planned)
         with no_grad(), using_config("training", False), \
                 (one_blas_thread() if workers > 1 else self._thread_governor("predict")) as governor, \
