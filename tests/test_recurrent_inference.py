@@ -90,15 +90,19 @@ def _f32(rng):
     return lambda *shape, s=1.0: (rng.standard_normal(shape) * s).astype(np.float32)
 
 
-@pytest.mark.parametrize("reverse, states, threads, rows", [
-    (False, False, 1, 80), (True, True, 1, 80), (False, True, 2, 80), (True, False, 2, 3)])
-def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, threads, rows, monkeypatch):
+@pytest.mark.parametrize("reverse, states, threads, rows, bias", [
+    (False, False, 1, 80, True), (True, True, 1, 80, True), (False, True, 2, 80, True), (True, False, 2, 3, True),
+    (False, True, 1, 80, False), (True, True, 2, 80, False)])
+def test_lstm_inference_in_one_kernel_matches_the_numpy_steps(reverse, states, threads, rows, bias, monkeypatch):
     """float32 without a mask: the whole time loop runs in one Numba call per row block
-    (``sequences.lstm_sequence``, the GEMMs inside); it returns what the NumPy steps return, the
-    sequence output included (a view of the stacked states)."""
+    (``sequences.lstm_sequence``, the GEMMs inside, their rows in two buffers that take turns);
+    it returns what the NumPy steps return, the sequence output and the last states included,
+    with and without a bias (the buffers' column of ones)."""
     a = _inputs(np.random.default_rng(2), rows, 9, 5, 6, np.float32, False)
     if not states:
         del a["h0"], a["c0"]
+    if not bias:
+        del a["b"]
     _one_kernel_vs_steps(monkeypatch, "lstm_sequence", lstm, a, threads, reverse=reverse)
 
 

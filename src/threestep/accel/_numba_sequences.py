@@ -81,34 +81,44 @@ def rnn_infer_sequence(gemm, X, T, D, W, Uw, B, Hs, S, N, reverse, R, U, relu):
 
 
 @_jit
-def lstm_sequence(gemm, XH, N, K, D, WU, G, C, hs, seq, T, reverse, r0, R, U):
+def lstm_sequence(gemm, X, T, D, XH, K, WU, G, C, Hs, reverse, r0, R, N, U):
     """An LSTM forward over all T steps for the batch rows r0 .. r0+R, for inference (no mask, no
-    peepholes, sigmoid gates whose weights were halved, tanh). Per step one GEMM
-    [x_t, h, 1] @ WU (K, 4U; gate blocks i/2, f/2, o/2, g) into G (R, 4U), through ``gemm``
-    (NumPy's OpenBLAS ``cblas_sgemm``, pointers as integers); then one pass over the gates writes
-    c_t into C (N, U), h_t into the state columns D .. D+U of XH (T+1, N, K) that the next step
-    reads, and, with ``seq``, into hs (N, T, U). Flat float32 arrays; nothing is kept per step."""
+    peepholes, sigmoid gates whose weights were halved, tanh). X (N, T, D) the inputs, read in
+    place; XH (2, N, K) two buffers of rows [x_t, h, 1] (the caller fills the ones column and
+    buffer 0's state columns D .. D+U with h0): step s copies x_t into buffer s % 2 and makes all
+    four gates by one GEMM of its rows @ WU (K, 4U; gate blocks i/2, f/2, o/2, g) into G (R, 4U),
+    through ``gemm`` (NumPy's OpenBLAS ``cblas_sgemm``, pointers as integers); then one pass over
+    the gates writes c_t into C (N, U) and h_t into the other buffer's state columns, which the
+    next step reads, and into Hs (T+1, N, U) at row t + 1 - reverse. The buffers stay in cache;
+    nothing else is kept per step. Flat float32 arrays."""
     off = 1 if reverse else 0
     U4 = 4 * U
+    NK = N * K
     xh, wu, g = XH.ctypes.data, WU.ctypes.data, G.ctypes.data
     for s in range(T):
         t = T - 1 - s if reverse else s
-        dst = ((t + 1 - off) * N + r0) * K + D
-        gemm(101, 111, 111, R, U4, K, _f(1), xh + 4 * ((t + off) * N + r0) * K, K, wu, U4, _f(0), g, U4)
+        cur = (s % 2) * NK
+        nxt = ((s + 1) % 2) * NK + D
+        for r in range(R):
+            a = cur + (r0 + r) * K
+            b = ((r0 + r) * T + t) * D
+            XH[a:a + D] = X[b:b + D]
+        gemm(101, 111, 111, R, U4, K, _f(1), xh + 4 * (cur + r0 * K), K, wu, U4, _f(0), g, U4)
+        out = ((t + 1 - off) * N + r0) * U
         for r in range(R):
             gi = G[r * U4:r * U4 + U]
             gf = G[r * U4 + U:r * U4 + 2 * U]
             go = G[r * U4 + 2 * U:r * U4 + 3 * U]
             gg = G[r * U4 + 3 * U:r * U4 + U4]
             c = C[(r0 + r) * U:(r0 + r + 1) * U]
-            h = XH[dst + r * K:dst + r * K + U]
+            h = XH[nxt + (r0 + r) * K:nxt + (r0 + r) * K + U]
+            hs = Hs[out + r * U:out + (r + 1) * U]
             for k in range(U):
                 c[k] = (_tanh(gf[k]) * _HALF + _HALF) * c[k] + (_tanh(gi[k]) * _HALF + _HALF) * _tanh(gg[k])
             for k in range(U):
-                h[k] = (_tanh(go[k]) * _HALF + _HALF) * _tanh(c[k])
-            if seq:
-                o0 = ((r0 + r) * T + t) * U
-                hs[o0:o0 + U] = h
+                v = (_tanh(go[k]) * _HALF + _HALF) * _tanh(c[k])
+                h[k] = v
+                hs[k] = v
 
 
 @_jit

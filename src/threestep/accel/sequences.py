@@ -7,9 +7,9 @@ the same library and thread pool as NumPy's matmul) followed by the step's gate 
 Python between steps. The figures are in benchmarks/RESULTS.md.
 
 In inference the step's inputs stay in cache: x_t is read in place by the step's own GEMM
-(``rnn_infer_sequence``, ``gru_infer_sequence``) or sits in the stacked [x_t, h, 1] rows
-(``lstm_sequence``), and the gates live in one (rows, k units) scratch array instead of an
-array of every step's.
+(``rnn_infer_sequence``, ``gru_infer_sequence``) or copied into one of two buffers of stacked
+[x_t, h, 1] rows (``lstm_sequence``), and the gates live in one (rows, k units) scratch array
+instead of an array of every step's.
 
 They serve what ``kernels`` serves (float32 NumPy arrays, Numba available) without a mask;
 the LSTM and GRU (reset_after) kernels also need sigmoid gates and tanh (the LSTM: no
@@ -91,23 +91,21 @@ def rnn_infer_sequence(x, W, U, b, Hs, reverse, activation):
     return True
 
 
-def lstm_sequence(XH, WU, C, hs, D, reverse, rows):
-    """A whole LSTM forward in inference for the batch rows ``rows`` (a slice): XH (T+1, N, K) the
-    stacked [x_t, h, 1] rows (the starting state filled; each step's new state is written into
-    its state columns D .. D+u), WU (K, 4u) the weights with gate blocks [i/2, f/2, o/2, g] side
-    by side (one GEMM per step for all four), C (N, u) the cell state (c0 in, c_T out), hs
-    (N, T, u) the outputs, or None where XH's state columns will do. Returns whether it ran."""
-    seq = hs is not None
-    hs = hs if seq else np.empty((1, 1, 1), np.float32)
+def lstm_sequence(x, WU, XH, C, Hs, reverse, rows):
+    """A whole LSTM forward in inference for the batch rows ``rows`` (a slice): x (N, T, D) the
+    inputs; XH (2, N, K) two buffers of rows [x_t, h, 1], K = D + u (+ 1 with a bias), whose ones
+    column and buffer 0's state columns (h0) are filled; WU (K, 4u) the weights with gate blocks
+    [i/2, f/2, o/2, g] side by side (one GEMM per step for all four); C (N, u) the cell state (c0
+    in, c_T out); Hs (T+1, N, u) the states, the starting one filled. Returns whether it ran."""
     gemm = _gemm()
-    if gemm is None or not _contiguous(XH, WU, C, hs):
+    if gemm is None or not _contiguous(x, WU, XH, C, Hs):
         return False
-    T1, N, K = XH.shape
+    N, T, D = x.shape
     r0, r1, _ = rows.indices(N)
     u = C.shape[1]
     G = np.empty((r1 - r0) * 4 * u, np.float32)
-    _nb().lstm_sequence(gemm, XH.reshape(-1), N, K, D, WU.reshape(-1), G, C.reshape(-1), hs.reshape(-1),
-                        seq, T1 - 1, bool(reverse), r0, r1 - r0, u)
+    _nb().lstm_sequence(gemm, x.reshape(-1), T, D, XH.reshape(-1), XH.shape[2], WU.reshape(-1), G, C.reshape(-1),
+                        Hs.reshape(-1), bool(reverse), r0, r1 - r0, N, u)
     return True
 
 
@@ -198,7 +196,8 @@ def warm_up():
     rnn_infer_sequence(z((2, 2, 3), f32), z((3, 4), f32), z((4, 4), f32), z(4, f32), z((3, 2, 4), f32), False, "tanh")
     rnn_back_sequence(z((2, 2, 4), f32), z((2, 2, 4), f32), z((2, 2, 4), f32), None, z((2, 4), f32), z((4, 4), f32),
                       False, "tanh")
-    lstm_sequence(z((3, 2, 9), f32), z((9, 16), f32), z((2, 4), f32), None, 4, False, slice(None))
+    lstm_sequence(z((2, 2, 4), f32), z((9, 16), f32), z((2, 2, 9), f32), z((2, 4), f32), z((3, 2, 4), f32), False,
+                  slice(None))
     G4 = z((4, 2, 2, 4), f32)
     lstm_train_sequence(z((3, 2, 9), f32), z((4, 9, 4), f32), G4, z((3, 2, 4), f32), z((2, 2, 4), f32), 4, False,
                         slice(None))

@@ -33,8 +33,15 @@ class LSTM(Recurrent):
         a = self._unpack(xs)
         xp = backend.get_array_module(a["x"])
         N, T, u = a["x"].shape[0], a["x"].shape[1], a["U"].shape[0]
-        W4, U4, p = self._gates(a["W"], 4), self._gates(a["U"], 4), a.get("peephole")
+        p = a.get("peephole")
         rows = self._plan(N, xp)  # row blocks, one per thread (see _threads)
+        # Inference (no gradient asked for): one step's gates and act(c_t), reused every step,
+        # instead of all T steps' kept for backward.
+        self.inference = True not in self.needs_input_grad
+        if (self.inference and self.m is None and p is None and self.rec.halvable and self.act.name == "tanh"
+                and sequences.available(a["x"], a["U"])):
+            return self._infer_sequence(a, rows)
+        W4, U4 = self._gates(a["W"], 4), self._gates(a["U"], 4)
         b4 = self._gates(a["b"], 4) if "b" in a else None
         # One GEMM per step makes all four gates' pre-activations: [x_t, h, 1] @ [W; U; b], in the
         # rows XH (T+1, N, D+u+1) that hold each step's input next to the state it starts from
@@ -48,12 +55,6 @@ class LSTM(Recurrent):
         halved = self.rec.halvable and p is None
         if halved:
             WU[:3] *= 0.5
-        # Inference (no gradient asked for): one step's gates and act(c_t), reused every step,
-        # instead of all T steps' kept for backward.
-        self.inference = True not in self.needs_input_grad
-        if (self.inference and self.m is None and halved and self.act.name == "tanh"
-                and sequences.available(XH, WU)):
-            return self._infer_sequence(a, XH, WU, rows, D)
         steps = 1 if self.inference else T
         self.G = xp.empty((4, steps, N, u), self.dtype)
         self.Cs = self._states(xp, a, "c0", (N, u))
@@ -72,21 +73,43 @@ class LSTM(Recurrent):
             self.G = self.TC = self.Cs = self.XH = self.Hs = None
         return out
 
-    def _infer_sequence(self, a, XH, WU, rows, D):
+    def _infer_sequence(self, a, rows):
         """Inference without a mask on the CPU in float32: each row block's whole time loop in one
         Numba call (``sequences.lstm_sequence``), one GEMM [x_t, h, 1] @ [W; U; b] per step over all
-        four gates (WU gate-interleaved, (D+u+1, 4u)); nothing is kept for backward."""
-        xp = backend.get_array_module(XH)
-        k, K, u = WU.shape
-        N, T = XH.shape[1], XH.shape[0] - 1
-        WUf = xp.ascontiguousarray(WU.transpose(1, 0, 2).reshape(K, k * u))
+        four gates, its rows in one of two small buffers that stay in cache (x_t copied in as the
+        step starts); nothing is kept for backward. The outputs are the states Hs (T+1, N, u)."""
+        xp = backend.get_array_module(a["x"])
+        x = xp.ascontiguousarray(a["x"])
+        N, T, D = x.shape
+        u = a["U"].shape[0]
+        WU = self._infer_weights(xp, a["W"], a["U"], a.get("b"))
+        XH = xp.empty((2, N, WU.shape[0]), self.dtype)
+        XH[0, :, D:D + u] = a["h0"] if "h0" in a else 0
+        if "b" in a:
+            XH[:, :, -1] = 1
+        Hs = xp.empty((T + 1, N, u), self.dtype)
+        Hs[T if self.reverse else 0] = XH[0, :, D:D + u]
         C = xp.array(a["c0"], self.dtype) if "c0" in a else xp.zeros((N, u), self.dtype)
-        run(lambda part: sequences.lstm_sequence(XH, WUf, C, None, D, self.reverse, part), rows)
-        h_last = XH[0 if self.reverse else T, :, D:D + u].copy()
+        run(lambda part: sequences.lstm_sequence(x, WU, XH, C, Hs, self.reverse, part), rows)
         self.XH = self.Hs = self.Cs = None
-        # The outputs are the states in XH's state columns: a view, no copy (nothing else holds XH)
-        hs = XH[1 - self.off:T + 1 - self.off, :, D:D + u].transpose(1, 0, 2)
-        return hs, h_last, C
+        return Hs[1 - self.off:T + 1 - self.off].transpose(1, 0, 2), Hs[0 if self.reverse else T].copy(), C
+
+    def _infer_weights(self, xp, W, U, b):
+        """[W; U; b] as one (K, 4u) matrix for ``lstm_sequence``: gate blocks [i/2, f/2, o/2, g]
+        side by side (Keras's [i, f, c, o] reordered, the sigmoid gates' columns halved, see
+        ``halved`` in forward), the bias row last where there is one. Built straight from the
+        Keras-layout weights (one pass over each), each call: weights may change between calls."""
+        u = U.shape[0]
+        parts = [W, U] + ([b.reshape(1, -1)] if b is not None else [])
+        WU = xp.empty((sum(len(m) for m in parts), 4, u), self.dtype)
+        lo = 0
+        for m in parts:
+            src, dst = m.reshape(len(m), 4, u), WU[lo:lo + len(m)]
+            xp.multiply(src[:, :2], 0.5, out=dst[:, :2])  # i, f
+            xp.multiply(src[:, 3], 0.5, out=dst[:, 2])  # o
+            dst[:, 3] = src[:, 2]  # the candidate g
+            lo += len(m)
+        return WU.reshape(lo, 4 * u)
 
     def _forward_rows(self, rows):
         """The forward time loop for the batch rows ``rows``."""
