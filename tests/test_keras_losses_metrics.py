@@ -448,3 +448,69 @@ def test_metric_states_add_across_shards(rng, make):
     empty = make()  # a rank that saw no batch contributes zeros
     merged.set_state(np.asarray(a.state()) + np.asarray(b.state()) + np.asarray(empty.state()))
     np.testing.assert_allclose(merged.result(), whole.result(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mean_squared_error", "mean_absolute_error", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy", "binary_crossentropy"])
+def test_core_loss_functions_return_one_value_per_sample_as_keras_does(tfk, rng, name):
+    """``losses.mean_squared_error(y, p)`` and the other four core functions return one value per
+    sample (and per step for a sequence), as tf-keras's do, with their gradient; the classes
+    still average."""
+    tf, keras = tfk
+    from threestep.keras import losses as kl  # noqa: PLC0415
+
+    shapes = [(6, 4)] if "categorical" in name else [(6, 4), (3, 5, 2)]
+    for shape in shapes:
+        p = rng.uniform(0.05, 1.0, shape).astype(np.float32)
+        if "categorical" not in name:  # the cross-entropies read unnormalised rows as Keras does
+            p /= p.sum(axis=-1, keepdims=True)
+        if name == "sparse_categorical_crossentropy":
+            t = rng.integers(0, shape[-1], shape[:-1])
+        elif name == "categorical_crossentropy":
+            t = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
+        else:
+            t = rng.choice([0.0, 1.0], shape).astype(np.float32)
+        tp = tf.Variable(p)
+        with tf.GradientTape() as tape:
+            theirs = getattr(keras.losses, name)(t, tp)
+            total = tf.reduce_sum(theirs * np.arange(1, theirs.shape[0] + 1).reshape((-1,) + (1,) * (theirs.ndim - 1)))
+        x = Tensor(p, requires_grad=True)
+        ours = getattr(kl, name)(t, x)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(to_numpy(ours.data), theirs.numpy(), rtol=1e-5, atol=1e-6)
+        weights = np.arange(1, ours.shape[0] + 1, dtype=np.float32).reshape((-1,) + (1,) * (ours.ndim - 1))
+        (ours * weights).sum().backward()
+        np.testing.assert_allclose(to_numpy(x.grad), tape.gradient(total, tp).numpy(), rtol=1e-4, atol=1e-6)
+    cls = type(losses.get(name))
+    np.testing.assert_allclose(to_numpy(cls()(t, p).data), theirs.numpy().mean(), rtol=1e-5)
+
+
+def test_a_loss_built_from_a_core_function_weighs_samples_as_in_keras(tfk, rng):
+    """A user's loss written around ``keras.losses.mean_squared_error`` (per sample in Keras) with
+    sample weights: fit's loss and weights equal tf-keras's (a batch mean there would count every
+    sample alike)."""
+    tf, keras = tfk
+    from threestep.keras import losses as kl  # noqa: PLC0415
+    from threestep.keras.layers import Dense  # noqa: PLC0415
+    from threestep.keras.models import Sequential  # noqa: PLC0415
+    from threestep.keras.optimizers import SGD  # noqa: PLC0415
+
+    def scaled(y_true, y_pred):
+        return 2.0 * kl.mean_squared_error(y_true, y_pred)
+
+    def tf_scaled(y_true, y_pred):
+        return 2.0 * keras.losses.mean_squared_error(y_true, y_pred)
+
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.normal(size=(32, 2)).astype(np.float32)
+    w = rng.uniform(0.0, 3.0, 32).astype(np.float32)
+    theirs = keras.Sequential([keras.layers.Dense(2, input_shape=(4,))])
+    ours = Sequential([Dense(2, input_shape=(4,))])
+    ours.set_weights(theirs.get_weights())
+    theirs.compile(optimizer=keras.optimizers.SGD(0.05), loss=tf_scaled)
+    ours.compile(optimizer=SGD(0.05), loss=scaled)
+    kh = theirs.fit(x, y, sample_weight=w, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    oh = ours.fit(x, y, sample_weight=w, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(oh["loss"], kh["loss"], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -58,6 +58,17 @@ def _mean_last(x):
     return ops.mean(x, axis=-1) if x.ndim > 1 else x
 
 
+def _per_sample(loss, y_true, y_pred):
+    """``loss``'s value for each sample (and step, for a sequence output), as Keras's loss
+    functions return it, so that a user's loss built from them still weighs each sample by its
+    sample weight; y_pred may be an array or a Tensor (the result then carries its gradient)."""
+    from .autograd import Tensor  # noqa: PLC0415
+
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(y_pred)
+    return loss.per_sample(y_pred, y_true.data if isinstance(y_true, Tensor) else y_true)
+
+
 class MeanSquaredError(Loss):
     """mean((y_pred - y_true)^2) over the last axis: the lecture's first loss.
 
@@ -160,7 +171,10 @@ class SparseCategoricalCrossentropy(Loss):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true)
         labels = self._labels(y_true, y_pred.ndim)
+        # Keras: clipped, then normalised (its log-probabilities go through a softmax), so an
+        # output that does not sum to 1 is read as the distribution it is proportional to
         p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+        p = p / ops.sum(p, axis=-1, keepdims=True)
         onehot = (labels[..., None] == _arange_like(y_pred)).astype(y_pred.dtype)
         return -ops.sum(ops.log(p) * onehot, axis=-1)
 
@@ -216,104 +230,107 @@ _ALIASES = {
 
 
 def mean_squared_error(y_true, y_pred):
-    """Mean squared error, averaged over the batch: ``mean((y_pred - y_true)^2)``.
+    """Mean squared error per sample: ``mean((y_pred - y_true)^2)`` over the last axis.
 
-    The functional form of ``MeanSquaredError``; ``mse`` is the same function.
+    The functional form of ``MeanSquaredError``; ``mse`` and ``MSE`` are the same function. As
+    in Keras it returns one value per sample (``compile`` and the class average them over the
+    batch, weighted by sample weights).
 
     Args:
         y_true: targets, shape (batch, ...).
-        y_pred: predictions, the same shape.
+        y_pred: predictions, the same shape (an array or a Tensor).
 
     Returns:
-        A scalar Tensor.
+        A Tensor of shape (batch,) (or (batch, steps) for a sequence output).
 
     Example:
-        >>> mean_squared_error(np.array([[0.0, 1.0]]), np.array([[0.0, 3.0]]))
-        Tensor(2.0, dtype=float64)
+        >>> mean_squared_error(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[0.0, 3.0], [1.0, 2.0]])).numpy()
+        array([2. , 0.5])
     """
-    return MeanSquaredError()(y_true, y_pred)
+    return _per_sample(MeanSquaredError(), y_true, y_pred)
 
 
 mse = MSE = mean_squared_error
 
 
 def mean_absolute_error(y_true, y_pred):
-    """Mean absolute error, averaged over the batch: ``mean(|y_pred - y_true|)``.
+    """Mean absolute error per sample: ``mean(|y_pred - y_true|)`` over the last axis.
 
     The functional form of ``MeanAbsoluteError``; ``mae`` and ``MAE`` are the same function.
+    One value per sample, as in Keras.
 
     Args:
         y_true: targets, shape (batch, ...).
-        y_pred: predictions, the same shape.
+        y_pred: predictions, the same shape (an array or a Tensor).
 
     Returns:
-        A scalar Tensor.
+        A Tensor of shape (batch,) (or (batch, steps) for a sequence output).
 
     Example:
-        >>> mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]]))
-        Tensor(1.5, dtype=float64)
+        >>> mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])).numpy()
+        array([1.5])
     """
-    return MeanAbsoluteError()(y_true, y_pred)
+    return _per_sample(MeanAbsoluteError(), y_true, y_pred)
 
 
 mae = MAE = mean_absolute_error
 
 
 def categorical_crossentropy(y_true, y_pred):
-    """Cross-entropy of one-hot (or probability) targets, averaged over the batch.
+    """Cross-entropy of one-hot (or probability) targets per sample: ``-sum(t * log p)``.
 
-    The functional form of ``CategoricalCrossentropy``: ``-sum(t * log p)`` per sample.
+    The functional form of ``CategoricalCrossentropy``; one value per sample, as in Keras.
 
     Args:
         y_true: one-hot targets, shape (batch, classes).
         y_pred: probabilities (a softmax output), the same shape.
 
     Returns:
-        A scalar Tensor.
+        A Tensor of shape (batch,).
 
     Example:
-        >>> categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))
-        Tensor(0.6931..., dtype=float64)
+        >>> categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy()
+        array([0.69314718])
     """
-    return CategoricalCrossentropy()(y_true, y_pred)
+    return _per_sample(CategoricalCrossentropy(), y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred):
-    """Cross-entropy of integer class labels, averaged over the batch.
+    """Cross-entropy of integer class labels per sample: ``-log p[label]``.
 
-    The functional form of ``SparseCategoricalCrossentropy``: ``-log p[label]`` per sample.
+    The functional form of ``SparseCategoricalCrossentropy``; one value per sample, as in Keras.
 
     Args:
         y_true: class numbers, shape (batch,) or (batch, 1).
         y_pred: probabilities, shape (batch, classes).
 
     Returns:
-        A scalar Tensor.
+        A Tensor of shape (batch,).
 
     Example:
-        >>> sparse_categorical_crossentropy(np.array([1]), np.array([[0.5, 0.5]]))
-        Tensor(0.6931..., dtype=float64)
+        >>> sparse_categorical_crossentropy(np.array([1]), np.array([[0.5, 0.5]])).numpy()
+        array([0.69314718])
     """
-    return SparseCategoricalCrossentropy()(y_true, y_pred)
+    return _per_sample(SparseCategoricalCrossentropy(), y_true, y_pred)
 
 
 def binary_crossentropy(y_true, y_pred):
-    """Binary cross-entropy ``-(t log p + (1-t) log(1-p))``, averaged over the batch.
+    """Binary cross-entropy ``-(t log p + (1-t) log(1-p))`` per sample, averaged over the last axis.
 
-    The functional form of ``BinaryCrossentropy``.
+    The functional form of ``BinaryCrossentropy``; one value per sample, as in Keras.
 
     Args:
         y_true: 0/1 targets.
         y_pred: probabilities (a sigmoid output), the same shape.
 
     Returns:
-        A scalar Tensor.
+        A Tensor of shape (batch,).
 
     Example:
-        >>> binary_crossentropy(np.array([[1.0]]), np.array([[0.5]]))
-        Tensor(0.6931..., dtype=float64)
+        >>> binary_crossentropy(np.array([[1.0]]), np.array([[0.5]])).numpy()
+        array([0.69314718])
     """
-    return BinaryCrossentropy()(y_true, y_pred)
+    return _per_sample(BinaryCrossentropy(), y_true, y_pred)
 
 
 BUILTIN = (MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy, SparseCategoricalCrossentropy,
