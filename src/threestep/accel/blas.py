@@ -32,6 +32,7 @@ from . import switches, threads
 _axpy = []  # [the saxpy function, or None], once looked for
 _gemm = []  # [the sgemm function, or None], once looked for
 _gemm_ptr = []  # [sgemm as a ctypes function pointer for Numba, or None], once looked for
+_shutdown = []  # [OpenBLAS's blas_thread_shutdown_, or None], once looked for
 
 # The same routines under the names of the OpenBLAS builds NumPy ships with or links against:
 # scipy-openblas64 (ILP64, NumPy's wheels), scipy-openblas32, a system OpenBLAS.
@@ -115,6 +116,25 @@ def gemm_pointer():
                                  ctypes.c_float, i64, i64)
         _gemm_ptr.append(None if fn is None else proto(ctypes.cast(fn, ctypes.c_void_p).value))
     return _gemm_ptr[0]
+
+
+def stop_workers():
+    """Stop NumPy's OpenBLAS worker threads now, through OpenBLAS's ``blas_thread_shutdown_`` (what
+    it runs itself before a ``fork``). After a threaded call they busy-wait for more work for
+    ~0.1 s, and threads started meanwhile (``predict``'s batches side by side) share the cores
+    with them: the first ``predict`` after ``fit`` ran 25-80 % slower (benchmarks/RESULTS.md).
+    OpenBLAS starts them again the next time its thread count is set or a call runs threaded.
+    Call it with the BLAS pool at one thread and no BLAS call running. Returns whether it ran."""
+    if not _shutdown:
+        lib = _library()
+        fn = getattr(lib, "blas_thread_shutdown_", None) if lib is not None else None
+        if fn is not None:
+            fn.argtypes, fn.restype = [], ctypes.c_int
+        _shutdown.append(fn)
+    if _shutdown[0] is None:
+        return False
+    _shutdown[0]()
+    return True
 
 
 def axpy_(y, x, alpha):

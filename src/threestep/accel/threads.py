@@ -34,7 +34,8 @@ MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs 
 BLAS_SPIN_SECONDS = 0.25
 
 _lock = threading.Lock()
-_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
+_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0,
+          "governed": 0}
 
 
 def numpy_blas():
@@ -120,14 +121,31 @@ def _exit():
 class one_blas_thread:
     """``with one_blas_thread():`` the BLAS pool at one thread for the whole block (restored after),
     so that many ``run`` calls inside (a ``predict`` loop's batches) do not each resize it: resizing
-    parks and wakes the BLAS threads, which costs more than a small batch's work."""
+    parks and wakes the BLAS threads, which costs more than a small batch's work.
+
+    Where NumPy's BLAS workers may still busy-wait from a threaded call (``blas_spinning``: right
+    after ``fit``), they are stopped once the pool is at one thread (``blas.stop_workers``), so
+    the block's threads have the cores to themselves. Restoring the pool's size starts them
+    again, busy-waiting for a while: that is noted for the next block."""
 
     def __enter__(self):
+        from . import blas  # noqa: PLC0415  (blas imports this module)
+
         _enter()
+        self.stopped = False
+        if blas_spinning():
+            # only where no other block holds the pool at one thread and no governor's loop (fit,
+            # a predict in turn) may be inside a threaded call in another thread: stopping the
+            # workers under a running call could leave it waiting for them
+            with _lock:
+                alone = _state["active"] == 1 and not _state["governed"]
+                self.stopped = alone and blas.stop_workers()
         return self
 
     def __exit__(self, *exc):
         _exit()
+        if self.stopped:
+            note_threaded_blas()
         return False
 
     def tick(self, rows=1):  # the Governor's interface: nothing to measure here
@@ -234,6 +252,8 @@ class Governor:
             limit = min(blas_threads(), cpus_available()) if libs else 1
             self._saved = [c.get_num_threads() for c in libs] if libs else None
         self.active = bool(switches.ADAPTIVE_THREADS) and limit > 1
+        with _lock:
+            _state["governed"] += 1
         if self.active:
             # fewest threads first: next to a busy neighbour the many-thread steps are the slow
             # ones, and with a fewer-thread time known the first of them is dropped as hopeless
@@ -253,6 +273,8 @@ class Governor:
         return self
 
     def __exit__(self, *exc):
+        with _lock:
+            _state["governed"] -= 1
         self._paused_at = self._clock()
         if (getattr(self, "current", 1) > 1 if self.active else self._limit is None and blas_threads() > 1):
             note_threaded_blas()  # its workers spin on for a while (row_blocks.plan looks)
