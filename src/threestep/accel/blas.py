@@ -3,7 +3,8 @@ update, and GEMM with a beta (C = b C + a A^T B), the dW GEMM with SGD's step fo
 (``gemm_update_``: ``SGD.fold_matmul``, when a weight's gradient sink is handed the dW GEMM of
 ``ops.Linear``; C is the weight, or momentum's velocity). Folded, dL/dW is never written to
 fresh memory (benchmarks/RESULTS.md has the figures). And the sgemm as a function pointer
-(``gemm_pointer``) for the Numba kernels that run a whole recurrent time loop (``sequences``).
+(``gemm_pointer``) for the Numba kernels that run a whole recurrent time loop (``sequences``), and
+a way to stop OpenBLAS's busy-waiting workers before threads of our own start (``stop_workers``).
 
 Why: after an update written by one core (NumPy or a Numba loop), the next step's GEMMs on
 two BLAS threads run slower than with constant weights -- the other core's GEMM thread reads
