@@ -32,12 +32,7 @@ class Loss:
 
     def __call__(self, y_true, y_pred):
         """Mean loss over the batch (Keras call order: y_true first)."""
-        from .autograd import Tensor
-
-        if not isinstance(y_pred, Tensor):
-            y_pred = Tensor(y_pred)
-        true = y_true.data if isinstance(y_true, Tensor) else y_true
-        return ops.mean(self.per_sample(y_pred, true))
+        return ops.mean(_per_sample(self, y_true, y_pred))
 
     def get_config(self):
         return {"name": self.name}
@@ -66,7 +61,8 @@ def _per_sample(loss, y_true, y_pred):
 
     if not isinstance(y_pred, Tensor):
         y_pred = Tensor(y_pred)
-    return loss.per_sample(y_pred, y_true.data if isinstance(y_true, Tensor) else y_true)
+    true = y_true.data if isinstance(y_true, Tensor) else y_true
+    return loss.per_sample(y_pred, backend.get_array_module(y_pred.data).asarray(true))  # where y_pred is
 
 
 class MeanSquaredError(Loss):
