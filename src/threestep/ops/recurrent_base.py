@@ -280,11 +280,6 @@ class Recurrent(Function):
         else:
             backend.get_array_module(new).multiply(new, self.m[t, rows], out=out[rows, t])
 
-    def _emit_all(self, S, out, rows):
-        """Without a mask the outputs are the states after each step: out[rows] from S (T+1, N, u)."""
-        T = out.shape[1]
-        out[rows] = S[1 - self.off:T + 1 - self.off, rows].transpose(1, 0, 2)
-
     def _live(self, gout):
         """Which steps' outputs receive a gradient (the others are zeros, e.g. only the last state
         is used), so that backward skips adding zeros: a boolean per step, or None for all.

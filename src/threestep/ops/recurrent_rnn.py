@@ -28,14 +28,16 @@ class SimpleRNN(Recurrent):
         self.W4 = self._gates(a["W"], 1)
         self.H = H = self._project(a["x"], self.W4, self._gates(a["b"], 1) if "b" in a else None)[0]
         self.Hs = Hs = self._states(xp, a, "h0", (N, u))
-        hs = (xp.zeros if self.m is not None else xp.empty)((N, T, u), self.dtype)
+        # Without a mask the outputs are the states after each step, which Hs holds already (and
+        # backward only reads): the output is a view of them, not a copy
+        hs = xp.zeros((N, T, u), self.dtype) if self.m is not None else None
         rec = xp.empty((N, u), self.dtype)
         chain = self.m is None and self.act.name in ("tanh", "relu") and not kernels.enabled(H)
         # float32 on NumPy without a mask: the whole time loop (GEMM, add, activation, the state's
-        # copy) in one Numba call; the outputs are copied once after
+        # copy) in one Numba call
         stepped = self.m is None and sequences.rnn_sequence_(H, Hs, U, self.reverse, self.act.name)
         for t in () if stepped else self.order:
-            if chain:  # one kernel on CuPy (accel.fused); the outputs are copied once after the loop
+            if chain:  # one kernel on CuPy (accel.fused)
                 fused.rnn_step_(H[t], xp.matmul(Hs[t + self.off], U, out=rec), Hs[t + 1 - self.off],
                                 activation=self.act.name)
                 continue
@@ -46,13 +48,13 @@ class SimpleRNN(Recurrent):
                 continue
             H[t] += rec
             self.act.apply_(H[t])
-            self._emit(t, H[t], hs)
             if self.m is None:
                 Hs[t + 1 - self.off] = H[t]
             else:
+                self._emit(t, H[t], hs)
                 self._commit(t, Hs, H[t])
-        if chain or stepped:
-            self._emit_all(Hs, hs, slice(None))
+        if hs is None:
+            hs = Hs[1 - self.off:T + 1 - self.off].transpose(1, 0, 2)
         self.U = U
         return hs, Hs[0 if self.reverse else T].copy()
 
