@@ -2,7 +2,8 @@
 
 * ``THREESTEP_NUMBA=0``: no Numba kernels (``accel.kernels``); the NumPy reference runs.
 * ``THREESTEP_BLAS_UPDATE=0``: no direct calls into NumPy's OpenBLAS (``accel.blas``: axpy,
-  and the dW GEMM with an optimizer's update folded in).
+  the dW GEMM with an optimizer's update folded in, the sgemm pointer of the recurrent Numba
+  loops, and stopping its busy-waiting workers before ``predict``'s batches side by side).
 * ``THREESTEP_ADAPTIVE_THREADS=0``: ``fit`` and ``predict`` keep NumPy's BLAS at its pool size
   instead of timing which thread count is fastest now (``accel.threads.Governor``).
 * ``THREESTEP_SIDE_BY_SIDE=0``: ``predict`` runs its batches one after the other instead of
