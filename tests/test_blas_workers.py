@@ -72,3 +72,15 @@ def test_predict_right_after_fit_gives_what_a_later_predict_gives():
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(third, first)
     assert np.isfinite(third).all()
+
+
+def test_no_stop_while_evaluate_or_train_on_batch_may_run_threaded_calls():
+    rng = np.random.default_rng(3)
+    with threadpool_limits(2, user_api="blas"):
+        with threads.blas_calls():  # evaluate's batches in turn, train_on_batch
+            a, expected = _threaded_matmul(rng)
+            before = _threads()
+            with threads.one_blas_thread():
+                inside = _threads()
+            assert not before - inside
+            np.testing.assert_allclose(a @ a, expected, rtol=1e-6)

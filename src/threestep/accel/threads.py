@@ -35,7 +35,7 @@ BLAS_SPIN_SECONDS = 0.25
 
 _lock = threading.Lock()
 _state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0,
-          "governed": 0}
+          "threaded": 0}
 
 
 def numpy_blas():
@@ -118,6 +118,25 @@ def _exit():
                 c.set_num_threads(n)
 
 
+def _calls(change):
+    with _lock:
+        _state["threaded"] += change
+
+
+class blas_calls:
+    """``with blas_calls():`` a loop that may run threaded BLAS calls (``evaluate``'s batches in
+    turn, ``train_on_batch``; a ``Governor``'s loop counts too): while one runs in any thread,
+    ``one_blas_thread`` leaves OpenBLAS's workers alone."""
+
+    def __enter__(self):
+        _calls(1)
+        return self
+
+    def __exit__(self, *exc):
+        _calls(-1)
+        return False
+
+
 class one_blas_thread:
     """``with one_blas_thread():`` the BLAS pool at one thread for the whole block (restored after),
     so that many ``run`` calls inside (a ``predict`` loop's batches) do not each resize it: resizing
@@ -134,11 +153,11 @@ class one_blas_thread:
         _enter()
         self.stopped = False
         if blas_spinning():
-            # only where no other block holds the pool at one thread and no governor's loop (fit,
-            # a predict in turn) may be inside a threaded call in another thread: stopping the
-            # workers under a running call could leave it waiting for them
+            # only where no other block holds the pool at one thread and no loop of threestep's that
+            # may run threaded BLAS calls (``blas_calls``: fit, evaluate or predict in turn) runs in
+            # another thread: stopping the workers under a running call could leave it waiting
             with _lock:
-                alone = _state["active"] == 1 and not _state["governed"]
+                alone = _state["active"] == 1 and not _state["threaded"]
                 self.stopped = alone and blas.stop_workers()
         return self
 
@@ -252,8 +271,7 @@ class Governor:
             limit = min(blas_threads(), cpus_available()) if libs else 1
             self._saved = [c.get_num_threads() for c in libs] if libs else None
         self.active = bool(switches.ADAPTIVE_THREADS) and limit > 1
-        with _lock:
-            _state["governed"] += 1
+        _calls(1)
         if self.active:
             # fewest threads first: next to a busy neighbour the many-thread steps are the slow
             # ones, and with a fewer-thread time known the first of them is dropped as hopeless
@@ -273,8 +291,7 @@ class Governor:
         return self
 
     def __exit__(self, *exc):
-        with _lock:
-            _state["governed"] -= 1
+        _calls(-1)
         self._paused_at = self._clock()
         if (getattr(self, "current", 1) > 1 if self.active else self._limit is None and blas_threads() > 1):
             note_threaded_blas()  # its workers spin on for a while (row_blocks.plan looks)
