@@ -125,9 +125,9 @@ def stop_workers():
     ~0.1 s, and threads started meanwhile (``predict``'s batches side by side) share the cores
     with them: the first ``predict`` after ``fit`` ran 25-80 % slower (benchmarks/RESULTS.md).
     OpenBLAS starts them again the next time its thread count is set or a call runs threaded.
-    Call it with the BLAS pool at one thread and no threaded BLAS call running in another thread
-    (``threads.one_blas_thread`` checks threestep's own loops; a user's thread calling NumPy's
-    BLAS at that very moment is not known here). Returns whether it ran."""
+    Call it with the BLAS pool at one thread and no other thread that could be inside a threaded
+    BLAS call (``threads.one_blas_thread`` calls it only as the process's one Python thread
+    besides threestep's compute helpers). Returns whether it ran."""
     if not _shutdown:
         lib = _library()
         fn = getattr(lib, "blas_thread_shutdown_", None) if lib is not None else None

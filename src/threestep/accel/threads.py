@@ -34,8 +34,7 @@ MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs 
 BLAS_SPIN_SECONDS = 0.25
 
 _lock = threading.Lock()
-_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0,
-          "threaded": 0}
+_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
 
 
 def numpy_blas():
@@ -118,23 +117,15 @@ def _exit():
                 c.set_num_threads(n)
 
 
-def _calls(change):
-    with _lock:
-        _state["threaded"] += change
+_HELPERS = ("threestep-rows", "threestep-crew")  # threestep's own compute threads (idle between blocks)
 
 
-class blas_calls:
-    """``with blas_calls():`` a loop that may run threaded BLAS calls (``evaluate``'s batches in
-    turn, ``train_on_batch``; a ``Governor``'s loop counts too): while one runs in any thread,
-    ``one_blas_thread`` leaves OpenBLAS's workers alone."""
-
-    def __enter__(self):
-        _calls(1)
-        return self
-
-    def __exit__(self, *exc):
-        _calls(-1)
-        return False
+def _others_alive():
+    """Whether a Python thread other than this one and threestep's idle compute helpers is alive
+    (a user's thread, a notebook kernel's, a data-prefetch thread running a user's Sequence): it
+    may be inside a threaded BLAS call at any moment."""
+    me = threading.current_thread()
+    return any(t is not me and not t.name.startswith(_HELPERS) for t in threading.enumerate())
 
 
 class one_blas_thread:
@@ -145,20 +136,19 @@ class one_blas_thread:
     Where NumPy's BLAS workers may still busy-wait from a threaded call (``blas_spinning``: right
     after ``fit``), they are stopped once the pool is at one thread (``blas.stop_workers``), so
     the block's threads have the cores to themselves. Restoring the pool's size starts them
-    again, busy-waiting for a while: that is noted for the next block."""
+    again, busy-waiting for a while: that is noted for the next block. Only while this is the
+    process's one Python thread besides threestep's compute helpers: stopping the workers under a
+    threaded call another thread has running can leave both waiting for ever (measured: a thread
+    multiplying matrices in a loop beside ``fit`` / ``predict`` cycles hung the process)."""
 
     def __enter__(self):
         from . import blas  # noqa: PLC0415  (blas imports this module)
 
         _enter()
         self.stopped = False
-        if blas_spinning():
-            # only where no other block holds the pool at one thread and no loop of threestep's that
-            # may run threaded BLAS calls (``blas_calls``: fit, evaluate or predict in turn) runs in
-            # another thread: stopping the workers under a running call could leave it waiting
-            with _lock:
-                alone = _state["active"] == 1 and not _state["threaded"]
-                self.stopped = alone and blas.stop_workers()
+        if blas_spinning() and not _others_alive():
+            with _lock:  # the first of nested blocks only
+                self.stopped = _state["active"] == 1 and blas.stop_workers()
         return self
 
     def __exit__(self, *exc):
@@ -271,7 +261,6 @@ class Governor:
             limit = min(blas_threads(), cpus_available()) if libs else 1
             self._saved = [c.get_num_threads() for c in libs] if libs else None
         self.active = bool(switches.ADAPTIVE_THREADS) and limit > 1
-        _calls(1)
         if self.active:
             # fewest threads first: next to a busy neighbour the many-thread steps are the slow
             # ones, and with a fewer-thread time known the first of them is dropped as hopeless
@@ -291,7 +280,6 @@ class Governor:
         return self
 
     def __exit__(self, *exc):
-        _calls(-1)
         self._paused_at = self._clock()
         if (getattr(self, "current", 1) > 1 if self.active else self._limit is None and blas_threads() > 1):
             note_threaded_blas()  # its workers spin on for a while (row_blocks.plan looks)

@@ -1,7 +1,7 @@
 """``evaluate`` / ``predict``: the forward pass over batches under ``no_grad`` (no graph kept)."""
 from .. import backend
 from ..autograd import no_grad, using_config
-from ..accel.threads import blas_calls, one_blas_thread
+from ..accel.threads import one_blas_thread
 from . import feed, row_blocks, validate
 from ..callbacks.base import reads_batch_logs
 from ..callbacks.progress import ProgbarLogger
@@ -51,11 +51,10 @@ class EvaluateMixin:
                 with one_blas_thread():
                     row_blocks.run_side_by_side(batches, side, compute, begin, done)
             else:
-                with blas_calls():
-                    for step, item in enumerate(batches):
-                        begin(step, item)
-                        if len(item[1]):  # (empty: a shard of a distributed run with no rows here)
-                            done(step, item, compute(item))
+                for step, item in enumerate(batches):
+                    begin(step, item)
+                    if len(item[1]):  # (empty: a shard of a distributed run with no rows here)
+                        done(step, item, compute(item))
         total, count = float(sums["total"]), sums["count"]
         if dist is not None:
             total, count = dist.reduce_evaluation(total, count, metric_list)

@@ -7,7 +7,6 @@ import json
 import math
 
 from .. import backend, losses, metrics as metrics_mod, optimizers
-from ..accel.threads import blas_calls
 from ..autograd import Tensor, no_grad
 from ..errors import ConfigError, NotBuiltError, NotCompiledError, NotSupportedError
 from . import checks, subclassed, train_plan, validate
@@ -447,9 +446,8 @@ class Model(KerasMethodsMixin, FitMixin, EvaluateMixin):
         checks.check_targets(self, y, self.loss, "train_on_batch")
         validate.shared_optimizer(self, "train_on_batch")
         metric_list = self._make_metrics()
-        with blas_calls():  # (threaded GEMMs outside fit's governor)
-            logs = self.train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
-                                   metrics=metric_list)
+        logs = self.train_step(x, y, None if sample_weight is None else backend.asarray(sample_weight, x.dtype),
+                               metrics=metric_list)
         values = [logs["loss"]] + [m.result() for m in metric_list]
         return values if metric_list else values[0]
 
