@@ -165,6 +165,16 @@ def gpu_name():
         return None
 
 
+def blas_core():
+    """The kernel family NumPy's OpenBLAS chose for this CPU (e.g. SkylakeX, Haswell), or None."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        return next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"), None)
+    except Exception:  # threadpoolctl missing or unable to read the library
+        return None
+
+
 def machine(threads, device="cpu"):
     """The machine and library versions the figures belong to."""
     import numpy
@@ -177,6 +187,9 @@ def machine(threads, device="cpu"):
         info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # older NumPy: no dict mode
         info["numpy_blas"] = "unknown"
+    info["numpy_blas_core"] = blas_core()
+    # OpenBLAS reads these once, as it loads: a forced core type (an older CPU's kernels) or cache size
+    info["blas_env"] = {k: v for k, v in sorted(os.environ.items()) if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     try:
         import torch
 
@@ -384,7 +397,9 @@ def run_suite(workloads, frameworks, rounds, threads, repeats, quick=False, log=
 
 def machine_line(info):
     return (f"{info['cpu']}, {info['cores']} cores ({info['threads']} threads per framework), "
-            f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}), "
+            f"Python {info['python']}, NumPy {info['numpy']} ({info.get('numpy_blas')}"
+            + (f", {info['numpy_blas_core']} kernels" if info.get("numpy_blas_core") else "")
+            + "".join(f", {k}={v}" for k, v in (info.get("blas_env") or {}).items()) + "), "
             f"PyTorch {info.get('torch')} ({info.get('torch_blas')} BLAS), threestep {info.get('threestep')}"
             + (f", tinygrad {info['tinygrad']}" if info.get("tinygrad") else "")
             + (f", tf-keras {info['tf_keras']} (TensorFlow {info.get('tensorflow')})" if info.get("tf_keras") else "")

@@ -190,7 +190,8 @@ def test_quick_suite_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Machine:" in out and "| MLP 784-500-500-10 | train samples/s |" in out and "GFLOP/s" in out
     report = json.loads(path.read_text())
-    assert set(report["machine"]) >= {"cpu", "cores", "threads", "numpy", "numpy_blas", "torch", "torch_blas"}
+    assert set(report["machine"]) >= {"cpu", "cores", "threads", "numpy", "numpy_blas", "numpy_blas_core", "blas_env",
+                                      "torch", "torch_blas"}
     runs = {r["framework"]: r for r in report["runs"]}
     assert set(runs) == {"threestep", "threestep@HEAD", "pytorch"}
     # the baseline is the committed threestep, exported outside the checkout
@@ -451,3 +452,14 @@ def test_the_suite_fills_the_numba_cache_before_its_workers(tmp_path, monkeypatc
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     assert suite.warm_numba_cache(1)
     assert any(p.suffix in (".nbi", ".nbc") for p in tmp_path.rglob("*"))
+
+
+def test_the_machine_line_names_openblas_kernels_and_a_forced_core_type():
+    from benchmarks.suite import machine_line
+
+    info = {"cpu": "AMD EPYC", "cores": 2, "threads": 2, "python": "3.11.7", "numpy": "2.4.6",
+            "numpy_blas": "scipy-openblas 0.3.31", "numpy_blas_core": "Haswell",
+            "blas_env": {"OPENBLAS_CORETYPE": "Haswell"}, "torch": "2.13.0+cpu", "torch_blas": "mkl"}
+    assert "NumPy 2.4.6 (scipy-openblas 0.3.31, Haswell kernels, OPENBLAS_CORETYPE=Haswell)" in machine_line(info)
+    info.update(numpy_blas_core=None, blas_env={})
+    assert "NumPy 2.4.6 (scipy-openblas 0.3.31), PyTorch" in machine_line(info)

@@ -546,6 +546,9 @@ def test_all_finite_finds_every_nan_and_inf(where, bad):
     a[where] = bad
     assert kernels.all_finite(a) is False
     assert kernels.all_finite(a.astype(np.float64)) is None  # float64: NumPy's isfinite runs
+    small = a[where - 7:where + 1] if where >= 7 else a[:8]  # shorter than a block: the tail loop alone
+    assert kernels.all_finite(small) is False
+    assert kernels.all_finite(np.zeros(0, np.float32)) is True
 
 
 def test_fit_still_names_the_first_nan_in_float32_inputs():

@@ -190,15 +190,22 @@ def bias_relu(y, b, U):
 @_jit
 def all_finite(x):
     """Whether no element is nan or +-inf: x * 0 is nan exactly for those (no nnan/ninf fast-math),
-    summed in blocks that LLVM vectorises, with an early exit per block."""
+    summed in blocks, with an early exit per block. The blocks have a fixed length (the tail is
+    its own loop): LLVM vectorises that loop; with the length min(n, s + 4096) it did not, and
+    the scan ran at 12 instead of ~90 GB/s (1.56 against 0.21 ms on 6,000 x 784 floats)."""
     n = x.size
-    for s in range(0, n, 4096):
+    blocks = n // 4096
+    for b in range(blocks):
+        block = x[b * 4096:(b + 1) * 4096]
         acc = _f(0)
-        for k in range(s, min(n, s + 4096)):
-            acc += x[k] * _f(0)
+        for k in range(4096):
+            acc += block[k] * _f(0)
         if acc != acc:
             return False
-    return True
+    acc = _f(0)
+    for k in range(blocks * 4096, n):
+        acc += x[k] * _f(0)
+    return acc == acc
 
 
 @_jit
