@@ -4,6 +4,7 @@
 - ``train`` / ``show`` / ``doctor``: runs written by ``RunLogger`` (``cli/runs.py``);
 - ``visualize``: what a saved network's units respond to (``cli/visualize.py``);
 - ``bench``: the benchmark suite of a source checkout (``cli/bench.py``);
+- ``info``: versions, BLAS kernels, threads, Numba, GPU, with hints (``cli/info.py``);
 - ``experiment``: the lecture's experiments (registered by ``threestep.experiments.cli``).
 """
 import argparse
@@ -14,7 +15,7 @@ from .. import __version__
 
 def build_parser():
     from ..experiments.cli import register as add_experiment_commands  # noqa: PLC0415
-    from . import bench, demo, runs, visualize  # noqa: PLC0415
+    from . import bench, demo, info, runs, visualize  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="threestep",
@@ -24,6 +25,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo.add_parser(sub)
     bench.add_parser(sub)
+    info.add_parser(sub)
     visualize.add_visualize_parser(sub)
     runs.add_commands(sub)
     add_experiment_commands(sub)
