@@ -97,13 +97,15 @@ def conv_pool_infer(xpad, weights, g, gp, relu, ones):
     return y
 
 
-def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x, zero=True):
+def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x, zero=True, gx=None):
     """(dL/d(kernel matrix) (K [+ 1], C_out), dL/dx of the padded input or None) of a convolution
     followed by max pooling (training's ``ops.conv_pool.ConvMaxPool``), from the pooled gradient
     ``gy`` (already through the ReLU's derivative), the pooling's arg-max ``idx``, the kept patches
     ``cols`` (n * positions rows) and the kernel ``W``, a few images at a time in one Numba call
     (``_numba_conv.pool_conv_grads``); None where not served. ``zero``: the windows overlap or
     leave cells out, so each chunk's output gradient starts from zeros (``ops.pool``'s rule).
+    ``gx``: where to add dL/dx (C-contiguous float32 zeros of the padded input's shape: a block of
+    images' rows of the whole batch's gradient), else a new array.
 
     Why: the output gradient (a first layer's is its largest array) was written by the pooling's
     backward and read back by the GEMMs, and the windows' input gradients (prod(kernel) times the
@@ -131,7 +133,11 @@ def pool_conv_grads(gy, idx, cols, W, g, gp, n, want_x, zero=True):
     if want_x:
         w_t = np.ascontiguousarray(W.reshape(kc, c_out).T)
         rows = np.empty(chunk * oh * ow * kc, np.float32)
-        gx = np.zeros((n,) + padded + (c_in,), np.float32)
+        shape = (n,) + padded + (c_in,)
+        if gx is None:
+            gx = np.zeros(shape, np.float32)
+        elif gx.shape != shape or gx.dtype != np.float32 or not gx.flags.c_contiguous:
+            return None
     else:
         w_t = rows = gx = np.empty(0, np.float32)
     (ph, pw), (kh, kw) = _two(padded), _two(g.kernel)

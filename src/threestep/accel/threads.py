@@ -34,7 +34,9 @@ MIN_ROWS = 32  # rows per block below which a block's Python overhead outweighs 
 BLAS_SPIN_SECONDS = 0.25
 
 _lock = threading.Lock()
-_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0}
+_local = threading.local()  # rows: the threads this thread's blocks() splits over inside one_blas_thread(rows=n)
+_state = {"blas": None, "pool": None, "workers": 0, "pid": None, "active": 0, "saved": None, "runs": 0,
+          "splittable": 0}
 
 
 def numpy_blas():
@@ -73,10 +75,20 @@ def blas_threads():
 
 
 def blocks(n, xp):
-    """Row blocks (slices) to split n batch rows into: one per thread, each >= MIN_ROWS rows."""
+    """Row blocks (slices) to split n batch rows into: one per thread, each >= MIN_ROWS rows. The
+    threads are the BLAS pool's size, or inside ``one_blas_thread(rows=k)`` (a training step of a
+    model whose layers split their rows) k on the thread that entered it."""
     if getattr(xp, "__name__", "") != "numpy" or n < 2 * MIN_ROWS:
         return [slice(None)]
-    return even(n, min(blas_threads(), n // MIN_ROWS))
+    _state["splittable"] += 1
+    return even(n, min(getattr(_local, "rows", None) or blas_threads(), n // MIN_ROWS))
+
+
+def splittable_asks():
+    """How many times a layer has asked ``blocks`` for row blocks it could run side by side, even
+    where the BLAS's size gave it one: ``fit`` learns from it, in a step at any thread count,
+    that the model's steps split their rows (``one_blas_thread(rows=k)``)."""
+    return _state["splittable"]
 
 
 def _pool(workers):
@@ -133,6 +145,12 @@ class one_blas_thread:
     so that many ``run`` calls inside (a ``predict`` loop's batches) do not each resize it: resizing
     parks and wakes the BLAS threads, which costs more than a small batch's work.
 
+    ``rows=k``: a training step of a model whose layers split their rows or images over threads
+    (``run``): ``blocks`` on this thread splits over k threads inside, while every GEMM outside
+    those blocks (a CNN's dense head, the optimizer's updates) runs on one BLAS thread. Else
+    those GEMMs split over OpenBLAS's threads, which then busy-wait beside the blocks' threads:
+    a lecture CNN's step at two threads ran no faster than at one (benchmarks/RESULTS.md).
+
     Where NumPy's BLAS workers may still busy-wait from a threaded call (``blas_spinning``: right
     after ``fit``), they are stopped once the pool is at one thread (``blas.stop_workers``), so
     the block's threads have the cores to themselves. Restoring the pool's size starts them
@@ -141,17 +159,25 @@ class one_blas_thread:
     threaded call another thread has running can leave both waiting for ever (measured: a thread
     multiplying matrices in a loop beside ``fit`` / ``predict`` cycles hung the process)."""
 
+    def __init__(self, rows=None):
+        self.rows = rows
+
     def __enter__(self):
         from . import blas  # noqa: PLC0415  (blas imports this module)
 
         _enter()
         self.stopped = False
-        if blas_spinning() and not _others_alive():
+        # (not for a training step: OpenBLAS restarts stopped workers when the pool's size is
+        # restored after it, and stopping them before every step would cost more than they do)
+        if self.rows is None and blas_spinning() and not _others_alive():
             with _lock:  # the first of nested blocks only
                 self.stopped = _state["active"] == 1 and blas.stop_workers()
+        self.saved_rows = getattr(_local, "rows", None)
+        _local.rows = self.rows
         return self
 
     def __exit__(self, *exc):
+        _local.rows = self.saved_rows
         _exit()
         if self.stopped:
             note_threaded_blas()
@@ -177,6 +203,7 @@ def run(fn, parts):
         fn(parts[0])
         return
     _enter()
+    rows, _local.rows = getattr(_local, "rows", None), None  # a part that asks for blocks gets one
     try:
         if crew.run(fn, parts):  # helpers that wait hot between parts (accel.crew)
             return
@@ -189,6 +216,7 @@ def run(fn, parts):
         for f in futures:
             f.result()
     finally:
+        _local.rows = rows
         _exit()
 
 
@@ -229,6 +257,7 @@ class Governor:
     SLOWER = 1.6  # a step this much slower than the winner's measured time triggers a new measurement
     BUDGET = 0.05  # measuring may cost at most this share of the time the winner runs until the next
     HOPELESS = 1.5  # a probed count this much slower than the fastest known is dropped at once
+    SETTLING = 2.5  # ... or, on the step right after the switch (which also pays for it), this much
 
     def __init__(self, limit=None, clock=None, set_threads=None):
         import time
@@ -318,7 +347,10 @@ class Governor:
             # neighbour holds a core, a split GEMM can take several times as long, and every
             # probing step at that count costs as much
             ref = min(self._times.values(), default=self._ref)
-            hopeless = ref is not None and per_row > self.HOPELESS * ref
+            # the step after a switch pays for it (waking or parking threads; at a count first
+            # tried, starting its helper threads): a CNN's first two-thread step took 1.45x a
+            # one-thread step and its later ones 0.73x
+            hopeless = ref is not None and per_row > (self.SETTLING if self._skip else self.HOPELESS) * ref
             if self._skip and not hopeless:
                 self._skip -= 1
                 return

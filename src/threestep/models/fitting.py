@@ -4,10 +4,12 @@ One flat loop of callback hooks: train-begin, then per epoch: epoch-begin, per b
 batch-begin / step / batch-end (stop when ``model.stop_training``), validation with the
 ``val_`` prefix, epoch-end; then train-end. It returns the ``History``.
 """
+import contextlib
 import math
 import warnings
 
 from .. import backend
+from ..accel import threads
 from ..callbacks import Callback, CallbackList, History
 from ..errors import ConfigError, warn
 from . import checks, feed, validate
@@ -133,6 +135,11 @@ class FitMixin:
                     initial_epoch, shuffle, validation_freq, governor):
         dist = self._distributed
         batch_metrics = callback_list.reads_batch_logs()  # else the metrics are read once per epoch
+        # Once a step's layers have asked to split their rows or images over threads (recurrent and
+        # convolution layers, accel.threads.blocks), every step runs with the BLAS at one thread and blocks() splitting
+        # over the governor's count: GEMMs outside those blocks on OpenBLAS's threads would leave
+        # them busy-waiting beside the blocks' threads.
+        splits = self.__dict__.get("_splits_rows", False)
         for epoch in range(initial_epoch, epochs):
             for m in metric_list:
                 m.reset_state()
@@ -145,7 +152,11 @@ class FitMixin:
                     callback_list.on_train_batch_begin(step, {"batch": step, "size": len(yb)})
                     if debug is not None:
                         debug.where = (epoch, step)
-                    step_logs = self.train_step(xb, yb, wb, metrics=metric_list, keep_gradients=keep_gradients)
+                    asks, width = threads.splittable_asks(), threads.blas_threads() if splits else 1
+                    with threads.one_blas_thread(rows=width) if width > 1 else contextlib.nullcontext():
+                        step_logs = self.train_step(xb, yb, wb, metrics=metric_list, keep_gradients=keep_gradients)
+                    if not splits and threads.splittable_asks() != asks:
+                        splits = self._splits_rows = True
                     governor.tick(len(yb))
                     if not math.isfinite(step_logs["loss"]):
                         self._stop_on_nonfinite(epoch, step, step_logs["loss"])

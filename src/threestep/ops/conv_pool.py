@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..accel import dispatch as accel
-from ..accel import conv_kernels, kernels, threads
+from ..accel import blas, conv_kernels, kernels, threads
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
 from .im2col import geometry, pad_spatial, unpad
@@ -90,13 +90,24 @@ class ConvMaxPool(Function):
     arg-max kept, not the convolution's output. Backward: dL/dpooled where pooled > 0 (the
     ReLU's derivative, PyTorch's 0 at 0), written to each window's arg-max (zeros elsewhere),
     then the convolution's gradients as ``Conv`` computes them. float32 NumPy only
-    (``conv_max_pool`` decides)."""
+    (``conv_max_pool`` decides).
+
+    With more than one BLAS thread (``threads.blocks``) the batch is split into blocks of
+    images, one per thread with the BLAS at one thread: each block's patches, GEMM and pooling
+    forward, and its pooling's and convolution's backward (``conv_kernels.pool_conv_grads``,
+    its weight gradient summed over the blocks after). OpenBLAS splitting each of these small
+    GEMMs over two threads, with the patches and pooling passes on one, ran the lecture CNN's
+    step no faster than one thread (figures: benchmarks/RESULTS.md)."""
 
     def __init__(self, g, gp, relu):
         self.g, self.gp, self.relu = g, gp, relu
+        self.blocks = None
 
     def forward(self, x, W, b=None):
         g, gp, c_out = self.g, self.gp, W.shape[-1]
+        blocks = threads.blocks(x.shape[0], np) if self.needs_input_grad[1] and blas.gemm_pointer() else []
+        if len(blocks) > 1:
+            return self._forward_blocks(x, W, b, blocks)
         cols = conv_ops._cols(x, g, ones=b is not None)
         z = cols @ conv_ops._with_bias_row(W.reshape(-1, c_out), b, np)
         pooled, self.idx = kernels.max_pool(z.reshape((x.shape[0],) + g.out_sizes + (c_out,)), gp.kernel,
@@ -107,6 +118,48 @@ class ConvMaxPool(Function):
         self.W, self.cols = W, cols if self.needs_input_grad[1] else None
         return pooled
 
+    def _forward_blocks(self, x, W, b, blocks):
+        """``forward`` a block of images per thread; the patches kept per block."""
+        g, gp, c_out, n = self.g, self.gp, W.shape[-1], x.shape[0]
+        weights = np.ascontiguousarray(conv_ops._with_bias_row(W.reshape(-1, c_out), b, np))
+        pooled = np.empty((n,) + gp.out_sizes + (c_out,), np.float32)
+        idx = np.empty(pooled.shape, np.uint8)
+        cols = [None] * len(blocks)
+
+        def block(part):
+            j, rows = part
+            cols[j] = c = conv_ops._cols(x[rows], g, ones=b is not None)
+            z = (c @ weights).reshape((len(c) // math.prod(g.out_sizes),) + g.out_sizes + (c_out,))
+            idx[rows] = kernels.max_pool(z, gp.kernel, gp.strides, gp.out_sizes, True, out=pooled[rows])[1]
+            if self.relu:
+                accel.bias_relu_(pooled[rows])
+        threads.run(block, list(enumerate(blocks)))
+        self.idx, self.blocks = idx, blocks
+        self.pooled = pooled if self.relu else None
+        self.W, self.cols = W, cols
+        return pooled
+
+    def _backward_blocks(self, gy, want_x, zero):
+        """``backward``'s gradients a block of images per thread: (dL/dx of the padded input or
+        None, dL/d(kernel matrix) summed over the blocks), or None where the kernels decline."""
+        g, W, blocks, cols = self.g, self.W, self.blocks, self.cols
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+        gx = np.zeros(gy.shape[:1] + padded + W.shape[-2:-1], np.float32) if want_x else None
+        grads = [None] * len(blocks)
+
+        def block(part):
+            j, rows = part
+            grads[j] = conv_kernels.pool_conv_grads(gy[rows], self.idx[rows], cols[j], W, g, self.gp,
+                                                    len(cols[j]) // math.prod(g.out_sizes), want_x, zero,
+                                                    None if gx is None else gx[rows])
+        threads.run(block, list(enumerate(blocks)))
+        if any(r is None for r in grads):
+            return None
+        gWb = grads[0][0]
+        for r in grads[1:]:
+            gWb += r[0]
+        return gx, gWb
+
     def backward(self, gy):
         g, gp, W = self.g, self.gp, self.W
         if self.relu:
@@ -114,6 +167,12 @@ class ConvMaxPool(Function):
         gy = np.ascontiguousarray(gy, np.float32)  # what the Numba kernels take
         needs = self.needs_input_grad
         needs_b = len(needs) > 2 and needs[2]
+        if self.blocks is not None:
+            both = self._backward_blocks(gy, bool(needs[0]), not windows_tile(gp, g.out_sizes))
+            if both is not None:
+                gx, gWb = both
+                return (None if gx is None else unpad(gx, g), *conv_ops.split_weight_grad(gWb, W, needs_b))
+            self.cols = np.concatenate(self.cols)  # the kernels declined: the whole batch's patches below
         # the output gradient (and the windows' input gradients) a few images at a time, in cache; with
         # the input's gradient only on one BLAS thread (small GEMMs split over two lost: RESULTS.md)
         if needs[1] and (not needs[0] or threads.blas_threads() == 1):
