@@ -51,7 +51,9 @@ def table(many, one):
              + " / ".join(PEER_LABELS[p] for p in peers)]
     load = many.get("load_average_before") or []
     lines = [
-        f"Measured on {m['cores']}-core {m['cpu']} (NumPy {m['numpy']} with {m['numpy_blas']}, PyTorch "
+        f"Measured on {m['cores']}-core {m['cpu']} (NumPy {m['numpy']} with {m['numpy_blas']}"
+        + (f" ({m['numpy_blas_core']} kernels)" if m.get("numpy_blas_core") else "")
+        + "".join(f", {k}={v}" for k, v in (m.get("blas_env") or {}).items()) + ", PyTorch "
         f"{m['torch']} with {m['torch_blas']}"
         + (f", tinygrad {m['tinygrad']}" if m.get("tinygrad") and "tinygrad" in peers else "")
         + (f", tf-keras {m['tf_keras']} on TensorFlow {m.get('tensorflow')}" if m.get("tf_keras") and "tf_keras" in peers
