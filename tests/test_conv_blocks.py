@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from threestep import backend
 from threestep.accel import kernels, threads
 from threestep.autograd import Tensor
 from threestep.ops.conv_pool import conv_max_pool
 
-pytestmark = pytest.mark.skipif(not kernels.available(), reason="the blocks path runs the Numba kernels")
+pytestmark = pytest.mark.skipif(backend.backend_name() != "numpy" or not kernels.available(),
+                                reason="the blocks path runs the Numba kernels, on the NumPy backend only")
 
 
 def _step(x0, W0, b0, gy0, padding, rows):
