@@ -1,6 +1,7 @@
-"""A convolution + max pooling in training split into blocks of images, one per thread, with the
-BLAS at one thread (``ops.conv_pool.ConvMaxPool`` inside ``fit``'s ``one_blas_thread(rows=k)``):
-the same outputs and gradients as the whole batch at once, up to float32 rounding."""
+"""A convolution (with or without the max pooling after it) in training split into blocks of
+images, one per thread, with the BLAS at one thread (``ops.conv_pool.ConvMaxPool`` and
+``ops.conv.Conv`` inside ``fit``'s ``one_blas_thread(rows=k)``): the same outputs and gradients as
+the whole batch at once, up to float32 rounding."""
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -8,19 +9,23 @@ from threadpoolctl import threadpool_limits
 from threestep import backend
 from threestep.accel import kernels, threads
 from threestep.autograd import Tensor
+from threestep.ops.conv import conv
 from threestep.ops.conv_pool import conv_max_pool
 
 pytestmark = pytest.mark.skipif(backend.backend_name() != "numpy" or not kernels.available(),
                                 reason="the blocks path runs the Numba kernels, on the NumPy backend only")
 
 
-def _step(x0, W0, b0, gy0, padding, rows):
-    x, W = Tensor(x0.copy(), requires_grad=True), Tensor(W0.copy(), requires_grad=True)
+def _step(x0, W0, b0, gy0, padding, rows, pooled=True, strides=(1, 1), x_grad=True):
+    x, W = Tensor(x0.copy(), requires_grad=x_grad), Tensor(W0.copy(), requires_grad=True)
     b = None if b0 is None else Tensor(b0.copy(), requires_grad=True)
     with threads.one_blas_thread(rows=rows):
-        y = conv_max_pool(x, W, b, (1, 1), padding, (1, 1), True, (2, 2), (2, 2))
+        if pooled:
+            y = conv_max_pool(x, W, b, strides, padding, (1, 1), True, (2, 2), (2, 2))
+        else:
+            y = conv(x, W, b, strides=strides, padding=padding, relu=True)
         y.backward(gy0)
-    return [y.data, x.grad, W.grad] + ([] if b is None else [b.grad])
+    return [y.data, W.grad] + ([x.grad] if x_grad else []) + ([] if b is None else [b.grad])
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
@@ -38,6 +43,25 @@ def test_blocks_of_images_give_the_whole_batchs_outputs_and_gradients(padding, b
         assert parts == [2, 2]  # forward and backward each ran two blocks of images side by side
         whole = _step(x0, W0, b0, gy0, padding, rows=1)
         assert parts == [2, 2]
+    for a, c in zip(split, whole):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5 * float(np.abs(c).max()))
+
+
+@pytest.mark.parametrize("padding, strides, x_grad", [("valid", (1, 1), True), ("same", (2, 2), True),
+                                                     ("valid", (1, 1), False)])
+def test_a_plain_convolution_in_blocks_of_images_gives_the_whole_batchs_results(padding, strides, x_grad, monkeypatch):
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((70, 11, 11, 3)).astype(np.float32)
+    W0 = (rng.standard_normal((3, 3, 3, 8)) * 0.3).astype(np.float32)
+    b0 = (rng.standard_normal(8) * 0.1).astype(np.float32)
+    out = (6, 6) if strides == (2, 2) else (9, 9)
+    gy0 = rng.standard_normal((70,) + out + (8,)).astype(np.float32)
+    parts, run = [], threads.run
+    monkeypatch.setattr(threads, "run", lambda fn, blocks: parts.append(len(blocks)) or run(fn, blocks))
+    with threadpool_limits(2, user_api="blas"):
+        split = _step(x0, W0, b0, gy0, padding, 2, pooled=False, strides=strides, x_grad=x_grad)
+        assert parts == [2, 2]
+        whole = _step(x0, W0, b0, gy0, padding, 1, pooled=False, strides=strides, x_grad=x_grad)
     for a, c in zip(split, whole):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5 * float(np.abs(c).max()))
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..accel import dispatch as accel
-from ..accel import conv_kernels, kernels
+from ..accel import conv_kernels, kernels, threads
 from ..autograd import Config, Function, Tensor
 from ..errors import ShapeError
 from .arithmetic import add, matmul
@@ -51,6 +51,7 @@ class Conv(Function):
 
     def __init__(self, strides=1, padding="valid", dilation=1, relu=False):
         self.strides, self.padding, self.dilation, self.relu = strides, padding, dilation, relu
+        self.blocks = None
 
     def forward(self, x, W, b=None):
         xp = backend.get_array_module(x)
@@ -58,6 +59,11 @@ class Conv(Function):
         kernel = W.reshape(-1, W.shape[-1])
         if not backend.on_gpu(x) and True not in self.needs_input_grad:
             return self._infer(x, W, b, kernel, xp)
+        # training on the CPU with more than one thread: blocks of images side by side, each on one
+        # BLAS thread, as ops.conv_pool.ConvMaxPool does (why: there)
+        blocks = threads.blocks(x.shape[0], xp) if self.needs_input_grad[1] and not backend.on_gpu(x) else []
+        if len(blocks) > 1:
+            return self._forward_blocks(x, W, b, kernel, blocks)
         if backend.on_gpu(x):
             cols = _cols(x, self.g)
             y = cols @ kernel
@@ -73,6 +79,51 @@ class Conv(Function):
         self.y = y if self.relu else None
         self.W, self.cols = W, cols if self.needs_input_grad[1] else None  # a frozen kernel needs no patches
         return y.reshape((x.shape[0],) + self.g.out_sizes + (W.shape[-1],))
+
+    def _forward_blocks(self, x, W, b, kernel, blocks):
+        """``forward`` a block of images per thread into its rows of y; the patches kept per block."""
+        g, c_out = self.g, W.shape[-1]
+        positions = math.prod(g.out_sizes)
+        weights = np.ascontiguousarray(_with_bias_row(kernel, b, np))
+        y = np.empty((x.shape[0] * positions, c_out), np.result_type(x.dtype, weights.dtype))
+        cols = [None] * len(blocks)
+
+        def block(part):
+            j, (lo, hi) = part
+            cols[j] = c = _cols(x[lo:hi], g, ones=b is not None)
+            rows = y[lo * positions:hi * positions]
+            np.matmul(c, weights, out=rows)
+            if self.relu:
+                accel.bias_relu_(rows)  # the bias came with the GEMM
+        threads.run(block, [(j, r.indices(x.shape[0])[:2]) for j, r in enumerate(blocks)])
+        self.y = y if self.relu else None
+        self.W, self.cols, self.blocks = W, cols, blocks
+        return y.reshape((x.shape[0],) + g.out_sizes + (c_out,))
+
+    def _backward_blocks(self, gy):
+        """``backward`` a block of images per thread: each block's input gradient into its rows of
+        gx, the weight gradient summed over the blocks."""
+        W, g, blocks, n = self.W, self.g, self.blocks, gy.shape[0]
+        positions = math.prod(g.out_sizes)
+        needs_x = self.needs_input_grad[0]
+        needs_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        gy2 = gy.reshape(-1, gy.shape[-1])
+        gx = np.empty((n,) + tuple(g.in_sizes) + (W.shape[-2],), gy.dtype) if needs_x else None
+        gws = [None] * len(blocks)
+
+        def block(part):
+            j, (lo, hi) = part
+            d = gy2[lo * positions:hi * positions]
+            if self.relu:
+                d = accel.relu_grad(d, self.y[lo * positions:hi * positions])
+            if needs_x:
+                gx[lo:hi] = input_grad(d, W, g, (hi - lo,) + tuple(g.out_sizes))
+            gws[j] = d.T @ self.cols[j]
+        threads.run(block, [(j, r.indices(n)[:2]) for j, r in enumerate(blocks)])
+        gWb = gws[0]
+        for w in gws[1:]:
+            gWb += w
+        return (gx, *split_weight_grad(np.ascontiguousarray(gWb.T), W, needs_b))
 
     def _infer(self, x, W, b, kernel, xp):
         """Forward with nothing kept for backward (``predict``, ``no_grad``), on the CPU: the
@@ -95,6 +146,8 @@ class Conv(Function):
         return y.reshape((n,) + g.out_sizes + (c_out,))
 
     def backward(self, gy):
+        if self.blocks is not None:
+            return self._backward_blocks(gy)
         xp = backend.get_array_module(gy)
         W, g = self.W, self.g
         gy2 = gy.reshape(-1, gy.shape[-1])
