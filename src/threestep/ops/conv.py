@@ -86,18 +86,17 @@ class Conv(Function):
         positions = math.prod(g.out_sizes)
         weights = np.ascontiguousarray(_with_bias_row(kernel, b, np))
         y = np.empty((x.shape[0] * positions, c_out), np.result_type(x.dtype, weights.dtype))
-        cols = [None] * len(blocks)
 
-        def block(part):
-            j, (lo, hi) = part
-            cols[j] = c = _cols(x[lo:hi], g, ones=b is not None)
-            rows = y[lo * positions:hi * positions]
+        def block(images):
+            c = _cols(x[images], g, ones=b is not None)
+            rows = y[images.start * positions:images.stop * positions]
             np.matmul(c, weights, out=rows)
             if self.relu:
                 accel.bias_relu_(rows)  # the bias came with the GEMM
-        threads.run(block, [(j, r.indices(x.shape[0])[:2]) for j, r in enumerate(blocks)])
+            return c
+        self.cols = in_blocks(block, blocks)
         self.y = y if self.relu else None
-        self.W, self.cols, self.blocks = W, cols, blocks
+        self.W, self.blocks = W, blocks
         return y.reshape((x.shape[0],) + g.out_sizes + (c_out,))
 
     def _backward_blocks(self, gy):
@@ -109,20 +108,17 @@ class Conv(Function):
         needs_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         gy2 = gy.reshape(-1, gy.shape[-1])
         gx = np.empty((n,) + tuple(g.in_sizes) + (W.shape[-2],), gy.dtype) if needs_x else None
-        gws = [None] * len(blocks)
+        cols = dict(zip((b.start for b in blocks), self.cols))
 
-        def block(part):
-            j, (lo, hi) = part
+        def block(images):
+            lo, hi = images.start, images.stop
             d = gy2[lo * positions:hi * positions]
             if self.relu:
                 d = accel.relu_grad(d, self.y[lo * positions:hi * positions])
             if needs_x:
-                gx[lo:hi] = input_grad(d, W, g, (hi - lo,) + tuple(g.out_sizes))
-            gws[j] = d.T @ self.cols[j]
-        threads.run(block, [(j, r.indices(n)[:2]) for j, r in enumerate(blocks)])
-        gWb = gws[0]
-        for w in gws[1:]:
-            gWb += w
+                gx[images] = input_grad(d, W, g, (hi - lo,) + tuple(g.out_sizes))
+            return d.T @ cols[lo]
+        gWb = summed(in_blocks(block, blocks))
         return (gx, *split_weight_grad(np.ascontiguousarray(gWb.T), W, needs_b))
 
     def _infer(self, x, W, b, kernel, xp):
@@ -177,6 +173,25 @@ class Conv(Function):
         return gx, gW, gb
 
 
+def in_blocks(fn, blocks):
+    """``fn(images)`` for every block of images (slices of the batch, ``threads.blocks``) side by
+    side, each on one BLAS thread (``threads.run``); the results in block order."""
+    out = [None] * len(blocks)
+
+    def part(j):
+        out[j] = fn(blocks[j])
+    threads.run(part, list(range(len(blocks))))
+    return out
+
+
+def summed(arrays):
+    """The sum of a list of equal-shape arrays, added into the first."""
+    total = arrays[0]
+    for a in arrays[1:]:
+        total += a
+    return total
+
+
 def weight_grads(gy2, cols, W, needs_b):
     """(dL/dW, dL/db or None) on the CPU from the output gradient (rows, C_out) and the patches
     (rows, K [+ the ones column where the layer has a bias]). (gy^T @ patches)^T: OpenBLAS runs
@@ -214,7 +229,7 @@ def input_grad(gy2, W, g, out_shape):
     if gx is not None:
         return unpad(gx, g)
     kernels = xp.ascontiguousarray(W.reshape(-1, c_in, W.shape[-1]).transpose(0, 2, 1))  # (K, C_out, C_in)
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+    padded = g.padded_sizes
     gx = xp.zeros(out_shape[:1] + padded + (c_in,), gy2.dtype)
     block = xp.empty((gy2.shape[0], c_in), gy2.dtype)
     for k, (_, key) in enumerate(kernel_offsets(g)):

@@ -124,41 +124,35 @@ class ConvMaxPool(Function):
         weights = np.ascontiguousarray(conv_ops._with_bias_row(W.reshape(-1, c_out), b, np))
         pooled = np.empty((n,) + gp.out_sizes + (c_out,), np.float32)
         idx = np.empty(pooled.shape, np.uint8)
-        cols = [None] * len(blocks)
 
-        def block(part):
-            j, rows = part
-            cols[j] = c = conv_ops._cols(x[rows], g, ones=b is not None)
-            z = (c @ weights).reshape((len(c) // math.prod(g.out_sizes),) + g.out_sizes + (c_out,))
-            idx[rows] = kernels.max_pool(z, gp.kernel, gp.strides, gp.out_sizes, True, out=pooled[rows])[1]
+        def block(images):
+            c = conv_ops._cols(x[images], g, ones=b is not None)
+            z = (c @ weights).reshape((images.stop - images.start,) + g.out_sizes + (c_out,))
+            idx[images] = kernels.max_pool(z, gp.kernel, gp.strides, gp.out_sizes, True, out=pooled[images])[1]
             if self.relu:
-                accel.bias_relu_(pooled[rows])
-        threads.run(block, list(enumerate(blocks)))
+                accel.bias_relu_(pooled[images])
+            return c
+        self.cols = conv_ops.in_blocks(block, blocks)
         self.idx, self.blocks = idx, blocks
         self.pooled = pooled if self.relu else None
-        self.W, self.cols = W, cols
+        self.W = W
         return pooled
 
     def _backward_blocks(self, gy, want_x, zero):
         """``backward``'s gradients a block of images per thread: (dL/dx of the padded input or
         None, dL/d(kernel matrix) summed over the blocks), or None where the kernels decline."""
-        g, W, blocks, cols = self.g, self.W, self.blocks, self.cols
-        padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
-        gx = np.zeros(gy.shape[:1] + padded + W.shape[-2:-1], np.float32) if want_x else None
-        grads = [None] * len(blocks)
+        g, W = self.g, self.W
+        gx = np.zeros(gy.shape[:1] + g.padded_sizes + W.shape[-2:-1], np.float32) if want_x else None
+        cols = dict(zip((b.start for b in self.blocks), self.cols))
 
-        def block(part):
-            j, rows = part
-            grads[j] = conv_kernels.pool_conv_grads(gy[rows], self.idx[rows], cols[j], W, g, self.gp,
-                                                    len(cols[j]) // math.prod(g.out_sizes), want_x, zero,
-                                                    None if gx is None else gx[rows])
-        threads.run(block, list(enumerate(blocks)))
+        def block(images):
+            return conv_kernels.pool_conv_grads(gy[images], self.idx[images], cols[images.start], W, g, self.gp,
+                                                images.stop - images.start, want_x, zero,
+                                                None if gx is None else gx[images])
+        grads = conv_ops.in_blocks(block, self.blocks)
         if any(r is None for r in grads):
             return None
-        gWb = grads[0][0]
-        for r in grads[1:]:
-            gWb += r[0]
-        return gx, gWb
+        return gx, conv_ops.summed([r[0] for r in grads])
 
     def backward(self, gy):
         g, gp, W = self.g, self.gp, self.W

@@ -45,7 +45,7 @@ class ConvTranspose(Function):
             raise ShapeError(f"conv_transpose: output sizes {self.out_sizes} do not map back to the input's "
                              f"spatial sizes {tuple(x.shape[1:-1])} (a convolution of them gives {g.out_sizes}).")
         self.x, self.W = x, W
-        padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+        padded = g.padded_sizes
         y = xp.zeros((n,) + padded + (filters,), x.dtype)
         x2 = x.reshape(-1, c_in)
         kernels = W.reshape(-1, filters, c_in)

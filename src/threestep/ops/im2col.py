@@ -48,6 +48,11 @@ class Geometry(NamedTuple):
     def padded(self):
         return any(lo or hi for lo, hi in self.pads)
 
+    @property
+    def padded_sizes(self):
+        """Spatial sizes of the zero-padded input."""
+        return tuple(s + lo + hi for s, (lo, hi) in zip(self.in_sizes, self.pads))
+
 
 def _pads(padding, n, in_sizes, spans, strides):
     """(lo, hi) zero padding per spatial axis for 'valid' | 'same' | 'causal' | ints | pairs."""
@@ -142,7 +147,7 @@ def col2im(gcols, g):
     xp = backend.get_array_module(gcols)
     n = len(g.kernel)
     batch, channels = gcols.shape[n], gcols.shape[-1]
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+    padded = g.padded_sizes
     gx = xp.zeros((batch,) + padded + (channels,), dtype=gcols.dtype)
     for offset, key in kernel_offsets(g):
         gx[key] += gcols[offset]

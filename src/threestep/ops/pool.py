@@ -57,7 +57,7 @@ class MaxPool(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         g = self.g
-        padded = tuple(s + lo + hi for s, (lo, hi) in zip(g.in_sizes, g.pads))
+        padded = g.padded_sizes
         gx, overlap = max_pool_grad_buffer(gy, g, padded, xp)
         # the Numba kernels serve 1-D and 2-D windows only (3-D pooling takes the pieces path)
         if len(g.kernel) > 2 or not kernels.max_pool_grad(gy, self.idx, gx, g.kernel, g.strides, overlap):
