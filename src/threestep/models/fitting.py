@@ -136,9 +136,9 @@ class FitMixin:
         dist = self._distributed
         batch_metrics = callback_list.reads_batch_logs()  # else the metrics are read once per epoch
         # Once a step's layers have asked to split their rows or images over threads (recurrent and
-        # convolution layers, accel.threads.blocks), every step runs with the BLAS at one thread and blocks() splitting
-        # over the governor's count: GEMMs outside those blocks on OpenBLAS's threads would leave
-        # them busy-waiting beside the blocks' threads.
+        # convolution layers, accel.threads.blocks), every step runs with the BLAS at one thread and
+        # blocks() splitting over the governor's count: GEMMs outside those blocks on OpenBLAS's
+        # threads would leave its workers busy-waiting beside the blocks' threads.
         splits = self.__dict__.get("_splits_rows", False)
         for epoch in range(initial_epoch, epochs):
             for m in metric_list:
