@@ -12,8 +12,9 @@ from threestep.autograd import Tensor
 from threestep.ops.conv import conv
 from threestep.ops.conv_pool import conv_max_pool
 
-pytestmark = pytest.mark.skipif(backend.backend_name() != "numpy" or not kernels.available(),
-                                reason="the blocks path runs the Numba kernels, on the NumPy backend only")
+# The blocks are the CPU's path: under the CuPy backend the arrays live on the device and the ops
+# take their GPU route, which never splits a batch.
+cpu_only = pytest.mark.skipif(backend.backend_name() != "numpy", reason="blocks of images are the NumPy backend's path")
 
 
 def _step(x0, W0, b0, gy0, padding, rows, pooled=True, strides=(1, 1), x_grad=True):
@@ -28,6 +29,8 @@ def _step(x0, W0, b0, gy0, padding, rows, pooled=True, strides=(1, 1), x_grad=Tr
     return [y.data, W.grad] + ([x.grad] if x_grad else []) + ([] if b is None else [b.grad])
 
 
+@cpu_only
+@pytest.mark.skipif(not kernels.available(), reason="the pooled convolution's blocks run its Numba kernels")
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("bias", [True, False])
 def test_blocks_of_images_give_the_whole_batchs_outputs_and_gradients(padding, bias, monkeypatch):
@@ -47,6 +50,7 @@ def test_blocks_of_images_give_the_whole_batchs_outputs_and_gradients(padding, b
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5 * float(np.abs(c).max()))
 
 
+@cpu_only
 @pytest.mark.parametrize("padding, strides, x_grad", [("valid", (1, 1), True), ("same", (2, 2), True),
                                                      ("valid", (1, 1), False)])
 def test_a_plain_convolution_in_blocks_of_images_gives_the_whole_batchs_results(padding, strides, x_grad, monkeypatch):
