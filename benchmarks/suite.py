@@ -167,12 +167,11 @@ def gpu_name():
 
 def blas_core():
     """The kernel family NumPy's OpenBLAS chose for this CPU (e.g. SkylakeX, Haswell), or None."""
-    try:
-        from threadpoolctl import threadpool_info
+    from threestep.utils.environment import blas_libraries
 
-        return next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"), None)
-    except Exception:  # threadpoolctl missing or unable to read the library
-        return None
+    libs = blas_libraries() or []
+    return next((b["kernels"] for b in libs if b["api"] == "openblas" and b["numpy"]),
+                next((b["kernels"] for b in libs if b["api"] == "openblas"), None))
 
 
 def machine(threads, device="cpu"):

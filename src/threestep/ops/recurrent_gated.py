@@ -105,9 +105,11 @@ class LSTM(Recurrent):
         lo = 0
         for m in parts:
             src, dst = m.reshape(len(m), 4, u), WU[lo:lo + len(m)]
-            xp.multiply(src[:, :2], 0.5, out=dst[:, :2])  # i, f
-            xp.multiply(src[:, 3], 0.5, out=dst[:, 2])  # o
-            dst[:, 3] = src[:, 2]  # the candidate g
+            for j, k in enumerate(self.gate_order):  # the sigmoid gates first (halved), the candidate last
+                if j < 3:
+                    xp.multiply(src[:, k], 0.5, out=dst[:, j])
+                else:
+                    dst[:, j] = src[:, k]
             lo += len(m)
         return WU.reshape(lo, 4 * u)
 

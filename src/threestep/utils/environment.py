@@ -48,8 +48,9 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _blas():
-    """NumPy's BLAS as threadpoolctl reads it: [{"api", "library", "version", "kernels", "threads"}]."""
+def blas_libraries():
+    """The BLAS libraries loaded in this process as threadpoolctl reads them, None without it:
+    [{"api", "library", "version", "kernels", "threads", "numpy": whether NumPy's own}]."""
     if importlib.util.find_spec("threadpoolctl") is None:
         return None
     from threadpoolctl import threadpool_info  # noqa: PLC0415
@@ -95,7 +96,7 @@ def report():
         "cpu_simd": simd,
         "cores_available": _cores(),
         "numpy": numpy.__version__,
-        "blas": _blas(),
+        "blas": blas_libraries(),
         "numba": _version("numba"),
         "backend": backend.backend_name(),
         "cupy": _version("cupy") or _version("cupy-cuda12x"),
