@@ -164,24 +164,31 @@ def test_functional_models_take_the_pass_where_the_pooling_alone_reads_the_convo
         assert len(fused_calls) == before + 2
 
 
-@pytest.mark.parametrize("strides, pool, pool_strides, relu, bias", [
-    (1, (2, 2), (2, 2), True, True), (2, (3, 2), (2, 1), False, True), (1, (2, 3), (1, 2), True, False),
+@pytest.mark.parametrize("channels", [1, 3])  # one channel: the patches built per kernel offset
+@pytest.mark.parametrize("strides, dilation, padding, pool, pool_strides, relu, bias", [
+    (1, 1, "valid", (2, 2), (2, 2), True, True), (2, 1, "valid", (3, 2), (2, 1), False, True),
+    (1, 1, "valid", (2, 3), (1, 2), True, False), (1, 1, "valid", (2, 2), (1, 1), True, True),  # overlapping 2x2
+    (1, (1, 2), "same", (2, 2), (2, 2), False, False),
+    ((2, 1), 1, "valid", (2, 2), (3, 3), True, True),  # windows with gaps between them
 ])
-def test_conv_max_pool_against_torch(strides, pool, pool_strides, relu, bias):
+def test_conv_max_pool_against_torch(channels, strides, dilation, padding, pool, pool_strides, relu, bias):
+    """Outputs equal PyTorch's convolution, ReLU and max pooling; the inputs' sizes leave the
+    convolution's last column (and some rows) outside every window."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((5, 14, 13, 3)).astype(np.float32)
-    W = rng.standard_normal((3, 3, 3, 7)).astype(np.float32)
+    x = rng.standard_normal((5, 14, 13, channels)).astype(np.float32)
+    W = rng.standard_normal((3, 3, channels, 7)).astype(np.float32)
     b = rng.standard_normal(7).astype(np.float32) if bias else None
     with no_grad():
-        ours = ops.conv_max_pool(Tensor(x), Tensor(W), None if b is None else Tensor(b), strides, "valid", 1, relu,
-                                 pool, pool_strides)
+        ours = ops.conv_max_pool(Tensor(x), Tensor(W), None if b is None else Tensor(b), strides, padding, dilation,
+                                 relu, pool, pool_strides)
     if not kernels.available():  # THREESTEP_NUMBA=0: not served, the layers run instead
         assert ours is None
         return
     ours = ours.numpy()
     z = torch.nn.functional.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(W).permute(3, 2, 0, 1),
-                                   None if b is None else torch.from_numpy(b), stride=strides)
+                                   None if b is None else torch.from_numpy(b), stride=strides, padding=padding,
+                                   dilation=dilation)
     z = torch.relu(z) if relu else z
     theirs = torch.nn.functional.max_pool2d(z, pool, pool_strides).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)

@@ -2,7 +2,7 @@
 ``_numba_kernels``, whose compile options and pooling kernel they share)."""
 import numpy as np
 
-from ._numba_kernels import _f, _jit, max_pool2d, max_pool2d_grad
+from ._numba_kernels import _f, _inline, _jit, max_pool2d, max_pool2d_grad
 
 
 @_jit
@@ -33,48 +33,117 @@ def col2im_add(rows, gx, N, PH, PW, OH, OW, KH, KW, C, sh, sw, dh, dw):
 
 
 @_jit
+def _patches_rows(x, cols, s, e, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, ones):
+    """Images s..e of the padded x as patch rows (one per output position, KH * KW * C floats
+    and the 1 of the bias where ``ones``): runs of KW * C floats copied per kernel row."""
+    run = KW * C
+    K = KH * run + ones
+    o = 0
+    for n in range(s, e):
+        for i in range(OH):
+            for j in range(OW):
+                for a in range(KH):
+                    base = ((n * PH + i * sh + a * dh) * PW + j * sw) * C
+                    if dw == 1:
+                        dst, src = cols[o + a * run:o + a * run + run], x[base:base + run]
+                        for t in range(run):
+                            dst[t] = src[t]
+                    else:
+                        for b in range(KW):
+                            at, d = base + b * dw * C, o + a * run + b * C
+                            dst, src = cols[d:d + C], x[at:at + C]
+                            for c in range(C):
+                                dst[c] = src[c]
+                if ones:
+                    cols[o + K - 1] = 1
+                o += K
+
+
+@_jit
+def _patches_offsets(x, cols, s, e, PH, PW, OH, OW, KH, KW, sh, sw, dh, dw, ones):
+    """Images s..e of a one-channel padded x as kernel-offset rows: row (a, b) holds the input
+    cell each output position sees at kernel offset (a, b), a row of output positions copied
+    per input row (the patches transposed: K x M, then a row of ones where ``ones``)."""
+    m = (e - s) * OH * OW
+    for a in range(KH):
+        for b in range(KW):
+            row = cols[(a * KW + b) * m:(a * KW + b + 1) * m]
+            o = 0
+            for n in range(s, e):
+                for i in range(OH):
+                    base = (n * PH + i * sh + a * dh) * PW + b * dw
+                    dst = row[o:o + OW]
+                    if sw == 1:
+                        src = x[base:base + OW]
+                        for j in range(OW):
+                            dst[j] = src[j]
+                    else:
+                        for j in range(OW):
+                            dst[j] = x[base + j * sw]
+                    o += OW
+    if ones:
+        last = cols[KH * KW * m:(KH * KW + 1) * m]
+        for q in range(m):
+            last[q] = 1
+
+
+@_inline
+def _larger(m, v):
+    """max(m, v) as max pooling takes it: a nan wins (``max_pool2d``'s rule)."""
+    return v if (v > m) | ((v != v) & (m == m)) else m
+
+
+@_jit
+def _pool2x2(z, OH, OW, y, N, QH, QW, F, qsh, qsw, relu):
+    """y (N, QH, QW, F) = max over 2 x 2 windows of z (N, OH, OW, F), then the ReLU (``relu``):
+    each cell's four values read and its maximum written once (``max_pool2d`` updates the
+    output cell once per window cell, twice the time here)."""
+    for n in range(N):
+        for qa in range(QH):
+            for qb in range(QW):
+                out = y[((n * QH + qa) * QW + qb) * F:((n * QH + qa) * QW + qb + 1) * F]
+                s0 = ((n * OH + qa * qsh) * OW + qb * qsw) * F
+                s1 = s0 + OW * F
+                a, b = z[s0:s0 + F], z[s0 + F:s0 + 2 * F]
+                c, d = z[s1:s1 + F], z[s1 + F:s1 + 2 * F]
+                for f in range(F):
+                    v = _larger(_larger(_larger(a[f], b[f]), c[f]), d[f])
+                    out[f] = _f(0) if relu and v <= 0 else v
+
+
+@_jit
 def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, F, ones,
                     QH, QW, qkh, qkw, qsh, qsw, relu, chunk, cols, z):
     """y (N, QH, QW, F) = max_pool(act(conv(x) + b)) of the padded x (N, PH, PW, C), a few images
     (``chunk``) at a time, all in one call without the GIL: their patches into ``cols``, one GEMM
     through ``gemm`` (NumPy's OpenBLAS sgemm, addresses as integers) against ``wb`` (the kernel
-    matrix, with the bias as its last row where ``ones``) into ``z``, then ``max_pool2d`` into
-    their rows of y and the ReLU (``relu``) on the pooled values. ``cols`` and ``z`` are sized for
-    ``chunk`` images, small enough to stay in the core's cache between the three passes."""
-    run = KW * C
-    K = KH * run + ones
+    matrix, with the bias as its last row where ``ones``) into ``z``, then the pooling into
+    their rows of y and the ReLU (``relu``) on the pooled values. ``cols`` and ``z`` are sized
+    for ``chunk`` images, small enough to stay in the core's cache between the three passes.
+    A one-channel input's patches are built transposed, a row per kernel offset
+    (``_patches_offsets``): rows of KW floats per window are a slow copy, rows of output
+    positions a fast one, and the GEMM reads the transpose for less than that difference."""
+    K = KH * KW * C + ones
     P = OH * OW
     none = np.empty(0, np.uint8)
     for s in range(0, N, chunk):
         e = min(N, s + chunk)
-        o = 0
-        for n in range(s, e):
-            for i in range(OH):
-                for j in range(OW):
-                    for a in range(KH):
-                        base = ((n * PH + i * sh + a * dh) * PW + j * sw) * C
-                        if dw == 1:
-                            dst, src = cols[o + a * run:o + a * run + run], x[base:base + run]
-                            for t in range(run):
-                                dst[t] = src[t]
-                        else:
-                            for b in range(KW):
-                                at, d = base + b * dw * C, o + a * run + b * C
-                                dst, src = cols[d:d + C], x[at:at + C]
-                                for c in range(C):
-                                    dst[c] = src[c]
-                    if ones:
-                        cols[o + K - 1] = 1
-                    o += K
-        gemm(101, 111, 111, (e - s) * P, F, K, _f(1), cols.ctypes.data, K, wb.ctypes.data, F, _f(0),
-             z.ctypes.data, F)
-        first, last = s * QH * QW * F, e * QH * QW * F
-        out = y[first:last]
-        max_pool2d(z, OH, OW, out, none, e - s, QH, QW, F, qkh, qkw, qsh, qsw, False)
-        if relu:
-            for t in range(out.size):
-                v = out[t]
-                out[t] = _f(0) if v <= 0 else v
+        m = (e - s) * P
+        if C == 1:
+            _patches_offsets(x, cols, s, e, PH, PW, OH, OW, KH, KW, sh, sw, dh, dw, ones)
+            gemm(101, 112, 111, m, F, K, _f(1), cols.ctypes.data, m, wb.ctypes.data, F, _f(0), z.ctypes.data, F)
+        else:
+            _patches_rows(x, cols, s, e, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, ones)
+            gemm(101, 111, 111, m, F, K, _f(1), cols.ctypes.data, K, wb.ctypes.data, F, _f(0), z.ctypes.data, F)
+        out = y[s * QH * QW * F:e * QH * QW * F]
+        if qkh == 2 and qkw == 2:
+            _pool2x2(z, OH, OW, out, e - s, QH, QW, F, qsh, qsw, relu)
+        else:
+            max_pool2d(z, OH, OW, out, none, e - s, QH, QW, F, qkh, qkw, qsh, qsw, False)
+            if relu:
+                for t in range(out.size):
+                    v = out[t]
+                    out[t] = _f(0) if v <= 0 else v
 
 
 @_jit

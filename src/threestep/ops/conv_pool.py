@@ -38,7 +38,11 @@ def _geometries(x, W, strides, dilation, padding, pool_size, pool_strides):
         return None
     if len(gp.kernel) > 2 or math.prod(gp.kernel) > 255:
         return None
-    return g, gp
+    # Only the positions some window reads: 'valid' windows that stop short of the output's last
+    # rows or columns (an 11 x 11 output pooled 2 x 2 reads 10 x 10) leave those positions out of the
+    # patches, the GEMMs and the backward's scatter, in inference and in training alike.
+    box = tuple((q - 1) * s + k for q, s, k in zip(gp.out_sizes, gp.strides, gp.kernel))
+    return (g if box == g.out_sizes else g._replace(out_sizes=box)), gp
 
 
 def conv_max_pool(x, W, b, strides, padding, dilation, relu, pool_size, pool_strides):
