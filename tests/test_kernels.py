@@ -576,6 +576,13 @@ def test_relu_grad_bias_kernel_matches_numpy_row_sums():
 
 
 # ---------------------------------------------------------------- max pooling
+def _numpy_pooling(monkeypatch):
+    """From here on max pooling takes the NumPy path (``maxout.max_of_pieces``): the kernels
+    decline. (Patching ``kernels.available`` would not do: once loaded, the kernels are used.)"""
+    monkeypatch.setattr(kernels, "max_pool", lambda *a, **k: None)
+    monkeypatch.setattr(kernels, "max_pool_grad", lambda *a, **k: False)
+
+
 def _pool_run(op, x, gy):
     t = Tensor(x.copy(), requires_grad=True)
     y = op(t)
@@ -611,10 +618,34 @@ def test_max_pool_kernel_matches_the_numpy_path(shape, pool, strides, padding, m
         monkeypatch.setattr(kernels, name, spy)
     y, g = _pool_run(op, x, gy)
     assert served == [("max_pool", True), ("max_pool_grad", True)], served
-    monkeypatch.setattr(kernels, "available", lambda: False)
+    _numpy_pooling(monkeypatch)
     y_ref, g_ref = _pool_run(op, x, gy)
     np.testing.assert_array_equal(y, y_ref)  # nan included
     np.testing.assert_array_equal(g, g_ref)
+
+
+@needs_numba
+@pytest.mark.parametrize("cell", range(4))
+@pytest.mark.parametrize("strides", [2, 1])
+def test_two_by_two_windows_pick_the_first_nan_and_the_first_maximum(cell, strides, monkeypatch):
+    """2 x 2 windows take their own pass (each cell's four values compared at once): a nan in any
+    of the four cells wins, the first of two nans and the first of equal maxima take the
+    gradient, as on the NumPy path."""
+    from threestep import ops
+
+    rng = np.random.default_rng(cell)
+    x = rng.standard_normal((2, 4, 6, 3)).astype(np.float32)
+    r, c = divmod(cell, 2)
+    x[0, r, c, 0] = np.nan  # window (0, 0): one nan
+    x[0, r, 2 + c, 1] = x[0, 1, 3, 1] = np.nan  # window (0, 1): two nans, one of them in the last cell
+    x[1, 2:, 4:, 2] = 7.0  # window (1, 2): four equal maxima
+    x[1, r, c, 0] = 9.0  # a maximum in the cell
+    gy = rng.standard_normal(ops.max_pool(Tensor(x), 2, strides).shape).astype(np.float32)
+    y, g = _pool_run(lambda t: ops.max_pool(t, 2, strides), x, gy)
+    _numpy_pooling(monkeypatch)
+    y_ref, g_ref = _pool_run(lambda t: ops.max_pool(t, 2, strides), x, gy)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-6)  # overlapping windows add in another order
 
 
 # ---------------------------------------------------------------- BLAS axpy (plain SGD)

@@ -2,7 +2,7 @@
 ``_numba_kernels``, whose compile options and pooling kernel they share)."""
 import numpy as np
 
-from ._numba_kernels import _f, _inline, _jit, max_pool2d, max_pool2d_grad
+from ._numba_kernels import _f, _jit, _max_pool2x2, max_pool2d, max_pool2d_grad
 
 
 @_jit
@@ -87,30 +87,6 @@ def _patches_offsets(x, cols, s, e, PH, PW, OH, OW, KH, KW, sh, sw, dh, dw, ones
             last[q] = 1
 
 
-@_inline
-def _larger(m, v):
-    """max(m, v) as max pooling takes it: a nan wins (``max_pool2d``'s rule)."""
-    return v if (v > m) | ((v != v) & (m == m)) else m
-
-
-@_jit
-def _pool2x2(z, OH, OW, y, N, QH, QW, F, qsh, qsw, relu):
-    """y (N, QH, QW, F) = max over 2 x 2 windows of z (N, OH, OW, F), then the ReLU (``relu``):
-    each cell's four values read and its maximum written once (``max_pool2d`` updates the
-    output cell once per window cell, twice the time here)."""
-    for n in range(N):
-        for qa in range(QH):
-            for qb in range(QW):
-                out = y[((n * QH + qa) * QW + qb) * F:((n * QH + qa) * QW + qb + 1) * F]
-                s0 = ((n * OH + qa * qsh) * OW + qb * qsw) * F
-                s1 = s0 + OW * F
-                a, b = z[s0:s0 + F], z[s0 + F:s0 + 2 * F]
-                c, d = z[s1:s1 + F], z[s1 + F:s1 + 2 * F]
-                for f in range(F):
-                    v = _larger(_larger(_larger(a[f], b[f]), c[f]), d[f])
-                    out[f] = _f(0) if relu and v <= 0 else v
-
-
 @_jit
 def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, F, ones,
                     QH, QW, qkh, qkw, qsh, qsw, relu, chunk, cols, z):
@@ -136,8 +112,8 @@ def conv_pool_infer(gemm, x, wb, y, N, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw
             _patches_rows(x, cols, s, e, PH, PW, C, OH, OW, KH, KW, sh, sw, dh, dw, ones)
             gemm(101, 111, 111, m, F, K, _f(1), cols.ctypes.data, K, wb.ctypes.data, F, _f(0), z.ctypes.data, F)
         out = y[s * QH * QW * F:e * QH * QW * F]
-        if qkh == 2 and qkw == 2:
-            _pool2x2(z, OH, OW, out, e - s, QH, QW, F, qsh, qsw, relu)
+        if qkh == 2 and qkw == 2:  # the ReLU in the same pass
+            _max_pool2x2(z, OH, OW, out, none, e - s, QH, QW, F, qsh, qsw, False, relu)
         else:
             max_pool2d(z, OH, OW, out, none, e - s, QH, QW, F, qkh, qkw, qsh, qsw, False)
             if relu:
