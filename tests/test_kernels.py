@@ -49,7 +49,7 @@ def _fused_vs_numpy(kind, arrays, monkeypatch, **call):
     """(fused outputs, grads), (NumPy outputs, grads), and how often each fused kernel ran."""
     counts = {}
     for name in ("lstm_step", "lstm_back_step", "gru_step", "lstm_train_sequence", "lstm_back_sequence",
-                 "gru_sequence"):
+                 "gru_sequence", "gru_back_sequence"):
         module = sequences if name.endswith("_sequence") else kernels
         real = getattr(module, name)
 
@@ -84,8 +84,9 @@ def test_fused_steps_match_the_numpy_path(kind, bias, masked, reverse, blocks, m
     if kind == "lstm" and not masked:  # each block's whole time loops in one call each
         assert counts.get("lstm_train_sequence") == counts.get("lstm_back_sequence") == blocks
         assert "lstm_step" not in counts and "lstm_back_step" not in counts
-    elif not masked:  # the GRU's forward loop: one call per block
+    elif not masked:  # the GRU's time loops: one call each per block (backward: reset_after, with a bias)
         assert counts.get("gru_sequence") == blocks and "gru_step" not in counts
+        assert counts.get("gru_back_sequence") == blocks
     else:  # the forward step kernel ran every step of every block
         assert counts.get("lstm_step" if kind == "lstm" else "gru_step") == t * blocks
     for a, b in zip(outs, ref_outs):
@@ -133,15 +134,17 @@ def test_float64_peepholes_and_other_activations_keep_the_numpy_path(monkeypatch
 
 @needs_numba
 def test_gru_kernel_serves_only_reset_after_sigmoid_tanh_float32(monkeypatch):
-    """The step kernel (with a mask: once per step) and the whole-loop kernel (without: once)."""
+    """The step kernel (with a mask: once per step) and the whole-loop kernels (without: forward
+    and backward once each)."""
     rng = np.random.default_rng(0)
     calls = []
-    for module, name in ((kernels, "gru_step"), (sequences, "gru_sequence")):
+    for module, name in ((kernels, "gru_step"), (sequences, "gru_sequence"), (sequences, "gru_back_sequence")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: (calls.append(_n), _r(*a))[1])
     for dtype, call, expected in [(np.float64, {}, []), (np.float32, {"reset_after": False}, []),
                                   (np.float32, {"recurrent_activation": "hard_sigmoid"}, []),
-                                  (np.float32, {"activation": "relu"}, []), (np.float32, {}, ["gru_sequence"]),
+                                  (np.float32, {"activation": "relu"}, []),
+                                  (np.float32, {}, ["gru_sequence", "gru_back_sequence"]),
                                   (np.float32, {"mask": "mask"}, ["gru_step"] * 3)]:
         calls.clear()
         arrays = {k: v for k, v in make_inputs(rng, "gru", n=4, t=3, dtype=dtype,

@@ -215,6 +215,47 @@ def gru_sequence(gemm, G, Hs, HU, one_hu, Uw, Rc, B, has_b, T, N, reverse, r0, R
                   Hs, ((t + 1 - off) * N + r0) * U, U, R, U)
 
 
+@_inline
+def _gates3(A, o0, gs, U):
+    """Row o0's slices of the three gate blocks (gs floats apart) of a gate-major array."""
+    return A[o0:o0 + U], A[gs + o0:gs + o0 + U], A[2 * gs + o0:2 * gs + o0 + U]
+
+
+@_jit
+def gru_back_sequence(gemm, dG, dHU, G, HU, Hs, Go, live, dh, U4T, T, N, reverse, r0, R, U):
+    """The GRU's (reset_after, sigmoid gates, tanh) backward time loop for the batch rows
+    r0 .. r0+R, no mask: per step (last first) the gates' gradients from the stored gates G
+    [z, r, n] (3, T, N, U), HU (T, N, U) = h U_h + b_hh, the states Hs (T+1, N, U) and the state's
+    gradient dh (R, U) (plus the outputs' Go (N, T, U) where ``live``): dG [dz, dr, dn] for the
+    input side, dHU [dz, dr, dn * r] for the recurrent side, then dh = g z + sum_j dHU[j, t] @
+    U4T[j] as three GEMMs adding into it. Flat float32 arrays, ``gemm`` as in ``lstm_sequence``."""
+    TNU = T * N * U
+    off = 1 if reverse else 0
+    ep, ut, hp = dHU.ctypes.data, U4T.ctypes.data, dh.ctypes.data
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        base = (t * N + r0) * U
+        prev = ((t + off) * N + r0) * U
+        for r in range(R):
+            o0 = base + r * U
+            z, rg, n = _gates3(G, o0, TNU, U)
+            dz, dr, dn = _gates3(dG, o0, TNU, U)
+            ez, er, en = _gates3(dHU, o0, TNU, U)
+            hu, hprev = HU[o0:o0 + U], Hs[prev + r * U:prev + (r + 1) * U]
+            h = dh[r * U:(r + 1) * U]
+            _add_output_grad(h, Go, ((r0 + r) * T + t) * U, live[t], U)
+            for k in range(U):
+                g, zk, rk, nk = h[k], z[k], rg[k], n[k]
+                dnk = (_f(1) - nk * nk) * (_f(1) - zk) * g
+                dzk = zk * (_f(1) - zk) * (hprev[k] - nk) * g
+                drk = rk * (_f(1) - rk) * hu[k] * dnk
+                dz[k], dr[k], dn[k] = dzk, drk, dnk
+                ez[k], er[k], en[k] = dzk, drk, dnk * rk
+                h[k] = g * zk
+        for j in range(3):
+            gemm(101, 111, 111, R, U, U, _f(1), ep + 4 * (j * TNU + base), U, ut + 4 * j * U * U, U, _f(1), hp, U)
+
+
 @_jit
 def gru_infer_sequence(gemm, X, T, D, Wf, Uf, Bx, Bh, Hs, S, Rc, N, reverse, r0, R, U):
     """A GRU (reset_after) forward for inference over all T steps for the batch rows r0 .. r0+R (no

@@ -167,6 +167,26 @@ def gru_sequence(G, Hs, HU, U4f, bias, reverse, rows):
     return True
 
 
+def gru_back_sequence(dG, dHU, G, HU, Hs, gout, live, dh, U4T, reverse, rows):
+    """A GRU's (reset_after, sigmoid gates, tanh) whole backward time loop for the batch rows
+    ``rows`` (a slice), no mask: G (3, T, N, u) the stored gates z, r, n, HU (T, N, u) the kept
+    h U_h + b_hh, Hs (T+1, N, u) the states, gout (N, T, u) the outputs' gradient (read at the
+    steps where ``live``, a list of booleans, or None for all), dh (N, u) the last state's
+    gradient in, the first's out; dG and dHU (3, T, N, u) get the gates' gradients (input side;
+    recurrent side, the candidate's times r), U4T (3, u, u) the recurrent kernel's transposed gate
+    blocks. Each step's three GEMMs run inside the kernel. Returns whether it ran."""
+    gemm = _gemm()
+    if gemm is None or not _contiguous(dG, dHU, G, HU, Hs, gout, dh, U4T):
+        return False
+    _, T, N, u = G.shape
+    r0, r1, _ = rows.indices(N)
+    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    _nb().gru_back_sequence(gemm, dG.reshape(-1), dHU.reshape(-1), G.reshape(-1), HU.reshape(-1), Hs.reshape(-1),
+                            gout.reshape(-1), steps, dh[r0:r1].reshape(-1), U4T.reshape(-1), T, N, bool(reverse),
+                            r0, r1 - r0, u)
+    return True
+
+
 def gru_infer_sequence(x, Wf, Uf, bx, bh, Hs, reverse, rows):
     """A GRU's (reset_after) whole forward in inference for the batch rows ``rows`` (a slice): x
     (N, T, D) the inputs, read in place; Wf (D, 3u) and Uf (u, 3u) the kernels with gate blocks
@@ -206,6 +226,9 @@ def warm_up():
                      slice(None))
     gru_infer_sequence(z((2, 2, 3), f32), z((3, 12), f32), z((4, 12), f32), z(12, f32), z(12, f32), z((3, 2, 4), f32),
                        False, slice(None))
+    G3 = z((3, 2, 2, 4), f32)
+    gru_back_sequence(G3, G3, G3, z((2, 2, 4), f32), z((3, 2, 4), f32), z((2, 2, 4), f32), None, z((2, 4), f32),
+                      z((3, 4, 4), f32), False, slice(None))
     for cs in (None, z((3, 2, 4), f32)):
         lstm_back_sequence(G4, G4, z((2, 2, 4), f32), None, z((2, 2, 4), f32), z((2, 4), f32), z((2, 4), f32),
                            z((4, 4, 4), f32), False, slice(None), cs)

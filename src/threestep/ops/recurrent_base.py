@@ -207,11 +207,11 @@ class Recurrent(Function):
         return self._keras(out)
 
     def _colsum(self, d3):
-        """d3 (k, M, u) summed over M, in Keras layout (k*u,)."""
+        """d3 (k, M, u) summed over M, in Keras layout (k*u,): a vector of ones times each gate
+        block, one GEMV each. (NumPy's sums over M of a share of the columns per thread read
+        strided rows and ran slower on two threads than on one: benchmarks/RESULTS.md.)"""
         xp = backend.get_array_module(d3)
-        out = xp.empty((d3.shape[0], d3.shape[2]), self.dtype)
-        self._split(lambda c: d3[..., c].sum(axis=1, out=out[:, c]), d3.shape[2])
-        return self._keras(out)
+        return self._keras(xp.matmul(xp.ones(d3.shape[1], self.dtype), d3))
 
     def _gates(self, M, k):
         """A Keras kernel (rows, k*u) or bias (k*u,) as k contiguous gate blocks (k, rows, u) or

@@ -186,6 +186,11 @@ class GRU(Recurrent):
         xp = backend.get_array_module(self.dG)
         G, dG, dHU, HU, ghs, U4T, after = self.G, self.dG, self.dHU, self.HU, self.ghs, self.U4T, self.reset_after
         live = self.live
+        # float32 on NumPy without a mask: the whole loop in one Numba call (its GEMMs inside, no GIL)
+        if (after and self.m is None and self.rec.name == "sigmoid" and self.act.name == "tanh"
+                and kernels.enabled(G, dG)
+                and sequences.gru_back_sequence(dG, dHU, G, HU, self.Hs, ghs, live, self.dh, U4T, self.reverse, rows)):
+            return
         Hp = self.Hs[self.off:self.off + G.shape[1]]
         rec = xp.empty((G.shape[0],) + self.dh[rows].shape, self.dtype)
         # Before the loop, one pass per gate folds in every factor that does not depend on the incoming
