@@ -31,6 +31,12 @@ def _contiguous(*arrays):
     return kernels.enabled(*arrays) and all(a.flags.c_contiguous for a in arrays)
 
 
+def _steps(live, T):
+    """Which of the T steps' outputs receive a gradient, as the kernels read it: a boolean array
+    (all True where ``live`` is None)."""
+    return np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+
+
 def _nb():
     from . import _numba_sequences  # noqa: PLC0415  (Numba is imported only when a kernel runs)
 
@@ -70,7 +76,7 @@ def rnn_back_sequence(dA, H, gout, live, dh, U, reverse, activation):
     if gemm is None or activation not in ("tanh", "relu") or not _contiguous(dA, H, gout, dh, U):
         return False
     T, N, u = H.shape
-    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    steps = _steps(live, T)
     _nb().rnn_back_sequence(gemm, dA.reshape(-1), H.reshape(-1), gout.reshape(-1), steps, dh.reshape(-1),
                             U.reshape(-1), T, N, u, bool(reverse), activation == "relu")
     return True
@@ -142,7 +148,7 @@ def lstm_back_sequence(dG, G, gout, live, dTC, dh, dc, U4T, reverse, rows, Cs=No
         return False
     _, T, N, u = dG.shape
     r0, r1, _ = rows.indices(N)
-    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    steps = _steps(live, T)
     _nb().lstm_back_sequence(gemm, dG.reshape(-1), G.reshape(-1), gout.reshape(-1), steps, dTC.reshape(-1),
                              dh[r0:r1].reshape(-1), dc[r0:r1].reshape(-1), U4T.reshape(-1), T, N, bool(reverse),
                              r0, r1 - r0, u, raw, Cs.reshape(-1))
@@ -180,7 +186,7 @@ def gru_back_sequence(dG, dHU, G, HU, Hs, gout, live, dh, U4T, reverse, rows):
         return False
     _, T, N, u = G.shape
     r0, r1, _ = rows.indices(N)
-    steps = np.ones(T, np.bool_) if live is None else np.asarray(live, np.bool_)
+    steps = _steps(live, T)
     _nb().gru_back_sequence(gemm, dG.reshape(-1), dHU.reshape(-1), G.reshape(-1), HU.reshape(-1), Hs.reshape(-1),
                             gout.reshape(-1), steps, dh[r0:r1].reshape(-1), U4T.reshape(-1), T, N, bool(reverse),
                             r0, r1 - r0, u)
